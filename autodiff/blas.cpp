@@ -1,0 +1,24 @@
+#include "autodiff/blas.hpp"
+
+#include <cblas.h>
+
+namespace inflab::blas {
+
+void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, double alpha,
+          const double* a, const double* b, double beta, double* c) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {  // BLAS leaves C*beta; make the empty product explicit
+    for (std::size_t i = 0; i < m * n; ++i) c[i] = beta == 0 ? 0 : beta * c[i];
+    return;
+  }
+  const int lda = trans_a ? static_cast<int>(m) : static_cast<int>(k);
+  const int ldb = trans_b ? static_cast<int>(k) : static_cast<int>(n);
+  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+              trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
+              static_cast<int>(k), alpha, a, lda, b, ldb, beta, c, static_cast<int>(n));
+}
+
+void set_threads(int n) { openblas_set_num_threads(n); }
+int threads() { return openblas_get_num_threads(); }
+
+}  // namespace inflab::blas

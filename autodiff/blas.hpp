@@ -1,0 +1,15 @@
+// Thin row-major wrappers over OpenBLAS (cblas), so no other file includes cblas.h.
+#pragma once
+#include <cstddef>
+
+namespace inflab::blas {
+
+// C[m,n] = alpha * op(A) op(B) + beta * C, op(X) = X or Xᵀ; A, B, C row-major, dense.
+// op(A) is m×k, op(B) is k×n.
+void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, double alpha,
+          const double* a, const double* b, double beta, double* c);
+
+void set_threads(int n);  // OpenBLAS worker threads
+int threads();
+
+}  // namespace inflab::blas

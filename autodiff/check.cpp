@@ -1,0 +1,174 @@
+#include "autodiff/check.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+
+namespace inflab::ad {
+
+namespace {
+const double kCbrtEps = std::cbrt(std::numeric_limits<double>::epsilon());  // ≈ 6e-6
+const double kEps = std::numeric_limits<double>::epsilon();
+
+double scalar_of(const Fn& f, const Tensor& theta) { return Recording(f, theta).scalar_value(); }
+
+double rel(const Tensor& a, const Tensor& b) {
+  double d = 0, n = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    d += (a.data()[i] - b.data()[i]) * (a.data()[i] - b.data()[i]);
+    n += b.data()[i] * b.data()[i];
+  }
+  return std::sqrt(d) / std::max(std::sqrt(n), 1e-300);
+}
+
+Tensor axpy(const Tensor& x, double a, const Tensor& v) {
+  Tensor y = x;
+  for (std::size_t i = 0; i < y.size(); ++i) y.data()[i] += a * v.data()[i];
+  return y;
+}
+
+double inf_norm(const Tensor& x) {
+  double m = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) m = std::max(m, std::fabs(x.data()[i]));
+  return m;
+}
+
+void require_direction(const char* op, const Tensor& theta, const Tensor& v) {
+  if (v.size() != theta.size() || v.dimension() != 1)
+    throw Error(std::string(op) + ": direction has shape " + shape_str(shape_of(v)) +
+                " but θ has shape " + shape_str(shape_of(theta)));
+}
+
+double median(std::vector<double> x) {
+  if (x.empty()) return std::numeric_limits<double>::quiet_NaN();
+  std::sort(x.begin(), x.end());
+  const std::size_t m = x.size() / 2;
+  return x.size() % 2 ? x[m] : 0.5 * (x[m - 1] + x[m]);
+}
+}  // namespace
+
+Tensor random_normal(const Shape& shape, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> n(0.0, 1.0);
+  Tensor t = Tensor::from_shape(shape);
+  for (std::size_t i = 0; i < t.size(); ++i) t.data()[i] = n(rng);
+  return t;
+}
+
+GradCheck check_gradient(const Fn& f, const Tensor& theta, std::uint64_t seed) {
+  GradCheck r;
+  Recording rec(f, theta);
+  r.ad = rec.grad();
+  r.fd = zeros(shape_of(theta));
+  Tensor x = theta;
+  for (std::size_t i = 0; i < theta.size(); ++i) {
+    const double h = kCbrtEps * std::max(1.0, std::fabs(theta.data()[i]));
+    const double xi = x.data()[i];
+    x.data()[i] = xi + h;
+    const double fp = scalar_of(f, x);
+    x.data()[i] = xi - h;
+    const double fm = scalar_of(f, x);
+    x.data()[i] = xi;
+    r.fd.data()[i] = (fp - fm) / (2 * h);
+  }
+  r.rel_err = rel(r.ad, r.fd);
+  r.max_abs_err = 0;
+  for (std::size_t i = 0; i < theta.size(); ++i)
+    r.max_abs_err = std::max(r.max_abs_err, std::fabs(r.ad.data()[i] - r.fd.data()[i]));
+  Tensor u = random_normal(shape_of(theta), seed);
+  const double un = norm2(u);
+  for (std::size_t i = 0; i < u.size(); ++i) u.data()[i] /= std::max(un, 1e-300);
+  const double h = kCbrtEps * std::max(1.0, inf_norm(theta));
+  const double fd_dir = (scalar_of(f, axpy(theta, h, u)) - scalar_of(f, axpy(theta, -h, u))) / (2 * h);
+  const double ad_dir = dot(r.ad, u);
+  r.dir_rel_err = std::fabs(ad_dir - fd_dir) / std::max({std::fabs(fd_dir), norm2(r.ad), 1e-300});
+  return r;
+}
+
+JvpCheck check_jvp(const Fn& f, const Tensor& theta, const Tensor& v) {
+  require_direction("check_jvp", theta, v);
+  JvpCheck r;
+  r.ad = Recording(f, theta).jvp(v);
+  const double vn = std::max(norm2(v), 1e-300);
+  const double h = kCbrtEps * std::max(1.0, inf_norm(theta)) / vn;
+  const Tensor yp = Recording(f, axpy(theta, h, v)).value();
+  const Tensor ym = Recording(f, axpy(theta, -h, v)).value();
+  r.fd = Tensor::from_shape(yp.shape());
+  for (std::size_t i = 0; i < yp.size(); ++i) r.fd.data()[i] = (yp.data()[i] - ym.data()[i]) / (2 * h);
+  r.ad.reshape(yp.shape());
+  r.rel_err = rel(r.ad, r.fd);
+  return r;
+}
+
+HvpCheck check_hvp(const Fn& f, const Tensor& theta, const Tensor& v) {
+  require_direction("check_hvp", theta, v);
+  HvpCheck r;
+  r.ad = Recording(f, theta).hvp(v);
+  const double vn = norm2(v);
+  Tensor vh = v;
+  for (std::size_t i = 0; i < vh.size(); ++i) vh.data()[i] /= std::max(vn, 1e-300);
+  const double h = kCbrtEps * std::max(1.0, inf_norm(theta));
+  const Tensor gp = Recording(f, axpy(theta, h, vh)).grad();
+  const Tensor gm = Recording(f, axpy(theta, -h, vh)).grad();
+  r.fd = zeros(shape_of(theta));
+  for (std::size_t i = 0; i < r.fd.size(); ++i)
+    r.fd.data()[i] = vn * (gp.data()[i] - gm.data()[i]) / (2 * h);
+  r.rel_err = rel(r.ad, r.fd);
+  return r;
+}
+
+SymmetryCheck check_symmetry(const Fn& f, const Tensor& theta, const Tensor& u, const Tensor& v) {
+  require_direction("check_symmetry", theta, u);
+  require_direction("check_symmetry", theta, v);
+  Recording rec(f, theta);
+  SymmetryCheck s;
+  s.uHv = dot(u, rec.hvp(v));
+  s.vHu = dot(v, rec.hvp(u));
+  s.rel_diff = std::fabs(s.uHv - s.vHu) /
+               std::max({std::fabs(s.uHv), std::fabs(s.vHu), 1e-300 * norm2(u) * norm2(v)});
+  return s;
+}
+
+TaylorCheck taylor_test(const Fn& f, const Tensor& theta, const Tensor& v_in, double eps0,
+                        int steps) {
+  require_direction("taylor_test", theta, v_in);
+  Tensor v = v_in;
+  const double vn = norm2(v);
+  for (std::size_t i = 0; i < v.size(); ++i) v.data()[i] /= std::max(vn, 1e-300);
+  Recording rec(f, theta);
+  const double f0 = rec.scalar_value();
+  const double gv = dot(rec.grad(), v);
+  const double vHv = dot(v, rec.hvp(v));
+  TaylorCheck t;
+  std::vector<double> floor1, floor2;
+  for (int j = 0; j < steps; ++j) {
+    const double e = eps0 * std::ldexp(1.0, -j);
+    const double fe = scalar_of(f, axpy(theta, e, v));
+    const double d1 = fe - f0 - e * gv;
+    t.eps.push_back(e);
+    t.r1.push_back(std::fabs(d1));
+    t.r2.push_back(std::fabs(d1 - 0.5 * e * e * vHv));
+    // rounding floor of each remainder: a few ulps of the terms that cancel
+    const double base = std::fabs(fe) + std::fabs(f0) + std::fabs(e * gv);
+    floor1.push_back(64 * kEps * base);
+    floor2.push_back(64 * kEps * (base + std::fabs(0.5 * e * e * vHv)));
+  }
+  std::vector<double> good1, good2;
+  for (int j = 0; j + 1 < steps; ++j) {
+    const double a1 = std::log2(t.r1[j] / t.r1[j + 1]);
+    const double a2 = std::log2(t.r2[j] / t.r2[j + 1]);
+    t.rates1.push_back(a1);
+    t.rates2.push_back(a2);
+    // use pairs whose smaller remainder is well above its rounding floor
+    if (t.r1[j + 1] > 100 * floor1[j + 1]) good1.push_back(a1);
+    if (t.r2[j + 1] > 100 * floor2[j + 1]) good2.push_back(a2);
+  }
+  t.r1_at_noise = good1.size() < 2;
+  t.r2_at_noise = good2.size() < 2;
+  t.order1 = t.r1_at_noise ? std::numeric_limits<double>::quiet_NaN() : median(good1);
+  t.order2 = t.r2_at_noise ? std::numeric_limits<double>::quiet_NaN() : median(good2);
+  return t;
+}
+
+}  // namespace inflab::ad

@@ -1,0 +1,55 @@
+// Derivative checkers, public API: call them on your own f : θ -> Var. Each returns what
+// it measured (errors, rates), not only a verdict.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "autodiff/functional.hpp"
+
+namespace inflab::ad {
+
+struct GradCheck {
+  Tensor ad, fd;        // autodiff and central-difference gradients
+  double rel_err;       // ‖ad − fd‖ / max(‖fd‖, 1e-300)
+  double max_abs_err;   // max_i |ad_i − fd_i|
+  double dir_rel_err;   // random direction: |gᵀu − (f(θ+hu) − f(θ−hu))/2h| / scale
+};
+// Central differences with hᵢ = ∛ε·max(1, |θᵢ|); the random-direction check uses `seed`.
+GradCheck check_gradient(const Fn& f, const Tensor& theta, std::uint64_t seed = 1);
+
+struct JvpCheck {
+  Tensor ad, fd;   // J v by forward mode, and (f(θ+hv) − f(θ−hv))/2h
+  double rel_err;
+};
+JvpCheck check_jvp(const Fn& f, const Tensor& theta, const Tensor& v);
+
+struct HvpCheck {
+  Tensor ad, fd;   // H v, and ‖v‖ (∇f(θ+h v̂) − ∇f(θ−h v̂)) / 2h
+  double rel_err;
+};
+HvpCheck check_hvp(const Fn& f, const Tensor& theta, const Tensor& v);
+
+struct SymmetryCheck {
+  double uHv, vHu;
+  double rel_diff;  // |uᵀHv − vᵀHu| / max(|uᵀHv|, |vᵀHu|, ‖u‖‖v‖·1e-300)
+};
+SymmetryCheck check_symmetry(const Fn& f, const Tensor& theta, const Tensor& u, const Tensor& v);
+
+// Taylor remainders along unit v at ε = ε₀ 2^{-j}:
+//   r1(ε) = |f(θ+εv) − f(θ) − ε gᵀv|            ~ ε² when g is right
+//   r2(ε) = |r1-expression − ½ε² vᵀHv|           ~ ε³ when H v is right
+// rates are log2 of successive ratios; order1/order2 are their medians over the pairs
+// above the rounding floor. A remainder that is all rounding noise (f has no such term
+// along v) gives order NaN and *_at_noise = true.
+struct TaylorCheck {
+  std::vector<double> eps, r1, r2, rates1, rates2;
+  double order1, order2;
+  bool r1_at_noise, r2_at_noise;
+};
+TaylorCheck taylor_test(const Fn& f, const Tensor& theta, const Tensor& v, double eps0 = 1e-2,
+                        int steps = 7);
+
+// Seeded standard-normal tensor (used for test directions).
+Tensor random_normal(const Shape& shape, std::uint64_t seed);
+
+}  // namespace inflab::ad

@@ -1,0 +1,56 @@
+// Reductions. sum's backward broadcasts the dual adjoint back; sq_norm's is 2 g x.
+#include "autodiff/ops/op_util.hpp"
+
+namespace inflab::ad {
+using detail::tape_of;
+
+// y = Σ a (0-d)
+Var sum(Var a) {
+  Tape& tape = tape_of("sum", a);
+  const Shape s = a.shape();
+  Tensor v = sum_all(Dual(a.value())).v;
+  return tape.record("sum", {a}, std::move(v),
+      [](const Ctx& c) { return sum_all(c.x(0)).t; },
+      [s](Ctx& c) { c.acc(0, broadcast_to(c.g(), s)); });
+}
+
+// y = Σ over one axis
+Var sum_axis(Var a, int axis, bool keepdims) {
+  Tape& tape = tape_of("sum_axis", a);
+  const Shape s = a.shape();
+  Tensor v = ad::sum_axis(Dual(a.value()), axis, keepdims).v;
+  const int r = static_cast<int>(s.size());
+  const int ax = axis < 0 ? axis + r : axis;
+  Shape kept = s;
+  kept[ax] = 1;
+  return tape.record("sum_axis", {a}, std::move(v),
+      [axis, keepdims](const Ctx& c) { return ad::sum_axis(c.x(0), axis, keepdims).t; },
+      [s, kept](Ctx& c) { c.acc(0, broadcast_to(reshaped(c.g(), kept), s)); });
+}
+
+Var mean(Var a) {
+  const std::size_t n = numel(a.shape());
+  if (n == 0) throw Error("mean: empty tensor of shape " + shape_str(a.shape()));
+  return mul_scalar(sum(a), 1.0 / static_cast<double>(n));
+}
+
+Var mean_axis(Var a, int axis, bool keepdims) {
+  const Shape s = a.shape();
+  const int r = static_cast<int>(s.size());
+  const int ax = axis < 0 ? axis + r : axis;
+  if (ax < 0 || ax >= r || s[ax] == 0)
+    throw Error("mean_axis: axis " + std::to_string(axis) + " invalid for shape " + shape_str(s));
+  return mul_scalar(sum_axis(a, axis, keepdims), 1.0 / static_cast<double>(s[ax]));
+}
+
+// y = ‖a‖²;  ẏ = 2⟨a, ȧ⟩;  ā += 2 g a
+Var sq_norm(Var a) {
+  Tape& tape = tape_of("sq_norm", a);
+  const Shape s = a.shape();
+  Tensor v = scalar(dot(a.value(), a.value()));
+  return tape.record("sq_norm", {a}, std::move(v),
+      [](const Ctx& c) { return (2.0 * sum_all(c.x(0) * Dual(c.x(0).v))).t; },
+      [s](Ctx& c) { c.acc(0, 2.0 * (broadcast_to(c.g(), s) * c.x(0))); });
+}
+
+}  // namespace inflab::ad

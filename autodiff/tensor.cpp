@@ -1,0 +1,66 @@
+#include "autodiff/tensor.hpp"
+
+#include <cmath>
+#include <sstream>
+
+namespace inflab {
+
+Shape shape_of(const Tensor& t) { return Shape(t.shape().begin(), t.shape().end()); }
+
+std::string shape_str(const Shape& s) {
+  std::ostringstream o;
+  o << '[';
+  for (std::size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
+  o << ']';
+  return o.str();
+}
+
+std::size_t numel(const Shape& s) {
+  std::size_t n = 1;
+  for (auto d : s) n *= d;
+  return n;
+}
+
+Tensor zeros(const Shape& s) { return full(s, 0.0); }
+
+Tensor full(const Shape& s, double value) {
+  Tensor t = Tensor::from_shape(s);
+  std::fill(t.data(), t.data() + t.size(), value);
+  return t;
+}
+
+Tensor scalar(double value) { return full(Shape{}, value); }
+
+Tensor tensor(const Shape& s, const std::vector<double>& data) {
+  if (numel(s) != data.size())
+    throw Error("tensor: shape " + shape_str(s) + " needs " + std::to_string(numel(s)) +
+                " values, got " + std::to_string(data.size()));
+  Tensor t = Tensor::from_shape(s);
+  std::copy(data.begin(), data.end(), t.data());
+  return t;
+}
+
+Tensor with_leading(std::size_t k, const Shape& s) {
+  Shape full_shape{k};
+  full_shape.insert(full_shape.end(), s.begin(), s.end());
+  return zeros(full_shape);
+}
+
+double dot(const Tensor& a, const Tensor& b) {
+  if (a.size() != b.size())
+    throw Error("dot: sizes " + std::to_string(a.size()) + " and " + std::to_string(b.size()) +
+                " differ");
+  double s = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) s += a.data()[i] * b.data()[i];
+  return s;
+}
+
+double norm2(const Tensor& a) { return std::sqrt(dot(a, a)); }
+
+bool all_finite(const Tensor& a) {
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (!std::isfinite(a.data()[i])) return false;
+  return true;
+}
+
+}  // namespace inflab

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the Debian packages inflab needs, only those that are missing.
+set -euo pipefail
+PKGS=(g++ meson ninja-build pkg-config python3 xtensor-dev libxtensor-blas-dev
+      libopenblas-dev liblapack-dev doctest-dev)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  echo "installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Quick start 2: install what is missing, build, run every test.
+# Ends with one line "N passed, N failed" (doctest test cases summed over all suites;
+# a suite that crashes without a summary counts as one failure).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+BUILD=${BUILD:-build/release}
+[[ -d "$BUILD" ]] || meson setup "$BUILD" --buildtype=release >/dev/null
+ninja -C "$BUILD"
+status=0
+meson test -C "$BUILD" --print-errorlogs --num-processes 2 || status=$?
+python3 scripts/count_tests.py "$BUILD/meson-logs/testlog.json"
+exit $status
