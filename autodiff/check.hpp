@@ -38,16 +38,17 @@ SymmetryCheck check_symmetry(const Fn& f, const Tensor& theta, const Tensor& u, 
 // Taylor remainders along unit v at ε = ε₀ 2^{-j}:
 //   r1(ε) = |f(θ+εv) − f(θ) − ε gᵀv|            ~ ε² when g is right
 //   r2(ε) = |r1-expression − ½ε² vᵀHv|           ~ ε³ when H v is right
-// rates are log2 of successive ratios; order1/order2 are their medians over the pairs
-// above the rounding floor. A remainder that is all rounding noise (f has no such term
+// rates are log2 of successive ratios; order1/order2 are the median of the last three
+// rates whose remainders stay above the rounding floor (the asymptotic end). A remainder that is all rounding noise (f has no such term
 // along v) gives order NaN and *_at_noise = true.
 struct TaylorCheck {
   std::vector<double> eps, r1, r2, rates1, rates2;
+  std::vector<double> floor1, floor2;  // rounding floor per ε (max of ulp-based and measured)
   double order1, order2;
   bool r1_at_noise, r2_at_noise;
 };
 TaylorCheck taylor_test(const Fn& f, const Tensor& theta, const Tensor& v, double eps0 = 1e-2,
-                        int steps = 7);
+                        int steps = 10);
 
 // Seeded standard-normal tensor (used for test directions).
 Tensor random_normal(const Shape& shape, std::uint64_t seed);

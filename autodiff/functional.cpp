@@ -89,8 +89,8 @@ Tensor Recording::hvp(const Tensor& v) {
 
 ValueGrad value_and_grad(const Fn& f, const Tensor& theta) {
   Recording r(f, theta);
-  r.scalar_value();
-  return {r.scalar_value(), r.grad()};
+  Tensor g = r.grad();
+  return {r.scalar_value(), std::move(g)};
 }
 
 ValueTangent jvp(const Fn& f, const Tensor& theta, const Tensor& v) {
@@ -104,7 +104,7 @@ Tensor hvp(const Fn& f, const Tensor& theta, const Tensor& v) { return Recording
 
 Tensor hessian(const Fn& f, const Tensor& theta, std::size_t block) {
   Recording r(f, theta);
-  r.scalar_value();
+  r.hvp(zeros(Shape{r.dim()}));  // fails early, naming hvp, when f is not scalar
   const std::size_t p = r.dim();
   block = std::max<std::size_t>(1, std::min(block, p));
   Tensor H = zeros(Shape{p, p});

@@ -4,9 +4,10 @@
 //   JVP      J v against central differences of the op's output          (≤ rtol)
 //   VJP      ∇θ Σ w⊙op against central differences                        (≤ rtol)
 //   adjoint  ⟨u, J v⟩ = ⟨Jᵀu, v⟩                                          (≤ 1e-12)
-//   HVP      of s = Σ w⊙y + ½ Σ c⊙y² against differences of gradients      (≤ rtol)
+//   HVP      of s = Σ w⊙y + ½ Σ c⊙y² + ⅙ Σ d⊙y³ against differences of gradients (≤ rtol)
+//   batched  k HVPs in one sweep equal k single ones                       (≤ 1e-12)
 //   symmetry uᵀ(Hv) = vᵀ(Hu) of s                                          (≤ 1e-12)
-//   Taylor   remainder orders 2 and 3 of s (within 0.1), or rounding-level remainders
+//   Taylor   remainder orders of s within 0.1 of 2 and 3
 //   errors   calling the op with bad shapes throws inflab::Error naming the op
 #pragma once
 #include <functional>
