@@ -1,6 +1,9 @@
 #include "autodiff/blas.hpp"
 
 #include <cblas.h>
+#include <malloc.h>
+
+#include <mutex>
 
 namespace inflab::blas {
 
@@ -16,6 +19,14 @@ void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t 
   cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
               trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
               static_cast<int>(k), alpha, a, lda, b, ldb, beta, c, static_cast<int>(n));
+}
+
+void keep_freed_memory() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);  // serve large blocks from the heap…
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);  // …and keep up to 1 GiB of free heap for reuse
+  });
 }
 
 void set_threads(int n) { openblas_set_num_threads(n); }

@@ -12,4 +12,10 @@ void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t 
 void set_threads(int n);  // OpenBLAS worker threads
 int threads();
 
+// Keep freed memory in the process instead of returning it to the OS. Sweeps allocate
+// and free many multi-MB tensors; with glibc's defaults each one is a fresh mmap whose
+// pages fault in one by one, which measured 2–4× slower HVPs (docs/performance.md).
+// Called once by Recording; harmless to call again.
+void keep_freed_memory();
+
 }  // namespace inflab::blas
