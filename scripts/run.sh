@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 [[ -d build/release ]] || meson setup build/release --buildtype=release >/dev/null
-ninja -C build/release inflab-hvp-tour
+ninja -C build/release examples/inflab-hvp-tour
 ./build/release/examples/inflab-hvp-tour "$@"
