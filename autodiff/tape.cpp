@@ -1,5 +1,6 @@
 #include "autodiff/tape.hpp"
 
+#include <sstream>
 #include <string>
 
 #include "autodiff/op_catalogue.hpp"
@@ -70,10 +71,12 @@ Var Tape::record(const char* op, const std::vector<Var>& in, Tensor value, JvpRu
 void Tape::check_finite(const char* what, std::uint32_t id, const Tensor& t) const {
   if (all_finite(t)) return;
   const Node& n = nodes_[id];
-  std::string msg = std::string(n.op) + ": non-finite " + what + " (output shape " +
-                    shape_str(n.val.shape()) + ", inputs";
-  for (auto i : n.in) msg += " " + shape_str(nodes_[i].val.shape());
-  throw Error(msg + ")");
+  std::ostringstream msg;
+  msg << n.op << ": non-finite " << what << " (output shape " << shape_str(n.val.shape())
+      << ", inputs";
+  for (auto i : n.in) msg << ' ' << shape_str(nodes_[i].val.shape());
+  msg << ')';
+  throw Error(msg.str());
 }
 
 void Tape::clear_tangents() {
