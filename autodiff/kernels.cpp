@@ -40,7 +40,7 @@ std::vector<std::ptrdiff_t> aligned_strides(const Operand& x, const Shape& out, 
 Tensor sum_to(const double* x, const Shape& xshape, std::size_t k, const Shape& target) {
   Shape out_dims;
   if (k) out_dims.push_back(k);
-  out_dims.insert(out_dims.end(), target.begin(), target.end());
+  for (auto d : target) out_dims.push_back(d);
   Tensor out = zeros(out_dims);
   if (target.size() > xshape.size())
     throw Error("sum_to: cannot reduce " + shape_str(xshape) + " to " + shape_str(target));
