@@ -1,0 +1,176 @@
+#include "datasets/csv.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <set>
+
+#ifndef INFLAB_DATA_DIR
+#define INFLAB_DATA_DIR "data"
+#endif
+
+namespace inflab::data {
+
+namespace {
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+std::vector<std::string_view> split_fields(std::string_view line) {
+  std::vector<std::string_view> f;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= line.size(); ++i)
+    if (i == line.size() || line[i] == ',') {
+      f.push_back(trim(line.substr(start, i - start)));
+      start = i + 1;
+    }
+  return f;
+}
+
+bool parse_double(std::string_view s, double& v) {
+  if (s.empty()) return false;
+  if (s.front() == '+') s.remove_prefix(1);
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size() && std::isfinite(v);
+}
+
+bool parse_index(std::string_view s, std::size_t& v) {
+  if (s.empty()) return false;
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+}  // namespace
+
+Dataset parse_csv(std::string_view text, const CsvOptions& opt, const std::string& source) {
+  Dataset d;
+  d.name = source;
+  auto where = [&](std::size_t line, std::size_t col) {
+    std::string w = source + ", line " + std::to_string(line);
+    if (col) w += ", column " + std::to_string(col);
+    return w + ": ";
+  };
+  std::vector<std::string_view> lines;
+  std::vector<std::size_t> line_no;
+  {
+    std::size_t start = 0, no = 1;
+    for (std::size_t i = 0; i <= text.size(); ++i)
+      if (i == text.size() || text[i] == '\n') {
+        std::string_view l = trim(text.substr(start, i - start));
+        if (!l.empty()) {
+          lines.push_back(l);
+          line_no.push_back(no);
+        }
+        start = i + 1;
+        ++no;
+      }
+  }
+  if (lines.empty()) throw Error(source + ": empty CSV (no rows)");
+  std::size_t first = 0;
+  const std::size_t width = split_fields(lines[0]).size();
+  if (width < 2) throw Error(where(line_no[0], 0) + "needs at least one feature and a label column");
+  const long lc = opt.label_column < 0 ? static_cast<long>(width) + opt.label_column : opt.label_column;
+  if (lc < 0 || lc >= static_cast<long>(width))
+    throw Error(source + ": label column " + std::to_string(opt.label_column) + " out of range for " +
+                std::to_string(width) + " columns");
+  const std::size_t label_col = static_cast<std::size_t>(lc);
+  if (opt.header) {
+    const auto names = split_fields(lines[0]);
+    for (std::size_t c = 0; c < width; ++c)
+      if (c != label_col) d.feature_names.emplace_back(names[c]);
+    first = 1;
+  }
+  const std::size_t n = lines.size() - first;
+  if (n == 0) throw Error(source + ": no data rows after the header");
+  const std::size_t nf = width - 1;
+  d.X = Tensor::from_shape({n, nf});
+  std::vector<std::string> raw_labels(n);
+  std::vector<double> reg(n);
+  for (std::size_t r = 0; r < n; ++r) {
+    const auto fields = split_fields(lines[first + r]);
+    const std::size_t ln = line_no[first + r];
+    if (fields.size() != width)
+      throw Error(where(ln, 0) + std::to_string(fields.size()) + " fields, expected " +
+                  std::to_string(width) + " (as in line " + std::to_string(line_no[0]) + ")");
+    std::size_t j = 0;
+    for (std::size_t c = 0; c < width; ++c) {
+      if (c == label_col) {
+        raw_labels[r] = std::string(fields[c]);
+        if (opt.regression && !parse_double(fields[c], reg[r]))
+          throw Error(where(ln, c + 1) + "target '" + std::string(fields[c]) + "' is not a finite number");
+        continue;
+      }
+      double v;
+      if (!parse_double(fields[c], v))
+        throw Error(where(ln, c + 1) + "'" + std::string(fields[c]) + "' is not a finite number");
+      d.X.data()[r * nf + j++] = v;
+    }
+  }
+  if (opt.regression) {
+    d.targets = tensor({n}, reg);
+    return d;
+  }
+  // labels: known names/integers, else all integers, else names in sorted order
+  bool all_int = true;
+  std::size_t max_int = 0;
+  for (const auto& s : raw_labels) {
+    std::size_t v;
+    if (!parse_index(s, v)) all_int = false;
+    else max_int = std::max(max_int, v);
+  }
+  std::map<std::string, std::size_t> by_name;
+  if (!opt.class_names.empty()) {
+    d.class_names = opt.class_names;
+  } else if (all_int) {
+    for (std::size_t c = 0; c <= max_int; ++c) d.class_names.push_back(std::to_string(c));
+  } else {
+    std::set<std::string> names(raw_labels.begin(), raw_labels.end());
+    d.class_names.assign(names.begin(), names.end());
+  }
+  for (std::size_t c = 0; c < d.class_names.size(); ++c) by_name[d.class_names[c]] = c;
+  for (std::size_t r = 0; r < n; ++r) {
+    const auto it = by_name.find(raw_labels[r]);
+    std::size_t v;
+    if (it != by_name.end()) {
+      d.y.push_back(it->second);
+    } else if (parse_index(raw_labels[r], v)) {
+      if (v >= d.class_names.size())
+        throw Error(where(line_no[first + r], label_col + 1) + "label " + raw_labels[r] +
+                    " out of range for " + std::to_string(d.class_names.size()) + " classes");
+      d.y.push_back(v);
+    } else {
+      throw Error(where(line_no[first + r], label_col + 1) + "unknown class '" + raw_labels[r] + "'");
+    }
+  }
+  validate(d);
+  return d;
+}
+
+Dataset read_csv(const std::string& path, const CsvOptions& opt) {
+  const auto bytes = read_file(path);
+  Dataset d = parse_csv(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), opt, path);
+  return d;
+}
+
+std::string bundled_data_dir() {
+  if (const char* env = std::getenv("INFLAB_DATA")) return env;
+  return INFLAB_DATA_DIR;
+}
+
+namespace {
+Dataset bundled(const std::string& file, const std::string& name) {
+  Dataset d = read_csv(bundled_data_dir() + "/" + file);
+  d.name = name;
+  return d;
+}
+}  // namespace
+
+Dataset load_iris() { return bundled("iris.csv", "iris"); }
+Dataset load_wine() { return bundled("wine.csv", "wine"); }
+Dataset load_breast_cancer() { return bundled("breast_cancer.csv", "breast_cancer"); }
+Dataset load_digits() { return bundled("digits.csv.gz", "digits"); }
+
+}  // namespace inflab::data
