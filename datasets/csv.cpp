@@ -38,6 +38,8 @@ bool parse_double(std::string_view s, double& v) {
   return r.ec == std::errc() && r.ptr == s.data() + s.size() && std::isfinite(v);
 }
 
+constexpr std::size_t kMaxClasses = 100000;
+
 bool parse_index(std::string_view s, std::size_t& v) {
   if (s.empty()) return false;
   const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -125,6 +127,9 @@ Dataset parse_csv(std::string_view text, const CsvOptions& opt, const std::strin
   if (!opt.class_names.empty()) {
     d.class_names = opt.class_names;
   } else if (all_int) {
+    if (max_int >= kMaxClasses)
+      throw Error(source + ": integer label " + std::to_string(max_int) + " would mean more than " +
+                  std::to_string(kMaxClasses) + " classes (is the label column right?)");
     for (std::size_t c = 0; c <= max_int; ++c) d.class_names.push_back(std::to_string(c));
   } else {
     std::set<std::string> names(raw_labels.begin(), raw_labels.end());

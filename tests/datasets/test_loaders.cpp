@@ -181,6 +181,10 @@ TEST_CASE("CSV: bad cells, ragged rows, unknown or out-of-range labels, empty, m
   lc.label_column = 5;
   CHECK_ERROR(parse_csv("x,l\n1,0\n", lc, "t.csv"), "label column 5");
   CHECK_ERROR(read_csv("/no/such/file.csv"), "/no/such/file.csv", "No such file");
+  // found by fuzz_csv: a huge integer label must not allocate a class per integer
+  CsvOptions nh;
+  nh.header = false;
+  CHECK_ERROR(parse_csv("0,15,545553349\n", nh, "t.csv"), "545553349", "classes");
 }
 
 TEST_CASE("CIFAR-10 binary: generated records, channel planes, truncation, bad labels") {
