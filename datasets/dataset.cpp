@@ -109,8 +109,19 @@ std::vector<unsigned char> read_file(const std::string& path, const std::string&
     std::ifstream probe(path, std::ios::binary);
     if (!probe) throw missing(std::strerror(errno));
   }
+  {  // the gzip trailer's ISIZE (size mod 2³²) lets us reserve once instead of regrowing
+    std::ifstream probe(path, std::ios::binary | std::ios::ate);
+    const auto end = probe.tellg();
+    if (end >= 18) {
+      unsigned char t[4];
+      probe.seekg(end - std::streamoff(4));
+      probe.read(reinterpret_cast<char*>(t), 4);
+      if (probe) bytes.reserve(std::size_t(t[0]) | std::size_t(t[1]) << 8 | std::size_t(t[2]) << 16 | std::size_t(t[3]) << 24);
+    }
+  }
   gzFile f = gzopen(path.c_str(), "rb");
   if (!f) throw missing("gzopen failed");
+  gzbuffer(f, 1 << 17);
   unsigned char buf[1 << 16];
   for (;;) {
     const int got = gzread(f, buf, sizeof buf);

@@ -66,8 +66,13 @@ IdxArray parse_idx(const unsigned char* data, std::size_t size, const std::strin
   if (size != want)
     throw Error(source + ": IDX sizes " + shape_str(a.dims) + " need " + std::to_string(want) +
                 " bytes but the file has " + std::to_string(size) + (size < want ? " (truncated)" : " (trailing bytes)"));
-  a.values.resize(count);
-  for (std::size_t i = 0; i < count; ++i) a.values[i] = decode(a.type, data + header + i * es);
+  a.values = Tensor::from_shape(a.dims);
+  double* out = a.values.data();
+  const unsigned char* in = data + header;
+  if (a.type == 0x08)  // the common case (all of MNIST): a tight loop
+    for (std::size_t i = 0; i < count; ++i) out[i] = in[i];
+  else
+    for (std::size_t i = 0; i < count; ++i) out[i] = decode(a.type, in + i * es);
   return a;
 }
 
@@ -78,7 +83,7 @@ IdxArray read_idx(const std::string& path) {
 
 Dataset load_idx_images(const std::string& images_path, const std::string& labels_path,
                         const std::vector<std::string>& class_names, const std::string& name) {
-  const IdxArray im = read_idx(images_path);
+  IdxArray im = read_idx(images_path);
   const IdxArray lb = read_idx(labels_path);
   if (im.dims.size() != 3)
     throw Error(images_path + ": expected images [n, rows, cols], got IDX sizes " + shape_str(im.dims));
@@ -90,10 +95,10 @@ Dataset load_idx_images(const std::string& images_path, const std::string& label
   Dataset d;
   d.name = name;
   d.class_names = class_names;
-  d.X = Tensor::from_shape({im.dims[0], std::size_t{1}, im.dims[1], im.dims[2]});
-  std::copy(im.values.begin(), im.values.end(), d.X.data());
+  d.X = std::move(im.values);  // no copy: [n, H, W] becomes [n, 1, H, W]
+  d.X.reshape({im.dims[0], std::size_t{1}, im.dims[1], im.dims[2]});
   for (std::size_t i = 0; i < lb.values.size(); ++i) {
-    const double v = lb.values[i];
+    const double v = lb.values.data()[i];
     if (v < 0 || v >= static_cast<double>(class_names.size()) || v != static_cast<double>(static_cast<std::size_t>(v)))
       throw Error(labels_path + ": label " + std::to_string(v) + " at index " + std::to_string(i) +
                   " out of range for " + std::to_string(class_names.size()) + " classes");

@@ -12,7 +12,7 @@ namespace inflab::data {
 struct IdxArray {
   std::uint8_t type = 0;  // 0x08 u8, 0x09 i8, 0x0B i16, 0x0C i32, 0x0D f32, 0x0E f64
   Shape dims;
-  std::vector<double> values;
+  Tensor values;          // shape dims, decoded to double
 };
 
 // Validates the magic number, type, rank and that the sizes match the byte count.

@@ -97,7 +97,7 @@ TEST_CASE("IDX: generated raw and gzip files round-trip; MNIST layout loads") {
   t.write("train-labels-idx1-ubyte.gz", idx_u8({3}, {7, 0, 9}));
   const IdxArray a = read_idx(t.file("train-images-idx3-ubyte"));
   CHECK(a.dims == Shape{3, 2, 2});
-  CHECK(a.values[5] == 6);
+  CHECK(a.values(1, 0, 1) == 6);
   const Dataset m = load_mnist(Split::Train, t.dir());
   CHECK(shape_of(m.X) == Shape{3, 1, 2, 2});
   CHECK(m.y == std::vector<std::size_t>{7, 0, 9});
@@ -105,7 +105,8 @@ TEST_CASE("IDX: generated raw and gzip files round-trip; MNIST layout loads") {
   // other element types decode big-endian
   std::vector<unsigned char> i16{0, 0, 0x0B, 1, 0, 0, 0, 2, 0xFF, 0xFE, 0x01, 0x00};
   const IdxArray b = parse_idx(i16.data(), i16.size());
-  CHECK(b.values == std::vector<double>{-2, 256});
+  CHECK(b.values(0) == -2);
+  CHECK(b.values(1) == 256);
 }
 
 TEST_CASE("IDX: bad magic, unknown type, bad rank, truncated, trailing bytes, label range, count mismatch") {
