@@ -4,13 +4,51 @@
 #include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <xtensor/xarray.hpp>
 
 namespace inflab {
 
-using Tensor = xt::xarray<double>;
+// Tensor storage: blocks of 64 MiB and more are 2 MiB-aligned and marked for transparent
+// huge pages. On these (virtualised) machines a first touch of a 4 KiB page costs ~13 µs,
+// so a fresh 376 MB buffer took 1.2 s to fill; with huge pages 0.05–0.7 s
+// (docs/performance.md).
+template <class T>
+struct BigAllocator {
+  using value_type = T;
+  BigAllocator() = default;
+  template <class U>
+  BigAllocator(const BigAllocator<U>&) noexcept {}
+  T* allocate(std::size_t n);
+  void deallocate(T* p, std::size_t n) noexcept;
+  // default-initialise (no zero fill), as xtensor does with std::allocator
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+  template <class U>
+  bool operator==(const BigAllocator<U>&) const noexcept { return true; }
+  template <class U>
+  bool operator!=(const BigAllocator<U>&) const noexcept { return false; }
+};
+void* big_alloc(std::size_t bytes);
+void big_free(void* p) noexcept;
+template <class T>
+T* BigAllocator<T>::allocate(std::size_t n) {
+  return static_cast<T*>(big_alloc(n * sizeof(T)));
+}
+template <class T>
+void BigAllocator<T>::deallocate(T* p, std::size_t) noexcept {
+  big_free(p);
+}
+
+using Tensor = xt::xarray<double, xt::layout_type::row_major, BigAllocator<double>>;
 using Shape = std::vector<std::size_t>;
 
 // Every error inflab raises on bad input: the message names the operation and shapes.
