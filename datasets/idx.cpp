@@ -54,12 +54,15 @@ IdxArray parse_idx(const unsigned char* data, std::size_t size, const std::strin
   if (rank == 0 || rank > 4) throw Error(source + ": IDX rank " + std::to_string(rank) + " (expected 1 to 4)");
   const std::size_t header = 4 + 4 * rank;
   if (size < header) throw Error(source + ": truncated IDX header (" + std::to_string(size) + " bytes)");
-  std::size_t count = 1;
+  // Bound the product of the non-zero sizes too: a zero size makes the count 0, but the
+  // strides of the remaining axes are still products of them (found by fuzz_idx).
+  std::size_t count = 1, extent = 1;
   for (std::size_t i = 0; i < rank; ++i) {
     const std::size_t d = be32(data + 4 + 4 * i);
     a.dims.push_back(d);
-    if (d && count > (std::size_t(1) << 40) / d)
-      throw Error(source + ": IDX sizes " + shape_str(a.dims) + " are implausibly large");
+    if (d && extent > (std::size_t(1) << 40) / d)
+      throw Error(source + ": IDX sizes " + shape_str(a.dims) + (i + 1 < rank ? "…" : "") + " are implausibly large");
+    if (d) extent *= d;
     count *= d;
   }
   const std::size_t want = header + count * es;

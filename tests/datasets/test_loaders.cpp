@@ -126,6 +126,9 @@ TEST_CASE("IDX: bad magic, unknown type, bad rank, truncated, trailing bytes, la
   bad = good;
   bad.push_back(0);
   CHECK_ERROR(parse_idx(bad.data(), bad.size(), "x.idx"), "trailing");
+  // found by fuzz_idx: a zero size next to huge ones must not overflow the strides
+  const std::vector<unsigned char> zero_huge{0, 0, 0x0B, 4, 0, 0, 0, 0, 0x41, 0, 0, 0x64, 0, 0, 2, 0, 2, 0xfd, 1, 0x2c};
+  CHECK_ERROR(parse_idx(zero_huge.data(), zero_huge.size(), "x.idx"), "implausibly large");
   bad.assign(good.begin(), good.begin() + 6);
   CHECK_ERROR(parse_idx(bad.data(), bad.size(), "x.idx"), "truncated IDX header");
   const std::string im = t.write("im.idx", good);
