@@ -14,7 +14,7 @@
 #include "autodiff/blas.hpp"
 #include "autodiff/check.hpp"
 #include "autodiff/ops.hpp"
-#include "nn/flat_mlp.hpp"
+#include "nn/builders.hpp"
 
 using namespace inflab;
 using namespace inflab::ad;
@@ -37,14 +37,21 @@ double median_seconds(F f, double budget) {
 
 volatile double sink = 0;
 
-void run(const char* name, const nn::Mlp& mlp, std::size_t n, double budget) {
-  const Tensor X = random_normal({n, mlp.sizes.front()}, 1);
+nn::Model mlp_784() {  // 784-128-64-10
+  std::vector<nn::ModulePtr> l{std::make_shared<nn::Linear>(784, 128), std::make_shared<nn::ActivationLayer>(nn::Activation::Tanh),
+                               std::make_shared<nn::Linear>(128, 64), std::make_shared<nn::ActivationLayer>(nn::Activation::Tanh),
+                               std::make_shared<nn::Linear>(64, 10)};
+  return nn::Model(std::make_shared<nn::Sequential>(l), {784});
+}
+
+void run(const char* name, const nn::Model& mlp, std::size_t n, double budget) {
+  const Tensor X = random_normal({n, mlp.input_shape()[0]}, 1);
   std::vector<std::size_t> y(n);
-  for (std::size_t i = 0; i < n; ++i) y[i] = i % mlp.sizes.back();
+  for (std::size_t i = 0; i < n; ++i) y[i] = i % mlp.output_shape()[0];
   const Tensor theta = mlp.init(2);
   const std::size_t p = theta.size();
   const Fn R = [&](Var th) {
-    return add(cross_entropy_mean(mlp.logits(th, th.tape->leaf(X, false)), y),
+    return add(cross_entropy_mean(mlp.forward(th, th.tape->leaf(X, false)), y),
                mul_scalar(sq_norm(th), 0.5e-3));
   };
   const Tensor v = random_normal({p}, 3), V = random_normal({10, p}, 4);
@@ -73,8 +80,8 @@ int main(int argc, char** argv) {
   std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
   for (int threads : {1, 2}) {
     blas::set_threads(threads);
-    run("(a) MLP 784-128-64-10, n=1000", nn::Mlp{{784, 128, 64, 10}, nn::Activation::Tanh}, 1000, budget);
-    run("(b) MLP 4-16-16-3, n=120", nn::Mlp{{4, 16, 16, 3}, nn::Activation::Tanh}, 120, budget);
+    run("(a) MLP 784-128-64-10, n=1000", mlp_784(), 1000, budget);
+    run("(b) MLP 4-16-16-3, n=120", nn::mlp(4, 2, 16, nn::Activation::Tanh, 3), 120, budget);
   }
   return 0;
 }

@@ -6,14 +6,14 @@
 
 #include "autodiff/check.hpp"
 #include "autodiff/ops.hpp"
-#include "nn/flat_mlp.hpp"
+#include "nn/builders.hpp"
 
 using namespace inflab;
 using namespace inflab::ad;
 
 int main() {
   // 12 points in R⁴, 3 classes; an MLP 4 → 6 → 3 with tanh; weight decay λ.
-  const nn::Mlp mlp{{4, 6, 3}, nn::Activation::Tanh};
+  const nn::Model mlp = nn::mlp(4, 1, 6, nn::Activation::Tanh, 3);
   const Tensor X = random_normal({12, 4}, 42);
   std::vector<std::size_t> y(12);
   for (std::size_t i = 0; i < 12; ++i) y[i] = X(i, 0) + X(i, 1) > 0.5 ? 2 : (X(i, 2) > 0 ? 1 : 0);
@@ -23,14 +23,14 @@ int main() {
 
   // R(θ) = (1/n) Σ ℓ(zᵢ; θ) + (λ/2)‖θ‖²   (DESIGN.md: the regularised training objective)
   const Fn R = [&](Var th) {
-    Var logits = mlp.logits(th, th.tape->leaf(X, false));
+    Var logits = mlp.forward(th, th.tape->leaf(X, false));
     return add(cross_entropy_mean(logits, y), mul_scalar(sq_norm(th), lambda / 2));
   };
 
   std::printf("inflab · HVP tour\n");
   std::printf("model   MLP 4 → 6 → 3, tanh, softmax cross-entropy, λ = %g\n", lambda);
   std::printf("data    12 fixed points in R⁴ (seeded), 3 classes\n");
-  std::printf("θ       p = %zu parameters (W₁ [6,4], b₁ [6], W₂ [3,6], b₂ [3])\n\n", p);
+  std::printf("θ       p = %zu parameters (0.weight [6,4], 0.bias [6], 2.weight [3,6], 2.bias [3])\n\n", p);
 
   Recording rec(R, theta);  // one primal pass; every sweep below reuses it
   const Tensor g = rec.grad();

@@ -2,7 +2,7 @@
 # Installs the Debian packages inflab needs, only those that are missing.
 set -euo pipefail
 PKGS=(g++ meson ninja-build pkg-config python3 xtensor-dev libxtensor-blas-dev
-      libopenblas-dev liblapack-dev doctest-dev zlib1g-dev dataset-fashion-mnist)
+      libopenblas-dev liblapack-dev doctest-dev zlib1g-dev nlohmann-json3-dev dataset-fashion-mnist)
 # --fuzz: also clang with libFuzzer and the sanitizer runtimes (CI's fuzz step)
 [[ "${1:-}" == "--fuzz" ]] && PKGS+=(clang libclang-rt-14-dev)
 missing=()

@@ -6,21 +6,21 @@
 
 #include "autodiff/check.hpp"
 #include "autodiff/ops.hpp"
-#include "nn/flat_mlp.hpp"
+#include "nn/builders.hpp"
 
 using namespace inflab;
 using namespace inflab::ad;
 
 namespace {
 struct TinyMlp {
-  nn::Mlp mlp{{4, 5, 3}, nn::Activation::Tanh};
+  nn::Model mlp = nn::mlp(4, 1, 5, nn::Activation::Tanh, 3);
   Tensor X = random_normal({6, 4}, 7);
   std::vector<std::size_t> y{0, 1, 2, 2, 1, 0};
   Tensor theta = mlp.init(3);
   Fn loss() const {
     return [this](Var th) {
       Var x = th.tape->leaf(X, false);
-      return add(cross_entropy_mean(mlp.logits(th, x), y), mul_scalar(sq_norm(th), 0.5 * 1e-2));
+      return add(cross_entropy_mean(mlp.forward(th, x), y), mul_scalar(sq_norm(th), 0.5 * 1e-2));
     };
   }
 };
@@ -98,7 +98,7 @@ TEST_CASE("batched HVPs equal single HVPs, HVP is linear, and Recording reuses i
 
 TEST_CASE("jvp and vjp of a vector-valued function match finite differences and each other") {
   TinyMlp t;
-  Fn logits = [&](Var th) { return t.mlp.logits(th, th.tape->leaf(t.X, false)); };
+  Fn logits = [&](Var th) { return t.mlp.forward(th, th.tape->leaf(t.X, false)); };
   const Tensor v = random_normal({t.theta.size()}, 21);
   const JvpCheck j = check_jvp(logits, t.theta, v);
   CHECK(j.rel_err < 1e-8);

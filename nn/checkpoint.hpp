@@ -1,0 +1,25 @@
+// Checkpoints: a directory with model.json (architecture, input shape, parameter table)
+// and one .npy per parameter tensor (float64, PyTorch layout), readable by numpy/PyTorch.
+// Writes are atomic: a temporary directory renamed into place.
+#pragma once
+#include <string>
+
+#include "nn/model.hpp"
+
+namespace inflab::nn {
+
+struct Checkpoint {
+  Model model;
+  Tensor theta;
+};
+
+void save_checkpoint(const std::string& dir, const Model& model, const Tensor& theta);
+// Errors name the file: a missing model.json or .npy, a wrong shape or dtype, an unknown
+// layer kind, a model.json that is not inflab's.
+Checkpoint load_checkpoint(const std::string& dir);
+
+// One tensor as .npy (float64, C order), atomically; and back.
+void save_npy(const std::string& path, const Tensor& t);
+Tensor load_npy(const std::string& path);
+
+}  // namespace inflab::nn

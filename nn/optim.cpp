@@ -1,0 +1,269 @@
+#include "nn/optim.hpp"
+
+#include <cmath>
+#include <deque>
+
+namespace inflab::nn {
+
+void check_learning_rate(double lr) {
+  if (!(lr > 0) || !std::isfinite(lr)) throw Error("learning rate must be a finite number > 0, got " + std::to_string(lr));
+}
+
+namespace {
+double* d(Tensor& t) { return t.data(); }
+const double* d(const Tensor& t) { return t.data(); }
+void need_same(const Tensor& a, const Tensor& b, const char* op) {
+  if (a.size() != b.size())
+    throw Error(std::string(op) + ": gradient has " + std::to_string(b.size()) + " values for θ of " + std::to_string(a.size()));
+}
+}  // namespace
+
+// v ← μ v + g;  θ ← θ − lr (g + μ v) (Nesterov) or θ − lr v
+void Sgd::step(Tensor& theta, const Tensor& g, double lr) {
+  check_learning_rate(lr);
+  need_same(theta, g, "sgd");
+  const std::size_t p = theta.size();
+  if (momentum == 0) {
+    for (std::size_t i = 0; i < p; ++i) d(theta)[i] -= lr * d(g)[i];
+    return;
+  }
+  if (velocity.size() != p) velocity = zeros({p});
+  for (std::size_t i = 0; i < p; ++i) {
+    double& v = d(velocity)[i];
+    v = momentum * v + d(g)[i];
+    d(theta)[i] -= lr * (nesterov ? d(g)[i] + momentum * v : v);
+  }
+}
+
+// Kingma & Ba with bias correction
+void Adam::step(Tensor& theta, const Tensor& g, double lr) {
+  check_learning_rate(lr);
+  need_same(theta, g, "adam");
+  const std::size_t p = theta.size();
+  if (m.size() != p) m = zeros({p}), v = zeros({p}), t = 0;
+  ++t;
+  const double c1 = 1 - std::pow(beta1, static_cast<double>(t)), c2 = 1 - std::pow(beta2, static_cast<double>(t));
+  for (std::size_t i = 0; i < p; ++i) {
+    d(m)[i] = beta1 * d(m)[i] + (1 - beta1) * d(g)[i];
+    d(v)[i] = beta2 * d(v)[i] + (1 - beta2) * d(g)[i] * d(g)[i];
+    d(theta)[i] -= lr * (d(m)[i] / c1) / (std::sqrt(d(v)[i] / c2) + eps);
+  }
+}
+
+namespace {
+double dotp(const Tensor& a, const Tensor& b) { return dot(a, b); }
+Tensor axpy(const Tensor& x, double a, const Tensor& y) {  // x + a y
+  Tensor r = x;
+  for (std::size_t i = 0; i < r.size(); ++i) r.data()[i] += a * y.data()[i];
+  return r;
+}
+
+struct LineSearch {
+  double step, value;
+  Tensor theta, grad;
+  std::size_t evals;
+  bool ok;
+};
+
+// Strong Wolfe (Nocedal & Wright, Alg. 3.5/3.6) with safeguarded cubic interpolation.
+LineSearch wolfe(const ValueGradFn& f, const Tensor& x, double f0, double d0, const Tensor& dir, double a1) {
+  const double c1 = 1e-4, c2 = 0.9;
+  LineSearch r{0, f0, x, Tensor(), 0, false};
+  auto eval = [&](double a, double& fa, double& da, Tensor& xa, Tensor& ga) {
+    xa = axpy(x, a, dir);
+    ga = zeros({x.size()});
+    fa = f(xa, ga);
+    da = dotp(ga, dir);
+    ++r.evals;
+  };
+  auto zoom = [&](double lo, double hi, double flo, double dlo, double fhi, double dhi) {
+    for (int it = 0; it < 40; ++it) {
+      // cubic interpolation between lo and hi, safeguarded into the middle 80%
+      const double d1 = dlo + dhi - 3 * (flo - fhi) / (lo - hi);
+      const double s2 = d1 * d1 - dlo * dhi;
+      double a = 0.5 * (lo + hi);
+      if (s2 >= 0) {
+        const double d2 = std::copysign(std::sqrt(s2), hi - lo);
+        a = hi - (hi - lo) * (dhi + d2 - d1) / (dhi - dlo + 2 * d2);
+      }
+      const double left = std::min(lo, hi), right = std::max(lo, hi), w = right - left;
+      if (!std::isfinite(a) || a < left + 0.1 * w || a > right - 0.1 * w) a = 0.5 * (lo + hi);
+      double fa, da;
+      Tensor xa, ga;
+      eval(a, fa, da, xa, ga);
+      if (!std::isfinite(fa) || fa > f0 + c1 * a * d0 || fa >= flo) {
+        hi = a, fhi = fa, dhi = da;
+      } else {
+        if (std::fabs(da) <= -c2 * d0) return LineSearch{a, fa, xa, ga, r.evals, true};
+        if (da * (hi - lo) >= 0) hi = lo, fhi = flo, dhi = dlo;
+        lo = a, flo = fa, dlo = da;
+        r = LineSearch{a, fa, xa, ga, r.evals, true};  // best so far (sufficient decrease holds)
+      }
+      if (std::fabs(hi - lo) < 1e-16 * std::max(1.0, std::fabs(lo))) break;
+    }
+    return r;
+  };
+  double a_prev = 0, f_prev = f0, d_prev = d0, a = a1;
+  for (int it = 0; it < 30; ++it) {
+    double fa, da;
+    Tensor xa, ga;
+    eval(a, fa, da, xa, ga);
+    if (!std::isfinite(fa) || fa > f0 + c1 * a * d0 || (it > 0 && fa >= f_prev))
+      return zoom(a_prev, a, f_prev, d_prev, fa, da);
+    if (std::fabs(da) <= -c2 * d0) return LineSearch{a, fa, xa, ga, r.evals, true};
+    if (da >= 0) return zoom(a, a_prev, fa, da, f_prev, d_prev);
+    a_prev = a, f_prev = fa, d_prev = da;
+    a *= 2;
+  }
+  return r;
+}
+}  // namespace
+
+MinimizeResult lbfgs(const ValueGradFn& f, Tensor theta, const LbfgsOptions& opt) {
+  MinimizeResult res;
+  const std::size_t p = theta.size();
+  Tensor g = zeros({p});
+  double fx = f(theta, g);
+  res.evaluations = 1;
+  if (!std::isfinite(fx)) throw Error("lbfgs: objective is not finite at the start (" + std::to_string(fx) + ")");
+  std::deque<Tensor> S, Y;
+  std::deque<double> rho;
+  for (res.iterations = 0;; ++res.iterations) {
+    res.grad_norm = norm2(g);
+    if (opt.on_iteration) opt.on_iteration(res.iterations, fx, res.grad_norm);
+    if (res.grad_norm <= opt.grad_tol) {
+      res.converged = true;
+      res.message = "‖∇R‖ ≤ tolerance";
+      break;
+    }
+    if (res.iterations >= opt.max_iterations) {
+      res.message = "iteration budget reached";
+      break;
+    }
+    // two-loop recursion: dir = −H_k g
+    Tensor q = g;
+    std::vector<double> alpha(S.size());
+    for (std::size_t i = S.size(); i-- > 0;) {
+      alpha[i] = rho[i] * dotp(S[i], q);
+      q = axpy(q, -alpha[i], Y[i]);
+    }
+    const double gamma = S.empty() ? 1.0 / std::max(res.grad_norm, 1e-300) : dotp(S.back(), Y.back()) / dotp(Y.back(), Y.back());
+    for (auto& e : q) e *= gamma;
+    for (std::size_t i = 0; i < S.size(); ++i) {
+      const double b = rho[i] * dotp(Y[i], q);
+      q = axpy(q, alpha[i] - b, S[i]);
+    }
+    Tensor dir = q;
+    for (auto& e : dir) e = -e;
+    double d0 = dotp(g, dir);
+    if (!(d0 < 0)) {  // not a descent direction: restart from steepest descent
+      S.clear(), Y.clear(), rho.clear();
+      dir = g;
+      for (auto& e : dir) e = -e / std::max(res.grad_norm, 1e-300);
+      d0 = dotp(g, dir);
+    }
+    const LineSearch ls = wolfe(f, theta, fx, d0, dir, 1.0);
+    res.evaluations += ls.evals;
+    if (!ls.ok || ls.step == 0) {
+      res.message = "line search failed (‖∇R‖ = " + std::to_string(res.grad_norm) + "; at the limit of float precision?)";
+      break;
+    }
+    Tensor s = axpy(ls.theta, -1.0, theta), y = axpy(ls.grad, -1.0, g);
+    const double sy = dotp(s, y);
+    theta = ls.theta;
+    g = ls.grad;
+    fx = ls.value;
+    if (sy > 1e-12 * norm2(s) * norm2(y)) {
+      S.push_back(std::move(s));
+      Y.push_back(std::move(y));
+      rho.push_back(1.0 / sy);
+      if (S.size() > opt.history) S.pop_front(), Y.pop_front(), rho.pop_front();
+    }
+  }
+  res.theta = std::move(theta);
+  res.value = fx;
+  return res;
+}
+
+namespace {
+// Solves (A + μI) x = b for symmetric A by Cholesky; false if not positive definite.
+bool cholesky_solve(const Tensor& A, double mu, const Tensor& b, Tensor& x) {
+  const std::size_t n = b.size();
+  std::vector<double> L(n * n, 0.0);
+  for (std::size_t j = 0; j < n; ++j) {
+    double s = A(j, j) + mu;
+    for (std::size_t k = 0; k < j; ++k) s -= L[j * n + k] * L[j * n + k];
+    if (!(s > 0)) return false;
+    L[j * n + j] = std::sqrt(s);
+    for (std::size_t i = j + 1; i < n; ++i) {
+      double t = 0.5 * (A(i, j) + A(j, i));
+      for (std::size_t k = 0; k < j; ++k) t -= L[i * n + k] * L[j * n + k];
+      L[i * n + j] = t / L[j * n + j];
+    }
+  }
+  x = b;
+  for (std::size_t i = 0; i < n; ++i) {
+    double t = x(i);
+    for (std::size_t k = 0; k < i; ++k) t -= L[i * n + k] * x(k);
+    x(i) = t / L[i * n + i];
+  }
+  for (std::size_t i = n; i-- > 0;) {
+    double t = x(i);
+    for (std::size_t k = i + 1; k < n; ++k) t -= L[k * n + i] * x(k);
+    x(i) = t / L[i * n + i];
+  }
+  return true;
+}
+}  // namespace
+
+MinimizeResult newton(const ad::Fn& f, Tensor theta, const NewtonOptions& opt) {
+  if (!(opt.damping >= 0)) throw Error("newton: damping must be ≥ 0, got " + std::to_string(opt.damping));
+  MinimizeResult res;
+  const std::size_t p = theta.size();
+  if (p > 5000) throw Error("newton: p = " + std::to_string(p) + " is too large for a dense Hessian (needs " + std::to_string(p * p * 8 / (1 << 20)) + " MiB); use lbfgs");
+  ad::Recording rec(f, theta);
+  for (res.iterations = 0;; ++res.iterations) {
+    const Tensor g = rec.grad();
+    res.value = rec.scalar_value();
+    res.grad_norm = norm2(g);
+    ++res.evaluations;
+    if (opt.on_iteration) opt.on_iteration(res.iterations, res.value, res.grad_norm);
+    if (res.grad_norm <= opt.grad_tol) {
+      res.converged = true;
+      res.message = "‖∇R‖ ≤ tolerance";
+      break;
+    }
+    if (res.iterations >= opt.max_iterations) {
+      res.message = "iteration budget reached";
+      break;
+    }
+    const Tensor H = ad::hessian(f, theta);
+    Tensor negg = g, dir;
+    for (auto& e : negg) e = -e;
+    double mu = opt.damping;
+    while (!cholesky_solve(H, mu, negg, dir)) mu = std::max(2 * mu, 1e-8 * (1 + res.grad_norm));
+    // backtracking on the Armijo condition
+    const double d0 = dot(g, dir);
+    double a = 1;
+    bool accepted = false;
+    for (int k = 0; k < 50; ++k, a *= 0.5) {
+      const Tensor cand = axpy(theta, a, dir);
+      ad::Recording r2(f, cand);
+      ++res.evaluations;
+      if (std::isfinite(r2.scalar_value()) && r2.scalar_value() <= res.value + 1e-4 * a * d0) {
+        theta = cand;
+        rec = std::move(r2);
+        accepted = true;
+        break;
+      }
+    }
+    if (!accepted) {
+      res.message = "no decrease along the Newton direction (‖∇R‖ = " + std::to_string(res.grad_norm) + ")";
+      break;
+    }
+  }
+  res.theta = std::move(theta);
+  return res;
+}
+
+}  // namespace inflab::nn

@@ -1,0 +1,173 @@
+#include "nn/trainer.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "datasets/batching.hpp"
+#include "nn/optim.hpp"
+
+namespace inflab::nn {
+
+double Schedule::factor(std::size_t epoch, std::size_t epochs) const {
+  switch (kind) {
+    case Constant: return 1.0;
+    case Step: return std::pow(gamma, static_cast<double>(epoch / std::max<std::size_t>(step_every, 1)));
+    case Cosine: {
+      const double t = epochs > 1 ? static_cast<double>(epoch) / static_cast<double>(epochs - 1) : 1.0;
+      return min_factor + (1 - min_factor) * 0.5 * (1 + std::cos(M_PI * std::min(t, 1.0)));
+    }
+  }
+  return 1.0;
+}
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+struct Progress {
+  bool on;
+  Clock::time_point start = Clock::now(), last;
+  explicit Progress(bool want) : on(want && isatty(STDERR_FILENO)) {}
+  void show(std::size_t done, std::size_t total, const char* unit, double loss, double gnorm) {
+    if (!on) return;
+    const auto now = Clock::now();
+    if (done < total && now - last < std::chrono::milliseconds(200)) return;
+    last = now;
+    const double el = std::chrono::duration<double>(now - start).count();
+    const double rate = el > 0 ? static_cast<double>(done) / el : 0;
+    const double eta = rate > 0 && total > done ? static_cast<double>(total - done) / rate : 0;
+    std::fprintf(stderr, "\r%s %zu/%zu  loss %.6g  ‖∇R‖ %.3g  %.1f %s/s  ETA %02d:%02d   ", unit, done, total, loss,
+                 gnorm, rate, unit, static_cast<int>(eta) / 60, static_cast<int>(eta) % 60);
+    if (done >= total) std::fprintf(stderr, "\n");
+    std::fflush(stderr);
+  }
+  void end() {
+    if (on) std::fprintf(stderr, "\n");
+  }
+};
+
+void check_finite_step(const Objective& obj, const Tensor& theta, double loss, std::size_t step, std::size_t epoch) {
+  const std::string bad = obj.model().first_non_finite(theta);
+  if (std::isfinite(loss) && bad.empty()) return;
+  std::string msg = "training diverged at step " + std::to_string(step) + " (epoch " + std::to_string(epoch) +
+                    "): loss = " + std::to_string(loss);
+  msg += bad.empty() ? "; all parameters still finite" : "; parameter tensor '" + bad + "' went non-finite first";
+  throw Error(msg + " (lower the learning rate?)");
+}
+
+// R and ∇R over the full training set.
+double full_value_grad(const Objective& obj, const data::Dataset& d, const Tensor& theta, Tensor& grad) {
+  const ad::ValueGrad vg = ad::value_and_grad(obj.fn(d), theta);
+  grad = vg.grad;
+  return vg.value;
+}
+}  // namespace
+
+TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, const TrainOptions& opt) {
+  obj.check_fits(d);
+  if (theta.size() != obj.model().param_count())
+    throw Error("train: θ has " + std::to_string(theta.size()) + " values, the model has " +
+                std::to_string(obj.model().param_count()) + " parameters");
+  if (!(opt.grad_tol >= 0)) throw Error("train: grad_tol must be ≥ 0");
+  const auto t0 = Clock::now();
+  auto seconds = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
+  TrainResult res;
+  Progress prog(opt.progress);
+  auto record = [&](std::size_t epoch, std::size_t steps, double loss, double gnorm, double lr) {
+    EpochStats s{epoch, steps, loss, obj.accuracy(theta, d), gnorm, lr, seconds()};
+    res.history.push_back(s);
+    return opt.callback ? opt.callback(s) : true;
+  };
+
+  if (opt.optimizer == "lbfgs" || opt.optimizer == "newton") {
+    const std::size_t budget = opt.max_steps ? opt.max_steps : (opt.optimizer == "lbfgs" ? 2000 : 100);
+    bool stopped = false;
+    auto on_iter = [&](std::size_t it, double v, double gn) {
+      if (!std::isfinite(v)) throw Error("training diverged at iteration " + std::to_string(it) + ": loss = " + std::to_string(v));
+      prog.show(it, budget, "iter", v, gn);
+      if (opt.callback && !stopped) {
+        EpochStats s{it, it, v, std::nan(""), gn, 0, seconds()};
+        stopped = !opt.callback(s);
+      }
+    };
+    MinimizeResult m;
+    if (opt.optimizer == "lbfgs") {
+      LbfgsOptions lo;
+      lo.grad_tol = opt.grad_tol > 0 ? opt.grad_tol : 1e-8;
+      lo.max_iterations = budget;
+      lo.on_iteration = on_iter;
+      m = lbfgs([&](const Tensor& th, Tensor& g) { return full_value_grad(obj, d, th, g); }, theta, lo);
+    } else {
+      NewtonOptions no;
+      no.grad_tol = opt.grad_tol > 0 ? opt.grad_tol : 1e-8;
+      no.max_iterations = budget;
+      no.on_iteration = on_iter;
+      m = newton(obj.fn(d), theta, no);
+    }
+    prog.end();
+    theta = m.theta;
+    check_finite_step(obj, theta, m.value, m.iterations, 0);
+    res.steps = m.iterations;
+    res.loss = m.value;
+    res.grad_norm = m.grad_norm;
+    res.converged = m.converged;
+    res.stop_reason = m.message;
+    record(0, m.iterations, m.value, m.grad_norm, 0);
+    res.theta = std::move(theta);
+    return res;
+  }
+
+  if (opt.optimizer != "sgd" && opt.optimizer != "adam")
+    throw Error("unknown optimizer '" + opt.optimizer + "' (choose sgd, adam, lbfgs or newton)");
+  check_learning_rate(opt.lr);
+  if (opt.momentum < 0 || !std::isfinite(opt.momentum)) throw Error("momentum must be ≥ 0, got " + std::to_string(opt.momentum));
+  if (opt.epochs == 0) throw Error("train: epochs must be at least 1");
+  Sgd sgd{opt.momentum, opt.nesterov, Tensor()};
+  Adam adam;
+  const std::size_t n = d.size();
+  const std::size_t bs = opt.batch_size ? std::min(opt.batch_size, n) : n;
+  data::BatchIterator batches(n, bs, opt.seed, bs < n);
+  std::vector<std::size_t> rows;
+  std::size_t step = 0;
+  res.stop_reason = "epoch budget reached";
+  for (std::size_t epoch = 0; epoch < opt.epochs; ++epoch) {
+    const double lr = opt.lr * opt.schedule.factor(epoch, opt.epochs);
+    while (batches.next(rows)) {
+      const data::Dataset batch = bs < n ? data::subset(d, rows) : d;
+      const ad::ValueGrad vg = ad::value_and_grad(obj.fn(batch), theta);
+      check_finite_step(obj, theta, vg.value, step, epoch);
+      if (opt.optimizer == "sgd") sgd.step(theta, vg.grad, lr);
+      else adam.step(theta, vg.grad, lr);
+      ++step;
+      check_finite_step(obj, theta, vg.value, step, epoch);
+      prog.show(step, opt.epochs * batches.batches_per_epoch(), "step", vg.value, std::nan(""));
+      if (opt.max_steps && step >= opt.max_steps) break;
+    }
+    Tensor g;
+    const double loss = full_value_grad(obj, d, theta, g);
+    res.loss = loss;
+    res.grad_norm = norm2(g);
+    res.steps = step;
+    const bool go_on = record(epoch, step, loss, res.grad_norm, lr);
+    if (opt.grad_tol > 0 && res.grad_norm <= opt.grad_tol) {
+      res.converged = true;
+      res.stop_reason = "‖∇R‖ ≤ tolerance";
+      break;
+    }
+    if (opt.max_steps && step >= opt.max_steps) {
+      res.stop_reason = "step budget reached";
+      break;
+    }
+    if (!go_on) {
+      res.stop_reason = "stopped by callback";
+      break;
+    }
+  }
+  prog.end();
+  res.theta = std::move(theta);
+  return res;
+}
+
+}  // namespace inflab::nn

@@ -1,0 +1,60 @@
+// Training loops on the objective R(θ) of DESIGN.md. Stochastic optimizers run epochs of
+// seeded shuffled mini-batches (or full batch); L-BFGS and Newton run full batch to a
+// gradient tolerance. Every run reports ‖∇R‖ over the whole training set, because
+// influence functions assume a stationary point.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "nn/objective.hpp"
+
+namespace inflab::nn {
+
+struct Schedule {
+  enum Kind { Constant, Step, Cosine } kind = Constant;
+  std::size_t step_every = 10;  // Step: multiply by gamma every step_every epochs
+  double gamma = 0.1;
+  double min_factor = 0.0;  // Cosine: lr goes from lr to lr·min_factor over the run
+  double factor(std::size_t epoch, std::size_t epochs) const;
+};
+
+struct EpochStats {
+  std::size_t epoch = 0, steps = 0;  // steps taken so far
+  double loss = 0;                   // R(θ) on the full training set
+  double accuracy = 0;               // NaN for regression
+  double grad_norm = 0;              // ‖∇R(θ)‖ on the full training set
+  double lr = 0, seconds = 0;
+};
+
+struct TrainOptions {
+  std::string optimizer = "adam";  // sgd | adam | lbfgs | newton
+  double lr = 1e-3;
+  double momentum = 0;             // sgd
+  bool nesterov = false;           // sgd
+  std::size_t epochs = 10;         // sgd/adam; iteration budget for lbfgs/newton is max_steps
+  std::size_t batch_size = 0;      // 0: full batch
+  std::size_t max_steps = 0;       // 0: no limit (lbfgs/newton: 2000/100)
+  double grad_tol = 0;             // stop when ‖∇R‖ ≤ grad_tol (checked per epoch / iteration)
+  Schedule schedule;
+  std::uint64_t seed = 0;          // mini-batch order
+  bool progress = true;            // a progress line on stderr when it is a terminal
+  // After every epoch (sgd/adam) or iteration (lbfgs/newton); return false to stop.
+  std::function<bool(const EpochStats&)> callback;
+};
+
+struct TrainResult {
+  Tensor theta;
+  std::vector<EpochStats> history;
+  double loss = 0, grad_norm = 0;
+  std::size_t steps = 0;
+  bool converged = false;  // grad_tol reached
+  std::string stop_reason;
+};
+
+// Starts from theta0 (a warm start, e.g. θ̂ for retraining) and returns the final θ.
+// Errors: bad options; data that does not fit the model; a non-finite loss or parameter
+// (naming the step and the first parameter tensor that went non-finite).
+TrainResult train(const Objective& obj, const data::Dataset& train_set, Tensor theta0, const TrainOptions& opt);
+
+}  // namespace inflab::nn

@@ -1,0 +1,217 @@
+// Optimizers and the trainer: stationary points to 1e-8, closed-form Hessians at the
+// optimum, accuracy on synthetic tasks, and the errors for bad settings and divergence.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include <xtensor-blas/xlinalg.hpp>
+
+#include "autodiff/check.hpp"
+#include "datasets/csv.hpp"
+#include "datasets/split.hpp"
+#include "datasets/synthetic.hpp"
+#include "datasets/transforms.hpp"
+#include "nn/builders.hpp"
+#include "nn/trainer.hpp"
+
+using namespace inflab;
+using namespace inflab::nn;
+
+namespace {
+template <class F>
+std::string error_of(F fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+data::Dataset iris_std() {
+  data::Dataset d = data::load_iris();
+  data::Standardizer::fit(d).apply(d);
+  return d;
+}
+TrainOptions quiet(const std::string& optimizer) {
+  TrainOptions o;
+  o.optimizer = optimizer;
+  o.progress = false;
+  return o;
+}
+}  // namespace
+
+TEST_CASE("softmax regression on Iris: L-BFGS and Newton reach ‖∇R‖ < 1e-8 at the same θ̂") {
+  const data::Dataset d = iris_std();
+  const Objective obj(softmax_regression(4, 3), LossKind::CrossEntropy, 1e-2);
+  const TrainResult a = train(obj, d, obj.model().init(1), quiet("lbfgs"));
+  const TrainResult b = train(obj, d, obj.model().init(2), quiet("newton"));
+  CHECK(a.converged);
+  CHECK(b.converged);
+  CHECK(a.grad_norm < 1e-8);
+  CHECK(b.grad_norm < 1e-8);
+  CHECK(norm2(ad::value_and_grad(obj.fn(d), a.theta).grad) < 1e-8);  // independently recomputed
+  double diff = 0;
+  for (std::size_t i = 0; i < a.theta.size(); ++i) diff = std::max(diff, std::fabs(a.theta(i) - b.theta(i)));
+  CHECK(diff < 1e-6);  // strongly convex: one minimiser
+  CHECK(obj.accuracy(a.theta, d) > 0.95);
+}
+
+TEST_CASE("softmax regression Hessian at the optimum is positive definite and equals the closed form") {
+  const data::Dataset d = iris_std();
+  const double lambda = 1e-2;
+  const Objective obj(softmax_regression(4, 3), LossKind::CrossEntropy, lambda);
+  const Tensor th = train(obj, d, obj.model().init(1), quiet("lbfgs")).theta;
+  const Tensor H = ad::hessian(obj.fn(d), th);
+  const std::size_t C = 3, D = 4, n = d.size(), p = C * D + C;
+  auto idx = [&](std::size_t c, std::size_t a) { return a < D ? c * D + a : C * D + c; };  // 0.weight [3,4], 0.bias [3]
+  Tensor Hc = zeros({p, p});
+  for (std::size_t i = 0; i < n; ++i) {
+    std::vector<double> z(C), pr(C), xa(D + 1, 1.0);
+    for (std::size_t a = 0; a < D; ++a) xa[a] = d.X(i, a);
+    double m = -1e300, s = 0;
+    for (std::size_t c = 0; c < C; ++c) {
+      z[c] = th(C * D + c);
+      for (std::size_t a = 0; a < D; ++a) z[c] += th(c * D + a) * xa[a];
+      m = std::max(m, z[c]);
+    }
+    for (std::size_t c = 0; c < C; ++c) s += pr[c] = std::exp(z[c] - m);
+    for (auto& e : pr) e /= s;
+    for (std::size_t c = 0; c < C; ++c)
+      for (std::size_t c2 = 0; c2 < C; ++c2)
+        for (std::size_t a = 0; a <= D; ++a)
+          for (std::size_t b = 0; b <= D; ++b)
+            Hc(idx(c, a), idx(c2, b)) += ((c == c2 ? pr[c] : 0.0) - pr[c] * pr[c2]) * xa[a] * xa[b] / static_cast<double>(n);
+  }
+  for (std::size_t i = 0; i < p; ++i) Hc(i, i) += lambda;
+  double num = 0, den = 0;
+  for (std::size_t i = 0; i < p * p; ++i) num += std::pow(H.data()[i] - Hc.data()[i], 2), den += std::pow(Hc.data()[i], 2);
+  CHECK(std::sqrt(num / den) < 1e-10);
+  const xt::xarray<double> Hs = H;
+  const auto eig = xt::linalg::eigh(Hs);
+  CHECK(std::get<0>(eig)(0) >= lambda - 1e-10);  // loss Hessian ⪰ 0, plus λI
+}
+
+TEST_CASE("an MLP reaches ≥ 95% test accuracy on a seeded non-linear 3-class problem") {
+  data::Dataset d = data::blobs(100, 6, 2, 3.0, 0.45, 7);  // 6 blobs on a circle…
+  for (auto& y : d.y) y %= 3;                               // …opposite ones share a class
+  d.class_names.resize(3);
+  const data::TrainTest tt = data::stratified_split(d, 0.3, 1);
+  const Objective obj(mlp(2, 2, 32, Activation::Tanh, 3), LossKind::CrossEntropy, 1e-4);
+  TrainOptions o = quiet("adam");
+  o.lr = 0.01;
+  o.epochs = 60;
+  o.batch_size = 32;
+  o.seed = 3;
+  const TrainResult r = train(obj, tt.train, obj.model().init(5), o);
+  // a linear model cannot do it
+  const Objective lin(softmax_regression(2, 3), LossKind::CrossEntropy, 1e-4);
+  const TrainResult rl = train(lin, tt.train, lin.model().init(5), quiet("lbfgs"));
+  CHECK(lin.accuracy(rl.theta, tt.test) < 0.7);
+  CHECK(obj.accuracy(r.theta, tt.test) >= 0.95);
+  CHECK(r.history.size() == 60);
+  CHECK(r.history.back().loss < r.history.front().loss);
+}
+
+TEST_CASE("the small CNN learns the synthetic bar-image task well above chance (25%)") {
+  const data::Dataset d = data::bar_images(120, 12, 0.3, 11);
+  const data::TrainTest tt = data::stratified_split(d, 0.25, 2);
+  const Objective obj(small_cnn({1, 12, 12}, 4), LossKind::CrossEntropy, 0);
+  TrainOptions o = quiet("adam");
+  o.lr = 3e-3;
+  o.epochs = 12;
+  o.batch_size = 32;
+  const TrainResult r = train(obj, tt.train, obj.model().init(1), o);
+  CHECK(obj.accuracy(r.theta, tt.test) >= 0.8);
+}
+
+TEST_CASE("trainer: seeded runs repeat exactly, warm start, callback, schedules, SGD variants, grad_tol") {
+  const data::Dataset d = iris_std();
+  const Objective obj(mlp(4, 1, 8, Activation::Tanh, 3), LossKind::CrossEntropy, 1e-3);
+  TrainOptions o = quiet("sgd");
+  o.lr = 0.1;
+  o.momentum = 0.9;
+  o.nesterov = true;
+  o.epochs = 5;
+  o.batch_size = 16;
+  o.seed = 9;
+  const TrainResult a = train(obj, d, obj.model().init(1), o), b = train(obj, d, obj.model().init(1), o);
+  CHECK(norm2(a.theta - b.theta) == 0.0);
+  CHECK(a.steps == 5 * 10);
+  // warm start: continuing from a.theta for 0 further improvement needed → loss not worse than a's
+  o.epochs = 1;
+  const TrainResult c = train(obj, d, a.theta, o);
+  CHECK(c.history.front().loss <= a.loss * 1.5);
+  // callback stops after epoch 1
+  o.epochs = 10;
+  o.callback = [](const EpochStats& s) { return s.epoch < 1; };
+  CHECK(train(obj, d, obj.model().init(1), o).history.size() == 2);
+  // schedules
+  Schedule st{Schedule::Step, 3, 0.5, 0};
+  CHECK(st.factor(0, 9) == 1.0);
+  CHECK(st.factor(3, 9) == 0.5);
+  CHECK(st.factor(8, 9) == 0.25);
+  Schedule cs{Schedule::Cosine, 0, 0, 0.1};
+  CHECK(cs.factor(0, 11) == doctest::Approx(1.0));
+  CHECK(cs.factor(5, 11) == doctest::Approx(0.55));
+  CHECK(cs.factor(10, 11) == doctest::Approx(0.1));
+  // full-batch gradient descent stops on grad_tol (convex: softmax regression)
+  const Objective sm(softmax_regression(4, 3), LossKind::CrossEntropy, 0.1);
+  TrainOptions g = quiet("sgd");
+  g.lr = 0.5;
+  g.epochs = 5000;
+  g.grad_tol = 1e-6;
+  const TrainResult r = train(sm, d, sm.model().init(1), g);
+  CHECK(r.converged);
+  CHECK(r.grad_norm <= 1e-6);
+  CHECK(r.stop_reason == "‖∇R‖ ≤ tolerance");
+}
+
+TEST_CASE("binary logistic and MSE objectives train too") {
+  data::Dataset d = data::select_classes(iris_std(), {1, 2});
+  const Objective lo(logistic_regression(4), LossKind::BinaryLogistic, 1e-2);
+  const TrainResult r = train(lo, d, lo.model().init(1), quiet("newton"));
+  CHECK(r.grad_norm < 1e-8);
+  CHECK(lo.accuracy(r.theta, d) > 0.9);
+  Tensor w;
+  const data::Dataset reg = data::linear_regression(200, 3, 0.05, 4, &w);
+  const Objective ls(logistic_regression(3), LossKind::MSE, 0);  // a linear model, squared loss
+  const TrainResult q = train(ls, reg, ls.model().init(1), quiet("lbfgs"));
+  CHECK(q.grad_norm < 1e-8);
+  for (std::size_t j = 0; j < 3; ++j) CHECK(q.theta(j) == doctest::Approx(w(j)).epsilon(0.02));
+  CHECK(q.theta(3) == doctest::Approx(w(3)).epsilon(0.05));
+}
+
+TEST_CASE("bad settings and divergence: one clear error each") {
+  const data::Dataset d = iris_std();
+  CHECK(error_of([] { Objective(softmax_regression(4, 3), LossKind::CrossEntropy, -1); }).find("weight decay") != std::string::npos);
+  CHECK(error_of([] { Objective(softmax_regression(4, 3), LossKind::CrossEntropy, std::nan("")); }).find("weight decay") != std::string::npos);
+  const Objective obj(mlp(4, 1, 8, Activation::Tanh, 3), LossKind::CrossEntropy, 0);
+  TrainOptions o = quiet("sgd");
+  o.lr = -0.1;
+  CHECK(error_of([&] { train(obj, d, obj.model().init(1), o); }).find("learning rate") != std::string::npos);
+  o.lr = std::nan("");
+  CHECK(error_of([&] { train(obj, d, obj.model().init(1), o); }).find("learning rate") != std::string::npos);
+  o.lr = 0.1;
+  o.optimizer = "rmsprop";
+  CHECK(error_of([&] { train(obj, d, obj.model().init(1), o); }).find("unknown optimizer 'rmsprop'") != std::string::npos);
+  const Objective wrong(mlp(5, 1, 8, Activation::Tanh, 3), LossKind::CrossEntropy, 0);
+  CHECK(error_of([&] { train(wrong, d, wrong.model().init(1), quiet("adam")); }).find("[4]") != std::string::npos);
+  CHECK(error_of([] { Objective(softmax_regression(4, 3), LossKind::BinaryLogistic, 0); }).find("one output") != std::string::npos);
+  // divergence: plain SGD with a huge step on squared loss
+  const data::Dataset reg = data::linear_regression(50, 3, 0.1, 2);
+  const Objective ls(mlp(3, 1, 4, Activation::Tanh, 1), LossKind::MSE, 0);
+  TrainOptions big = quiet("sgd");
+  big.lr = 1e6;
+  big.epochs = 50;
+  std::string msg = error_of([&] { train(ls, reg, ls.model().init(1), big); });
+  INFO(msg);
+  CHECK(msg.find("diverged at step 23 (epoch 23): loss = inf") != std::string::npos);
+  // a step so large that the parameters overflow before the loss does
+  data::Dataset far = reg;
+  for (auto& t : far.targets) t *= 1e3;  // gradients ≫ 1, so lr·∇R overflows
+  big.lr = 1e308;
+  msg = error_of([&] { train(ls, far, ls.model().init(1), big); });
+  INFO(msg);
+  CHECK(msg.find("diverged at step 1 (epoch 0)") != std::string::npos);
+  CHECK(msg.find("parameter tensor '0.weight' went non-finite first") != std::string::npos);
+}
