@@ -28,7 +28,8 @@ class Objective {
   ad::Var losses(ad::Var theta, const data::Dataset& d) const;
   // R(θ) over d (0-d).
   ad::Var value(ad::Var theta, const data::Dataset& d) const;
-  // θ ↦ R(θ) over d, for value_and_grad / hvp / hessian. Keeps a reference to d.
+  // θ ↦ R(θ) over d, for value_and_grad / hvp / hessian. Keeps references to this
+  // Objective and to d: both must outlive the returned function.
   ad::Fn fn(const data::Dataset& d) const;
   // Fraction of rows classified right (argmax, or z > 0 for binary); NaN for MSE.
   double accuracy(const Tensor& theta, const data::Dataset& d) const;

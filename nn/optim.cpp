@@ -130,7 +130,7 @@ MinimizeResult lbfgs(const ValueGradFn& f, Tensor theta, const LbfgsOptions& opt
   std::deque<double> rho;
   for (res.iterations = 0;; ++res.iterations) {
     res.grad_norm = norm2(g);
-    if (opt.on_iteration) opt.on_iteration(res.iterations, fx, res.grad_norm);
+    const bool go_on = !opt.on_iteration || opt.on_iteration(res.iterations, fx, res.grad_norm);
     if (res.grad_norm <= opt.grad_tol) {
       res.converged = true;
       res.message = "‖∇R‖ ≤ tolerance";
@@ -138,6 +138,10 @@ MinimizeResult lbfgs(const ValueGradFn& f, Tensor theta, const LbfgsOptions& opt
     }
     if (res.iterations >= opt.max_iterations) {
       res.message = "iteration budget reached";
+      break;
+    }
+    if (!go_on) {
+      res.message = "stopped by callback";
       break;
     }
     // two-loop recursion: dir = −H_k g
@@ -227,7 +231,7 @@ MinimizeResult newton(const ad::Fn& f, Tensor theta, const NewtonOptions& opt) {
     res.value = rec.scalar_value();
     res.grad_norm = norm2(g);
     ++res.evaluations;
-    if (opt.on_iteration) opt.on_iteration(res.iterations, res.value, res.grad_norm);
+    const bool go_on = !opt.on_iteration || opt.on_iteration(res.iterations, res.value, res.grad_norm);
     if (res.grad_norm <= opt.grad_tol) {
       res.converged = true;
       res.message = "‖∇R‖ ≤ tolerance";
@@ -235,6 +239,10 @@ MinimizeResult newton(const ad::Fn& f, Tensor theta, const NewtonOptions& opt) {
     }
     if (res.iterations >= opt.max_iterations) {
       res.message = "iteration budget reached";
+      break;
+    }
+    if (!go_on) {
+      res.message = "stopped by callback";
       break;
     }
     const Tensor H = ad::hessian(f, theta);

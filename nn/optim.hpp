@@ -40,7 +40,8 @@ struct LbfgsOptions {
   std::size_t history = 10;
   double grad_tol = 1e-8;
   std::size_t max_iterations = 2000;
-  std::function<void(std::size_t iter, double value, double grad_norm)> on_iteration;
+  // Called before each iteration; returning false stops the run.
+  std::function<bool(std::size_t iter, double value, double grad_norm)> on_iteration;
 };
 MinimizeResult lbfgs(const ValueGradFn& f, Tensor theta, const LbfgsOptions& opt = {});
 
@@ -48,7 +49,8 @@ struct NewtonOptions {
   double grad_tol = 1e-8;
   std::size_t max_iterations = 100;
   double damping = 0;  // μ in (H + μI) d = −g; raised automatically while H + μI is not positive definite
-  std::function<void(std::size_t iter, double value, double grad_norm)> on_iteration;
+  // Called before each iteration; returning false stops the run.
+  std::function<bool(std::size_t iter, double value, double grad_norm)> on_iteration;
 };
 MinimizeResult newton(const ad::Fn& f, Tensor theta, const NewtonOptions& opt = {});
 

@@ -83,14 +83,12 @@ TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, co
 
   if (opt.optimizer == "lbfgs" || opt.optimizer == "newton") {
     const std::size_t budget = opt.max_steps ? opt.max_steps : (opt.optimizer == "lbfgs" ? 2000 : 100);
-    bool stopped = false;
     auto on_iter = [&](std::size_t it, double v, double gn) {
       if (!std::isfinite(v)) throw Error("training diverged at iteration " + std::to_string(it) + ": loss = " + std::to_string(v));
       prog.show(it, budget, "iter", v, gn);
-      if (opt.callback && !stopped) {
-        EpochStats s{it, it, v, std::nan(""), gn, 0, seconds()};
-        stopped = !opt.callback(s);
-      }
+      if (!opt.callback) return true;
+      EpochStats s{it, it, v, std::nan(""), gn, 0, seconds()};  // accuracy not computed per iteration
+      return opt.callback(s);
     };
     MinimizeResult m;
     if (opt.optimizer == "lbfgs") {

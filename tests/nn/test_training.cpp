@@ -145,6 +145,12 @@ TEST_CASE("trainer: seeded runs repeat exactly, warm start, callback, schedules,
   o.epochs = 10;
   o.callback = [](const EpochStats& s) { return s.epoch < 1; };
   CHECK(train(obj, d, obj.model().init(1), o).history.size() == 2);
+  // and stops L-BFGS after its third iteration
+  TrainOptions lb = quiet("lbfgs");
+  lb.callback = [](const EpochStats& s) { return s.steps < 3; };
+  const TrainResult stopped = train(obj, d, obj.model().init(1), lb);
+  CHECK(stopped.steps == 3);
+  CHECK(stopped.stop_reason == "stopped by callback");
   // schedules
   Schedule st{Schedule::Step, 3, 0.5, 0};
   CHECK(st.factor(0, 9) == 1.0);
