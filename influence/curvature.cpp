@@ -1,0 +1,133 @@
+#include "influence/curvature.hpp"
+
+#include <cmath>
+
+#include "autodiff/ops.hpp"
+#include "datasets/split.hpp"
+
+namespace inflab::influence {
+
+namespace {
+// The Hessian of the per-example loss with respect to the model output z, applied to u
+// (rows: examples): cross-entropy (diag p − p pᵀ) u; binary logistic σ(1−σ) u;
+// mse (2/k) u.
+Tensor loss_hessian_times(nn::LossKind loss, const Tensor& z, const Tensor& u, std::size_t n) {
+  Tensor out = Tensor::from_shape(u.shape());
+  const std::size_t k = z.size() / n;
+  const std::size_t dirs = u.size() / z.size();
+  for (std::size_t j = 0; j < dirs; ++j)
+    for (std::size_t i = 0; i < n; ++i) {
+      const double* zi = z.data() + i * k;
+      const double* ui = u.data() + j * z.size() + i * k;
+      double* oi = out.data() + j * z.size() + i * k;
+      if (loss == nn::LossKind::CrossEntropy) {
+        double m = zi[0], s = 0, pu = 0;
+        for (std::size_t c = 1; c < k; ++c) m = std::max(m, zi[c]);
+        std::vector<double> p(k);
+        for (std::size_t c = 0; c < k; ++c) s += p[c] = std::exp(zi[c] - m);
+        for (std::size_t c = 0; c < k; ++c) p[c] /= s, pu += p[c] * ui[c];
+        for (std::size_t c = 0; c < k; ++c) oi[c] = p[c] * (ui[c] - pu);
+      } else if (loss == nn::LossKind::BinaryLogistic) {
+        const double sg = 1 / (1 + std::exp(-zi[0]));
+        oi[0] = sg * (1 - sg) * ui[0];
+      } else {
+        for (std::size_t c = 0; c < k; ++c) oi[c] = 2.0 / static_cast<double>(k) * ui[c];
+      }
+    }
+  return out;
+}
+}  // namespace
+
+struct CurvatureOperator::Batch {
+  data::Dataset data;
+  double weight;                       // n_b / n
+  std::unique_ptr<ad::Recording> rec;  // R_b (Hessian) or the outputs z (Gauss–Newton)
+};
+
+CurvatureOperator::CurvatureOperator(const nn::Objective& obj, const data::Dataset& train, const Tensor& theta,
+                                     Curvature kind, std::size_t batch_size)
+    : obj_(obj), train_(train), theta_(theta), kind_(kind), p_(theta.size()) {
+  obj.check_fits(train);
+  if (p_ != obj.model().param_count())
+    throw Error("curvature: θ has " + std::to_string(p_) + " values, the model has " +
+                std::to_string(obj.model().param_count()) + " parameters");
+  const std::size_t n = train.size();
+  const std::size_t bs = batch_size ? std::min(batch_size, n) : n;
+  Tensor grad = zeros({p_});
+  for (std::size_t start = 0; start < n; start += bs) {
+    auto b = std::make_unique<Batch>();
+    if (bs == n) {
+      b->data = train;
+    } else {
+      std::vector<std::size_t> rows;
+      for (std::size_t i = start; i < std::min(n, start + bs); ++i) rows.push_back(i);
+      b->data = data::subset(train, rows);
+    }
+    b->weight = static_cast<double>(b->data.size()) / static_cast<double>(n);
+    const data::Dataset& bd = b->data;
+    ad::Recording r(obj.fn(bd), theta);
+    value_ += b->weight * r.scalar_value();
+    const Tensor g = r.grad();
+    for (std::size_t i = 0; i < p_; ++i) grad(i) += b->weight * g(i);
+    if (kind == Curvature::Hessian) {
+      b->rec = std::make_unique<ad::Recording>(std::move(r));
+    } else {
+      const nn::Model& m = obj.model();
+      b->rec = std::make_unique<ad::Recording>(
+          [&m, &bd](ad::Var th) { return m.forward(th, th.tape->leaf(bd.X, false)); }, theta);
+    }
+    batches_.push_back(std::move(b));
+  }
+  grad_norm_ = norm2(grad);
+}
+
+CurvatureOperator::~CurvatureOperator() = default;
+CurvatureOperator::CurvatureOperator(CurvatureOperator&&) noexcept = default;
+
+Tensor CurvatureOperator::apply(const Tensor& v) const {
+  const Shape sv = shape_of(v);
+  const bool single = sv.size() == 1;
+  if (!(single && sv[0] == p_) && !(sv.size() == 2 && sv[1] == p_))
+    throw Error("curvature: direction of shape " + shape_str(sv) + " for p = " + std::to_string(p_));
+  const std::size_t k = single ? 1 : sv[0];
+  Tensor out = zeros(sv);
+  for (const auto& b : batches_) {
+    Tensor part;
+    if (kind_ == Curvature::Hessian) {
+      part = b->rec->hvp(v);
+    } else {
+      // G v = (1/n_b) Jᵀ ∇²_z ℓ (J v) + λ v over the batch
+      Tensor V = v;
+      if (single) V.reshape({std::size_t{1}, p_});
+      const Tensor Jv = b->rec->jvp(V);  // [k, n_b, out...]
+      const Tensor& z = b->rec->value();
+      const std::size_t nb = b->data.size();
+      const Tensor HJv = loss_hessian_times(obj_.loss(), z, Jv, nb);
+      part = zeros({k, p_});
+      for (std::size_t j = 0; j < k; ++j) {
+        Tensor w = Tensor::from_shape(z.shape());
+        std::copy(HJv.data() + j * z.size(), HJv.data() + (j + 1) * z.size(), w.data());
+        const Tensor g = b->rec->vjp(w);
+        for (std::size_t i = 0; i < p_; ++i)
+          part(j, i) = g(i) / static_cast<double>(nb) + obj_.weight_decay() * V(j, i);
+      }
+      if (single) part.reshape({p_});
+    }
+    for (std::size_t i = 0; i < out.size(); ++i) out.data()[i] += b->weight * part.data()[i];
+  }
+  products_ += k;
+  return out;
+}
+
+Tensor CurvatureOperator::apply_sample(const Tensor& v, std::size_t batch, std::uint64_t seed) const {
+  if (batch == 0 || batch >= train_.size()) return apply(v);
+  auto perm = data::permutation(train_.size(), seed);
+  perm.resize(batch);
+  const data::Dataset d = data::subset(train_, perm);
+  products_ += v.dimension() == 1 ? 1 : v.shape(0);
+  if (kind_ == Curvature::Hessian) return ad::Recording(obj_.fn(d), theta_).hvp(v);
+  CurvatureOperator one(obj_, d, theta_, kind_, 0);
+  return one.apply(v);
+}
+
+}  // namespace inflab::influence

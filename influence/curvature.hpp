@@ -1,0 +1,49 @@
+// The curvature operator of the training objective at θ: v ↦ A v with A = H = ∇²R(θ)
+// (includes λI) or the generalised Gauss–Newton matrix G = (1/n) Σ Jᵢᵀ ∇²_z ℓ Jᵢ + λI,
+// which is positive semi-definite even where H is not. Batch HVPs are averaged with
+// weights n_b/n before any solve (never per-batch inverses). Each batch's primal pass is
+// recorded once and reused by every product.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "autodiff/functional.hpp"
+#include "nn/objective.hpp"
+
+namespace inflab::influence {
+
+enum class Curvature { Hessian, GaussNewton };
+
+class CurvatureOperator {
+ public:
+  // batch_size 0: one batch. Keeps references to obj and train (they must outlive it).
+  CurvatureOperator(const nn::Objective& obj, const data::Dataset& train, const Tensor& theta,
+                    Curvature kind = Curvature::Hessian, std::size_t batch_size = 0);
+  ~CurvatureOperator();
+  CurvatureOperator(CurvatureOperator&&) noexcept;
+  std::size_t dim() const { return p_; }
+  Curvature kind() const { return kind_; }
+  // A v for v [p], or A Vᵀ row-wise for V [k, p] (k directions in one sweep per batch).
+  Tensor apply(const Tensor& v) const;
+  // A v on one seeded random mini-batch of `batch` rows (for LiSSA's stochastic estimates).
+  Tensor apply_sample(const Tensor& v, std::size_t batch, std::uint64_t seed) const;
+  std::size_t products() const { return products_; }  // HVP directions applied so far
+  const Tensor& theta() const { return theta_; }
+  const nn::Objective& objective_fn() const { return obj_; }
+  const data::Dataset& train() const { return train_; }
+  double objective() const { return value_; }   // R(θ)
+  double grad_norm() const { return grad_norm_; }  // ‖∇R(θ)‖: influence assumes ≈ 0
+
+ private:
+  struct Batch;
+  const nn::Objective& obj_;
+  const data::Dataset& train_;
+  Tensor theta_;
+  Curvature kind_;
+  std::size_t p_;
+  std::vector<std::unique_ptr<Batch>> batches_;
+  mutable std::size_t products_ = 0;
+  double value_ = 0, grad_norm_ = 0;
+};
+
+}  // namespace inflab::influence

@@ -1,0 +1,160 @@
+#include "influence/influence.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "autodiff/ops.hpp"
+#include "datasets/split.hpp"
+
+namespace inflab::influence {
+
+SolveResult solve(const CurvatureOperator& A, const Tensor& b, const SolverChoice& c) {
+  check_damping(c.damping);
+  if (c.method == "exact") { auto o = c.exact; o.damping = c.damping; return solve_exact(A, b, o); }
+  if (c.method == "cg") { auto o = c.cg; o.damping = c.damping; return solve_cg(A, b, o); }
+  if (c.method == "minres") { auto o = c.cg; o.damping = c.damping; return solve_minres(A, b, o); }
+  if (c.method == "lissa") { auto o = c.lissa; o.damping = c.damping; return solve_lissa(A, b, o); }
+  if (c.method == "lowrank") { auto o = c.lowrank; o.damping = c.damping; return solve_lowrank(A, b, o); }
+  throw Error("unknown solver '" + c.method + "' (choose exact, cg, minres, lissa or lowrank)");
+}
+
+Tensor test_loss_gradient(const nn::Objective& obj, const data::Dataset& test, const std::vector<std::size_t>& rows,
+                          const Tensor& theta, double* loss) {
+  if (rows.empty()) throw Error("test_loss_gradient: no test points given");
+  for (auto r : rows)
+    if (r >= test.size())
+      throw Error("test index " + std::to_string(r) + " out of range for " + std::to_string(test.size()) +
+                  " test points in '" + test.name + "'");
+  const data::Dataset t = data::subset(test, rows);
+  ad::Recording rec([&](ad::Var th) { return ad::sum(obj.losses(th, t)); }, theta);
+  if (loss) *loss = rec.scalar_value();
+  return rec.grad();
+}
+
+Tensor train_gradient_dots(const nn::Objective& obj, const data::Dataset& train, const Tensor& theta, const Tensor& S,
+                           std::size_t batch) {
+  const std::size_t p = theta.size(), n = train.size();
+  const bool single = S.dimension() == 1;
+  if ((single && S.size() != p) || (!single && (S.dimension() != 2 || S.shape(1) != p)))
+    throw Error("train_gradient_dots: directions of shape " + shape_str(shape_of(S)) + " for p = " + std::to_string(p));
+  const std::size_t k = single ? 1 : S.shape(0);
+  Tensor V = S;
+  if (single) V.reshape({std::size_t{1}, p});
+  // λ θᵀs: the regulariser's part of ∇ℓ̃(zᵢ)ᵀs, the same for every row
+  std::vector<double> reg(k, 0.0);
+  for (std::size_t j = 0; j < k; ++j)
+    for (std::size_t i = 0; i < p; ++i) reg[j] += obj.weight_decay() * theta(i) * V(j, i);
+  Tensor out = zeros({k, n});
+  const std::size_t bs = batch ? std::min(batch, n) : n;
+  for (std::size_t start = 0; start < n; start += bs) {
+    const std::size_t end = std::min(n, start + bs);
+    data::Dataset part;
+    if (bs == n) part = train;
+    else {
+      std::vector<std::size_t> rows;
+      for (std::size_t i = start; i < end; ++i) rows.push_back(i);
+      part = data::subset(train, rows);
+    }
+    ad::Recording rec([&](ad::Var th) { return obj.losses(th, part); }, theta);
+    const Tensor J = rec.jvp(V);  // [k, rows]: ∇ℓ(zᵢ)ᵀ s_j
+    for (std::size_t j = 0; j < k; ++j)
+      for (std::size_t i = start; i < end; ++i) out(j, i) = J(j, i - start) + reg[j];
+  }
+  if (single) out.reshape({n});
+  return out;
+}
+
+Tensor per_example_gradient(const nn::Objective& obj, const data::Dataset& train, const Tensor& theta, std::size_t row) {
+  if (row >= train.size())
+    throw Error("training index " + std::to_string(row) + " out of range for " + std::to_string(train.size()) + " rows");
+  const data::Dataset one = data::subset(train, {row});
+  ad::Recording rec(obj.fn(one), theta);  // ℓ̃(zᵢ) = ℓ(zᵢ) + (λ/2)‖θ‖² for a one-row set
+  return rec.grad();
+}
+
+Tensor train_gradient_dots_explicit(const nn::Objective& obj, const data::Dataset& train, const Tensor& theta,
+                                    const Tensor& s) {
+  Tensor out = zeros({train.size()});
+  for (std::size_t i = 0; i < train.size(); ++i) out(i) = dot(per_example_gradient(obj, train, theta, i), s);
+  return out;
+}
+
+namespace {
+Influence finish(const CurvatureOperator& A, const Tensor& g, double value, const SolverChoice& c, double tol) {
+  Influence r;
+  r.test_value = value;
+  r.grad_norm = A.grad_norm();
+  if (r.grad_norm > tol)
+    r.warning = "θ is not a stationary point of the training objective: ‖∇R(θ)‖ = " + std::to_string(r.grad_norm) +
+                " (influence functions assume ≈ 0; train to a gradient tolerance first)";
+  r.solve = solve(A, g, c);
+  r.s = r.solve.x;
+  const double n = static_cast<double>(A.train().size());
+  const Tensor dots = train_gradient_dots(A.objective_fn(), A.train(), A.theta(), r.s, 2048);
+  r.predicted_change = zeros({A.train().size()});
+  r.influence = zeros({A.train().size()});
+  for (std::size_t i = 0; i < dots.size(); ++i) {
+    r.predicted_change(i) = dots(i) / n;
+    r.influence(i) = -dots(i);
+  }
+  return r;
+}
+}  // namespace
+
+Influence influence_on_test(const CurvatureOperator& A, const data::Dataset& test, const std::vector<std::size_t>& rows,
+                            const SolverChoice& c, double tol) {
+  double loss = 0;
+  const Tensor g = test_loss_gradient(A.objective_fn(), test, rows, A.theta(), &loss);
+  return finish(A, g, loss, c, tol);
+}
+
+Influence influence_on_function(const CurvatureOperator& A, const ad::Fn& f, const SolverChoice& c, double tol) {
+  ad::Recording rec(f, A.theta());
+  const Tensor g = rec.grad();
+  return finish(A, g, rec.scalar_value(), c, tol);
+}
+
+Tensor parameter_change(const CurvatureOperator& A, std::size_t row, const SolverChoice& c) {
+  Tensor x = solve(A, per_example_gradient(A.objective_fn(), A.train(), A.theta(), row), c).x;
+  for (auto& e : x) e /= static_cast<double>(A.train().size());
+  return x;
+}
+
+Tensor self_influence(const CurvatureOperator& A, const SolverChoice& c) {
+  const std::size_t n = A.train().size(), p = A.dim();
+  Tensor out = zeros({n});
+  if (c.method == "exact") {
+    check_damping(c.damping);
+    const Eigen e = dense_eigen(A, c.exact.max_gib);
+    for (std::size_t i = 0; i < n; ++i) {
+      const Tensor g = per_example_gradient(A.objective_fn(), A.train(), A.theta(), i);
+      double s = 0;
+      for (std::size_t k = 0; k < p; ++k) {
+        double u = 0;
+        for (std::size_t j = 0; j < p; ++j) u += e.vectors(j, k) * g(j);
+        const double lam = e.values(k) + c.damping;
+        if (lam != 0) s += u * u / lam;
+      }
+      out(i) = s;
+    }
+    return out;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const Tensor g = per_example_gradient(A.objective_fn(), A.train(), A.theta(), i);
+    out(i) = dot(g, solve(A, g, c).x);
+  }
+  return out;
+}
+
+std::vector<Ranked> top_k(const Tensor& v, std::size_t k, bool helpful) {
+  std::vector<Ranked> all;
+  for (std::size_t i = 0; i < v.size(); ++i) all.push_back({i, v(i)});
+  k = std::min(k, all.size());
+  std::partial_sort(all.begin(), all.begin() + static_cast<long>(k), all.end(), [helpful](const Ranked& a, const Ranked& b) {
+    return helpful ? a.value > b.value : a.value < b.value;
+  });
+  all.resize(k);
+  return all;
+}
+
+}  // namespace inflab::influence

@@ -1,0 +1,70 @@
+// Influence quantities (conventions: docs/conventions.md, DESIGN.md). With s the solution
+// of (H + μI) s = ∇ℓ(z_t):
+//   up-weighting influence   I(zᵢ, z_t) = −∇ℓ(z_t)ᵀ (H + μI)⁻¹ ∇ℓ̃(zᵢ) = −sᵀ∇ℓ̃(zᵢ)   (not / n)
+//   predicted removal change Δ̂(zᵢ)     = (1/n) sᵀ∇ℓ̃(zᵢ) = −I/n                   (/ n)
+// Δ̂ > 0: removing zᵢ raises the test loss (zᵢ helped). All n values come from one
+// batched forward-mode pass of the per-example losses along s (no per-example gradients).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "influence/solvers.hpp"
+
+namespace inflab::influence {
+
+// Which solver and its settings; `method` is exact | cg | minres | lissa | lowrank.
+struct SolverChoice {
+  std::string method = "cg";
+  double damping = 0;
+  ExactOptions exact;
+  CgOptions cg;
+  LissaOptions lissa;
+  LowRankOptions lowrank;
+};
+SolveResult solve(const CurvatureOperator& A, const Tensor& b, const SolverChoice& c);
+
+// ∇θ Σ_{t ∈ rows} ℓ(z_t; θ): the test loss has no regulariser. Error for a bad index.
+Tensor test_loss_gradient(const nn::Objective& obj, const data::Dataset& test, const std::vector<std::size_t>& rows,
+                          const Tensor& theta, double* loss = nullptr);
+
+// ∇ℓ̃(zᵢ)ᵀ s for every training row: forward mode, k directions at once ([p] -> [n],
+// [k, p] -> [k, n]); rows processed `batch` at a time (0: all).
+Tensor train_gradient_dots(const nn::Objective& obj, const data::Dataset& train, const Tensor& theta, const Tensor& S,
+                           std::size_t batch = 0);
+// The baseline and cross-check: one reverse pass per training row, ∇ℓ̃(zᵢ) explicitly.
+Tensor train_gradient_dots_explicit(const nn::Objective& obj, const data::Dataset& train, const Tensor& theta,
+                                    const Tensor& s);
+Tensor per_example_gradient(const nn::Objective& obj, const data::Dataset& train, const Tensor& theta, std::size_t row);
+
+struct Influence {
+  Tensor s;                 // (H + μI)⁻¹ ∇f(θ̂), f the test loss or test function
+  SolveResult solve;
+  Tensor predicted_change;  // Δ̂(zᵢ) [n], divided by n
+  Tensor influence;         // I(zᵢ, ·) [n] = −n Δ̂, not divided by n
+  double test_value = 0;    // f(θ̂)
+  double grad_norm = 0;     // ‖∇R(θ̂)‖ of the training objective
+  std::string warning;      // set when θ̂ is not (near) stationary
+};
+
+// Influence of every training point on the summed test loss of `test_rows`.
+Influence influence_on_test(const CurvatureOperator& A, const data::Dataset& test, const std::vector<std::size_t>& test_rows,
+                            const SolverChoice& c, double stationary_tol = 1e-5);
+// … on any differentiable test function f(θ) (a margin, a set's total loss, …).
+Influence influence_on_function(const CurvatureOperator& A, const ad::Fn& f, const SolverChoice& c,
+                                double stationary_tol = 1e-5);
+
+// Δθ when training row i is removed: (1/n)(H + μI)⁻¹∇ℓ̃(zᵢ) (divided by n).
+Tensor parameter_change(const CurvatureOperator& A, std::size_t row, const SolverChoice& c);
+// Self-influence ∇ℓ̃(zᵢ)ᵀ(H + μI)⁻¹∇ℓ̃(zᵢ) for every row (not divided by n); one dense
+// eigendecomposition when method is exact, else one solve per row.
+Tensor self_influence(const CurvatureOperator& A, const SolverChoice& c);
+
+struct Ranked {
+  std::size_t index;
+  double value;
+};
+// The k rows with the largest Δ̂ (most helpful: removing them raises the test loss most)
+// or, with helpful = false, the most negative (most harmful).
+std::vector<Ranked> top_k(const Tensor& predicted_change, std::size_t k, bool helpful);
+
+}  // namespace inflab::influence

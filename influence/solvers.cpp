@@ -1,0 +1,267 @@
+#include "influence/solvers.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include <xtensor-blas/xlinalg.hpp>
+
+#include "influence/spectrum.hpp"
+
+namespace inflab::influence {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+void check_rhs(const CurvatureOperator& A, const Tensor& b, const char* op) {
+  if (b.dimension() != 1 || b.size() != A.dim())
+    throw Error(std::string(op) + ": right-hand side of shape " + shape_str(shape_of(b)) + " for p = " + std::to_string(A.dim()));
+  if (!all_finite(b)) throw Error(std::string(op) + ": right-hand side is not finite");
+}
+// (A + μI) v
+Tensor apply_damped(const CurvatureOperator& A, const Tensor& v, double mu) {
+  Tensor y = A.apply(v);
+  if (mu != 0)
+    for (std::size_t i = 0; i < y.size(); ++i) y.data()[i] += mu * v.data()[i];
+  return y;
+}
+// finish: the residual measured with one more product
+void finish(SolveResult& r, const CurvatureOperator& A, const Tensor& b, double mu, std::size_t before, Clock::time_point t0) {
+  const Tensor Ax = apply_damped(A, r.x, mu);
+  double num = 0;
+  for (std::size_t i = 0; i < b.size(); ++i) num += (Ax(i) - b(i)) * (Ax(i) - b(i));
+  r.rel_residual = std::sqrt(num) / std::max(norm2(b), 1e-300);
+  r.products = A.products() - before;
+  r.seconds = since(t0);
+}
+void axpy_inplace(Tensor& y, double a, const Tensor& x) {
+  for (std::size_t i = 0; i < y.size(); ++i) y.data()[i] += a * x.data()[i];
+}
+}  // namespace
+
+void check_damping(double mu) {
+  if (!(mu >= 0) || !std::isfinite(mu)) throw Error("damping μ must be a finite number ≥ 0, got " + std::to_string(mu));
+}
+
+Eigen dense_eigen(const CurvatureOperator& A, double max_gib) {
+  const std::size_t p = A.dim();
+  const double gib = static_cast<double>(p) * static_cast<double>(p) * 8 * 3 / double(1 << 30);  // H, a copy, the vectors
+  if (gib > max_gib)
+    throw Error("exact solve: a dense " + std::to_string(p) + " × " + std::to_string(p) + " Hessian and its eigenvectors need " +
+                std::to_string(gib).substr(0, 6) + " GiB (limit " + std::to_string(max_gib).substr(0, 4) +
+                " GiB); use cg, minres, lissa or lowrank");
+  xt::xarray<double> H = xt::zeros<double>({p, p});
+  const std::size_t block = 64;
+  for (std::size_t c0 = 0; c0 < p; c0 += block) {
+    const std::size_t kb = std::min(block, p - c0);
+    Tensor E = zeros({kb, p});
+    for (std::size_t j = 0; j < kb; ++j) E(j, c0 + j) = 1.0;
+    const Tensor HE = A.apply(E);
+    for (std::size_t j = 0; j < kb; ++j)
+      for (std::size_t i = 0; i < p; ++i) H(i, c0 + j) = HE(j, i);
+  }
+  for (std::size_t i = 0; i < p; ++i)  // symmetrise the rounding
+    for (std::size_t j = i + 1; j < p; ++j) H(i, j) = H(j, i) = 0.5 * (H(i, j) + H(j, i));
+  const auto [w, v] = xt::linalg::eigh(H);  // LAPACK dsyevd: ascending values, vectors in columns
+  Eigen e{zeros({p}), zeros({p, p})};
+  for (std::size_t i = 0; i < p; ++i) e.values(i) = w(i);
+  for (std::size_t i = 0; i < p; ++i)
+    for (std::size_t j = 0; j < p; ++j) e.vectors(i, j) = v(i, j);
+  return e;
+}
+
+SolveResult solve_exact(const CurvatureOperator& A, const Tensor& b, const ExactOptions& opt) {
+  check_damping(opt.damping);
+  check_rhs(A, b, "exact solve");
+  const auto t0 = Clock::now();
+  const std::size_t before = A.products(), p = A.dim();
+  const Eigen e = dense_eigen(A, opt.max_gib);
+  SolveResult r;
+  r.method = "exact";
+  r.x = zeros({p});
+  for (std::size_t k = 0; k < p; ++k) {
+    const double lam = e.values(k) + opt.damping;
+    r.eigenvalues.push_back(e.values(k));
+    if (lam < 0) ++r.negative;
+    double f;
+    if (opt.indefinite == ExactOptions::Abs) f = std::fabs(lam);
+    else if (opt.indefinite == ExactOptions::Drop) {
+      if (std::fabs(lam) < opt.drop_below) continue;
+      f = lam;
+    } else {
+      if (lam == 0) throw Error("exact solve: H + μI is singular (an eigenvalue is exactly 0); add damping or use Drop");
+      f = lam;
+    }
+    double c = 0;
+    for (std::size_t i = 0; i < p; ++i) c += e.vectors(i, k) * b(i);
+    c /= f;
+    for (std::size_t i = 0; i < p; ++i) r.x(i) += c * e.vectors(i, k);
+  }
+  if (r.negative)
+    r.note = std::to_string(r.negative) + " of " + std::to_string(p) + " eigenvalues of H + μI are negative; " +
+             (opt.indefinite == ExactOptions::Abs ? "inverted |λ + μ|" : opt.indefinite == ExactOptions::Drop ? "small |λ + μ| dropped" : "inverted as they are");
+  finish(r, A, b, opt.damping, before, t0);
+  // the residual of Abs/Drop is not that of the plain system; it is reported as measured
+  return r;
+}
+
+SolveResult solve_cg(const CurvatureOperator& A, const Tensor& b, const CgOptions& opt) {
+  check_damping(opt.damping);
+  check_rhs(A, b, "cg");
+  const auto t0 = Clock::now();
+  const std::size_t before = A.products(), p = A.dim();
+  SolveResult r;
+  r.method = "cg";
+  r.x = zeros({p});
+  Tensor res = b, dir = b;
+  double rr = dot(res, res);
+  const double bn = std::sqrt(rr);
+  if (bn == 0) {
+    finish(r, A, b, opt.damping, before, t0);
+    return r;
+  }
+  for (r.iterations = 0; r.iterations < opt.max_iterations; ++r.iterations) {
+    if (std::sqrt(rr) / bn <= opt.tol) break;
+    const Tensor Ad = apply_damped(A, dir, opt.damping);
+    const double dAd = dot(dir, Ad);
+    if (!(dAd > 0))
+      throw Error("cg: negative curvature pᵀ(H + μI)p = " + std::to_string(dAd / dot(dir, dir)) + "·‖p‖² at iteration " +
+                  std::to_string(r.iterations) + ": H + μI is not positive definite (μ = " + std::to_string(opt.damping) +
+                  "); use minres, the Gauss-Newton curvature, or more damping");
+    const double alpha = rr / dAd;
+    axpy_inplace(r.x, alpha, dir);
+    axpy_inplace(res, -alpha, Ad);
+    const double rr_new = dot(res, res);
+    for (std::size_t i = 0; i < p; ++i) dir(i) = res(i) + (rr_new / rr) * dir(i);
+    rr = rr_new;
+  }
+  if (std::sqrt(rr) / bn > opt.tol) r.note = "iteration limit reached before the tolerance";
+  finish(r, A, b, opt.damping, before, t0);
+  return r;
+}
+
+SolveResult solve_minres(const CurvatureOperator& A, const Tensor& b, const CgOptions& opt) {
+  check_damping(opt.damping);
+  check_rhs(A, b, "minres");
+  const auto t0 = Clock::now();
+  const std::size_t before = A.products(), p = A.dim();
+  SolveResult r;
+  r.method = "minres";
+  r.x = zeros({p});
+  const double beta1 = norm2(b);
+  if (beta1 == 0) {
+    finish(r, A, b, opt.damping, before, t0);
+    return r;
+  }
+  // Paige & Saunders, unpreconditioned (as in SciPy's minres)
+  Tensor r1 = b, r2 = b, y = b, w = zeros({p}), w1, w2 = zeros({p});
+  double oldb = 0, beta = beta1, dbar = 0, epsln = 0, phibar = beta1, cs = -1, sn = 0, rnorm = beta1;
+  for (r.iterations = 0; r.iterations < opt.max_iterations; ) {
+    ++r.iterations;
+    Tensor v = y;
+    for (auto& e : v) e /= beta;
+    y = apply_damped(A, v, opt.damping);
+    if (r.iterations >= 2) axpy_inplace(y, -beta / oldb, r1);
+    const double alfa = dot(v, y);
+    axpy_inplace(y, -alfa / beta, r2);
+    r1 = r2;
+    r2 = y;
+    oldb = beta;
+    beta = norm2(r2);
+    const double oldeps = epsln;
+    const double delta = cs * dbar + sn * alfa;
+    const double gbar = sn * dbar - cs * alfa;
+    epsln = sn * beta;
+    dbar = -cs * beta;
+    const double gamma = std::max(std::hypot(gbar, beta), std::numeric_limits<double>::epsilon());
+    cs = gbar / gamma;
+    sn = beta / gamma;
+    const double phi = cs * phibar;
+    phibar = sn * phibar;
+    w1 = w2;
+    w2 = w;
+    for (std::size_t i = 0; i < p; ++i) w(i) = (v(i) - oldeps * w1(i) - delta * w2(i)) / gamma;
+    axpy_inplace(r.x, phi, w);
+    rnorm = phibar;
+    if (rnorm / beta1 <= opt.tol || beta == 0) break;
+  }
+  if (rnorm / beta1 > opt.tol) r.note = "iteration limit reached before the tolerance";
+  finish(r, A, b, opt.damping, before, t0);
+  return r;
+}
+
+SolveResult solve_lissa(const CurvatureOperator& A, const Tensor& b, const LissaOptions& opt) {
+  check_damping(opt.damping);
+  check_rhs(A, b, "lissa");
+  if (!(opt.scale > 0) || !std::isfinite(opt.scale)) throw Error("lissa: scale must be > 0, got " + std::to_string(opt.scale));
+  if (opt.depth == 0 || opt.repeats == 0) throw Error("lissa: depth and repeats must be at least 1");
+  const auto t0 = Clock::now();
+  const std::size_t before = A.products(), p = A.dim();
+  const double top = power_iteration(A, opt.damping, 100, opt.seed + 17);
+  if (top <= 0)
+    throw Error("lissa: the largest-magnitude eigenvalue of H + μI is " + std::to_string(top) +
+                " < 0, so the recursion diverges; add damping > " + std::to_string(-top) + " or use minres");
+  if (opt.scale <= top)
+    throw Error("lissa: scale " + std::to_string(opt.scale) + " does not exceed the largest eigenvalue " + std::to_string(top) +
+                " of H + μI (power iteration); use scale ≥ " + std::to_string(1.1 * top));
+  // the recursion contracts only if every eigenvalue of H + μI is in (0, 2·scale): estimate
+  // the smallest as top − λmax(top·I − (H + μI))
+  const double low = top - power_iteration(A, top - opt.damping, 200, opt.seed + 29, 1e-8, -1);
+  if (low <= 1e-12 * top)
+    throw Error("lissa: H + μI has a negative or zero eigenvalue (smallest ≈ " + std::to_string(low) +
+                ", power iteration), so the recursion cannot converge; add damping > " + std::to_string(std::max(-low, 0.0)) +
+                ", use the Gauss-Newton curvature, or use minres");
+  SolveResult r;
+  r.method = "lissa";
+  r.x = zeros({p});
+  const double bn = norm2(b);
+  for (std::size_t rep = 0; rep < opt.repeats; ++rep) {
+    Tensor x = b;
+    for (std::size_t j = 1; j <= opt.depth; ++j) {
+      Tensor Ax = opt.batch ? A.apply_sample(x, opt.batch, opt.seed * 1000003 + rep * 100003 + j) : A.apply(x);
+      for (std::size_t i = 0; i < p; ++i) x(i) = b(i) + x(i) - (Ax(i) + opt.damping * x(i)) / opt.scale;
+      const double xn = norm2(x);
+      if (!std::isfinite(xn) || xn > 1e8 * bn)
+        throw Error("lissa: the recursion diverged at depth " + std::to_string(j) + " (‖x‖ = " + std::to_string(xn) +
+                    " for ‖b‖ = " + std::to_string(bn) + "): H + μI has eigenvalues ≤ 0 or above 2·scale; use a larger scale or more damping");
+    }
+    for (std::size_t i = 0; i < p; ++i) r.x(i) += x(i) / opt.scale / static_cast<double>(opt.repeats);
+  }
+  r.iterations = opt.depth * opt.repeats;
+  finish(r, A, b, opt.damping, before, t0);
+  return r;
+}
+
+SolveResult solve_lowrank(const CurvatureOperator& A, const Tensor& b, const LowRankOptions& opt) {
+  check_damping(opt.damping);
+  check_rhs(A, b, "lowrank");
+  const std::size_t p = A.dim();
+  if (opt.rank == 0 || opt.rank > p) throw Error("lowrank: rank must be in 1.." + std::to_string(p));
+  const auto t0 = Clock::now();
+  const std::size_t before = A.products();
+  const std::size_t steps = std::min(p, opt.lanczos_steps ? opt.lanczos_steps : 2 * opt.rank + 10);
+  const Lanczos l = lanczos(A, steps, opt.seed, true);
+  // the rank Ritz pairs of largest magnitude
+  std::vector<std::size_t> order(l.steps);
+  for (std::size_t i = 0; i < l.steps; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](auto a, auto c) { return std::fabs(l.ritz_values(a)) > std::fabs(l.ritz_values(c)); });
+  SolveResult r;
+  r.method = "lowrank";
+  r.x = zeros({p});
+  for (std::size_t q = 0; q < std::min(opt.rank, l.steps); ++q) {
+    const std::size_t k = order[q];
+    const double lam = l.ritz_values(k) + opt.damping;
+    r.eigenvalues.push_back(l.ritz_values(k));
+    if (lam == 0) continue;
+    double c = 0;
+    for (std::size_t i = 0; i < p; ++i) c += l.ritz_vectors(k, i) * b(i);
+    for (std::size_t i = 0; i < p; ++i) r.x(i) += c / lam * l.ritz_vectors(k, i);
+  }
+  std::sort(r.eigenvalues.begin(), r.eigenvalues.end());
+  r.iterations = l.steps;
+  finish(r, A, b, opt.damping, before, t0);
+  return r;
+}
+
+}  // namespace inflab::influence

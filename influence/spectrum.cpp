@@ -1,0 +1,98 @@
+#include "influence/spectrum.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include <xtensor-blas/xlinalg.hpp>
+
+#include "autodiff/check.hpp"
+#include "influence/solvers.hpp"
+
+namespace inflab::influence {
+
+Lanczos lanczos(const CurvatureOperator& A, std::size_t steps, std::uint64_t seed, bool want_vectors) {
+  const std::size_t p = A.dim();
+  if (steps == 0 || steps > p) throw Error("lanczos: steps must be in 1.." + std::to_string(p));
+  std::vector<Tensor> Q;
+  std::vector<double> alpha, beta;
+  Tensor q = ad::random_normal({p}, seed + 7);
+  const double qn = norm2(q);
+  for (auto& e : q) e /= qn;
+  for (std::size_t j = 0; j < steps; ++j) {
+    Q.push_back(q);
+    Tensor w = A.apply(q);
+    alpha.push_back(dot(q, w));
+    // full reorthogonalisation, twice (keeps Ritz values honest in floating point)
+    for (int pass = 0; pass < 2; ++pass)
+      for (const Tensor& qi : Q) {
+        const double c = dot(qi, w);
+        for (std::size_t i = 0; i < p; ++i) w(i) -= c * qi(i);
+      }
+    const double bj = norm2(w);
+    if (j + 1 == steps || bj < 1e-12 * std::max(1.0, std::fabs(alpha.back()))) break;  // invariant subspace
+    beta.push_back(bj);
+    for (std::size_t i = 0; i < p; ++i) q(i) = w(i) / bj;
+  }
+  const std::size_t m = alpha.size();
+  xt::xarray<double> T = xt::zeros<double>({m, m});
+  for (std::size_t i = 0; i < m; ++i) {
+    T(i, i) = alpha[i];
+    if (i + 1 < m) T(i, i + 1) = T(i + 1, i) = beta[i];
+  }
+  const auto [w, S] = xt::linalg::eigh(T);
+  Lanczos l;
+  l.steps = m;
+  l.ritz_values = zeros({m});
+  for (std::size_t i = 0; i < m; ++i) l.ritz_values(i) = w(i);
+  if (want_vectors) {
+    l.ritz_vectors = zeros({m, p});
+    for (std::size_t k = 0; k < m; ++k)
+      for (std::size_t j = 0; j < m; ++j) {
+        const double s = S(j, k);
+        for (std::size_t i = 0; i < p; ++i) l.ritz_vectors(k, i) += s * Q[j](i);
+      }
+  }
+  return l;
+}
+
+double power_iteration(const CurvatureOperator& A, double shift, std::size_t iterations, std::uint64_t seed, double tol,
+                       double sign) {
+  const std::size_t p = A.dim();
+  Tensor v = ad::random_normal({p}, seed + 3);
+  double n = norm2(v), lam = 0;
+  for (auto& e : v) e /= n;
+  for (std::size_t it = 0; it < iterations; ++it) {
+    Tensor w = A.apply(v);
+    for (std::size_t i = 0; i < p; ++i) w(i) = sign * w(i) + shift * v(i);
+    const double next = dot(v, w);  // Rayleigh quotient keeps the sign
+    n = norm2(w);
+    if (n == 0) return 0;
+    for (std::size_t i = 0; i < p; ++i) v(i) = w(i) / n;
+    if (it > 5 && std::fabs(next - lam) <= tol * std::fabs(next)) return next;
+    lam = next;
+  }
+  return lam;
+}
+
+double SpectrumSummary::condition(double damping) const {
+  const double lo = smallest + damping, hi = largest + damping;
+  return lo > 0 ? hi / lo : std::numeric_limits<double>::infinity();
+}
+
+SpectrumSummary spectrum(const CurvatureOperator& A, std::size_t exact_up_to, std::size_t steps, std::uint64_t seed) {
+  SpectrumSummary s;
+  if (A.dim() <= exact_up_to) {
+    const Eigen e = dense_eigen(A);
+    s.exact = true;
+    s.smallest = e.values(0);
+    s.largest = e.values(A.dim() - 1);
+    for (auto v : e.values) s.negative += v < 0;
+    return s;
+  }
+  const Lanczos l = lanczos(A, std::min(steps, A.dim()), seed);
+  s.smallest = l.ritz_values(0);
+  s.largest = l.ritz_values(l.steps - 1);
+  return s;
+}
+
+}  // namespace inflab::influence

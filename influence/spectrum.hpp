@@ -1,0 +1,32 @@
+// The spectrum of the curvature operator: extreme eigenvalues by Lanczos or power
+// iteration, the full spectrum for small p, negative counts and condition numbers.
+#pragma once
+#include "influence/curvature.hpp"
+
+namespace inflab::influence {
+
+struct Lanczos {
+  Tensor ritz_values;   // [m] ascending: approximations of A's eigenvalues
+  Tensor ritz_vectors;  // [m, p]: row i belongs to ritz_values(i)
+  std::size_t steps = 0;
+};
+// m steps from a seeded random start, full reorthogonalisation (m ≤ p).
+Lanczos lanczos(const CurvatureOperator& A, std::size_t steps, std::uint64_t seed = 0, bool want_vectors = false);
+
+// The largest-|λ| eigenvalue of sign·A + shift·I by power iteration (its sign kept; the
+// Rayleigh quotient never overshoots the true value). sign = −1 with shift = c finds
+// c − λmin(A) when c ≥ λmax(A).
+double power_iteration(const CurvatureOperator& A, double shift = 0, std::size_t iterations = 100,
+                       std::uint64_t seed = 0, double tol = 1e-6, double sign = 1);
+
+struct SpectrumSummary {
+  double largest = 0, smallest = 0;  // of A
+  std::size_t negative = 0;          // exact only: eigenvalues of A below 0
+  bool exact = false;                // from the dense eigendecomposition
+  double condition(double damping) const;  // (λmax + μ)/(λmin + μ); inf if λmin + μ ≤ 0
+};
+// Exact when p ≤ exact_up_to (dense eigendecomposition), else Lanczos with `steps`.
+SpectrumSummary spectrum(const CurvatureOperator& A, std::size_t exact_up_to = 2000, std::size_t steps = 60,
+                         std::uint64_t seed = 0);
+
+}  // namespace inflab::influence
