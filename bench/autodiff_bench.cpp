@@ -37,12 +37,6 @@ double median_seconds(F f, double budget) {
 
 volatile double sink = 0;
 
-nn::Model mlp_784() {  // 784-128-64-10
-  std::vector<nn::ModulePtr> l{std::make_shared<nn::Linear>(784, 128), std::make_shared<nn::ActivationLayer>(nn::Activation::Tanh),
-                               std::make_shared<nn::Linear>(128, 64), std::make_shared<nn::ActivationLayer>(nn::Activation::Tanh),
-                               std::make_shared<nn::Linear>(64, 10)};
-  return nn::Model(std::make_shared<nn::Sequential>(l), {784});
-}
 
 void run(const char* name, const nn::Model& mlp, std::size_t n, double budget) {
   const Tensor X = random_normal({n, mlp.input_shape()[0]}, 1);
@@ -80,7 +74,7 @@ int main(int argc, char** argv) {
   std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
   for (int threads : {1, 2}) {
     blas::set_threads(threads);
-    run("(a) MLP 784-128-64-10, n=1000", mlp_784(), 1000, budget);
+    run("(a) MLP 784-128-64-10, n=1000", nn::mlp(784, {128, 64}, nn::Activation::Tanh, 10), 1000, budget);
     run("(b) MLP 4-16-16-3, n=120", nn::mlp(4, 2, 16, nn::Activation::Tanh, 3), 120, budget);
   }
   return 0;

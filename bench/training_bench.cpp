@@ -68,10 +68,7 @@ int main(int argc, char** argv) {
   std::printf("| workload | threads | batch | train samples/s | grad-only samples/s | train/grad time |\n|---|---|---|---|---|---|\n");
   for (int threads : {1, 2}) {
     blas::set_threads(threads);
-    std::vector<ModulePtr> l{std::make_shared<Linear>(784, 128), std::make_shared<ActivationLayer>(Activation::Tanh),
-                             std::make_shared<Linear>(128, 64), std::make_shared<ActivationLayer>(Activation::Tanh),
-                             std::make_shared<Linear>(64, 10)};
-    run("(a) MLP 784-128-64-10", Model(std::make_shared<Sequential>(l), {784}), 5120, 128, epochs);
+    run("(a) MLP 784-128-64-10", mlp(784, {128, 64}, Activation::Tanh, 10), 5120, 128, epochs);
     run("(b) small CNN 1×28×28", small_cnn({1, 28, 28}, 10), 1024, 64, epochs);
   }
   return 0;

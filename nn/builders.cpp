@@ -19,12 +19,16 @@ Model softmax_regression(std::size_t d, std::size_t classes) {
 
 Model mlp(std::size_t input, std::size_t depth, std::size_t width, Activation act, std::size_t classes) {
   if (depth > 0 && width == 0) throw Error("mlp: width must be positive");
+  return mlp(input, std::vector<std::size_t>(depth, width), act, classes);
+}
+
+Model mlp(std::size_t input, const std::vector<std::size_t>& widths, Activation act, std::size_t classes) {
   std::vector<ModulePtr> l;
   std::size_t in = input;
-  for (std::size_t i = 0; i < depth; ++i) {
-    l.push_back(make<Linear>(in, width));
+  for (std::size_t w : widths) {
+    l.push_back(make<Linear>(in, w));
     l.push_back(act_layer(act));
-    in = width;
+    in = w;
   }
   l.push_back(make<Linear>(in, classes));
   return Model(make<Sequential>(std::move(l)), {input});

@@ -12,6 +12,8 @@ Model softmax_regression(std::size_t d, std::size_t classes);
 // depth hidden layers of `width` units with `act`, then a linear head; depth 0 is
 // softmax regression.
 Model mlp(std::size_t input, std::size_t depth, std::size_t width, Activation act, std::size_t classes);
+// Hidden layers of the given widths, e.g. mlp(784, {128, 64}, tanh, 10).
+Model mlp(std::size_t input, const std::vector<std::size_t>& widths, Activation act, std::size_t classes);
 // The small MNIST-size CNN: [conv 5×5 (pad 2) → act → max-pool 2] × 2 with 8 and 16
 // channels, then Linear(→ 64) → act → Linear(→ classes). Input [C, H, W], H and W ≥ 4.
 Model small_cnn(const Shape& input, std::size_t classes, Activation act = Activation::Relu);
