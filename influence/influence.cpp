@@ -108,6 +108,21 @@ Influence influence_on_test(const CurvatureOperator& A, const data::Dataset& tes
   return finish(A, g, loss, c, tol);
 }
 
+Tensor predicted_changes_each(const CurvatureOperator& A, const data::Dataset& test, const std::vector<std::size_t>& rows,
+                              const SolverChoice& c, std::vector<SolveResult>* solves) {
+  if (rows.empty()) throw Error("predicted_changes_each: no test points given");
+  const std::size_t p = A.dim(), m = rows.size();
+  Tensor S = zeros({m, p});
+  for (std::size_t j = 0; j < m; ++j) {
+    const SolveResult r = solve(A, test_loss_gradient(A.objective_fn(), test, {rows[j]}, A.theta()), c);
+    std::copy(r.x.data(), r.x.data() + p, S.data() + j * p);
+    if (solves) solves->push_back(r);
+  }
+  Tensor out = train_gradient_dots(A.objective_fn(), A.train(), A.theta(), S, 2048);
+  for (auto& e : out) e /= static_cast<double>(A.train().size());
+  return out;
+}
+
 Influence influence_on_function(const CurvatureOperator& A, const ad::Fn& f, const SolverChoice& c, double tol) {
   ad::Recording rec(f, A.theta());
   const Tensor g = rec.grad();

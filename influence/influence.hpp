@@ -49,6 +49,10 @@ struct Influence {
 // Influence of every training point on the summed test loss of `test_rows`.
 Influence influence_on_test(const CurvatureOperator& A, const data::Dataset& test, const std::vector<std::size_t>& test_rows,
                             const SolverChoice& c, double stationary_tol = 1e-5);
+// Δ̂ for several test points separately: one solve each, then one forward-mode pass with
+// all m directions at once. Returns [m, n] (row j: test point rows[j]; divided by n).
+Tensor predicted_changes_each(const CurvatureOperator& A, const data::Dataset& test, const std::vector<std::size_t>& rows,
+                              const SolverChoice& c, std::vector<SolveResult>* solves = nullptr);
 // … on any differentiable test function f(θ) (a margin, a set's total loss, …).
 Influence influence_on_function(const CurvatureOperator& A, const ad::Fn& f, const SolverChoice& c,
                                 double stationary_tol = 1e-5);

@@ -107,6 +107,10 @@ TEST_CASE("influence on a test function, self-influence, top-k, and the stationa
   const Influence f = influence_on_function(A, [&](ad::Var th) { return ad::sum(lr.obj.losses(th, one)); }, c);
   const Influence g = influence_on_test(A, lr.test, {2}, c);
   CHECK(test::rel_err(f.predicted_change, g.predicted_change) < 1e-12);
+  // several test points at once: row j equals the single-point result
+  const Tensor each = predicted_changes_each(A, lr.test, {0, 2}, c);
+  REQUIRE(shape_of(each) == Shape{2, lr.train.size()});
+  for (std::size_t i = 0; i < lr.train.size(); ++i) CHECK(each(1, i) == doctest::Approx(g.predicted_change(i)).epsilon(1e-10));
   // self-influence: exact (eigendecomposition) and per-row CG agree, and are positive (H ≻ 0)
   SolverChoice ex;
   ex.method = "exact";
