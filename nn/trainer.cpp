@@ -28,6 +28,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Progress {
   bool on;
+  std::string prefix;  // e.g. "epoch 3/10  "
   Clock::time_point start = Clock::now(), last;
   explicit Progress(bool want) : on(want && isatty(STDERR_FILENO)) {}
   void show(std::size_t done, std::size_t total, const char* unit, double loss, double gnorm) {
@@ -38,8 +39,10 @@ struct Progress {
     const double el = std::chrono::duration<double>(now - start).count();
     const double rate = el > 0 ? static_cast<double>(done) / el : 0;
     const double eta = rate > 0 && total > done ? static_cast<double>(total - done) / rate : 0;
-    std::fprintf(stderr, "\r%s %zu/%zu  loss %.6g  ‖∇R‖ %.3g  %.1f %s/s  ETA %02d:%02d   ", unit, done, total, loss,
-                 gnorm, rate, unit, static_cast<int>(eta) / 60, static_cast<int>(eta) % 60);
+    char g[32] = "–";
+    if (std::isfinite(gnorm)) std::snprintf(g, sizeof g, "%.3g", gnorm);
+    std::fprintf(stderr, "\r%s%s %zu/%zu  loss %.6g  ‖∇R‖ %s  %.1f %s/s  ETA %02d:%02d   ", prefix.c_str(), unit, done, total,
+                 loss, g, rate, unit, static_cast<int>(eta) / 60, static_cast<int>(eta) % 60);
     if (done >= total) std::fprintf(stderr, "\n");
     std::fflush(stderr);
   }
@@ -140,7 +143,9 @@ TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, co
       else adam.step(theta, vg.grad, lr);
       ++step;
       check_finite_step(obj, theta, vg.value, step, epoch);
-      prog.show(step, opt.epochs * batches.batches_per_epoch(), "step", vg.value, std::nan(""));
+      prog.prefix = "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(opt.epochs) + "  ";
+      // loss of this batch; ‖∇R‖ of the full training set at the end of the last epoch
+      prog.show(step, opt.epochs * batches.batches_per_epoch(), "step", vg.value, step > 0 && epoch > 0 ? res.grad_norm : std::nan(""));
       if (opt.max_steps && step >= opt.max_steps) break;
     }
     Tensor g;
