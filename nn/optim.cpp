@@ -58,6 +58,21 @@ Tensor axpy(const Tensor& x, double a, const Tensor& y) {  // x + a y
   return r;
 }
 
+// The stopping rules shared by the full-batch optimizers, checked before each iteration.
+bool should_stop(MinimizeResult& res, bool go_on, double grad_tol, std::size_t max_iterations) {
+  if (res.grad_norm <= grad_tol) {
+    res.converged = true;
+    res.message = "‖∇R‖ ≤ tolerance";
+  } else if (res.iterations >= max_iterations) {
+    res.message = "iteration budget reached";
+  } else if (!go_on) {
+    res.message = "stopped by callback";
+  } else {
+    return false;
+  }
+  return true;
+}
+
 struct LineSearch {
   double step, value;
   Tensor theta, grad;
@@ -131,19 +146,7 @@ MinimizeResult lbfgs(const ValueGradFn& f, Tensor theta, const LbfgsOptions& opt
   for (res.iterations = 0;; ++res.iterations) {
     res.grad_norm = norm2(g);
     const bool go_on = !opt.on_iteration || opt.on_iteration(res.iterations, fx, res.grad_norm);
-    if (res.grad_norm <= opt.grad_tol) {
-      res.converged = true;
-      res.message = "‖∇R‖ ≤ tolerance";
-      break;
-    }
-    if (res.iterations >= opt.max_iterations) {
-      res.message = "iteration budget reached";
-      break;
-    }
-    if (!go_on) {
-      res.message = "stopped by callback";
-      break;
-    }
+    if (should_stop(res, go_on, opt.grad_tol, opt.max_iterations)) break;
     // two-loop recursion: dir = −H_k g
     Tensor q = g;
     std::vector<double> alpha(S.size());
@@ -232,19 +235,7 @@ MinimizeResult newton(const ad::Fn& f, Tensor theta, const NewtonOptions& opt) {
     res.grad_norm = norm2(g);
     ++res.evaluations;
     const bool go_on = !opt.on_iteration || opt.on_iteration(res.iterations, res.value, res.grad_norm);
-    if (res.grad_norm <= opt.grad_tol) {
-      res.converged = true;
-      res.message = "‖∇R‖ ≤ tolerance";
-      break;
-    }
-    if (res.iterations >= opt.max_iterations) {
-      res.message = "iteration budget reached";
-      break;
-    }
-    if (!go_on) {
-      res.message = "stopped by callback";
-      break;
-    }
+    if (should_stop(res, go_on, opt.grad_tol, opt.max_iterations)) break;
     const Tensor H = ad::hessian(f, theta);
     Tensor negg = g, dir;
     for (auto& e : negg) e = -e;

@@ -1,4 +1,5 @@
 #include "tests/autodiff/op_harness.hpp"
+#include "tests/test_util.hpp"
 
 #include <doctest/doctest.h>
 
@@ -35,15 +36,6 @@ Tensor make_input(const Shape& s, Domain d, std::mt19937_64& rng) {
     }
   }
   return t;
-}
-
-double rel_err(const Tensor& a, const Tensor& b) {
-  double d = 0, n = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    d += (a.data()[i] - b.data()[i]) * (a.data()[i] - b.data()[i]);
-    n += b.data()[i] * b.data()[i];
-  }
-  return std::sqrt(d) / std::max(std::sqrt(n), 1e-300);
 }
 
 void run_case(const OpCase& c, std::uint64_t seed) {

@@ -5,26 +5,19 @@
 #include <cmath>
 #include <numeric>
 
+#include "tests/test_util.hpp"
 #include "datasets/cifar.hpp"
 #include "datasets/csv.hpp"
 #include "datasets/idx.hpp"
 #include "tests/datasets/temp_files.hpp"
 
 using namespace inflab;
+using inflab::test::error_of;
 using namespace inflab::data;
 using inflab::test::TempDir;
 using inflab::test::idx_u8;
 
 namespace {
-template <class F>
-std::string error_of(F fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 #define CHECK_ERROR(expr, ...)                                         \
   do {                                                                 \
     const std::string msg_ = error_of([&] { (void)(expr); });          \

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "tests/test_util.hpp"
 #include "datasets/batching.hpp"
 #include "datasets/csv.hpp"
 #include "datasets/split.hpp"
@@ -11,19 +12,8 @@
 #include "datasets/transforms.hpp"
 
 using namespace inflab;
+using inflab::test::error_of;
 using namespace inflab::data;
-
-namespace {
-template <class F>
-std::string error_of(F fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-}  // namespace
 
 TEST_CASE("stratified split: exact class proportions, disjoint, covering, seeded") {
   const Dataset iris = load_iris();

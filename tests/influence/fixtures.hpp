@@ -8,6 +8,7 @@
 #include "datasets/transforms.hpp"
 #include "nn/builders.hpp"
 #include "nn/trainer.hpp"
+#include "tests/test_util.hpp"
 
 namespace inflab::test {
 
@@ -69,12 +70,6 @@ inline Tensor dense_solve(Tensor H, Tensor b) {
     x(r) = s / H(r, r);
   }
   return x;
-}
-
-inline double rel_err(const Tensor& a, const Tensor& b) {
-  double d = 0, n = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) d += std::pow(a.data()[i] - b.data()[i], 2), n += std::pow(b.data()[i], 2);
-  return std::sqrt(d / n);
 }
 
 inline double pearson(const Tensor& a, const Tensor& b) {

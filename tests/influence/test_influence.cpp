@@ -2,24 +2,17 @@
 // predictions against leave-one-out retraining, and the surrounding quantities.
 #include <doctest/doctest.h>
 
+#include "tests/test_util.hpp"
 #include "autodiff/check.hpp"
 #include "autodiff/ops.hpp"
 #include "influence/influence.hpp"
 #include "tests/influence/fixtures.hpp"
 
 using namespace inflab;
+using inflab::test::error_of;
 using namespace inflab::influence;
 
 namespace {
-template <class F>
-std::string error_of(F fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 double test_loss(const nn::Objective& obj, const data::Dataset& test, std::size_t row, const Tensor& th) {
   double l = 0;
   test_loss_gradient(obj, test, {row}, th, &l);

@@ -1,26 +1,16 @@
 // Inverse-HVP solvers against a closed-form solve, on convex and indefinite problems.
 #include <doctest/doctest.h>
 
+#include "tests/test_util.hpp"
 #include "autodiff/check.hpp"
 #include "influence/solvers.hpp"
 #include "influence/spectrum.hpp"
 #include "tests/influence/fixtures.hpp"
 
 using namespace inflab;
+using inflab::test::error_of;
 using namespace inflab::influence;
 using inflab::test::rel_err;
-
-namespace {
-template <class F>
-std::string error_of(F fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-}  // namespace
 
 TEST_CASE("L2 logistic regression: exact, CG, MINRES agree with the closed form to 1e-8; LiSSA to 1e-2; low rank at full rank") {
   const test::LogReg lr;

@@ -5,24 +5,17 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/test_util.hpp"
 #include "nn/builders.hpp"
 #include "nn/checkpoint.hpp"
 #include "tests/datasets/temp_files.hpp"
 
 using namespace inflab;
+using inflab::test::error_of;
 using namespace inflab::nn;
 namespace fs = std::filesystem;
 
 namespace {
-template <class F>
-std::string error_of(F fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 bool bit_equal(const Tensor& a, const Tensor& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
 }

@@ -6,6 +6,7 @@
 
 #include <xtensor-blas/xlinalg.hpp>
 
+#include "tests/test_util.hpp"
 #include "autodiff/check.hpp"
 #include "datasets/csv.hpp"
 #include "datasets/split.hpp"
@@ -15,18 +16,10 @@
 #include "nn/trainer.hpp"
 
 using namespace inflab;
+using inflab::test::error_of;
 using namespace inflab::nn;
 
 namespace {
-template <class F>
-std::string error_of(F fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 data::Dataset iris_std() {
   data::Dataset d = data::load_iris();
   data::Standardizer::fit(d).apply(d);
