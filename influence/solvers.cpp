@@ -40,6 +40,32 @@ void axpy_inplace(Tensor& y, double a, const Tensor& x) {
 }
 }  // namespace
 
+Tensor dense_solve(Tensor H, Tensor b) {
+  const std::size_t p = b.size();
+  if (H.dimension() != 2 || H.shape(0) != p || H.shape(1) != p)
+    throw Error("dense_solve: matrix " + shape_str(shape_of(H)) + " for a right-hand side of " + std::to_string(p));
+  for (std::size_t c = 0; c < p; ++c) {
+    std::size_t piv = c;
+    for (std::size_t r = c + 1; r < p; ++r)
+      if (std::fabs(H(r, c)) > std::fabs(H(piv, c))) piv = r;
+    if (H(piv, c) == 0) throw Error("dense_solve: the matrix is singular");
+    for (std::size_t j = 0; j < p; ++j) std::swap(H(c, j), H(piv, j));
+    std::swap(b(c), b(piv));
+    for (std::size_t r = c + 1; r < p; ++r) {
+      const double f = H(r, c) / H(c, c);
+      for (std::size_t j = c; j < p; ++j) H(r, j) -= f * H(c, j);
+      b(r) -= f * b(c);
+    }
+  }
+  Tensor x = zeros({p});
+  for (std::size_t r = p; r-- > 0;) {
+    double s = b(r);
+    for (std::size_t j = r + 1; j < p; ++j) s -= H(r, j) * x(j);
+    x(r) = s / H(r, r);
+  }
+  return x;
+}
+
 void check_damping(double mu) {
   if (!(mu >= 0) || !std::isfinite(mu)) throw Error("damping μ must be a finite number ≥ 0, got " + std::to_string(mu));
 }

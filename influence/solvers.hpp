@@ -22,6 +22,10 @@ struct SolveResult {
 
 void check_damping(double mu);  // Error unless finite and ≥ 0
 
+// Dense M x = b by Gaussian elimination with partial pivoting (small p; one right-hand
+// side — the multi-column LAPACK solves of Debian's xtensor-blas are not used).
+Tensor dense_solve(Tensor M, Tensor b);
+
 // Exact: dense A from batched products, symmetric eigendecomposition (LAPACK dsyevd), then
 // x = Σ uᵢ (uᵢᵀb) / f(λᵢ + μ). For an indefinite A + μI, `indefinite` chooses f:
 //   Invert — plain inverse (fails on a zero eigenvalue); Abs — 1/|λ + μ|;

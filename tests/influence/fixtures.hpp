@@ -7,6 +7,7 @@
 #include "datasets/split.hpp"
 #include "datasets/transforms.hpp"
 #include "nn/builders.hpp"
+#include "influence/solvers.hpp"
 #include "nn/trainer.hpp"
 #include "tests/test_util.hpp"
 
@@ -48,41 +49,6 @@ struct LogReg {
   }
 };
 
-// Solves the small dense system H x = b by Gaussian elimination with partial pivoting.
-inline Tensor dense_solve(Tensor H, Tensor b) {
-  const std::size_t p = b.size();
-  for (std::size_t c = 0; c < p; ++c) {
-    std::size_t piv = c;
-    for (std::size_t r = c + 1; r < p; ++r)
-      if (std::fabs(H(r, c)) > std::fabs(H(piv, c))) piv = r;
-    for (std::size_t j = 0; j < p; ++j) std::swap(H(c, j), H(piv, j));
-    std::swap(b(c), b(piv));
-    for (std::size_t r = c + 1; r < p; ++r) {
-      const double f = H(r, c) / H(c, c);
-      for (std::size_t j = c; j < p; ++j) H(r, j) -= f * H(c, j);
-      b(r) -= f * b(c);
-    }
-  }
-  Tensor x = zeros({p});
-  for (std::size_t r = p; r-- > 0;) {
-    double s = b(r);
-    for (std::size_t j = r + 1; j < p; ++j) s -= H(r, j) * x(j);
-    x(r) = s / H(r, r);
-  }
-  return x;
-}
-
-inline double pearson(const Tensor& a, const Tensor& b) {
-  const std::size_t n = a.size();
-  double ma = 0, mb = 0;
-  for (std::size_t i = 0; i < n; ++i) ma += a(i) / n, mb += b(i) / n;
-  double sab = 0, saa = 0, sbb = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    sab += (a(i) - ma) * (b(i) - mb);
-    saa += (a(i) - ma) * (a(i) - ma);
-    sbb += (b(i) - mb) * (b(i) - mb);
-  }
-  return sab / std::sqrt(saa * sbb);
-}
+using influence::dense_solve;
 
 }  // namespace inflab::test

@@ -6,6 +6,7 @@
 #include "autodiff/check.hpp"
 #include "autodiff/ops.hpp"
 #include "influence/influence.hpp"
+#include "influence/metrics.hpp"
 #include "tests/influence/fixtures.hpp"
 
 using namespace inflab;
@@ -81,7 +82,7 @@ TEST_CASE("logistic regression: Δ̂ against exact leave-one-out retraining of 5
       CHECK(test::rel_err(dth, real) < 0.1);
     }
   }
-  const double r = test::pearson(predicted, actual);
+  const double r = influence::pearson(predicted, actual);
   MESSAGE("leave-one-out Pearson(Δ̂, Δ) over 50 points: " << r);
   CHECK(r >= 0.99);
   std::size_t same_sign = 0;

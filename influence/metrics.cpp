@@ -1,0 +1,96 @@
+#include "influence/metrics.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <set>
+
+namespace inflab::influence {
+
+namespace {
+void same_size(const Tensor& a, const Tensor& b, const char* op, std::size_t at_least) {
+  if (a.size() != b.size())
+    throw Error(std::string(op) + ": " + std::to_string(a.size()) + " predicted values against " + std::to_string(b.size()) + " actual");
+  if (a.size() < at_least) throw Error(std::string(op) + ": needs at least " + std::to_string(at_least) + " values");
+  if (!all_finite(a) || !all_finite(b)) throw Error(std::string(op) + ": values must be finite");
+}
+}  // namespace
+
+double pearson(const Tensor& a, const Tensor& b) {
+  same_size(a, b, "pearson", 2);
+  const std::size_t n = a.size();
+  const double ma = std::accumulate(a.begin(), a.end(), 0.0) / n, mb = std::accumulate(b.begin(), b.end(), 0.0) / n;
+  double sab = 0, saa = 0, sbb = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double x = a.data()[i] - ma, y = b.data()[i] - mb;
+    sab += x * y, saa += x * x, sbb += y * y;
+  }
+  if (saa == 0 || sbb == 0) throw Error("pearson: one side is constant; the correlation is undefined");
+  return sab / std::sqrt(saa * sbb);
+}
+
+std::vector<double> average_ranks(const Tensor& a) {
+  const std::size_t n = a.size();
+  std::vector<std::size_t> idx(n);
+  std::iota(idx.begin(), idx.end(), 0);
+  std::sort(idx.begin(), idx.end(), [&](auto i, auto j) { return a.data()[i] < a.data()[j]; });
+  std::vector<double> r(n);
+  for (std::size_t i = 0; i < n;) {
+    std::size_t j = i;
+    while (j + 1 < n && a.data()[idx[j + 1]] == a.data()[idx[i]]) ++j;
+    const double mean_rank = 0.5 * static_cast<double>(i + j) + 1;
+    for (std::size_t k = i; k <= j; ++k) r[idx[k]] = mean_rank;
+    i = j + 1;
+  }
+  return r;
+}
+
+double spearman(const Tensor& a, const Tensor& b) {
+  same_size(a, b, "spearman", 2);
+  const auto ra = average_ranks(a), rb = average_ranks(b);
+  return pearson(tensor({ra.size()}, ra), tensor({rb.size()}, rb));
+}
+
+double kendall_tau(const Tensor& a, const Tensor& b) {
+  same_size(a, b, "kendall_tau", 2);
+  const std::size_t n = a.size();
+  double concordant = 0, discordant = 0, ties_a = 0, ties_b = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = i + 1; j < n; ++j) {
+      const double da = a.data()[i] - a.data()[j], db = b.data()[i] - b.data()[j];
+      if (da == 0 && db == 0) continue;
+      if (da == 0) ++ties_a;
+      else if (db == 0) ++ties_b;
+      else if ((da > 0) == (db > 0)) ++concordant;
+      else ++discordant;
+    }
+  const double denom = std::sqrt((concordant + discordant + ties_a) * (concordant + discordant + ties_b));
+  if (denom == 0) throw Error("kendall_tau: one side is constant; τ is undefined");
+  return (concordant - discordant) / denom;
+}
+
+double top_k_overlap(const Tensor& a, const Tensor& b, std::size_t k, bool by_magnitude) {
+  same_size(a, b, "top_k_overlap", 1);
+  if (k == 0 || k > a.size()) throw Error("top_k_overlap: k must be in 1.." + std::to_string(a.size()));
+  auto top = [&](const Tensor& v) {
+    std::vector<std::size_t> idx(v.size());
+    std::iota(idx.begin(), idx.end(), 0);
+    auto key = [&](std::size_t i) { return by_magnitude ? std::fabs(v.data()[i]) : v.data()[i]; };
+    std::partial_sort(idx.begin(), idx.begin() + static_cast<long>(k), idx.end(), [&](auto i, auto j) { return key(i) > key(j); });
+    return std::set<std::size_t>(idx.begin(), idx.begin() + static_cast<long>(k));
+  };
+  const auto ta = top(a), tb = top(b);
+  std::size_t common = 0;
+  for (auto i : ta) common += tb.count(i);
+  return static_cast<double>(common) / static_cast<double>(k);
+}
+
+double relative_error(const Tensor& p, const Tensor& a) {
+  same_size(p, a, "relative_error", 1);
+  double num = 0, den = 0;
+  for (std::size_t i = 0; i < p.size(); ++i) num += std::fabs(p.data()[i] - a.data()[i]), den += std::fabs(a.data()[i]);
+  if (den == 0) throw Error("relative_error: the actual changes are all zero");
+  return num / den;
+}
+
+}  // namespace inflab::influence
