@@ -1,6 +1,7 @@
 #include "nn/optim.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <deque>
 
 namespace inflab::nn {
@@ -58,6 +59,12 @@ Tensor axpy(const Tensor& x, double a, const Tensor& y) {  // x + a y
   return r;
 }
 
+std::string sci(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.3g", v);
+  return b;
+}
+
 // The stopping rules shared by the full-batch optimizers, checked before each iteration.
 bool should_stop(MinimizeResult& res, bool go_on, double grad_tol, std::size_t max_iterations) {
   if (res.grad_norm <= grad_tol) {
@@ -84,6 +91,12 @@ struct LineSearch {
 LineSearch wolfe(const ValueGradFn& f, const Tensor& x, double f0, double d0, const Tensor& dir, double a1) {
   const double c1 = 1e-4, c2 = 0.9;
   LineSearch r{0, f0, x, Tensor(), 0, false};
+  // Armijo, or — once f changes by less than its rounding — the approximate-Wolfe test of
+  // Hager & Zhang (2005): near the optimum f(θ + a d) − f(θ) is rounding noise, but the
+  // directional derivative still tells whether the step went too far.
+  auto decrease = [&](double a, double fa, double da) {
+    return fa <= f0 + c1 * a * d0 || (fa <= f0 + 1e-12 * std::fabs(f0) && da <= (1 - 2 * c1) * -d0);
+  };
   auto eval = [&](double a, double& fa, double& da, Tensor& xa, Tensor& ga) {
     xa = axpy(x, a, dir);
     ga = zeros({x.size()});
@@ -106,7 +119,7 @@ LineSearch wolfe(const ValueGradFn& f, const Tensor& x, double f0, double d0, co
       double fa, da;
       Tensor xa, ga;
       eval(a, fa, da, xa, ga);
-      if (!std::isfinite(fa) || fa > f0 + c1 * a * d0 || fa >= flo) {
+      if (!std::isfinite(fa) || !decrease(a, fa, da) || fa >= flo) {
         hi = a, fhi = fa, dhi = da;
       } else {
         if (std::fabs(da) <= -c2 * d0) return LineSearch{a, fa, xa, ga, r.evals, true};
@@ -123,7 +136,7 @@ LineSearch wolfe(const ValueGradFn& f, const Tensor& x, double f0, double d0, co
     double fa, da;
     Tensor xa, ga;
     eval(a, fa, da, xa, ga);
-    if (!std::isfinite(fa) || fa > f0 + c1 * a * d0 || (it > 0 && fa >= f_prev))
+    if (!std::isfinite(fa) || !decrease(a, fa, da) || (it > 0 && fa >= f_prev))
       return zoom(a_prev, a, f_prev, d_prev, fa, da);
     if (std::fabs(da) <= -c2 * d0) return LineSearch{a, fa, xa, ga, r.evals, true};
     if (da >= 0) return zoom(a, a_prev, fa, da, f_prev, d_prev);
@@ -172,7 +185,7 @@ MinimizeResult lbfgs(const ValueGradFn& f, Tensor theta, const LbfgsOptions& opt
     const LineSearch ls = wolfe(f, theta, fx, d0, dir, 1.0);
     res.evaluations += ls.evals;
     if (!ls.ok || ls.step == 0) {
-      res.message = "line search failed (‖∇R‖ = " + std::to_string(res.grad_norm) + "; at the limit of float precision?)";
+      res.message = "line search failed at ‖∇R‖ = " + sci(res.grad_norm) + " (the limit of double precision for this problem?)";
       break;
     }
     Tensor s = axpy(ls.theta, -1.0, theta), y = axpy(ls.grad, -1.0, g);
@@ -257,7 +270,7 @@ MinimizeResult newton(const ad::Fn& f, Tensor theta, const NewtonOptions& opt) {
       }
     }
     if (!accepted) {
-      res.message = "no decrease along the Newton direction (‖∇R‖ = " + std::to_string(res.grad_norm) + ")";
+      res.message = "no decrease along the Newton direction at ‖∇R‖ = " + sci(res.grad_norm);
       break;
     }
   }

@@ -1,0 +1,127 @@
+// The retraining oracle: leave-one-out ground truth on Iris, identical results for any
+// thread count, interruption and resume, and refusing a foreign results file.
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "influence/metrics.hpp"
+#include "influence/influence.hpp"
+#include "influence/retrain.hpp"
+#include "tests/datasets/temp_files.hpp"
+#include "tests/influence/fixtures.hpp"
+
+using namespace inflab;
+using namespace inflab::influence;
+using inflab::test::error_of;
+
+namespace {
+struct IrisSoftmax {
+  data::Dataset train, test;
+  nn::Objective obj{nn::softmax_regression(4, 3), nn::LossKind::CrossEntropy, 0.01};
+  Tensor theta;
+  IrisSoftmax() {
+    const data::TrainTest tt = data::stratified_split(data::load_iris(), 0.2, 4);
+    train = tt.train, test = tt.test;
+    const data::Standardizer s = data::Standardizer::fit(train);
+    s.apply(train), s.apply(test);
+    nn::TrainOptions o;
+    o.optimizer = "lbfgs";
+    o.grad_tol = 1e-11;
+    o.progress = false;
+    theta = nn::train(obj, train, obj.model().init(1), o).theta;
+  }
+};
+bool same(const std::vector<RetrainRecord>& a, const std::vector<RetrainRecord>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i].job != b[i].job || a[i].removed != b[i].removed || a[i].test_loss_change != b[i].test_loss_change ||
+        a[i].grad_norm != b[i].grad_norm)
+      return false;
+  return true;
+}
+}  // namespace
+
+TEST_CASE("leave-one-out on Iris (softmax regression): Pearson(Δ̂, Δ) ≥ 0.99 over 40 points") {
+  const IrisSoftmax m;
+  std::vector<std::size_t> rows;
+  for (std::size_t i = 0; i < 40; ++i) rows.push_back(i * 3);
+  // the highest-loss test point
+  std::size_t t = 0;
+  double worst = -1;
+  for (std::size_t i = 0; i < m.test.size(); ++i) {
+    double l = 0;
+    test_loss_gradient(m.obj, m.test, {i}, m.theta, &l);
+    if (l > worst) worst = l, t = i;
+  }
+  RetrainProtocol p;
+  p.grad_tol = 1e-10;
+  RetrainRun run;
+  run.threads = 2;
+  run.progress = false;
+  const auto rec = leave_one_out(m.obj, m.train, m.test, m.theta, rows, {t}, p, run);
+  REQUIRE(rec.size() == 40);
+  const CurvatureOperator A(m.obj, m.train, m.theta);
+  SolverChoice c;
+  c.method = "exact";
+  const Influence inf = influence_on_test(A, m.test, {t}, c);
+  Tensor pred = zeros({40}), act = zeros({40});
+  for (std::size_t i = 0; i < 40; ++i) {
+    INFO("job " << i << " ‖∇R‖ " << rec[i].grad_norm << " steps " << rec[i].steps);
+    CHECK(rec[i].converged);
+    pred(i) = inf.predicted_change(rows[i]);
+    act(i) = rec[i].test_loss_change[0];
+  }
+  const double r = pearson(pred, act);
+  MESSAGE("Iris softmax regression, leave-one-out of 40 points: Pearson " << r << ", Spearman " << spearman(pred, act));
+  CHECK(r >= 0.99);
+}
+
+TEST_CASE("threads do not change results; an interrupted job resumes to the same results") {
+  const IrisSoftmax m;
+  inflab::test::TempDir t;
+  std::vector<std::size_t> rows{0, 5, 9, 17, 33, 40, 51, 60, 77, 90};
+  RetrainProtocol p;
+  p.grad_tol = 1e-10;
+  RetrainRun serial;
+  serial.progress = false;
+  const auto ref = leave_one_out(m.obj, m.train, m.test, m.theta, rows, {0, 3}, p, serial);
+  RetrainRun par = serial;
+  par.threads = 2;
+  CHECK(same(leave_one_out(m.obj, m.train, m.test, m.theta, rows, {0, 3}, p, par), ref));
+  // interrupted after 4 jobs, with a torn last line as a crash mid-write would leave
+  RetrainRun first = par;
+  first.results_path = t.file("loo.jsonl");
+  first.stop_after = 4;
+  CHECK(leave_one_out(m.obj, m.train, m.test, m.theta, rows, {0, 3}, p, first).size() == 4);
+  std::ofstream(first.results_path, std::ios::app) << "{\"job\": 7, \"removed\": [";
+  RetrainRun resume = first;
+  resume.stop_after = 0;
+  const auto resumed = leave_one_out(m.obj, m.train, m.test, m.theta, rows, {0, 3}, p, resume);
+  CHECK(same(resumed, ref));
+  // the file now holds the header and exactly one line per job
+  std::ifstream in(first.results_path);
+  std::size_t lines = 0;
+  for (std::string l; std::getline(in, l);) ++lines;
+  CHECK(lines == 1 + rows.size());
+  // a rerun has nothing left to do and returns the same
+  CHECK(same(leave_one_out(m.obj, m.train, m.test, m.theta, rows, {0, 3}, p, resume), ref));
+  // a different setting refuses the file and names the setting
+  RetrainProtocol other = p;
+  other.grad_tol = 1e-6;
+  const std::string msg = error_of([&] { leave_one_out(m.obj, m.train, m.test, m.theta, rows, {0, 3}, other, resume); });
+  CHECK(msg.find("'grad_tol'") != std::string::npos);
+  CHECK(msg.find("different configuration") != std::string::npos);
+}
+
+TEST_CASE("a retrain that does not converge says so; bad groups are refused") {
+  const IrisSoftmax m;
+  RetrainProtocol p;
+  p.max_steps = 1;
+  RetrainRun run;
+  run.progress = false;
+  const auto r = leave_one_out(m.obj, m.train, m.test, m.theta, {3}, {0}, p, run);
+  CHECK_FALSE(r[0].converged);
+  CHECK(r[0].grad_norm > p.grad_tol);
+  CHECK(error_of([&] { retrain_groups(m.obj, m.train, m.test, m.theta, {{1, 1}}, {0}, p, run); }).find("twice") != std::string::npos);
+  CHECK(error_of([&] { leave_one_out(m.obj, m.train, m.test, m.theta, {3}, {999}, p, run); }).find("test index 999") != std::string::npos);
+}
