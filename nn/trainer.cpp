@@ -136,7 +136,8 @@ TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, co
   for (std::size_t epoch = 0; epoch < opt.epochs; ++epoch) {
     const double lr = opt.lr * opt.schedule.factor(epoch, opt.epochs);
     while (batches.next(rows)) {
-      const data::Dataset batch = bs < n ? data::subset(d, rows) : d;
+      data::Dataset sub;  // full batch: use d itself, no copy per step
+      const data::Dataset& batch = bs < n ? (sub = data::subset(d, rows)) : d;
       const ad::ValueGrad vg = ad::value_and_grad(obj.fn(batch), theta);
       check_finite_step(obj, theta, vg.value, step, epoch);
       if (opt.optimizer == "sgd") sgd.step(theta, vg.grad, lr);
