@@ -36,6 +36,14 @@ void Ctx::acc(std::size_t i, Dual&& d) {
     throw Error(std::string(op()) + ": backward rule produced an adjoint of shape " +
                 shape_str(d.shape()) + " for an input of shape " + shape_str(n.val.shape()));
   d.v.reshape(n.val.v.shape());
+  if (d.k) {
+    if (d.t.size() != d.k * n.val.v.size())
+      throw Error(std::string(op()) + ": backward rule produced " + std::to_string(d.t.size()) + " tangent values for " +
+                  std::to_string(d.k) + " directions of an input of shape " + shape_str(n.val.shape()));
+    Shape ts{d.k};
+    for (auto s : n.val.v.shape()) ts.push_back(s);
+    d.t.reshape(ts);
+  }
   accumulate(n.adj, n.adj_set, std::move(d));
 }
 
@@ -139,6 +147,7 @@ void Tape::backward(Var out, Dual seed) {
         }
     }
     n.adj = Dual();  // interior adjoints are not needed again
+    n.adj_set = false;
   }
 }
 

@@ -65,7 +65,8 @@ class Tape {
   void clear_tangents();
   // Reverse sweep from `out` with adjoint `seed` (same shape as out's value).
   void backward(Var out, Dual seed);
-  const Dual& adjoint(Var v) const;  // zero-size Dual if v got no adjoint
+  // After backward: the adjoint of a leaf (interior adjoints are freed during the sweep).
+  const Dual& adjoint(Var v) const;
   bool has_adjoint(Var v) const { return nodes_[v.id].adj_set; }
 
   Node& node(std::uint32_t id) { return nodes_[id]; }

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -35,6 +36,15 @@ std::string hex(std::uint64_t h) {
   return s;
 }
 
+// The data a result depends on: inputs, labels or targets, class names.
+std::string data_print(const data::Dataset& d) {
+  std::uint64_t h = fnv(d.X.data(), d.X.size() * sizeof(double));
+  h = fnv(d.y.data(), d.y.size() * sizeof(std::size_t), h);
+  if (d.targets.size() && !d.is_classification()) h = fnv(d.targets.data(), d.targets.size() * sizeof(double), h);
+  for (const auto& c : d.class_names) h = fnv(c.data(), c.size(), fnv("|", 1, h));
+  return d.name + " n=" + std::to_string(d.size()) + " " + hex(h);
+}
+
 json config_of(const nn::Objective& obj, const data::Dataset& train, const data::Dataset& test, const Tensor& th,
                const std::vector<std::vector<std::size_t>>& groups, const std::vector<std::size_t>& test_rows,
                const RetrainProtocol& p) {
@@ -44,8 +54,7 @@ json config_of(const nn::Objective& obj, const data::Dataset& train, const data:
           {"epochs", p.epochs}, {"batch_size", p.batch_size}, {"seed", p.seed},
           {"loss", nn::loss_name(obj.loss())}, {"weight_decay", obj.weight_decay()},
           {"model", obj.model().summary()}, {"theta_hat", hex(fnv(th.data(), th.size() * sizeof(double)))},
-          {"train", train.name + " n=" + std::to_string(train.size()) + " " + hex(fnv(train.X.data(), train.X.size() * sizeof(double)))},
-          {"test", test.name + " " + hex(fnv(test.X.data(), test.X.size() * sizeof(double)))},
+          {"train", data_print(train)}, {"test", data_print(test)},
           {"test_rows", test_rows}, {"groups", std::to_string(groups.size()) + " " + hex(gh)}};
 }
 
@@ -107,12 +116,19 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
         }
       }
     }
-    // (re)write the header and the complete records: drops a torn tail, so appended lines
-    // start on a line of their own
-    std::ofstream out(run.results_path, std::ios::trunc);
-    if (!out) throw Error("cannot write retraining results to '" + run.results_path + "'");
-    out << json{{"inflab_retrain", 1}, {"config", config}}.dump() << "\n";
-    for (const auto& [j, r] : done) out << to_json(r).dump() << "\n";
+    // (re)write the header and the complete records — dropping a torn tail, so appended
+    // lines start on a line of their own — into a temporary file renamed over the old one:
+    // an interruption here loses nothing
+    const std::string tmp = run.results_path + ".tmp-" + std::to_string(getpid());
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << json{{"inflab_retrain", 1}, {"config", config}}.dump() << "\n";
+      for (const auto& [j, r] : done) out << to_json(r).dump() << "\n";
+      out.flush();
+      if (!out) throw Error("cannot write retraining results to '" + tmp + "'");
+    }
+    if (std::rename(tmp.c_str(), run.results_path.c_str()) != 0)
+      throw Error("cannot replace '" + run.results_path + "' with the rewritten results in '" + tmp + "'");
   }
   std::vector<std::size_t> todo;
   for (std::size_t j = 0; j < groups.size(); ++j)
@@ -162,6 +178,7 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
         r.steps = tr.steps;
         r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - tj).count();
         std::lock_guard<std::mutex> lock(mu);
+        if (!failure.empty()) return;  // after a failure nothing more is appended (no torn lines)
         if (!run.results_path.empty()) {
           std::ofstream out(run.results_path, std::ios::app);
           out << to_json(r).dump() << "\n";
@@ -184,11 +201,20 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
       }
     }
   };
-  std::vector<std::thread> pool;
-  for (std::size_t t = 1; t < std::min(run.threads, todo.size()); ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& th : pool) th.join();
-  blas::set_threads(blas_threads);
+  {
+    // joins every started thread and restores OpenBLAS's thread count on any exit
+    struct Pool {
+      std::vector<std::thread> threads;
+      int blas;
+      ~Pool() {
+        for (auto& t : threads)
+          if (t.joinable()) t.join();
+        blas::set_threads(blas);
+      }
+    } pool{{}, blas_threads};
+    for (std::size_t t = 1; t < std::min(run.threads, todo.size()); ++t) pool.threads.emplace_back(worker);
+    worker();
+  }
   if (!failure.empty()) throw Error(failure + (run.results_path.empty() ? "" : " (finished jobs are in " + run.results_path + ")"));
   std::vector<RetrainRecord> out;
   for (auto& [j, r] : done) out.push_back(r);

@@ -119,6 +119,7 @@ SolveResult solve_exact(const CurvatureOperator& A, const Tensor& b, const Exact
       if (lam == 0) throw Error("exact solve: H + μI is singular (an eigenvalue is exactly 0); add damping or use Drop");
       f = lam;
     }
+    if (f == 0) continue;  // Abs or Drop with an exactly zero eigenvalue: no finite inverse there
     double c = 0;
     for (std::size_t i = 0; i < p; ++i) c += e.vectors(i, k) * b(i);
     c /= f;

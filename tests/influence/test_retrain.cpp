@@ -114,6 +114,11 @@ TEST_CASE("threads do not change results; an interrupted job resumes to the same
   const std::string msg = error_of([&] { leave_one_out(m.obj, m.train, m.test, m.theta, rows, {0, 3}, other, resume); });
   CHECK(msg.find("'grad_tol'") != std::string::npos);
   CHECK(msg.find("different configuration") != std::string::npos);
+  // so does the same inputs with other labels (the test losses would differ)
+  data::Dataset relabelled = m.test;
+  relabelled.y[0] = (relabelled.y[0] + 1) % 3;
+  CHECK(error_of([&] { leave_one_out(m.obj, m.train, relabelled, m.theta, rows, {0, 3}, p, resume); }).find("'test'") !=
+        std::string::npos);
 }
 
 TEST_CASE("a retrain that does not converge says so; bad groups are refused") {
