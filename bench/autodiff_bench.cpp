@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "autodiff/blas.hpp"
+#include "bench/timing.hpp"
 #include "autodiff/check.hpp"
 #include "autodiff/ops.hpp"
 #include "nn/builders.hpp"
@@ -20,20 +21,6 @@ using namespace inflab;
 using namespace inflab::ad;
 
 namespace {
-template <class F>
-double median_seconds(F f, double budget) {
-  std::vector<double> t;
-  const auto start = std::chrono::steady_clock::now();
-  do {
-    const auto a = std::chrono::steady_clock::now();
-    f();
-    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count());
-  } while (t.size() < 5 ||
-           (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < budget &&
-            t.size() < 200));
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
 
 volatile double sink = 0;
 
@@ -49,18 +36,18 @@ void run(const char* name, const nn::Model& mlp, std::size_t n, double budget) {
                mul_scalar(sq_norm(th), 0.5e-3));
   };
   const Tensor v = random_normal({p}, 3), V = random_normal({10, p}, 4);
-  const double t_grad = median_seconds([&] { sink = sink + value_and_grad(R, theta).grad(0); }, budget);
-  const double t_hvp = median_seconds([&] { sink = sink + hvp(R, theta, v)(0); }, budget);
-  const double t_h10b = median_seconds([&] { sink = sink + hvp(R, theta, V)(0, 0); }, budget);
-  const double t_h10s = median_seconds([&] {
+  const double t_grad = bench::median_seconds([&] { sink = sink + value_and_grad(R, theta).grad(0); }, 5, budget);
+  const double t_hvp = bench::median_seconds([&] { sink = sink + hvp(R, theta, v)(0); }, 5, budget);
+  const double t_h10b = bench::median_seconds([&] { sink = sink + hvp(R, theta, V)(0, 0); }, 5, budget);
+  const double t_h10s = bench::median_seconds([&] {
     Recording rec(R, theta);
     for (std::size_t j = 0; j < 10; ++j) {
       Tensor vj = zeros({p});
       std::copy(V.data() + j * p, V.data() + (j + 1) * p, vj.data());
       sink = sink + rec.hvp(vj)(0);
     }
-  }, budget);
-  const double t_rec = median_seconds([&] { Recording rec(R, theta); sink = sink + rec.scalar_value(); }, budget);
+  }, 5, budget);
+  const double t_rec = bench::median_seconds([&] { Recording rec(R, theta); sink = sink + rec.scalar_value(); }, 5, budget);
   std::printf("| %-28s | %d | %7zu | %9.3f | %9.3f | %9.3f | %12.3f | %12.3f | %5.2f | %5.2f |\n", name,
               blas::threads(), p, 1e3 * t_rec, 1e3 * t_grad, 1e3 * t_hvp, 1e3 * t_h10b, 1e3 * t_h10s,
               t_hvp / t_grad, t_h10s / t_h10b);

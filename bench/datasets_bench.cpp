@@ -6,39 +6,26 @@
 #include <cstdio>
 #include <vector>
 
+#include "bench/timing.hpp"
 #include "datasets/idx.hpp"
 #include "datasets/transforms.hpp"
 
 using namespace inflab;
 using namespace inflab::data;
 
-namespace {
-template <class F>
-double median_seconds(F f, int reps) {
-  std::vector<double> t;
-  for (int i = 0; i < reps; ++i) {
-    const auto a = std::chrono::steady_clock::now();
-    f();
-    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
-}  // namespace
-
 int main(int argc, char** argv) {
   const int reps = argc > 1 ? std::atoi(argv[1]) : 5;
   const std::string dir = default_fashion_mnist_dir();
   std::size_t bytes = 0;
-  const double t_gunzip = median_seconds([&] {
+  const double t_gunzip = bench::median_seconds([&] {
     bytes = read_file(dir + "/train-images-idx3-ubyte.gz").size() + read_file(dir + "/train-labels-idx1-ubyte.gz").size();
-  }, reps);
+  }, static_cast<std::size_t>(reps));
   Dataset d;
-  const double t_load = median_seconds([&] { d = load_fashion_mnist(Split::Train, dir); }, reps);
+  const double t_load = bench::median_seconds([&] { d = load_fashion_mnist(Split::Train, dir); }, static_cast<std::size_t>(reps));
   Standardizer s;
-  const double t_fit = median_seconds([&] { s = Standardizer::fit(d); }, reps);
-  const double t_apply = median_seconds([&] { Dataset c = d; s.apply(c); }, reps);
-  const double t_copy = median_seconds([&] { Dataset c = d; }, reps);
+  const double t_fit = bench::median_seconds([&] { s = Standardizer::fit(d); }, static_cast<std::size_t>(reps));
+  const double t_apply = bench::median_seconds([&] { Dataset c = d; s.apply(c); }, static_cast<std::size_t>(reps));
+  const double t_copy = bench::median_seconds([&] { Dataset c = d; }, static_cast<std::size_t>(reps));
   std::printf("Fashion-MNIST train: %zu images, %.1f MB decompressed, median of %d runs\n", d.size(), bytes / 1e6, reps);
   std::printf("| step | ms | vs gunzip only |\n|---|---|---|\n");
   std::printf("| gunzip only (zlib, baseline) | %.1f | 1.00 |\n", 1e3 * t_gunzip);

@@ -130,10 +130,10 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
     if (std::rename(tmp.c_str(), run.results_path.c_str()) != 0)
       throw Error("cannot replace '" + run.results_path + "' with the rewritten results in '" + tmp + "'");
   }
-  std::vector<std::size_t> todo;
+  std::vector<std::size_t> pending;
   for (std::size_t j = 0; j < groups.size(); ++j)
-    if (!done.count(j)) todo.push_back(j);
-  if (run.stop_after && todo.size() > run.stop_after) todo.resize(run.stop_after);
+    if (!done.count(j)) pending.push_back(j);
+  if (run.stop_after && pending.size() > run.stop_after) pending.resize(run.stop_after);
 
   std::mutex mu;
   std::atomic<std::size_t> next{0}, finished{0};
@@ -145,8 +145,8 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
   auto worker = [&] {
     for (;;) {
       const std::size_t q = next++;
-      if (q >= todo.size()) return;
-      const std::size_t j = todo[q];
+      if (q >= pending.size()) return;
+      const std::size_t j = pending[q];
       try {
         const auto tj = std::chrono::steady_clock::now();
         std::vector<std::size_t> keep;
@@ -189,15 +189,15 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
         const std::size_t f = ++finished;
         if (tty) {
           const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-          const double eta = el / f * (todo.size() - f);
-          std::fprintf(stderr, "\rretrain %zu/%zu  %.2f jobs/s  ETA %02d:%02d   %s", f, todo.size(), f / el,
-                       static_cast<int>(eta) / 60, static_cast<int>(eta) % 60, f == todo.size() ? "\n" : "");
+          const double eta = el / f * (pending.size() - f);
+          std::fprintf(stderr, "\rretrain %zu/%zu  %.2f jobs/s  ETA %02d:%02d   %s", f, pending.size(), f / el,
+                       static_cast<int>(eta) / 60, static_cast<int>(eta) % 60, f == pending.size() ? "\n" : "");
           std::fflush(stderr);
         }
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(mu);
         if (failure.empty()) failure = "retraining job " + std::to_string(j) + " failed: " + e.what();
-        next = todo.size();  // stop handing out work; finished jobs are already saved
+        next = pending.size();  // stop handing out work; finished jobs are already saved
       }
     }
   };
@@ -212,7 +212,7 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
         blas::set_threads(blas);
       }
     } pool{{}, blas_threads};
-    for (std::size_t t = 1; t < std::min(run.threads, todo.size()); ++t) pool.threads.emplace_back(worker);
+    for (std::size_t t = 1; t < std::min(run.threads, pending.size()); ++t) pool.threads.emplace_back(worker);
     worker();
   }
   if (!failure.empty()) throw Error(failure + (run.results_path.empty() ? "" : " (finished jobs are in " + run.results_path + ")"));

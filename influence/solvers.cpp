@@ -35,6 +35,22 @@ void finish(SolveResult& r, const CurvatureOperator& A, const Tensor& b, double 
   r.products = A.products() - before;
   r.seconds = since(t0);
 }
+// What every iterative solver does first: check μ and b, start the clock and the product
+// count, and an all-zero x.
+struct Start {
+  SolveResult r;
+  Clock::time_point t0;
+  std::size_t before;
+};
+Start start(const CurvatureOperator& A, const Tensor& b, double mu, const char* method) {
+  check_damping(mu);
+  check_rhs(A, b, method);
+  Start s{SolveResult(), Clock::now(), A.products()};
+  s.r.method = method;
+  s.r.x = zeros({A.dim()});
+  return s;
+}
+
 void axpy_inplace(Tensor& y, double a, const Tensor& x) {
   for (std::size_t i = 0; i < y.size(); ++i) y.data()[i] += a * x.data()[i];
 }
@@ -134,13 +150,8 @@ SolveResult solve_exact(const CurvatureOperator& A, const Tensor& b, const Exact
 }
 
 SolveResult solve_cg(const CurvatureOperator& A, const Tensor& b, const CgOptions& opt) {
-  check_damping(opt.damping);
-  check_rhs(A, b, "cg");
-  const auto t0 = Clock::now();
-  const std::size_t before = A.products(), p = A.dim();
-  SolveResult r;
-  r.method = "cg";
-  r.x = zeros({p});
+  auto [r, t0, before] = start(A, b, opt.damping, "cg");
+  const std::size_t p = A.dim();
   Tensor res = b, dir = b;
   double rr = dot(res, res);
   const double bn = std::sqrt(rr);
@@ -169,13 +180,8 @@ SolveResult solve_cg(const CurvatureOperator& A, const Tensor& b, const CgOption
 }
 
 SolveResult solve_minres(const CurvatureOperator& A, const Tensor& b, const CgOptions& opt) {
-  check_damping(opt.damping);
-  check_rhs(A, b, "minres");
-  const auto t0 = Clock::now();
-  const std::size_t before = A.products(), p = A.dim();
-  SolveResult r;
-  r.method = "minres";
-  r.x = zeros({p});
+  auto [r, t0, before] = start(A, b, opt.damping, "minres");
+  const std::size_t p = A.dim();
   const double beta1 = norm2(b);
   if (beta1 == 0) {
     finish(r, A, b, opt.damping, before, t0);

@@ -7,7 +7,7 @@
 #include "datasets/split.hpp"
 #include "datasets/transforms.hpp"
 #include "nn/builders.hpp"
-#include "influence/solvers.hpp"
+#include "influence/influence.hpp"
 #include "nn/trainer.hpp"
 #include "tests/test_util.hpp"
 
@@ -50,5 +50,19 @@ struct LogReg {
 };
 
 using influence::dense_solve;
+
+// The test row with the largest loss at θ (the clearest signal for influence tests).
+inline std::size_t highest_loss_row(const nn::Objective& obj, const data::Dataset& test, const Tensor& theta,
+                                    double* loss = nullptr) {
+  std::size_t t = 0;
+  double worst = -1;
+  for (std::size_t i = 0; i < test.size(); ++i) {
+    double l = 0;
+    influence::test_loss_gradient(obj, test, {i}, theta, &l);
+    if (l > worst) worst = l, t = i;
+  }
+  if (loss) *loss = worst;
+  return t;
+}
 
 }  // namespace inflab::test

@@ -60,14 +60,8 @@ TEST_CASE("L2 logistic regression, p = 0.3: second order beats first on coherent
   const test::LogReg lr;
   const CurvatureOperator A(lr.obj, lr.train, lr.theta);
   const std::size_t n = lr.train.size(), k = group_size(n, 0.3);
-  // the test point with the largest loss
-  std::size_t t = 0;
-  double worst = -1;
-  for (std::size_t i = 0; i < lr.test.size(); ++i) {
-    double l = 0;
-    test_loss_gradient(lr.obj, lr.test, {i}, lr.theta, &l);
-    if (l > worst) worst = l, t = i;
-  }
+  double worst = 0;
+  const std::size_t t = test::highest_loss_row(lr.obj, lr.test, lr.theta, &worst);
   const Tensor tg = test_loss_gradient(lr.obj, lr.test, {t}, lr.theta);
   SolverChoice c;
   c.method = "exact";

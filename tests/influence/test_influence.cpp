@@ -55,13 +55,8 @@ TEST_CASE("on a trained tanh MLP the forward-mode influences equal explicit per-
 TEST_CASE("logistic regression: Δ̂ against exact leave-one-out retraining of 50 points, Pearson ≥ 0.99") {
   const test::LogReg lr;
   const CurvatureOperator A(lr.obj, lr.train, lr.theta);
-  // the test point with the largest loss: the clearest signal
-  std::size_t t = 0;
-  double worst = -1;
-  for (std::size_t i = 0; i < lr.test.size(); ++i) {
-    const double l = test_loss(lr.obj, lr.test, i, lr.theta);
-    if (l > worst) worst = l, t = i;
-  }
+  double worst = 0;
+  const std::size_t t = test::highest_loss_row(lr.obj, lr.test, lr.theta, &worst);
   SolverChoice c;
   c.method = "exact";
   const Influence inf = influence_on_test(A, lr.test, {t}, c);

@@ -45,14 +45,7 @@ TEST_CASE("leave-one-out on Iris (softmax regression): Pearson(Δ̂, Δ) ≥ 0.9
   const IrisSoftmax m;
   std::vector<std::size_t> rows;
   for (std::size_t i = 0; i < 40; ++i) rows.push_back(i * 3);
-  // the highest-loss test point
-  std::size_t t = 0;
-  double worst = -1;
-  for (std::size_t i = 0; i < m.test.size(); ++i) {
-    double l = 0;
-    test_loss_gradient(m.obj, m.test, {i}, m.theta, &l);
-    if (l > worst) worst = l, t = i;
-  }
+  const std::size_t t = test::highest_loss_row(m.obj, m.test, m.theta);
   RetrainProtocol p;
   p.grad_tol = 1e-10;
   RetrainRun run;
