@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <set>
 
@@ -37,6 +38,30 @@ LdsResult linear_datamodeling_score(const nn::Objective& obj, const data::Datase
   for (std::size_t j = 0; j < subsets; ++j) r.actual(j) = r.retrains[j].test_loss_change[0];
   r.spearman = spearman(r.predicted, r.actual);
   return r;
+}
+
+GroupEvaluation evaluate_groups(const InverseHvp& inv, const data::Dataset& test, std::size_t test_row,
+                                const std::vector<std::vector<std::size_t>>& groups, const RetrainProtocol& protocol,
+                                const RetrainRun& run, std::size_t newton_max_p) {
+  const CurvatureOperator& A = inv.op();
+  if (groups.size() < 2) throw Error("evaluate_groups: at least 2 groups are needed for a correlation, got " + std::to_string(groups.size()));
+  GroupEvaluation e;
+  e.groups = groups;
+  const Tensor tg = test_loss_gradient(A.objective_fn(), test, {test_row}, A.theta());
+  const std::size_t g = groups.size();
+  e.first = zeros({g}), e.second = zeros({g}), e.newton = zeros({g}), e.actual = zeros({g});
+  for (std::size_t j = 0; j < g; ++j) {
+    e.predicted.push_back(group_influence(inv, tg, groups[j], newton_max_p));
+    e.first(j) = e.predicted[j].first_order, e.second(j) = e.predicted[j].second_order, e.newton(j) = e.predicted[j].newton;
+  }
+  e.retrains = retrain_groups(A.objective_fn(), A.train(), test, A.theta(), groups, {test_row}, protocol, run);
+  for (const auto& r : e.retrains) e.actual(r.job) = r.test_loss_change.at(0);
+  e.pearson_first = pearson(e.first, e.actual), e.error_first = relative_error(e.first, e.actual);
+  e.pearson_second = pearson(e.second, e.actual), e.error_second = relative_error(e.second, e.actual);
+  const bool newton = all_finite(e.newton);
+  e.pearson_newton = newton ? pearson(e.newton, e.actual) : std::numeric_limits<double>::quiet_NaN();
+  e.error_newton = newton ? relative_error(e.newton, e.actual) : std::numeric_limits<double>::quiet_NaN();
+  return e;
 }
 
 std::vector<std::size_t> flip_labels(data::Dataset& d, double fraction, std::uint64_t seed) {

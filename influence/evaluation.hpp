@@ -1,6 +1,7 @@
 // Evaluations of influence beyond single points: the linear datamodeling score (LDS) and
 // mislabel detection by self-influence.
 #pragma once
+#include "influence/group.hpp"
 #include "influence/retrain.hpp"
 
 namespace inflab::influence {
@@ -17,6 +18,21 @@ LdsResult linear_datamodeling_score(const nn::Objective& obj, const data::Datase
                                     const Tensor& theta_hat, std::size_t test_row, const Tensor& predicted_change,
                                     std::size_t subsets, double alpha, std::uint64_t seed, const RetrainProtocol& protocol,
                                     const RetrainRun& run = {});
+
+// Group influence against group retraining for one test point: each group's first-order,
+// second-order and Newton estimates beside the actual test-loss change, and the scores.
+struct GroupEvaluation {
+  std::vector<std::vector<std::size_t>> groups;
+  std::vector<GroupPrediction> predicted;
+  std::vector<RetrainRecord> retrains;
+  Tensor first, second, newton, actual;  // [groups]
+  // Pearson and relative error Σ|Δ̂−Δ|/Σ|Δ| of each estimate (Newton: NaN if not computed)
+  double pearson_first = 0, pearson_second = 0, pearson_newton = 0;
+  double error_first = 0, error_second = 0, error_newton = 0;
+};
+GroupEvaluation evaluate_groups(const InverseHvp& inv, const data::Dataset& test, std::size_t test_row,
+                                const std::vector<std::vector<std::size_t>>& groups, const RetrainProtocol& protocol,
+                                const RetrainRun& run = {}, std::size_t newton_max_p = 3000);
 
 // Flips the labels of round(fraction·n) seeded random rows to another class (also seeded);
 // returns the flipped rows, sorted.

@@ -3,8 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
+#include <random>
 #include <set>
+#include <tuple>
 
+#include "autodiff/check.hpp"
 #include "autodiff/ops.hpp"
 #include "datasets/split.hpp"
 
@@ -67,8 +71,92 @@ std::vector<std::size_t> knn_group(const data::Dataset& d, std::size_t anchor, s
   return g;
 }
 
-GroupPrediction group_influence(const CurvatureOperator& A, const Tensor& test_grad, const std::vector<std::size_t>& group,
-                                const SolverChoice& c, std::size_t newton_max_p) {
+std::vector<std::vector<std::size_t>> gradient_cluster_groups(const nn::Objective& obj, const data::Dataset& train,
+                                                              const Tensor& theta, std::size_t size, std::size_t count,
+                                                              std::uint64_t seed, std::size_t sketch) {
+  const std::size_t n = train.size(), P = theta.size();
+  if (size == 0 || size >= n) throw Error("gradient_cluster_groups: size must be in 1.." + std::to_string(n - 1));
+  const std::size_t K = std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(static_cast<double>(n) / size)));
+  if (count == 0 || count > K)
+    throw Error("gradient_cluster_groups: " + std::to_string(count) + " groups asked, but groups of " + std::to_string(size) +
+                " rows from " + std::to_string(n) + " give " + std::to_string(K) + " clusters");
+  // rows of G: per-example gradients, exact (identity directions) or sketched
+  const std::size_t dim = P <= sketch ? P : sketch;
+  Tensor S = zeros({dim, P});
+  if (P <= sketch) {
+    for (std::size_t i = 0; i < P; ++i) S(i, i) = 1;
+  } else {
+    S = ad::random_normal({dim, P}, seed);
+    for (auto& e : S) e /= std::sqrt(static_cast<double>(dim));
+  }
+  const Tensor D = train_gradient_dots(obj, train, theta, S);  // [dim, n]
+  auto dist2 = [&](std::size_t i, const std::vector<double>& c) {
+    double s = 0;
+    for (std::size_t a = 0; a < dim; ++a) s += (D(a, i) - c[a]) * (D(a, i) - c[a]);
+    return s;
+  };
+  auto row = [&](std::size_t i) {
+    std::vector<double> c(dim);
+    for (std::size_t a = 0; a < dim; ++a) c[a] = D(a, i);
+    return c;
+  };
+  // k-means++: each next centre drawn with probability ∝ squared distance to the nearest
+  std::mt19937_64 rng(seed);
+  std::vector<std::vector<double>> centre{row(rng() % n)};
+  std::vector<double> near(n);
+  while (centre.size() < K) {
+    double total = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      near[i] = std::numeric_limits<double>::infinity();
+      for (const auto& c : centre) near[i] = std::min(near[i], dist2(i, c));
+      total += near[i];
+    }
+    double u = std::uniform_real_distribution<double>(0, total)(rng);
+    std::size_t pick = n - 1;
+    for (std::size_t i = 0; i < n; ++i)
+      if ((u -= near[i]) < 0) { pick = i; break; }
+    centre.push_back(row(pick));
+  }
+  std::vector<std::size_t> label(n, 0);
+  for (int it = 0; it < 100; ++it) {  // Lloyd
+    bool moved = false;
+    for (std::size_t i = 0; i < n; ++i) {
+      std::size_t best = 0;
+      for (std::size_t c = 1; c < K; ++c)
+        if (dist2(i, centre[c]) < dist2(i, centre[best])) best = c;
+      moved |= best != label[i] || it == 0;
+      label[i] = best;
+    }
+    if (!moved) break;
+    for (std::size_t c = 0; c < K; ++c) {
+      std::vector<double> m(dim, 0.0);
+      std::size_t cnt = 0;
+      for (std::size_t i = 0; i < n; ++i)
+        if (label[i] == c) { ++cnt; for (std::size_t a = 0; a < dim; ++a) m[a] += D(a, i); }
+      if (cnt) { for (auto& e : m) e /= static_cast<double>(cnt); centre[c] = m; }
+    }
+  }
+  std::vector<std::size_t> members(K, 0), order(K);
+  for (auto l : label) ++members[l];
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return members[a] > members[b]; });
+  std::vector<std::vector<std::size_t>> groups;
+  for (std::size_t j = 0; j < count; ++j) {
+    const std::size_t c = order[j];
+    std::vector<std::pair<double, std::size_t>> key;  // (distance, row)
+    for (std::size_t i = 0; i < n; ++i) key.emplace_back(dist2(i, centre[c]), i);
+    std::partial_sort(key.begin(), key.begin() + static_cast<long>(size), key.end());
+    std::vector<std::size_t> g;
+    for (std::size_t i = 0; i < size; ++i) g.push_back(key[i].second);
+    std::sort(g.begin(), g.end());
+    groups.push_back(g);
+  }
+  return groups;
+}
+
+GroupPrediction group_influence(const InverseHvp& inv, const Tensor& test_grad, const std::vector<std::size_t>& group,
+                                std::size_t newton_max_p) {
+  const CurvatureOperator& A = inv.op();
   const data::Dataset& train = A.train();
   const nn::Objective& obj = A.objective_fn();
   const std::size_t n = train.size(), m = group.size(), P = A.dim();
@@ -81,10 +169,10 @@ GroupPrediction group_influence(const CurvatureOperator& A, const Tensor& test_g
   Tensor gU = RU.grad();
   for (auto& e : gU) e *= md;
   const std::size_t before = A.products();
-  const SolveResult a = solve(A, gU, c);  // H⁻¹ g_U
+  const SolveResult a = inv(gU);  // H⁻¹ g_U
   Tensor HUa = RU.hvp(a.x);
   for (auto& e : HUa) e *= md;
-  const SolveResult b = solve(A, HUa, c);  // H⁻¹ H_U H⁻¹ g_U
+  const SolveResult b = inv(HUa);  // H⁻¹ H_U H⁻¹ g_U
   GroupPrediction r;
   r.size = m;
   r.fraction = p;
@@ -98,7 +186,7 @@ GroupPrediction group_influence(const CurvatureOperator& A, const Tensor& test_g
     Tensor M = ad::hessian(obj.fn(train), A.theta());
     const Tensor HU = ad::hessian(obj.fn(dU), A.theta());
     for (std::size_t i = 0; i < P; ++i)
-      for (std::size_t j = 0; j < P; ++j) M(i, j) = nd * (M(i, j) + (i == j ? c.damping : 0.0)) - md * HU(i, j);
+      for (std::size_t j = 0; j < P; ++j) M(i, j) = nd * (M(i, j) + (i == j ? inv.choice().damping : 0.0)) - md * HU(i, j);
     r.newton = dot(test_grad, dense_solve(M, gU));
   }
   return r;

@@ -23,6 +23,15 @@ std::vector<std::size_t> random_group(std::size_t n, std::size_t size, std::uint
 std::vector<std::size_t> class_group(const data::Dataset& d, std::size_t cls, std::size_t size, std::uint64_t seed);
 // The anchor row and its size − 1 nearest neighbours in input space (Euclidean).
 std::vector<std::size_t> knn_group(const data::Dataset& d, std::size_t anchor, std::size_t size);
+// Groups of points whose training gradients point alike: k-means (k-means++ start, seeded)
+// on the per-example gradients ∇ℓ̃(zᵢ; θ) with k = round(n / size) clusters; group j holds
+// the `size` rows nearest the centre of cluster j. When θ has more than
+// `sketch` entries the gradients are first projected on `sketch` seeded Gaussian directions
+// (Johnson–Lindenstrauss; one batched forward-mode pass, never an n × p matrix). Returns
+// `count` groups (Error if there are fewer clusters), largest clusters first.
+std::vector<std::vector<std::size_t>> gradient_cluster_groups(const nn::Objective& obj, const data::Dataset& train,
+                                                              const Tensor& theta, std::size_t size, std::size_t count,
+                                                              std::uint64_t seed, std::size_t sketch = 64);
 
 struct GroupPrediction {
   std::size_t size = 0;
@@ -33,8 +42,9 @@ struct GroupPrediction {
   std::size_t products = 0; // curvature products the two solves used
 };
 
-// test_grad: ∇ℓ(z_t; θ̂) (e.g. from test_loss_gradient). A: H at θ̂ on the training set.
-GroupPrediction group_influence(const CurvatureOperator& A, const Tensor& test_grad, const std::vector<std::size_t>& group,
-                                const SolverChoice& c, std::size_t newton_max_p = 3000);
+// test_grad: ∇ℓ(z_t; θ̂) (e.g. from test_loss_gradient); inv solves with H at θ̂ on the
+// training set. The Newton step needs dense matrices: computed when p ≤ newton_max_p.
+GroupPrediction group_influence(const InverseHvp& inv, const Tensor& test_grad, const std::vector<std::size_t>& group,
+                                std::size_t newton_max_p = 3000);
 
 }  // namespace inflab::influence

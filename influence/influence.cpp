@@ -18,6 +18,19 @@ SolveResult solve(const CurvatureOperator& A, const Tensor& b, const SolverChoic
   throw Error("unknown solver '" + c.method + "' (choose exact, cg, minres, lissa or lowrank)");
 }
 
+InverseHvp::InverseHvp(const CurvatureOperator& A, SolverChoice c) : A_(A), c_(std::move(c)) { check_damping(c_.damping); }
+
+SolveResult InverseHvp::operator()(const Tensor& b) const {
+  if (c_.method != "exact") return solve(A_, b, c_);
+  const std::size_t before = A_.products();
+  if (!eigen_) eigen_ = std::make_shared<const Eigen>(dense_eigen(A_, c_.exact.max_gib));
+  auto o = c_.exact;
+  o.damping = c_.damping;
+  SolveResult r = solve_exact(A_, *eigen_, b, o);
+  r.products = A_.products() - before;
+  return r;
+}
+
 Tensor test_loss_gradient(const nn::Objective& obj, const data::Dataset& test, const std::vector<std::size_t>& rows,
                           const Tensor& theta, double* loss) {
   if (rows.empty()) throw Error("test_loss_gradient: no test points given");

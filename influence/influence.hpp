@@ -5,6 +5,7 @@
 // Δ̂ > 0: removing zᵢ raises the test loss (zᵢ helped). All n values come from one
 // batched forward-mode pass of the per-example losses along s (no per-example gradients).
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,21 @@ struct SolverChoice {
   LowRankOptions lowrank;
 };
 SolveResult solve(const CurvatureOperator& A, const Tensor& b, const SolverChoice& c);
+
+// The same for many right-hand sides: with method exact, the eigendecomposition is computed
+// on the first solve and reused.
+class InverseHvp {
+ public:
+  InverseHvp(const CurvatureOperator& A, SolverChoice c);
+  SolveResult operator()(const Tensor& b) const;
+  const CurvatureOperator& op() const { return A_; }
+  const SolverChoice& choice() const { return c_; }
+
+ private:
+  const CurvatureOperator& A_;
+  SolverChoice c_;
+  mutable std::shared_ptr<const Eigen> eigen_;
+};
 
 // ∇θ Σ_{t ∈ rows} ℓ(z_t; θ): the test loss has no regulariser. Error for a bad index.
 Tensor test_loss_gradient(const nn::Objective& obj, const data::Dataset& test, const std::vector<std::size_t>& rows,

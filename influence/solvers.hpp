@@ -44,6 +44,8 @@ struct Eigen {
   Tensor vectors;  // [p, p], column i is the eigenvector of values(i)
 };
 Eigen dense_eigen(const CurvatureOperator& A, double max_gib = 8);
+// The exact solve with a decomposition computed before (many right-hand sides, one dsyevd).
+SolveResult solve_exact(const CurvatureOperator& A, const Eigen& e, const Tensor& b, const ExactOptions& opt = {});
 
 // Conjugate gradients; stops at ‖r‖/‖b‖ ≤ tol. Meeting pᵀ(A + μI)p ≤ 0 is an Error that says
 // A + μI is not positive definite (and suggests minres or damping).

@@ -5,6 +5,7 @@
 
 #include "datasets/csv.hpp"
 #include "datasets/split.hpp"
+#include "datasets/synthetic.hpp"
 #include "datasets/transforms.hpp"
 #include "nn/builders.hpp"
 #include "influence/influence.hpp"
@@ -46,6 +47,32 @@ struct LogReg {
     }
     for (std::size_t a = 0; a < p; ++a) H(a, a) += lambda;
     return H;
+  }
+};
+
+// L2 logistic regression on a larger, seeded problem: two Gaussian blobs in R¹⁰ (centres 2
+// apart, unit spread; overlapping), 400 training and 100 test rows, λ = 0.01, L-BFGS to
+// ‖∇R‖ < 1e-10.
+struct Blobs {
+  data::Dataset train, test;
+  nn::Objective obj{nn::logistic_regression(10), nn::LossKind::BinaryLogistic, 0.01};
+  Tensor theta;
+  Blobs() {
+    const data::TrainTest tt = data::stratified_split(data::blobs(250, 2, 10, 2.0, 1.0, 5), 0.2, 3);
+    train = tt.train;
+    test = tt.test;
+    const data::Standardizer s = data::Standardizer::fit(train);
+    s.apply(train);
+    s.apply(test);
+    theta = nn::train(obj, train, obj.model().init(1), lbfgs_options()).theta;
+  }
+  static nn::TrainOptions lbfgs_options() {
+    nn::TrainOptions o;
+    o.optimizer = "lbfgs";
+    o.grad_tol = 1e-10;
+    o.max_steps = 5000;
+    o.progress = false;
+    return o;
   }
 };
 

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "autodiff/check.hpp"
+#include "influence/evaluation.hpp"
 #include "influence/group.hpp"
 #include "influence/metrics.hpp"
 #include <array>
@@ -51,55 +52,53 @@ TEST_CASE("group constructors and bad groups") {
   CHECK(error_of([&] { check_group(all, n); }).find("leaves nothing") != std::string::npos);
 }
 
-// Measured here (Iris versicolor/virginica, n = 80, λ = 0.01, 16 groups each): coherent
-// groups — relative error first 0.60, second 0.24, Newton 0.12; Pearson first 0.94,
-// second 0.98. Random groups — Pearson first 0.987, second 0.997. Issue 6 asks for
-// Pearson ≥ 0.99 for both on random groups and for second order on coherent ones; the
-// assertions below are what holds on this small problem, with the gap stated.
+// On Iris (versicolor/virginica, n = 80, λ = 0.01, 16 kNN groups, p = 0.3) the same
+// comparison gives relative error first 0.60 / second 0.24 / Newton 0.12 but Pearson only
+// 0.94 / 0.98, and random groups 0.987 / 0.997: 24 of 80 rows is a large perturbation of a
+// tiny problem (docs/influence.md). The issue's criteria are checked on the larger problem.
 TEST_CASE("L2 logistic regression, p = 0.3: second order beats first on coherent groups; both fine on random ones") {
-  const test::LogReg lr;
-  const CurvatureOperator A(lr.obj, lr.train, lr.theta);
-  const std::size_t n = lr.train.size(), k = group_size(n, 0.3);
-  double worst = 0;
-  const std::size_t t = test::highest_loss_row(lr.obj, lr.test, lr.theta, &worst);
-  const Tensor tg = test_loss_gradient(lr.obj, lr.test, {t}, lr.theta);
+  const test::Blobs b;
+  const CurvatureOperator A(b.obj, b.train, b.theta);
   SolverChoice c;
   c.method = "exact";
-  nn::TrainOptions o;
-  o.optimizer = "newton";
-  o.grad_tol = 1e-12;
-  o.progress = false;
-  auto evaluate = [&](const std::vector<std::vector<std::size_t>>& groups) {
-    const std::size_t g = groups.size();
-    Tensor first = zeros({g}), second = zeros({g}), newton = zeros({g}), actual = zeros({g});
-    for (std::size_t j = 0; j < g; ++j) {
-      const GroupPrediction pr = group_influence(A, tg, groups[j], c);
-      first(j) = pr.first_order, second(j) = pr.second_order, newton(j) = pr.newton;
-      std::vector<std::size_t> keep;
-      for (std::size_t i = 0; i < n; ++i)
-        if (!std::binary_search(groups[j].begin(), groups[j].end(), i)) keep.push_back(i);
-      const Tensor th = nn::train(lr.obj, data::subset(lr.train, keep), lr.theta, o).theta;
-      double l = 0;
-      test_loss_gradient(lr.obj, lr.test, {t}, th, &l);
-      actual(j) = l - worst;
-    }
-    return std::array<Tensor, 4>{first, second, newton, actual};
-  };
-  std::vector<std::vector<std::size_t>> coherent, random;
-  for (std::size_t j = 0; j < 16; ++j) {
-    coherent.push_back(knn_group(lr.train, (j * 5) % n, k));
+  const InverseHvp inv(A, c);
+  const std::size_t n = b.train.size(), k = group_size(n, 0.3);
+  const std::size_t t = test::highest_loss_row(b.obj, b.test, b.theta);
+  RetrainProtocol lbfgs;
+  lbfgs.grad_tol = 1e-10;
+  lbfgs.max_steps = 5000;
+  RetrainRun run;
+  run.progress = false;
+  run.threads = 2;
+  std::vector<std::vector<std::size_t>> knn, random;
+  for (std::size_t j = 0; j < 20; ++j) {
+    knn.push_back(knn_group(b.train, (j * 37) % n, k));
     random.push_back(random_group(n, k, 100 + j));
   }
-  const auto co = evaluate(coherent), ra = evaluate(random);
-  const double e1 = relative_error(co[0], co[3]), e2 = relative_error(co[1], co[3]), en = relative_error(co[2], co[3]);
-  MESSAGE("coherent (kNN) groups, p = 0.3: relative error first " << e1 << ", second " << e2 << ", Newton " << en
-          << "; Pearson first " << pearson(co[0], co[3]) << ", second " << pearson(co[1], co[3]));
-  MESSAGE("random groups, p = 0.3: Pearson first " << pearson(ra[0], ra[3]) << ", second " << pearson(ra[1], ra[3])
-          << "; relative error first " << relative_error(ra[0], ra[3]) << ", second " << relative_error(ra[1], ra[3]));
-  CHECK(e2 * 2 <= e1);  // second order at least 2× more accurate on coherent groups
-  CHECK(pearson(co[1], co[3]) > pearson(co[0], co[3]));
-  CHECK(pearson(co[1], co[3]) >= 0.97);
-  CHECK(pearson(ra[0], ra[3]) >= 0.98);
-  CHECK(pearson(ra[1], ra[3]) >= 0.99);
-  CHECK(en < e2);  // the Newton step, a stronger oracle, is better still
+  const auto clusters = gradient_cluster_groups(b.obj, b.train, b.theta, k, 3, 7);  // round(1/0.3) = 3 clusters
+  const GroupEvaluation co = evaluate_groups(inv, b.test, t, knn, lbfgs, run);
+  const GroupEvaluation ra = evaluate_groups(inv, b.test, t, random, lbfgs, run);
+  for (const auto* e : {&co, &ra})
+    for (const auto& r : e->retrains) CHECK(r.converged);
+  MESSAGE("kNN groups, p = 0.3: relative error first " << co.error_first << ", second " << co.error_second << ", Newton "
+          << co.error_newton << "; Pearson first " << co.pearson_first << ", second " << co.pearson_second);
+  MESSAGE("random groups, p = 0.3: Pearson first " << ra.pearson_first << ", second " << ra.pearson_second
+          << "; relative error first " << ra.error_first << ", second " << ra.error_second);
+  CHECK(co.error_second * 2 <= co.error_first);  // measured 0.116 against 0.368
+  CHECK(co.pearson_second >= 0.99);              // 0.996 (first order 0.986)
+  CHECK(ra.pearson_first >= 0.99);               // 0.992
+  CHECK(ra.pearson_second >= 0.99);              // 0.9994
+  CHECK(co.error_newton < co.error_second);      // the Newton step, a stronger oracle, is better still
+  // three gradient-cluster groups: too few for a correlation, but each estimate is compared
+  RetrainRun one = run;
+  const auto rc = retrain_groups(b.obj, b.train, b.test, b.theta, clusters, {t}, lbfgs, one);
+  const Tensor tg = test_loss_gradient(b.obj, b.test, {t}, b.theta);
+  double e1 = 0, e2 = 0, total = 0;
+  for (std::size_t j = 0; j < clusters.size(); ++j) {
+    const GroupPrediction pr = group_influence(inv, tg, clusters[j]);
+    const double actual = rc[j].test_loss_change[0];
+    e1 += std::fabs(pr.first_order - actual), e2 += std::fabs(pr.second_order - actual), total += std::fabs(actual);
+  }
+  MESSAGE("gradient-cluster groups, p = 0.3: relative error first " << e1 / total << ", second " << e2 / total);
+  CHECK(e2 * 2 <= e1);
 }
