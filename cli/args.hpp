@@ -1,0 +1,44 @@
+// Command-line options: `--name value` pairs and bare `--flag`s. Each command asks for the
+// options it knows (with defaults and checks); whatever it did not ask for is an unknown
+// option. Every resolved value, defaults included, goes into settings() — the exact
+// settings a run directory records to repeat the run.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "autodiff/tensor.hpp"
+
+namespace inflab::cli {
+
+// Bad usage: unknown command or option, a bad value, conflicting options (exit code 2).
+struct UsageError : Error {
+  using Error::Error;
+};
+
+class Args {
+ public:
+  // tokens after the command words
+  explicit Args(const std::vector<std::string>& tokens);
+  std::string text(const std::string& name, const std::string& fallback, const std::vector<std::string>& choices = {});
+  double real(const std::string& name, double fallback, double min = -1e300, double max = 1e300);
+  std::size_t count(const std::string& name, std::size_t fallback, std::size_t min = 0, std::size_t max = SIZE_MAX);
+  std::vector<std::size_t> counts(const std::string& name, const std::vector<std::size_t>& fallback);
+  std::vector<double> reals(const std::string& name, const std::vector<double>& fallback);
+  bool flag(const std::string& name);  // present or not; never takes a value
+  bool given(const std::string& name) const { return values_.count(name) > 0; }
+  // UsageError naming any option no one asked for.
+  void finish(const std::string& command) const;
+  const nlohmann::json& settings() const { return settings_; }
+
+ private:
+  std::string raw(const std::string& name);
+  std::map<std::string, std::string> values_;
+  std::map<std::string, bool> used_;
+  nlohmann::json settings_ = nlohmann::json::object();
+};
+
+}  // namespace inflab::cli

@@ -1,0 +1,27 @@
+// A small SVG plot writer: scatter and line series, linear axes with round ticks, an
+// optional y = x line, a legend. Our own instead of gnuplot: one more Debian package
+// (and its fonts) for three plot kinds is more than 150 lines, and the output must be
+// byte-for-byte repeatable for the run directory.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace inflab::cli {
+
+struct Series {
+  std::string label;
+  std::vector<double> x, y;
+  bool line = false;  // joined by lines (in x order given) instead of points
+};
+
+struct Plot {
+  std::string title, xlabel, ylabel;
+  std::vector<Series> series;
+  bool diagonal = false;  // draw y = x across the visible range
+};
+
+std::string render_svg(const Plot& p);
+// Writes render_svg(p) to path (atomically); Error if it cannot.
+void write_svg(const std::string& path, const Plot& p);
+
+}  // namespace inflab::cli

@@ -1,0 +1,129 @@
+#include "cli/run_dir.hpp"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "cli/args.hpp"
+
+namespace inflab::cli {
+
+namespace fs = std::filesystem;
+
+void write_file(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp-" + std::to_string(getpid());
+  {
+    std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
+    out << text;
+    out.flush();
+    if (!out) throw Error("cannot write '" + tmp + "'");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw Error("cannot rename '" + tmp + "' to '" + path + "'");
+}
+
+RunDir::RunDir(const std::string& dir, const std::string& command, const nlohmann::json& settings) : dir_(dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir)) throw Error("cannot create the run directory '" + dir + "': " + ec.message());
+  const std::string sp = path("settings.json");
+  nlohmann::json want = {{"command", command}, {"settings", settings}};
+  if (fs::exists(sp)) {
+    nlohmann::json have;
+    try {
+      std::ifstream in(sp);
+      have = nlohmann::json::parse(in);
+    } catch (const std::exception&) {
+      throw UsageError(sp + " is not valid JSON; use another --out or delete the directory");
+    }
+    if (have.value("command", "") != command)
+      throw UsageError("run directory '" + dir + "' holds a '" + have.value("command", "?") + "' run; use another --out");
+    for (auto it = want["settings"].begin(); it != want["settings"].end(); ++it)
+      if (!have["settings"].contains(it.key()) || have["settings"][it.key()] != it.value())
+        throw UsageError("run directory '" + dir + "' was made with --" + it.key() + " " +
+                         (have["settings"].contains(it.key()) ? have["settings"][it.key()].dump() : std::string("(unset)")) +
+                         ", now " + it.value().dump() + "; use another --out to start a new run, or the same settings to resume");
+  }
+  write_json("settings.json", want);
+  std::string line = "inflab " + command;
+  for (auto it = settings.begin(); it != settings.end(); ++it) {
+    std::string v;
+    if (it.value().is_string()) v = it.value().get<std::string>();
+    else if (it.value().is_array()) {
+      for (const auto& e : it.value()) v += (v.empty() ? "" : ",") + (e.is_string() ? e.get<std::string>() : e.dump());
+    } else v = it.value().dump();
+    if (v.empty()) continue;  // an unset option (empty text or list) is its default
+    if (it.value().is_boolean()) {
+      if (it.value().get<bool>()) line += " --" + it.key();
+    } else line += " --" + it.key() + " " + v;
+  }
+  write_file(path("command.txt"), line + "\n");
+}
+
+void RunDir::write_json(const std::string& name, const nlohmann::json& j) const { write_file(path(name), j.dump(2) + "\n"); }
+
+CsvLog::CsvLog(const std::string& path, const std::vector<std::string>& header, bool resume) : path_(path) {
+  std::string head;
+  for (const auto& h : header) head += (head.empty() ? "" : ",") + h;
+  std::ifstream in(path);
+  std::string first;
+  if (resume && in && std::getline(in, first)) {
+    if (first != head) throw Error(path + ": its header differs from this run's (" + first + "); use another --out");
+    // drop a torn last line, so appended rows start on a line of their own
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string rest = ss.str();
+    if (!rest.empty() && rest.back() != '\n') rest.erase(rest.rfind('\n') == std::string::npos ? 0 : rest.rfind('\n') + 1);
+    write_file(path, head + "\n" + rest);
+  } else {
+    write_file(path, head + "\n");
+  }
+}
+
+std::vector<std::string> CsvLog::done_keys() const {
+  std::ifstream in(path_);
+  std::string line;
+  std::vector<std::string> keys;
+  std::getline(in, line);
+  while (std::getline(in, line))
+    if (!line.empty()) keys.push_back(line.substr(0, line.find(',')));
+  return keys;
+}
+
+void CsvLog::row(const std::vector<std::string>& cells) {
+  std::string l;
+  for (const auto& c : cells) l += (l.empty() ? "" : ",") + c;
+  std::ofstream out(path_, std::ios::app);
+  out << l << "\n";
+  out.flush();
+  if (!out) throw Error("cannot append to '" + path_ + "'");
+}
+
+std::string CsvLog::cell(double v) {
+  if (std::isnan(v)) return "nan";
+  char b[32];
+  std::snprintf(b, sizeof b, "%.10g", v);
+  return b;
+}
+
+Progress::Progress(std::string what, std::size_t total, bool enabled)
+    : what_(std::move(what)), total_(total), on_(enabled && isatty(STDERR_FILENO)), t0_(std::chrono::steady_clock::now()) {}
+
+void Progress::tick(const std::string& detail) {
+  ++done_;
+  if (!on_) return;
+  const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+  const double rate = done_ / std::max(el, 1e-9), eta = (total_ - done_) / std::max(rate, 1e-9);
+  std::fprintf(stderr, "\r\033[K%s %zu/%zu  %.2f/s  ETA %02d:%02d  %s", what_.c_str(), done_, total_, rate,
+               static_cast<int>(eta) / 60, static_cast<int>(eta) % 60, detail.c_str());
+  std::fflush(stderr);
+}
+
+void Progress::done() {
+  if (on_ && done_) std::fprintf(stderr, "\n");
+}
+
+}  // namespace inflab::cli

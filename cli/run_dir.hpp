@@ -1,0 +1,58 @@
+// The run directory every command writes: settings.json (every resolved option, to repeat
+// the run), command.txt (the same as one command line), summary.json, CSVs and plots.
+// Rerunning into the same directory with the same settings resumes (finished work is read
+// back); with different settings it is refused, naming the setting.
+#pragma once
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "autodiff/tensor.hpp"
+
+namespace inflab::cli {
+
+// Writes via a temporary file renamed over `path`: readers never see half a file.
+void write_file(const std::string& path, const std::string& text);
+
+class RunDir {
+ public:
+  RunDir(const std::string& dir, const std::string& command, const nlohmann::json& settings);
+  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+  const std::string& dir() const { return dir_; }
+  void write_json(const std::string& name, const nlohmann::json& j) const;
+
+ private:
+  std::string dir_;
+};
+
+// A CSV table appended row by row (flushed each time) so a long run keeps what it finished.
+// With resume, rows already in the file are kept (`done_keys`: their first column) and a
+// different header is an Error; without, the file starts empty.
+class CsvLog {
+ public:
+  CsvLog(const std::string& path, const std::vector<std::string>& header, bool resume = false);
+  std::vector<std::string> done_keys() const;
+  void row(const std::vector<std::string>& cells);
+  static std::string cell(double v);
+
+ private:
+  std::string path_;
+};
+
+// A progress line on stderr when it is a terminal (and not --quiet): done/total, rate, ETA.
+class Progress {
+ public:
+  Progress(std::string what, std::size_t total, bool enabled);
+  void tick(const std::string& detail = "");
+  void done();
+
+ private:
+  std::string what_;
+  std::size_t total_, done_ = 0;
+  bool on_;
+  std::chrono::steady_clock::time_point t0_;
+};
+
+}  // namespace inflab::cli
