@@ -33,6 +33,8 @@ class Args {
   // UsageError naming any option no one asked for.
   void finish(const std::string& command) const;
   const nlohmann::json& settings() const { return settings_; }
+  // Leaves an option out of settings() (where it does not change results: --out, --threads).
+  void unrecord(const std::string& name) { settings_.erase(name); }
 
  private:
   std::string raw(const std::string& name);

@@ -13,6 +13,8 @@ Common read_common(Args& a, const std::string& name) {
   c.quiet = a.flag("quiet");
   c.threads = a.count("threads", 1, 1, 256);
   blas::set_threads(static_cast<int>(c.threads));
+  a.unrecord("out");      // the run directory itself
+  a.unrecord("threads");  // results do not depend on it (parallel retraining = serial)
   return c;
 }
 

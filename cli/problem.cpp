@@ -16,7 +16,9 @@ namespace inflab::cli {
 ProblemOptions read_problem(Args& a, const ProblemOptions& d) {
   ProblemOptions o;
   o.dataset = a.text("dataset", d.dataset);
-  o.classes = a.counts("classes", d.classes);
+  // "all" undoes a default class selection (study groups picks two Iris classes)
+  if (a.given("classes") && a.text("classes", "") == "all") o.classes.clear();
+  else o.classes = a.counts("classes", d.classes);
   o.n_train = a.count("n-train", d.n_train);
   o.n_test = a.count("n-test", d.n_test);
   o.test_fraction = a.real("test-fraction", d.test_fraction, 0.01, 0.9);
@@ -41,7 +43,7 @@ ProblemOptions read_problem(Args& a, const ProblemOptions& d) {
 std::string problem_usage() {
   return R"(problem options (every command):
   --dataset NAME        iris (default), wine, breast-cancer, digits, fashion-mnist, blobs, moons, csv:PATH
-  --classes A,B,...     keep these classes (relabelled 0..)
+  --classes A,B,...     keep these classes (relabelled 0..); all: every class
   --n-train N --n-test N  subsample (fashion-mnist defaults: 1000 and 500)
   --test-fraction F     test share of the tabular sets (0.2)
   --model M             logreg (2 classes), softmax, mlp (default), cnn (images)

@@ -31,7 +31,13 @@ RunDir::RunDir(const std::string& dir, const std::string& command, const nlohman
   if (ec || !fs::is_directory(dir)) throw Error("cannot create the run directory '" + dir + "': " + ec.message());
   const std::string sp = path("settings.json");
   nlohmann::json want = {{"command", command}, {"settings", settings}};
-  if (fs::exists(sp)) {
+  // a directory holding only the settings of a run that produced nothing may be reused
+  bool results = false;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string f = e.path().filename().string();
+    results |= f != "settings.json" && f != "command.txt";
+  }
+  if (fs::exists(sp) && results) {
     nlohmann::json have;
     try {
       std::ifstream in(sp);
@@ -60,7 +66,7 @@ RunDir::RunDir(const std::string& dir, const std::string& command, const nlohman
       if (it.value().get<bool>()) line += " --" + it.key();
     } else line += " --" + it.key() + " " + v;
   }
-  write_file(path("command.txt"), line + "\n");
+  write_file(path("command.txt"), line + " --out " + dir + "\n");
 }
 
 void RunDir::write_json(const std::string& name, const nlohmann::json& j) const { write_file(path(name), j.dump(2) + "\n"); }

@@ -1,7 +1,8 @@
 // The run directory every command writes: settings.json (every resolved option, to repeat
 // the run), command.txt (the same as one command line), summary.json, CSVs and plots.
 // Rerunning into the same directory with the same settings resumes (finished work is read
-// back); with different settings it is refused, naming the setting.
+// back); with different settings it is refused, naming the setting (unless the directory
+// holds nothing but settings, from a run that failed before writing anything).
 #pragma once
 #include <chrono>
 #include <string>

@@ -1,0 +1,236 @@
+// End-to-end tests of the inflab command: every subcommand on small data, its files and
+// numbers (against the library where a value can be recomputed), resuming, and bad input
+// with its exit code and message.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/problem.hpp"
+#include "influence/influence.hpp"
+#include "nn/checkpoint.hpp"
+#include "tests/datasets/temp_files.hpp"
+
+using namespace inflab;
+using json = nlohmann::json;
+
+namespace {
+struct Result {
+  int code;
+  std::string out;  // stdout and stderr together
+};
+// Runs `inflab <args>` in dir (the binary's path comes from the build: INFLAB_BIN).
+Result run_inflab(const std::string& dir, const std::string& args) {
+  const char* bin = std::getenv("INFLAB_BIN");
+  REQUIRE_MESSAGE(bin != nullptr, "INFLAB_BIN is not set (meson test sets it)");
+  const std::string cmd = "cd '" + dir + "' && '" + bin + "' " + args + " 2>&1";
+  FILE* f = popen(cmd.c_str(), "r");
+  REQUIRE(f != nullptr);
+  std::string out;
+  char buf[4096];
+  for (std::size_t k; (k = fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, k);
+  const int st = pclose(f);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+json summary(const std::string& path) { return json::parse(slurp(path)); }
+std::size_t lines(const std::string& path) {
+  std::ifstream in(path);
+  std::size_t n = 0;
+  for (std::string l; std::getline(in, l);) n += !l.empty();
+  return n;
+}
+// the Iris versicolor/virginica L2 logistic regression every command below starts from
+const std::string logreg = "--dataset iris --classes 1,2 --model logreg --weight-decay 0.01 --grad-tol 1e-10 --quiet";
+}  // namespace
+
+TEST_CASE("inflab: usage errors exit 2 with a message naming the problem") {
+  const test::TempDir t;
+  auto expect = [&](const std::string& args, const std::string& text) {
+    CAPTURE(args);
+    const Result r = run_inflab(t.dir(), args);
+    CHECK(r.code == 2);
+    CHECK_MESSAGE(r.out.find(text) != std::string::npos, r.out);
+  };
+  expect("", "usage: inflab <command>");
+  expect("frobnicate", "unknown command 'frobnicate'");
+  expect("study", "'study' needs fragility or groups");
+  expect("influence --bogus 3", "unknown option --bogus for 'inflab influence'");
+  expect("influence --method newton", "--method 'newton' is not one of: exact, cg, minres, lissa, lowrank");
+  expect("influence --damping -1", "--damping");
+  expect("influence --damping abc", "'abc' is not a number");
+  expect("influence --top 2.5", "not a whole number");
+  expect("influence --dataset nosuch", "unknown dataset 'nosuch'");
+  expect("influence --model logreg", "--model logreg needs 2 classes; 'iris' has 3");
+  expect("influence --quiet --test 999", "--test row 999 out of range: the test set has 30 rows");
+  expect("influence --checkpoint x --model mlp", "--checkpoint gives the model");
+  expect("validate --quiet --test random:3", "validate checks one test point");
+  expect("influence --top 3 --top 4", "given twice");
+  expect("study fragility --model logreg", "--model must be mlp");
+  CHECK(run_inflab(t.dir(), "help").code == 0);
+}
+
+TEST_CASE("inflab: a missing data file exits 1 naming it") {
+  const test::TempDir t;
+  const Result r = run_inflab(t.dir(), "influence --quiet --dataset csv:/nonexistent/table.csv");
+  CHECK(r.code == 1);
+  CHECK(r.out.find("/nonexistent/table.csv") != std::string::npos);
+}
+
+TEST_CASE("inflab train → checkpoint → influence, hessian, spectrum, check on it") {
+  const test::TempDir t;
+  REQUIRE(run_inflab(t.dir(), "train " + logreg + " --out tr").code == 0);
+  const json s = summary(t.file("tr/summary.json"));
+  CHECK(s["parameters"] == 5);
+  CHECK(s["training"]["converged"] == true);
+  CHECK(s["test_accuracy"].get<double>() >= 0.85);
+  const nn::Checkpoint ck = nn::load_checkpoint(t.file("tr/checkpoint"));
+  CHECK(ck.theta.size() == 5);
+  CHECK(slurp(t.file("tr/loss.svg")).find("<svg") == 0);
+  // command.txt repeats the run: the same command line gives the same summary
+  const std::string cmd = slurp(t.file("tr/command.txt"));
+  REQUIRE(cmd.rfind("inflab train ", 0) == 0);
+  CHECK(cmd.find("--classes 1,2") != std::string::npos);
+  CHECK(cmd.find("--out tr\n") != std::string::npos);
+  REQUIRE(run_inflab(t.dir(), cmd.substr(7, cmd.size() - 8)).code == 0);
+  CHECK(summary(t.file("tr/summary.json")) == s);
+
+  // influence from the checkpoint equals the library's Δ̂ for the same θ̂
+  const std::string from_ck = "--dataset iris --classes 1,2 --weight-decay 0.01 --quiet --checkpoint " + t.file("tr/checkpoint");
+  REQUIRE(run_inflab(t.dir(), "influence " + from_ck + " --test 3 --out inf").code == 0);
+  cli::ProblemOptions o;
+  o.classes = {1, 2};
+  o.weight_decay = 0.01;
+  o.checkpoint = t.file("tr/checkpoint");
+  const cli::Problem p = cli::build_problem(o, false);
+  const influence::CurvatureOperator A(*p.obj, p.train, p.theta);
+  influence::SolverChoice c;
+  c.method = "exact";
+  const influence::Influence want = influence::influence_on_test(A, p.test, {3}, c);
+  std::ifstream csv(t.file("inf/influence.csv"));
+  std::string line;
+  std::getline(csv, line);
+  CHECK(line == "train_row,label,delta_test_3");
+  std::size_t rows = 0;
+  double worst = 0;
+  while (std::getline(csv, line)) {
+    const auto c1 = line.find(','), c2 = line.find(',', c1 + 1);
+    const std::size_t i = std::stoul(line.substr(0, c1));
+    worst = std::max(worst, std::fabs(std::stod(line.substr(c2 + 1)) - want.predicted_change(i)));
+    ++rows;
+  }
+  CHECK(rows == p.train.size());
+  CHECK(worst < 1e-9);
+  const json is = summary(t.file("inf/summary.json"));
+  CHECK(is["tests"][0]["helpful"].size() == 10);
+  CHECK(is["tests"][0]["helpful"][0]["delta"].get<double>() == doctest::Approx(influence::top_k(want.predicted_change, 1, true)[0].value));
+
+  REQUIRE(run_inflab(t.dir(), "hessian " + from_ck + " --out h").code == 0);
+  const Tensor H = nn::load_npy(t.file("h/hessian.npy"));
+  CHECK(H.shape(0) == 5);
+  double asym = 0;
+  for (std::size_t i = 0; i < 5; ++i)
+    for (std::size_t j = 0; j < 5; ++j) asym = std::max(asym, std::fabs(H(i, j) - H(j, i)));
+  CHECK(asym < 1e-12);
+  const json hs = summary(t.file("h/summary.json"));
+  CHECK(hs["smallest"].get<double>() >= 0.01 - 1e-12);  // H ⪰ λI for logistic regression
+  CHECK(lines(t.file("h/eigenvalues.csv")) == 6);
+
+  REQUIRE(run_inflab(t.dir(), "spectrum " + from_ck + " --out sp").code == 0);
+  const json ss = summary(t.file("sp/summary.json"));
+  CHECK(ss["exact"] == true);
+  CHECK(ss["largest"].get<double>() == doctest::Approx(hs["largest"].get<double>()).epsilon(1e-10));
+  CHECK(slurp(t.file("sp/spectrum.svg")).find("<polyline") != std::string::npos);
+  // Lanczos with all 5 steps finds the same extremes
+  REQUIRE(run_inflab(t.dir(), "spectrum " + from_ck + " --exact-up-to 0 --steps 5 --out sp2").code == 0);
+  CHECK(summary(t.file("sp2/summary.json"))["largest"].get<double>() == doctest::Approx(hs["largest"].get<double>()).epsilon(1e-8));
+
+  const Result ck_run = run_inflab(t.dir(), "check " + logreg + " --out ch");
+  CHECK(ck_run.code == 0);
+  const std::string rep = slurp(t.file("ch/report.txt"));
+  CHECK(rep.find("FAIL") == std::string::npos);
+  std::size_t passes = 0;
+  for (std::size_t k = rep.find("PASS"); k != std::string::npos; k = rep.find("PASS", k + 1)) ++passes;
+  CHECK(passes == 5);
+}
+
+TEST_CASE("inflab validate: convex problem, Pearson near 1, resumes, and refuses other settings in its directory") {
+  const test::TempDir t;
+  const std::string args = "validate " + logreg + " --top 12 --retrain newton --retrain-tol 1e-12 --out v";
+  const Result r = run_inflab(t.dir(), args);
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  const json s = summary(t.file("v/summary.json"));
+  CHECK(s["retrained"] == 12);
+  CHECK(s["converged"] == 12);
+  CHECK(s["pearson"].get<double>() >= 0.99);
+  CHECK(s["sign_agreement"] == 12);
+  CHECK(lines(t.file("v/validate.csv")) == 13);
+  CHECK(lines(t.file("v/loo.jsonl")) == 13);  // header + 12 jobs
+  const std::string svg = slurp(t.file("v/scatter.svg"));
+  CHECK(svg.find("stroke-dasharray") != std::string::npos);  // the y = x line
+  CHECK(svg.find("Pearson 0.99") != std::string::npos);
+  // interrupted after some jobs: drop the last 5 results; the rerun redoes only those
+  {
+    std::ifstream in(t.file("v/loo.jsonl"));
+    std::vector<std::string> keep;
+    for (std::string l; std::getline(in, l);) keep.push_back(l);
+    keep.resize(8);
+    std::ofstream out(t.file("v/loo.jsonl"), std::ios::trunc);
+    for (const auto& l : keep) out << l << "\n";
+  }
+  const std::string before = slurp(t.file("v/loo.jsonl"));
+  REQUIRE(run_inflab(t.dir(), args).code == 0);
+  CHECK(slurp(t.file("v/loo.jsonl")).rfind(before, 0) == 0);  // the 7 finished jobs kept as they were
+  CHECK(lines(t.file("v/loo.jsonl")) == 13);
+  CHECK(summary(t.file("v/summary.json"))["pearson"] == s["pearson"]);
+  const Result other = run_inflab(t.dir(), "validate " + logreg + " --top 13 --retrain newton --retrain-tol 1e-12 --out v");
+  CHECK(other.code == 2);
+  CHECK(other.out.find("was made with --top 12, now 13") != std::string::npos);
+}
+
+TEST_CASE("inflab group and study groups: second order closer than first on coherent groups") {
+  const test::TempDir t;
+  const Result r = run_inflab(t.dir(), "group " + logreg + " --fraction 0.2 --groups 6 --kinds random,knn,class --select --out g");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  const json s = summary(t.file("g/summary.json"));
+  CHECK(lines(t.file("g/groups.csv")) == 1 + 18);
+  const auto& knn = s["kinds"]["knn"];
+  CHECK(knn["converged"] == 6);
+  CHECK(knn["error_second"].get<double>() < knn["error_first"].get<double>());
+  CHECK(s["kinds"]["random"]["pearson_second"].get<double>() > 0.9);
+  CHECK(s["selection"]["greedy"]["rows"].size() == 16);
+  CHECK(slurp(t.file("g/group-knn.svg")).find("second order") != std::string::npos);
+
+  const Result st = run_inflab(t.dir(), "study groups --quiet --fractions 0.05,0.2 --groups 5 --out sg");
+  REQUIRE_MESSAGE(st.code == 0, st.out);
+  CHECK(lines(t.file("sg/groups.csv")) == 1 + 2 * 3);
+  CHECK(lines(t.file("sg/selection.csv")) == 1 + 2);
+  CHECK(slurp(t.file("sg/groups.md")).find("| 0.2 | 16 | 5 | knn |") != std::string::npos);
+  CHECK(slurp(t.file("sg/pearson-vs-p.svg")).find("knn, second order") != std::string::npos);
+}
+
+TEST_CASE("inflab study fragility: one row per setting and test point, resumed after an interruption") {
+  const test::TempDir t;
+  const std::string args = "study fragility --quiet --depths 1,2 --widths 4 --width 6 --weight-decays 0.01 --random-tests 1 --top 6 --out f";
+  REQUIRE(run_inflab(t.dir(), args).code == 0);
+  const std::string csv = slurp(t.file("f/fragility.csv"));
+  CHECK(lines(t.file("f/fragility.csv")) == 1 + 3 * 2);  // depths 1, 2 at width 6 and width 4 at depth 1; 2 test points
+  CHECK(csv.find("d2-w6-wd0.01-highest,depth,2,6,") != std::string::npos);
+  // interrupted: the last row never written; the rerun adds only it
+  const std::string cut = csv.substr(0, csv.rfind('\n', csv.size() - 2) + 1);
+  { std::ofstream(t.file("f/fragility.csv"), std::ios::trunc) << cut; }
+  const Result again = run_inflab(t.dir(), args);
+  REQUIRE(again.code == 0);
+  CHECK(slurp(t.file("f/fragility.csv")) == csv);
+  CHECK(slurp(t.file("f/fragility.md")).find("| width | 1 | 4 | 0.01 | highest |") != std::string::npos);
+  CHECK(slurp(t.file("f/pearson-vs-depth.svg")).find("λ = 0.01, highest-loss test point") != std::string::npos);
+}
