@@ -76,6 +76,17 @@ TEST_CASE("inflab: usage errors exit 2 with a message naming the problem") {
   expect("validate --quiet --test random:3", "validate checks one test point");
   expect("influence --top 3 --top 4", "given twice");
   expect("study fragility --model logreg", "--model must be mlp");
+  // one bad input for each remaining command
+  expect("train --optimizer bogus", "--optimizer 'bogus' is not one of: lbfgs, newton, adam, sgd");
+  expect("check --rows 0", "--rows 0 must be in 1..");
+  expect("hessian --quiet --max-dim 100", "the model has 131 parameters; a dense H above --max-dim 100 is refused");
+  expect("spectrum --steps 1", "--steps 1 must be in 2..");
+  expect("group --kinds random,bogus", "--kinds: 'bogus' is not one of random, knn, class, gradient");
+  expect("group --fraction 1.5", "--fraction");
+  expect("study groups --fractions 0.1,1.5", "--fractions: 1.500000 is not in (0, 1)");
+  expect("study groups --at-init", "unknown option --at-init for 'inflab study groups'");
+  expect("train extra", "unexpected argument 'extra'");
+  expect("train --quiet extra", "--quiet is a flag and takes no value (got 'extra')");
   CHECK(run_inflab(t.dir(), "help").code == 0);
 }
 
