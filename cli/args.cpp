@@ -113,6 +113,7 @@ std::vector<double> Args::reals(const std::string& name, const std::vector<doubl
 }
 
 bool Args::flag(const std::string& name) {
+  settings_[name] = given(name);
   if (!given(name)) return false;
   used_[name] = true;
   if (values_.at(name) != "\x01") throw UsageError("--" + name + " is a flag and takes no value (got '" + values_.at(name) + "')");

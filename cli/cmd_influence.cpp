@@ -60,6 +60,9 @@ int run_influence(Args& a) {
   json per = json::array();
   std::ostringstream screen;
   screen << p.train.name << ": " << n << " training rows, " << p.theta.size() << " parameters, ‖∇R(θ̂)‖ = " << fmt("%.2e", A.grad_norm()) << "\n";
+  if (A.grad_norm() > 1e-5)
+    screen << "warning: θ̂ is not a stationary point of this objective (‖∇R‖ > 1e-5); influence assumes one. With --checkpoint, "
+              "give the --weight-decay, --dataset, --classes and --seed it was trained with.\n";
   for (std::size_t j = 0; j < rows.size(); ++j) {
     Tensor d = zeros({n});
     for (std::size_t i = 0; i < n; ++i) d(i) = D(j, i);
@@ -130,9 +133,9 @@ int run_validate(Args& a) {
     out.row({std::to_string(order[j]), label_of(p.train, order[j]), CsvLog::cell(pred(j)), CsvLog::cell(act(j)),
              rec[j].converged ? "1" : "0", CsvLog::cell(rec[j].grad_norm)});
   }
-  const double pr = or_nan(influence::pearson, pred, act), sr = or_nan(influence::spearman, pred, act),
-               kt = or_nan(influence::kendall_tau, pred, act);
-  const double re = or_nan(influence::relative_error, pred, act);
+  const double pr = influence::or_nan(influence::pearson, pred, act), sr = influence::or_nan(influence::spearman, pred, act),
+               kt = influence::or_nan(influence::kendall_tau, pred, act);
+  const double re = influence::or_nan(influence::relative_error, pred, act);
   write_svg(rd.path("scatter.svg"),
             {"Leave-one-out on " + p.train.name + ": Pearson " + fmt("%.3f", pr) + ", Spearman " + fmt("%.3f", sr),
              "actual change of the test loss (retrained)", "predicted change Δ̂ (influence)",

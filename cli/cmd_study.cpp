@@ -53,6 +53,16 @@ std::vector<std::map<std::string, std::string>> read_rows(const std::string& pat
   return rows;
 }
 double num(const std::map<std::string, std::string>& r, const std::string& k) { return std::stod(r.at(k)); }
+// a sweep list without repeats, in the order given (a repeat would be a duplicate row)
+template <class T>
+std::vector<T> unique_in_order(const std::vector<T>& v) {
+  std::vector<T> out;
+  for (const T& x : v)
+    if (std::find(out.begin(), out.end(), x) == out.end()) out.push_back(x);
+  return out;
+}
+// keys name settings exactly: 17 significant digits, so close values never collide
+std::string exact(double v) { return fmt("%.17g", v); }
 }  // namespace
 
 int run_study_fragility(Args& a) {
@@ -66,13 +76,14 @@ int run_study_fragility(Args& a) {
   const ProblemOptions po = read_problem(a, def);
   const influence::SolverChoice sc = read_solver(a);
   const influence::RetrainProtocol rp = read_retrain(a);
-  const auto depths = a.counts("depths", {1, 2, 3, 4, 6, 8});
-  const auto widths = a.counts("widths", {5, 10, 25, 50});
-  const auto decays = a.reals("weight-decays", {0.0, 0.001});
+  const auto depths = unique_in_order(a.counts("depths", {1, 2, 3, 4, 6, 8}));
+  const auto widths = unique_in_order(a.counts("widths", {5, 10, 25, 50}));
+  const auto decays = unique_in_order(a.reals("weight-decays", {0.0, 0.001}));
   const std::size_t random_tests = a.count("random-tests", 2);
   const std::size_t top = a.count("top", 10, 2);
   a.finish("inflab study fragility");
   if (po.model != "mlp") throw UsageError("study fragility varies an MLP's depth and width; --model must be mlp");
+  if (!po.checkpoint.empty()) throw UsageError("study fragility trains one model per setting; --checkpoint does not apply");
   for (double wd : decays)
     if (wd < 0) throw UsageError("--weight-decays: " + std::to_string(wd) + " is negative");
   const RunDir rd(c.out, "study fragility", a.settings());
@@ -88,7 +99,7 @@ int run_study_fragility(Args& a) {
     for (auto w : widths) settings.push_back({po.depth, w, wd, "width"});
   }
   auto key_of = [](const Setting& s, const std::string& test) {
-    return "d" + std::to_string(s.depth) + "-w" + std::to_string(s.width) + "-wd" + fmt("%g", s.wd) + "-" + test;
+    return s.sweep + "-d" + std::to_string(s.depth) + "-w" + std::to_string(s.width) + "-wd" + exact(s.wd) + "-" + test;
   };
   CsvLog log(rd.path("fragility.csv"),
              {"key", "sweep", "depth", "width", "weight_decay", "test", "test_row", "parameters", "train_accuracy", "test_accuracy",
@@ -114,9 +125,12 @@ int run_study_fragility(Args& a) {
     const influence::CurvatureOperator A(*p.obj, p.train, p.theta);
     const influence::SpectrumSummary spec = influence::spectrum(A);
     std::vector<std::size_t> trows = pick_test_rows("highest", p, po.seed);
+    if (p.test.size() < tests)
+      throw UsageError("--random-tests " + std::to_string(random_tests) + " needs " + std::to_string(tests) +
+                       " test rows; the test set has " + std::to_string(p.test.size()));
     if (random_tests) {
-      // random test points other than the highest-loss one
-      for (auto r : pick_test_rows("random:" + std::to_string(std::min(random_tests + 1, p.test.size())), p, po.seed + 7))
+      // random test points other than the highest-loss one (the same for every setting: same split and seed)
+      for (auto r : pick_test_rows("random:" + std::to_string(tests), p, po.seed + 7))
         if (r != trows[0] && trows.size() < tests) trows.push_back(r);
     }
     const influence::InverseHvp inv(A, sc);
@@ -146,8 +160,8 @@ int run_study_fragility(Args& a) {
       log.row({key, s.sweep, std::to_string(s.depth), std::to_string(s.width), CsvLog::cell(s.wd), names[q], std::to_string(trows[q]),
                std::to_string(p.theta.size()), CsvLog::cell(p.train_accuracy), CsvLog::cell(p.test_accuracy), CsvLog::cell(A.grad_norm()),
                CsvLog::cell(spec.smallest), CsvLog::cell(spec.largest), std::to_string(spec.negative),
-               CsvLog::cell(or_nan(influence::pearson, pred, act)), CsvLog::cell(or_nan(influence::spearman, pred, act)),
-               CsvLog::cell(or_nan(influence::relative_error, pred, act)), CsvLog::cell(scale), std::to_string(conv), std::to_string(order.size())});
+               CsvLog::cell(influence::or_nan(influence::pearson, pred, act)), CsvLog::cell(influence::or_nan(influence::spearman, pred, act)),
+               CsvLog::cell(influence::or_nan(influence::relative_error, pred, act)), CsvLog::cell(scale), std::to_string(conv), std::to_string(order.size())});
       prog.tick(key);
     }
   }
@@ -174,14 +188,14 @@ int run_study_fragility(Args& a) {
         std::map<std::size_t, std::pair<double, int>> acc;
         for (const auto& r : rows)
           if (r.at("sweep") == sweep && std::fabs(num(r, "weight_decay") - wd) < 1e-15 && (r.at("test") == "highest") == (test == "highest")) {
-            auto& e = acc[std::stoul(r.at(sweep))];
+            auto& e = acc[std::stoul(r.at(sweep == "depth" ? "depth" : "width"))];
             if (std::isfinite(num(r, "pearson"))) e.first += num(r, "pearson"), e.second += 1;
           }
-        for (const auto& [x, e] : acc)
-          if (e.second) {
-            se.x.push_back(static_cast<double>(x)), se.y.push_back(e.first / e.second);
-            summary.push_back({{"sweep", sweep}, {sweep, x}, {"weight_decay", wd}, {"test", test}, {"mean_pearson", e.first / e.second}});
-          }
+        for (const auto& [x, e] : acc) {  // no defined Pearson at x: NaN, a gap in the line
+          const double m = e.second ? e.first / e.second : std::nan("");
+          se.x.push_back(static_cast<double>(x)), se.y.push_back(m);
+          summary.push_back({{"sweep", sweep}, {sweep, x}, {"weight_decay", wd}, {"test", test}, {"mean_pearson", m}});
+        }
         if (!se.x.empty()) pl.series.push_back(se);
       }
     write_svg(rd.path("pearson-vs-" + sweep + ".svg"), pl);
@@ -204,7 +218,7 @@ int run_study_groups(Args& a) {
   const influence::SolverChoice sc = read_solver(a);
   const influence::RetrainProtocol rp = read_retrain(a, 1e-10);
   const std::string spec = a.text("test", "highest");
-  const auto fractions = a.reals("fractions", {0.01, 0.05, 0.1, 0.2, 0.3});
+  const auto fractions = unique_in_order(a.reals("fractions", {0.01, 0.05, 0.1, 0.2, 0.3}));
   const std::size_t count = a.count("groups", 10, 2);
   const bool select = !a.flag("no-select");
   a.finish("inflab study groups");
@@ -216,6 +230,13 @@ int run_study_groups(Args& a) {
   const auto trows = pick_test_rows(spec, p, po.seed);
   if (trows.size() != 1) throw UsageError("study groups uses one test point; --test " + spec + " gives " + std::to_string(trows.size()));
   const std::size_t t = trows[0], n = p.train.size();
+  for (double f : fractions) {  // every size checked before any work
+    try {
+      influence::group_size(n, f);
+    } catch (const Error& e) {
+      throw UsageError(std::string("--fractions: ") + e.what());
+    }
+  }
   const influence::CurvatureOperator A(*p.obj, p.train, p.theta);
   const influence::InverseHvp inv(A, sc);
   CsvLog log(rd.path("groups.csv"),
@@ -234,7 +255,7 @@ int run_study_groups(Args& a) {
   for (double f : fractions) {
     const std::size_t k = influence::group_size(n, f);
     for (const auto& kind : kinds) {
-      const std::string key = "p" + fmt("%g", f) + "-" + kind;
+      const std::string key = "p" + exact(f) + "-" + kind;
       if (done.count(key)) { prog.tick("(done before)"); continue; }
       std::vector<std::vector<std::size_t>> groups;
       if (kind == "gradient") {
@@ -258,7 +279,7 @@ int run_study_groups(Args& a) {
       prog.tick(key);
     }
     if (select) {
-      const std::string key = "p" + fmt("%g", f) + "-select";
+      const std::string key = "p" + exact(f) + "-select";
       if (done.count(key)) { prog.tick("(done before)"); continue; }
       const Tensor tg = influence::test_loss_gradient(*p.obj, p.test, {t}, p.theta);
       const auto sel = influence::most_influential_group(inv, tg, k);

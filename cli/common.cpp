@@ -15,6 +15,7 @@ Common read_common(Args& a, const std::string& name) {
   blas::set_threads(static_cast<int>(c.threads));
   a.unrecord("out");      // the run directory itself
   a.unrecord("threads");  // results do not depend on it (parallel retraining = serial)
+  a.unrecord("quiet");
   return c;
 }
 
@@ -75,14 +76,6 @@ std::string retrain_usage() {
   --retrain-tol T     ‖∇R‖ tolerance (1e-8; study groups 1e-10)   --retrain-steps N   step limit (0: optimizer default)
   --retrain-lr R --retrain-epochs N           sgd / adam
 )";
-}
-
-double or_nan(double (*metric)(const Tensor&, const Tensor&), const Tensor& a, const Tensor& b) {
-  try {
-    return metric(a, b);
-  } catch (const Error&) {
-    return std::nan("");
-  }
 }
 
 void say(const Common& c, const std::string& text) {

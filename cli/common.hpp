@@ -26,10 +26,6 @@ std::string solver_usage();
 influence::RetrainProtocol read_retrain(Args& a, double default_tol = 1e-8);
 std::string retrain_usage();
 
-// A correlation metric, or NaN where it is undefined (one side constant): a study records
-// that instead of stopping.
-double or_nan(double (*metric)(const Tensor&, const Tensor&), const Tensor& a, const Tensor& b);
-
 // stdout unless quiet
 void say(const Common& c, const std::string& text);
 

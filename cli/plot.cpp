@@ -82,20 +82,51 @@ std::string render_svg(const Plot& p) {
       << "\" stroke=\"#777\" stroke-dasharray=\"6,4\"/>\n";
   for (std::size_t s = 0; s < p.series.size(); ++s) {
     const Series& se = p.series[s];
-    if (se.line) {
-      o << "<polyline fill=\"none\" stroke=\"" << colour(s) << "\" stroke-width=\"2\" points=\"";
-      for (std::size_t i = 0; i < se.x.size(); ++i)
-        if (std::isfinite(se.x[i]) && std::isfinite(se.y[i])) o << X(se.x[i]) << "," << Y(se.y[i]) << " ";
-      o << "\"/>\n";
+    if (se.line) {  // a non-finite y breaks the line: a gap, not a bridge over missing values
+      std::string pts;
+      auto flush = [&] {
+        if (!pts.empty()) o << "<polyline fill=\"none\" stroke=\"" << colour(s) << "\" stroke-width=\"2\" points=\"" << pts << "\"/>\n";
+        pts.clear();
+      };
+      for (std::size_t i = 0; i < se.x.size(); ++i) {
+        if (!std::isfinite(se.x[i]) || !std::isfinite(se.y[i])) { flush(); continue; }
+        std::ostringstream pt;
+        pt << X(se.x[i]) << "," << Y(se.y[i]) << " ";
+        pts += pt.str();
+      }
+      flush();
     }
     for (std::size_t i = 0; i < se.x.size(); ++i)
       if (std::isfinite(se.x[i]) && std::isfinite(se.y[i]))
         o << "<circle cx=\"" << X(se.x[i]) << "\" cy=\"" << Y(se.y[i]) << "\" r=\"" << (se.line ? 3 : 3.5) << "\" fill=\""
           << colour(s) << "\" fill-opacity=\"0.75\"/>\n";
-    if (!se.label.empty()) {  // legend, top left inside the frame
-      const double ly = T + 16 + 18 * static_cast<double>(s);
-      o << "<rect x=\"" << L + 10 << "\" y=\"" << ly - 9 << "\" width=\"12\" height=\"12\" fill=\"" << colour(s) << "\"/>"
-        << "<text x=\"" << L + 28 << "\" y=\"" << ly + 1 << "\">" << esc(se.label) << "</text>\n";
+  }
+  // legend: in the inside corner that covers the fewest data points, on a white box
+  std::size_t labelled = 0, longest = 0;
+  for (const auto& se : p.series)
+    if (!se.label.empty()) ++labelled, longest = std::max(longest, se.label.size());
+  if (labelled) {
+    const double lw = 34 + 6.6 * static_cast<double>(longest), lh = 8 + 18 * static_cast<double>(labelled);
+    double best_x = L + 6, best_y = T + 6;
+    std::size_t best = SIZE_MAX;
+    for (const double cx : {L + 6, W - R - 6 - lw})
+      for (const double cy : {T + 6, H - B - 6 - lh}) {
+        std::size_t covered = 0;
+        for (const auto& se : p.series)
+          for (std::size_t i = 0; i < se.x.size(); ++i) {
+            const double px = X(se.x[i]), py = Y(se.y[i]);
+            covered += px >= cx && px <= cx + lw && py >= cy && py <= cy + lh;
+          }
+        if (covered < best) best = covered, best_x = cx, best_y = cy;
+      }
+    o << "<rect x=\"" << best_x << "\" y=\"" << best_y << "\" width=\"" << lw << "\" height=\"" << lh
+      << "\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#ccc\"/>\n";
+    std::size_t row = 0;
+    for (std::size_t s = 0; s < p.series.size(); ++s) {
+      if (p.series[s].label.empty()) continue;
+      const double ly = best_y + 18 + 18 * static_cast<double>(row++);
+      o << "<rect x=\"" << best_x + 8 << "\" y=\"" << ly - 10 << "\" width=\"12\" height=\"12\" fill=\"" << colour(s) << "\"/>"
+        << "<text x=\"" << best_x + 26 << "\" y=\"" << ly << "\">" << esc(p.series[s].label) << "</text>\n";
     }
   }
   o << "</svg>\n";

@@ -1,6 +1,7 @@
 #include "cli/problem.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "datasets/csv.hpp"
 #include "datasets/idx.hpp"
@@ -161,17 +162,19 @@ std::vector<std::size_t> pick_test_rows(const std::string& spec, const Problem& 
     for (std::size_t i = 0; i < m; ++i) {
       double l = 0;
       influence::test_loss_gradient(*p.obj, p.test, {i}, p.theta, &l);
+      if (!std::isfinite(l)) throw Error("the loss of test row " + std::to_string(i) + " is " + std::to_string(l) + " at θ̂");
       if (l > worst) worst = l, best = i;
     }
     return {best};
   }
+  // whole numbers only, and short enough not to overflow
+  auto whole = [&](const std::string& s) -> std::size_t {
+    if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos)
+      throw UsageError("--test '" + spec + "': expected highest, random:K or row numbers like 3,8");
+    return std::stoul(s);
+  };
   if (spec.rfind("random:", 0) == 0) {
-    std::size_t k = 0;
-    try {
-      k = std::stoul(spec.substr(7));
-    } catch (const std::exception&) {
-      k = 0;
-    }
+    const std::size_t k = whole(spec.substr(7));
     if (k == 0 || k > m) throw UsageError("--test " + spec + ": K must be in 1.." + std::to_string(m));
     auto r = data::permutation(m, seed);
     r.resize(k);
@@ -182,10 +185,10 @@ std::vector<std::size_t> pick_test_rows(const std::string& spec, const Problem& 
   while (start <= spec.size()) {
     const std::size_t end = std::min(spec.find(',', start), spec.size());
     const std::string item = spec.substr(start, end - start);
-    if (item.empty() || item.find_first_not_of("0123456789") != std::string::npos)
-      throw UsageError("--test '" + spec + "': expected highest, random:K or row numbers like 3,8");
-    rows.push_back(std::stoul(item));
-    if (rows.back() >= m) throw UsageError("--test row " + item + " out of range: the test set has " + std::to_string(m) + " rows");
+    const std::size_t r = whole(item);
+    if (r >= m) throw UsageError("--test row " + item + " out of range: the test set has " + std::to_string(m) + " rows");
+    if (std::find(rows.begin(), rows.end(), r) != rows.end()) throw UsageError("--test lists row " + item + " twice");
+    rows.push_back(r);
     start = end + 1;
   }
   return rows;

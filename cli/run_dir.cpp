@@ -31,12 +31,25 @@ RunDir::RunDir(const std::string& dir, const std::string& command, const nlohman
   if (ec || !fs::is_directory(dir)) throw Error("cannot create the run directory '" + dir + "': " + ec.message());
   const std::string sp = path("settings.json");
   nlohmann::json want = {{"command", command}, {"settings", settings}};
-  // a directory holding only the settings of a run that produced nothing may be reused
+  // What counts as results: any file but the settings, the command line and temporaries,
+  // CSV and JSON-lines files with more than their header line. A directory holding only
+  // settings (a run that failed before producing anything) may be reused.
   bool results = false;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    const std::string f = e.path().filename().string();
-    results |= f != "settings.json" && f != "command.txt";
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    const std::string f = e.path().filename().string(), ext = e.path().extension().string();
+    if (f == "settings.json" || f == "command.txt" || f.find(".tmp-") != std::string::npos) continue;
+    if (ext == ".csv" || ext == ".jsonl") {
+      std::ifstream in(e.path());
+      std::string line;
+      int lines = 0;
+      while (lines < 2 && std::getline(in, line)) lines += !line.empty();
+      if (lines < 2) continue;
+    }
+    results = true;
   }
+  if (results && !fs::exists(sp))
+    throw UsageError("'" + dir + "' already holds files but no settings.json: not an inflab run directory; use another --out");
   if (fs::exists(sp) && results) {
     nlohmann::json have;
     try {
@@ -47,6 +60,10 @@ RunDir::RunDir(const std::string& dir, const std::string& command, const nlohman
     }
     if (have.value("command", "") != command)
       throw UsageError("run directory '" + dir + "' holds a '" + have.value("command", "?") + "' run; use another --out");
+    for (auto it = have["settings"].begin(); it != have["settings"].end(); ++it)
+      if (!want["settings"].contains(it.key()))
+        throw UsageError("run directory '" + dir + "' was made with --" + it.key() + " " + it.value().dump() +
+                         ", which this command does not take; use another --out");
     for (auto it = want["settings"].begin(); it != want["settings"].end(); ++it)
       if (!have["settings"].contains(it.key()) || have["settings"][it.key()] != it.value())
         throw UsageError("run directory '" + dir + "' was made with --" + it.key() + " " +
@@ -62,11 +79,16 @@ RunDir::RunDir(const std::string& dir, const std::string& command, const nlohman
       for (const auto& e : it.value()) v += (v.empty() ? "" : ",") + (e.is_string() ? e.get<std::string>() : e.dump());
     } else v = it.value().dump();
     if (v.empty()) continue;  // an unset option (empty text or list) is its default
+    if (v.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.,:/+-=") != std::string::npos) {
+      std::string q = "'";  // shell-quote: ' becomes '\''
+      for (char ch : v) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+      v = q + "'";
+    }
     if (it.value().is_boolean()) {
       if (it.value().get<bool>()) line += " --" + it.key();
     } else line += " --" + it.key() + " " + v;
   }
-  write_file(path("command.txt"), line + " --out " + dir + "\n");
+  write_file(path("command.txt"), line + " --out '" + dir + "'\n");
 }
 
 void RunDir::write_json(const std::string& name, const nlohmann::json& j) const { write_file(path(name), j.dump(2) + "\n"); }

@@ -56,11 +56,12 @@ GroupEvaluation evaluate_groups(const InverseHvp& inv, const data::Dataset& test
   }
   e.retrains = retrain_groups(A.objective_fn(), A.train(), test, A.theta(), groups, {test_row}, protocol, run);
   for (const auto& r : e.retrains) e.actual(r.job) = r.test_loss_change.at(0);
-  e.pearson_first = pearson(e.first, e.actual), e.error_first = relative_error(e.first, e.actual);
-  e.pearson_second = pearson(e.second, e.actual), e.error_second = relative_error(e.second, e.actual);
+  // NaN where a score is undefined (e.g. no group moved the loss), so a study goes on
+  e.pearson_first = or_nan(pearson, e.first, e.actual), e.error_first = or_nan(relative_error, e.first, e.actual);
+  e.pearson_second = or_nan(pearson, e.second, e.actual), e.error_second = or_nan(relative_error, e.second, e.actual);
   const bool newton = all_finite(e.newton);
-  e.pearson_newton = newton ? pearson(e.newton, e.actual) : std::numeric_limits<double>::quiet_NaN();
-  e.error_newton = newton ? relative_error(e.newton, e.actual) : std::numeric_limits<double>::quiet_NaN();
+  e.pearson_newton = newton ? or_nan(pearson, e.newton, e.actual) : std::numeric_limits<double>::quiet_NaN();
+  e.error_newton = newton ? or_nan(relative_error, e.newton, e.actual) : std::numeric_limits<double>::quiet_NaN();
   return e;
 }
 

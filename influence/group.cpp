@@ -111,10 +111,12 @@ std::vector<std::vector<std::size_t>> gradient_cluster_groups(const nn::Objectiv
       for (const auto& c : centre) near[i] = std::min(near[i], dist2(i, c));
       total += near[i];
     }
-    double u = std::uniform_real_distribution<double>(0, total)(rng);
-    std::size_t pick = n - 1;
-    for (std::size_t i = 0; i < n; ++i)
-      if ((u -= near[i]) < 0) { pick = i; break; }
+    std::size_t pick = rng() % n;  // all gradients equal: any row
+    if (total > 0) {
+      double u = std::uniform_real_distribution<double>(0, total)(rng);
+      for (std::size_t i = 0; i < n; ++i)
+        if ((u -= near[i]) < 0) { pick = i; break; }
+    }
     centre.push_back(row(pick));
   }
   std::vector<std::size_t> label(n, 0);

@@ -70,6 +70,7 @@ GroupSelection most_influential_group(const InverseHvp& inv, const Tensor& test_
 
   const Tensor s = inv(test_grad).x;
   const Tensor d1 = train_gradient_dots(obj, train, theta, s);  // sᵀ∇ℓ̃ᵢ = n Δ̂ᵢ
+  if (!all_finite(d1)) throw Error("most_influential_group: non-finite influence scores (is the solve finite? " + inv(test_grad).note + ")");
   std::vector<double> key(n);
   for (std::size_t i = 0; i < n; ++i) key[i] = sgn * d1(i);
   GroupSelection r;

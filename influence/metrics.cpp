@@ -93,4 +93,12 @@ double relative_error(const Tensor& p, const Tensor& a) {
   return num / den;
 }
 
+double or_nan(double (*metric)(const Tensor&, const Tensor&), const Tensor& a, const Tensor& b) {
+  try {
+    return metric(a, b);
+  } catch (const Error&) {
+    return std::nan("");
+  }
+}
+
 }  // namespace inflab::influence

@@ -87,7 +87,27 @@ TEST_CASE("inflab: usage errors exit 2 with a message naming the problem") {
   expect("study groups --at-init", "unknown option --at-init for 'inflab study groups'");
   expect("train extra", "unexpected argument 'extra'");
   expect("train --quiet extra", "--quiet is a flag and takes no value (got 'extra')");
+  expect("influence --quiet --test random:2x", "expected highest, random:K or row numbers");
+  expect("influence --quiet --test 3,3", "--test lists row 3 twice");
+  expect("influence --quiet --test 99999999999999", "expected highest, random:K or row numbers");
+  expect("study fragility --checkpoint x", "--checkpoint does not apply");
+  expect("study groups --quiet --fractions 0.001", "--fractions: a group of fraction");
   CHECK(run_inflab(t.dir(), "help").code == 0);
+}
+
+TEST_CASE("inflab: run directories — a failed run's directory is reused, a foreign one refused") {
+  const test::TempDir t;
+  // fails after writing its settings (unknown dataset): the corrected command may use the directory
+  CHECK(run_inflab(t.dir(), "study groups --quiet --dataset irs --out sg").code == 2);
+  const Result ok = run_inflab(t.dir(), "study groups --quiet --fractions 0.1 --groups 3 --no-select --out sg");
+  CHECK_MESSAGE(ok.code == 0, ok.out);
+  // a directory with files of its own and no settings.json is not a run directory
+  std::filesystem::create_directories(t.file("mine"));
+  t.write("mine/notes.txt", std::string("keep me"));
+  const Result r = run_inflab(t.dir(), "influence --quiet --out mine");
+  CHECK(r.code == 2);
+  CHECK(r.out.find("no settings.json") != std::string::npos);
+  CHECK(slurp(t.file("mine/notes.txt")) == "keep me");
 }
 
 TEST_CASE("inflab: a missing data file exits 1 naming it") {
@@ -111,7 +131,7 @@ TEST_CASE("inflab train → checkpoint → influence, hessian, spectrum, check o
   const std::string cmd = slurp(t.file("tr/command.txt"));
   REQUIRE(cmd.rfind("inflab train ", 0) == 0);
   CHECK(cmd.find("--classes 1,2") != std::string::npos);
-  CHECK(cmd.find("--out tr\n") != std::string::npos);
+  CHECK(cmd.find("--out 'tr'\n") != std::string::npos);
   REQUIRE(run_inflab(t.dir(), cmd.substr(7, cmd.size() - 8)).code == 0);
   CHECK(summary(t.file("tr/summary.json")) == s);
 
@@ -220,6 +240,7 @@ TEST_CASE("inflab group and study groups: second order closer than first on cohe
   CHECK(s["kinds"]["random"]["pearson_second"].get<double>() > 0.9);
   CHECK(s["selection"]["greedy"]["rows"].size() == 16);
   CHECK(slurp(t.file("g/group-knn.svg")).find("second order") != std::string::npos);
+  CHECK(slurp(t.file("g/command.txt")).find(" --select") != std::string::npos);  // flags are settings too
 
   const Result st = run_inflab(t.dir(), "study groups --quiet --fractions 0.05,0.2 --groups 5 --out sg");
   REQUIRE_MESSAGE(st.code == 0, st.out);
@@ -235,7 +256,7 @@ TEST_CASE("inflab study fragility: one row per setting and test point, resumed a
   REQUIRE(run_inflab(t.dir(), args).code == 0);
   const std::string csv = slurp(t.file("f/fragility.csv"));
   CHECK(lines(t.file("f/fragility.csv")) == 1 + 3 * 2);  // depths 1, 2 at width 6 and width 4 at depth 1; 2 test points
-  CHECK(csv.find("d2-w6-wd0.01-highest,depth,2,6,") != std::string::npos);
+  CHECK(csv.find("depth-d2-w6-wd0.01-highest,depth,2,6,") != std::string::npos);
   // interrupted: the last row never written; the rerun adds only it
   const std::string cut = csv.substr(0, csv.rfind('\n', csv.size() - 2) + 1);
   { std::ofstream(t.file("f/fragility.csv"), std::ios::trunc) << cut; }
