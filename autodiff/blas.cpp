@@ -1,11 +1,19 @@
 #include "autodiff/blas.hpp"
 
+#include <atomic>
+
 #include <cblas.h>
 #include <malloc.h>
 
 #include <mutex>
 
 namespace inflab::blas {
+
+namespace {
+std::atomic<double> flops_counted{0};
+}  // namespace
+
+double gemm_flops() { return flops_counted.load(std::memory_order_relaxed); }
 
 void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, double alpha,
           const double* a, const double* b, double beta, double* c) {
@@ -14,6 +22,7 @@ void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t 
     for (std::size_t i = 0; i < m * n; ++i) c[i] = beta == 0 ? 0 : beta * c[i];
     return;
   }
+  flops_counted.fetch_add(2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k), std::memory_order_relaxed);
   const int lda = trans_a ? static_cast<int>(m) : static_cast<int>(k);
   const int ldb = trans_b ? static_cast<int>(k) : static_cast<int>(n);
   cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,

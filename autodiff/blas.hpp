@@ -9,6 +9,10 @@ namespace inflab::blas {
 void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, double alpha,
           const double* a, const double* b, double beta, double* c);
 
+// Floating-point operations (2mnk per call) of every gemm since the start: benchmarks
+// divide differences of it by time to report achieved GFLOP/s. One relaxed atomic add.
+double gemm_flops();
+
 void set_threads(int n);  // OpenBLAS worker threads
 int threads();
 

@@ -149,6 +149,15 @@ TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, co
       prog.show(step, opt.epochs * batches.batches_per_epoch(), "step", vg.value, step > 0 && epoch > 0 ? res.grad_norm : std::nan(""));
       if (opt.max_steps && step >= opt.max_steps) break;
     }
+    if (!opt.evaluate_epochs && opt.grad_tol <= 0 && !opt.callback) {
+      res.loss = res.grad_norm = std::nan("");
+      res.steps = step;
+      if (opt.max_steps && step >= opt.max_steps) {
+        res.stop_reason = "step budget reached";
+        break;
+      }
+      continue;
+    }
     Tensor g;
     const double loss = full_value_grad(obj, d, theta, g);
     res.loss = loss;

@@ -39,6 +39,10 @@ struct TrainOptions {
   Schedule schedule;
   std::uint64_t seed = 0;          // mini-batch order
   bool progress = true;            // a progress line on stderr when it is a terminal
+  // sgd/adam: R, ‖∇R‖ and accuracy on the full training set after each epoch (history).
+  // false skips that pass (one full-batch gradient per epoch) when nothing needs it —
+  // no grad_tol, no callback; the result's loss and grad_norm are then NaN.
+  bool evaluate_epochs = true;
   // After every epoch (sgd/adam) or iteration (lbfgs/newton); return false to stop.
   std::function<bool(const EpochStats&)> callback;
 };

@@ -1,0 +1,88 @@
+"""Side-by-side table of inflab against PyTorch from one work directory, and the check
+that both computed the same numbers (relative difference ≤ 1e-8 for every workload and
+every PyTorch variant). Exit status 1 if any differs or is missing.
+
+usage: python3 compare.py DIR [--numbers-only]
+"""
+import glob
+import json
+import os
+import sys
+
+import numpy as np
+
+DIR = sys.argv[1]
+numbers_only = "--numbers-only" in sys.argv
+TOL = 1e-8
+GEMM_HEAVY = {"a_grad", "a_hvp", "c_grad", "c_hvp", "d_epoch", "e_influence", "f_cg"}
+LABELS = {
+    "a_grad": "(a) MLP 784-128-64-10, n=1000: value_and_grad",
+    "a_hvp": "(a) one HVP",
+    "b_grad": "(b) MLP 4-16-16-3, n=120: value_and_grad",
+    "b_hvp": "(b) one HVP",
+    "b_hessian": "(b) dense Hessian (403 × 403)",
+    "c_grad": "(c) small CNN, batch 64: gradient",
+    "c_hvp": "(c) one HVP",
+    "d_epoch": "(d) one SGD epoch of (a), 5000 rows, batch 128",
+    "e_influence": "(e) sᵀ∇ℓ̃ᵢ for all 5000 rows",
+    "f_cg": "(f) 50 CG iterations on (a), H + μI",
+}
+
+
+def rel_diff(a, b):
+    return float(np.linalg.norm((a - b).ravel()) / max(np.linalg.norm(b.ravel()), 1e-300))
+
+
+failures = []
+checked = 0
+for f in sorted(glob.glob(os.path.join(DIR, "torch_*__*.npy"))):
+    name = os.path.basename(f)[len("torch_"):].split("__")[0]
+    variant = os.path.basename(f).split("__")[1][:-4]
+    mine = os.path.join(DIR, "inflab_%s.npy" % name)
+    if not os.path.exists(mine):
+        failures.append("%s: inflab wrote no result" % name)
+        continue
+    a, b = np.load(mine), np.load(f)
+    if a.shape != b.shape:
+        failures.append("%s (%s): shapes %s vs %s" % (name, variant, a.shape, b.shape))
+        continue
+    d = rel_diff(a, b)
+    checked += 1
+    status = "ok" if d <= TOL else "DIFFERS"
+    print("same numbers? %-12s %-34s relative difference %.1e  %s" % (name, variant, d, status))
+    if d > TOL:
+        failures.append("%s (%s): relative difference %.2e > %g" % (name, variant, d, TOL))
+if checked == 0:
+    failures.append("no PyTorch results in %s" % DIR)
+
+if not numbers_only:
+    for path in sorted(glob.glob(os.path.join(DIR, "inflab_*.json"))):
+        mine = json.load(open(path))
+        t = mine["threads"]
+        tp = os.path.join(DIR, "torch_%d.json" % t)
+        if not os.path.exists(tp):
+            continue
+        peer = json.load(open(tp))
+        peak = mine["dgemm_gflops"]
+        print("\n%d thread%s; OpenBLAS dgemm (1000³): %.1f GFLOP/s; PyTorch %s" % (t, "s" if t > 1 else "", peak, peer["torch"]))
+        print("| workload | inflab (ms) | PyTorch (ms) | PyTorch variant | ratio inflab/PyTorch | inflab GEMM GFLOP/s | % of dgemm |")
+        print("|---|---|---|---|---|---|---|")
+        for name, w in mine["workloads"].items():
+            variants = {k: v for k, v in peer["workloads"].get(name, {}).items() if "seconds" in v}
+            if not variants:
+                continue
+            best = min(variants, key=lambda k: variants[k]["seconds"])
+            ts = variants[best]["seconds"]
+            gf = w["gemm_flops"] / w["seconds"] / 1e9
+            heavy = name in GEMM_HEAVY
+            print("| %s | %.3f | %.3f | %s | %.2f | %s | %s |" % (
+                LABELS.get(name, name), 1e3 * w["seconds"], 1e3 * ts, best, w["seconds"] / ts,
+                "%.1f" % gf if heavy else "—", "%.0f%%" % (100 * gf / peak) if heavy else "—"))
+        others = [(n, k, v) for n, vs in peer["workloads"].items() for k, v in vs.items()]
+        extra = ["%s %s: %s" % (n, k, "%.3f ms" % (1e3 * v["seconds"]) if "seconds" in v else v["error"]) for n, k, v in others]
+        print("PyTorch, every variant: " + "; ".join(extra))
+
+if failures:
+    print("\nFAILED: " + "; ".join(failures))
+    sys.exit(1)
+print("\nall %d results agree with PyTorch to %g" % (checked, TOL))

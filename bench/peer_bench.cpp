@@ -1,0 +1,166 @@
+// The inflab half of the side-by-side benchmark against PyTorch (bench/peer/, run both with
+// scripts/bench-peer.sh). It writes the shared inputs (data, weights, directions, batch
+// order) as .npy into a work directory the first time, runs each workload, saves what it
+// computed (inflab_<workload>.npy, compared with PyTorch's to 1e-8 by compare.py) and the
+// median times, GEMM flops and dgemm's rate to inflab_<threads>.json.
+//   (a) MLP 784-128-64-10, tanh, batch 1000: value_and_grad, one HVP
+//   (b) MLP 4-16-16-3 on 120 rows: value_and_grad, one HVP, the dense Hessian
+//   (c) small CNN (conv 5×5 ×8, pool, conv 5×5 ×16, pool, 64, 10; relu), batch 64: grad, HVP
+//   (d) one SGD epoch of (a)'s model over 5000 rows, batch 128 (the trainer, in the order
+//       it draws, which is written out for the peer)
+//   (e) sᵀ∇ℓ̃ᵢ for all 5000 training rows (the influence of each on one test point)
+//   (f) 50 CG iterations on (H + μI) x = b for (a)
+// R(θ) = mean cross-entropy + (λ/2)‖θ‖², λ = 1e-2, everywhere.
+// usage: inflab-bench-peer DIR THREADS [BUDGET_SECONDS]   (budget 0: one run each)
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include "autodiff/blas.hpp"
+#include "autodiff/check.hpp"
+#include "bench/timing.hpp"
+#include "datasets/batching.hpp"
+#include "datasets/idx.hpp"
+#include "datasets/split.hpp"
+#include "datasets/transforms.hpp"
+#include "influence/influence.hpp"
+#include "nn/builders.hpp"
+#include "nn/checkpoint.hpp"
+#include "nn/trainer.hpp"
+
+using namespace inflab;
+
+namespace {
+constexpr double kLambda = 1e-2, kDamping = 5.0, kLr = 0.01;  // μ = 5: H is indefinite at initialisation (λmin ≈ −1)
+constexpr std::size_t kRows = 5000, kBatchA = 1000, kBatchC = 64, kEpochBatch = 128, kCgIters = 50;
+volatile double sink = 0;
+
+struct Timing {
+  double seconds = 0, flops = 0;  // median time; GEMM flops of one run
+};
+
+// Median time of f and the GEMM flops one call does.
+template <class F>
+Timing measure(F f, double budget) {
+  const double before = blas::gemm_flops();
+  f();  // warm-up, and the flop count of one run
+  Timing t;
+  t.flops = blas::gemm_flops() - before;
+  t.seconds = budget > 0 ? bench::median_seconds(f, 3, budget) : bench::median_seconds(f, 1, 0);
+  return t;
+}
+
+Tensor labels_as_tensor(const data::Dataset& d) {
+  Tensor y = zeros({d.size()});
+  for (std::size_t i = 0; i < d.size(); ++i) y(i) = static_cast<double>(d.y[i]);
+  return y;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: inflab-bench-peer DIR THREADS [BUDGET_SECONDS]\n");
+    return 2;
+  }
+  const std::string dir = argv[1];
+  const int threads = std::atoi(argv[2]);
+  const double budget = argc > 3 ? std::atof(argv[3]) : 2.0;
+  std::filesystem::create_directories(dir);
+  blas::set_threads(threads);
+  auto path = [&](const std::string& f) { return dir + "/" + f; };
+
+  // shared inputs: Fashion-MNIST's first 5000 training images in [0, 1]
+  data::Dataset train = data::first_n(data::load_fashion_mnist(data::Split::Train), kRows);
+  data::scale_pixels(train);
+  data::Dataset images = data::first_n(train, kBatchC);  // [64, 1, 28, 28] for the CNN
+  data::flatten(train);
+  const data::Dataset batch_a = data::first_n(train, kBatchA);
+  data::Dataset iris_like;  // (b): 120 rows of 4 seeded normal features, 3 classes
+  iris_like.name = "normal-120x4";
+  iris_like.X = ad::random_normal({120, 4}, 1);
+  for (std::size_t i = 0; i < 120; ++i) iris_like.y.push_back(i % 3);
+  iris_like.class_names = {"0", "1", "2"};
+
+  const nn::Objective obj_a(nn::mlp(784, {128, 64}, nn::Activation::Tanh, 10), nn::LossKind::CrossEntropy, kLambda);
+  const nn::Objective obj_b(nn::mlp(4, {16, 16}, nn::Activation::Tanh, 3), nn::LossKind::CrossEntropy, kLambda);
+  const nn::Objective obj_c(nn::small_cnn({1, 28, 28}, 10, nn::Activation::Relu), nn::LossKind::CrossEntropy, kLambda);
+  const Tensor theta_a = obj_a.model().init(2), theta_b = obj_b.model().init(2), theta_c = obj_c.model().init(2);
+  const Tensor v_a = ad::random_normal({theta_a.size()}, 3), v_b = ad::random_normal({theta_b.size()}, 3);
+  const Tensor v_c = ad::random_normal({theta_c.size()}, 3);
+  // the trainer's batch order for (d), for the peer to follow
+  Tensor order = zeros({kRows});
+  {
+    data::BatchIterator it(kRows, kEpochBatch, 11, true);
+    std::vector<std::size_t> rows;
+    std::size_t k = 0;
+    while (it.next(rows))
+      for (auto r : rows) order(k++) = static_cast<double>(r);
+  }
+  const std::map<std::string, const Tensor*> inputs = {
+      {"X", &train.X},        {"X_c", &images.X}, {"X_b", &iris_like.X}, {"theta_a", &theta_a}, {"theta_b", &theta_b},
+      {"theta_c", &theta_c},  {"v_a", &v_a},      {"v_b", &v_b},         {"v_c", &v_c},         {"order", &order}};
+  for (const auto& [name, t] : inputs) nn::save_npy(path("in_" + name + ".npy"), *t);
+  nn::save_npy(path("in_y.npy"), labels_as_tensor(train));
+  nn::save_npy(path("in_y_b.npy"), labels_as_tensor(iris_like));
+  {
+    std::ofstream c(path("in_constants.json"));
+    c << "{\"lambda\": " << kLambda << ", \"damping\": " << kDamping << ", \"lr\": " << kLr << ", \"batch_a\": " << kBatchA
+      << ", \"batch_c\": " << kBatchC << ", \"epoch_batch\": " << kEpochBatch << ", \"cg_iterations\": " << kCgIters << "}\n";
+  }
+
+  std::map<std::string, Timing> times;
+  std::map<std::string, Tensor> out;
+  auto run = [&](const std::string& name, auto f) {
+    times[name] = measure([&] { out[name] = f(); sink = sink + out[name].data()[0]; }, budget);
+    std::fprintf(stderr, "  inflab %-12s %10.3f ms\n", name.c_str(), 1e3 * times[name].seconds);
+  };
+  const ad::Fn Ra = obj_a.fn(batch_a), Rb = obj_b.fn(iris_like), Rc = obj_c.fn(images);
+  run("a_grad", [&] { return ad::value_and_grad(Ra, theta_a).grad; });
+  run("a_hvp", [&] { return ad::hvp(Ra, theta_a, v_a); });
+  run("b_grad", [&] { return ad::value_and_grad(Rb, theta_b).grad; });
+  run("b_hvp", [&] { return ad::hvp(Rb, theta_b, v_b); });
+  run("b_hessian", [&] { return ad::hessian(Rb, theta_b); });
+  run("c_grad", [&] { return ad::value_and_grad(Rc, theta_c).grad; });
+  run("c_hvp", [&] { return ad::hvp(Rc, theta_c, v_c); });
+  run("d_epoch", [&] {
+    nn::TrainOptions o;
+    o.optimizer = "sgd";
+    o.lr = kLr;
+    o.epochs = 1;
+    o.batch_size = kEpochBatch;
+    o.seed = 11;
+    o.progress = false;
+    o.evaluate_epochs = false;
+    return nn::train(obj_a, train, theta_a, o).theta;
+  });
+  run("e_influence", [&] { return influence::train_gradient_dots(obj_a, train, theta_a, v_a, kBatchA); });
+  const influence::CurvatureOperator A(obj_a, batch_a, theta_a);
+  run("f_cg", [&] {
+    influence::CgOptions o;
+    o.damping = kDamping;
+    o.tol = 0;  // exactly 50 iterations, like the peer
+    o.max_iterations = kCgIters;
+    return influence::solve_cg(A, v_a, o).x;
+  });
+  // the physical limit: dgemm on square 1000 × 1000 matrices
+  const std::size_t m = 1000;
+  const Tensor P = ad::random_normal({m, m}, 5), Q = ad::random_normal({m, m}, 6);
+  Tensor C = zeros({m, m});
+  const double t_gemm = bench::median_seconds([&] { blas::gemm(false, false, m, m, m, 1.0, P.data(), Q.data(), 0.0, C.data()); }, 5, budget);
+  const double dgemm_gflops = 2.0 * m * m * m / t_gemm / 1e9;
+
+  for (const auto& [name, t] : out) nn::save_npy(path("inflab_" + name + ".npy"), t);
+  std::ofstream js(path("inflab_" + std::to_string(threads) + ".json"));
+  js << "{\"threads\": " << threads << ", \"dgemm_gflops\": " << dgemm_gflops << ", \"workloads\": {";
+  bool first = true;
+  for (const auto& [name, t] : times) {
+    js << (first ? "" : ", ") << "\"" << name << "\": {\"seconds\": " << t.seconds << ", \"gemm_flops\": " << t.flops << "}";
+    first = false;
+  }
+  js << "}}\n";
+  std::fprintf(stderr, "  dgemm 1000³: %.2f GFLOP/s\n", dgemm_gflops);
+  return 0;
+}
