@@ -154,8 +154,9 @@ Dual sum_all(const Dual& a) {
   return y;
 }
 
-Dual matmul(const Dual& a, const Dual& b, bool ta, bool tb, bool want_value) {
-  const Shape sa = a.shape(), sb = b.shape();
+namespace {
+// op(A) [m, k] @ op(B) [k, n]: checks the shapes, returns m, n, k
+std::array<std::size_t, 3> product_dims(const Shape& sa, const Shape& sb, bool ta, bool tb) {
   if (sa.size() != 2 || sb.size() != 2)
     throw Error("matmul: expects 2-D operands, got " + shape_str(sa) + " and " + shape_str(sb));
   const std::size_t m = ta ? sa[1] : sa[0], ka = ta ? sa[0] : sa[1];
@@ -163,6 +164,19 @@ Dual matmul(const Dual& a, const Dual& b, bool ta, bool tb, bool want_value) {
   if (ka != kb)
     throw Error("matmul: inner dimensions differ: " + shape_str(sa) + (ta ? "ᵀ" : "") + " @ " +
                 shape_str(sb) + (tb ? "ᵀ" : ""));
+  return {m, n, ka};
+}
+}  // namespace
+
+Tensor matmul_value(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+  const auto [m, n, k] = product_dims(shape_of(a), shape_of(b), ta, tb);
+  Tensor y = Tensor::from_shape(Shape{m, n});
+  blas::gemm(ta, tb, m, n, k, 1.0, a.data(), b.data(), 0.0, y.data());
+  return y;
+}
+
+Dual matmul(const Dual& a, const Dual& b, bool ta, bool tb, bool want_value) {
+  const auto [m, n, ka] = product_dims(a.shape(), b.shape(), ta, tb);
   Dual y;
   const Shape out{m, n};
   if (want_value) {

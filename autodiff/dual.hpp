@@ -49,6 +49,8 @@ Dual sum_all(const Dual& a);
 // 2-D matrix product op(A) op(B); with want_value = false only the tangents are formed.
 Dual matmul(const Dual& a, const Dual& b, bool trans_a = false, bool trans_b = false,
             bool want_value = true);
+// The value alone, without copying the operands into Duals (a forward pass's product).
+Tensor matmul_value(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
 
 // Broadcast a (value and tangents) up to `out`.
 Dual broadcast_to(const Dual& a, const Shape& out);

@@ -15,7 +15,7 @@ const std::vector<std::string>& op_catalogue() {
       "exp", "log", "sqrt", "square", "abs", "tanh", "sigmoid", "relu", "softplus", "elu",
       "selu", "gelu",
       // linear algebra and shape
-      "matmul", "transpose", "reshape", "concat", "gather_rows", "slice",
+      "matmul", "matmul_nt", "transpose", "reshape", "concat", "gather_rows", "slice",
       // reductions
       "sum", "sum_axis", "sq_norm",
       // softmax family and losses

@@ -49,6 +49,7 @@ Var gelu(Var x);                // x Φ(x), exact (erf) form
 
 // Linear algebra and shape.
 Var matmul(Var a, Var b);       // 2-D: [m, k] @ [k, n]
+Var matmul_nt(Var a, Var b);    // 2-D: [m, k] @ [n, k]ᵀ — a linear layer x Wᵀ, with no transposed copy
 Var transpose(Var a);           // 2-D
 Var reshape(Var a, const Shape& shape);
 Var flatten(Var a);             // [n, ...] -> [n, prod(...)]

@@ -11,7 +11,8 @@
 //   (e) sᵀ∇ℓ̃ᵢ for all 5000 training rows (the influence of each on one test point)
 //   (f) 50 CG iterations on (H + μI) x = b for (a)
 // R(θ) = mean cross-entropy + (λ/2)‖θ‖², λ = 1e-2, everywhere.
-// usage: inflab-bench-peer DIR THREADS [BUDGET_SECONDS]   (budget 0: one run each)
+// usage: inflab-bench-peer DIR THREADS [BUDGET_SECONDS]   (budget 0: one run each;
+//        INFLAB_PEER_ONLY=a_hvp runs one workload, for a profiler)
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -113,7 +114,9 @@ int main(int argc, char** argv) {
 
   std::map<std::string, Timing> times;
   std::map<std::string, Tensor> out;
+  const char* only = std::getenv("INFLAB_PEER_ONLY");  // one workload (for profiling)
   auto run = [&](const std::string& name, auto f) {
+    if (only && name != only) return;
     times[name] = measure([&] { out[name] = f(); sink = sink + out[name].data()[0]; }, budget);
     std::fprintf(stderr, "  inflab %-12s %10.3f ms\n", name.c_str(), 1e3 * times[name].seconds);
   };
@@ -149,7 +152,8 @@ int main(int argc, char** argv) {
   const std::size_t m = 1000;
   const Tensor P = ad::random_normal({m, m}, 5), Q = ad::random_normal({m, m}, 6);
   Tensor C = zeros({m, m});
-  const double t_gemm = bench::median_seconds([&] { blas::gemm(false, false, m, m, m, 1.0, P.data(), Q.data(), 0.0, C.data()); }, 5, budget);
+  const double t_gemm = bench::median_seconds([&] { blas::gemm(false, false, m, m, m, 1.0, P.data(), Q.data(), 0.0, C.data()); }, 5,
+                                              only ? 0 : budget);
   const double dgemm_gflops = 2.0 * m * m * m / t_gemm / 1e9;
 
   for (const auto& [name, t] : out) nn::save_npy(path("inflab_" + name + ".npy"), t);

@@ -71,7 +71,7 @@ void Linear::params(std::vector<ParamSpec>& o, const std::string& pre) const {
 }
 ad::Var Linear::forward(ad::Var x, ParamCursor& p) const {
   ad::Var W = p.next({out, in});
-  ad::Var y = ad::matmul(x, ad::transpose(W));
+  ad::Var y = ad::matmul_nt(x, W);
   return bias ? ad::add(y, p.next({out})) : y;
 }
 void Linear::to_json(json& j) const { j = {{"kind", kind()}, {"in", in}, {"out", out}, {"bias", bias}}; }

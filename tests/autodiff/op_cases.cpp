@@ -131,6 +131,11 @@ std::vector<OpCase> build() {
                  [](const V& x) { return matmul(x[0], x[1]); },
                  [](const T& x) { return Tensor(xt::linalg::dot(x[0], x[1])); }, Domain::Any,
                  [] { matmul(scratch({3, 4}), scratch({3, 4})); }});
+  for (auto [a, b] : std::vector<std::pair<Shape, Shape>>{{{3, 4}, {2, 4}}, {{1, 5}, {3, 5}}, {{4, 1}, {3, 1}}})
+    c.push_back({"matmul_nt", "matmul_nt " + shape_str(a) + " @ " + shape_str(b) + "ᵀ", {a, b},
+                 [](const V& x) { return matmul_nt(x[0], x[1]); },
+                 [](const T& x) { return Tensor(xt::linalg::dot(x[0], xt::transpose(x[1]))); }, Domain::Any,
+                 [] { matmul_nt(scratch({3, 4}), scratch({4, 3})); }});
   c.push_back({"transpose", "[3, 4]ᵀ", {{3, 4}}, [](const V& x) { return transpose(x[0]); },
                [](const T& x) { return Tensor(xt::transpose(x[0])); }, Domain::Any,
                [] { transpose(scratch({2, 3, 4})); }});
