@@ -230,10 +230,12 @@ void accumulate(Dual& acc, bool& set, Dual&& d) {
     set = true;
     return;
   }
-  if (acc.v.size() != d.v.size())
-    throw Error("accumulate: adjoint shapes " + shape_str(acc.shape()) + " and " +
-                shape_str(d.shape()) + " differ");
-  add_into(acc.v, d.v);
+  if (acc.v.size() || d.v.size()) {  // (tangent-only adjoints carry no value)
+    if (acc.v.size() != d.v.size())
+      throw Error("accumulate: adjoint shapes " + shape_str(acc.shape()) + " and " +
+                  shape_str(d.shape()) + " differ");
+    add_into(acc.v, d.v);
+  }
   if (d.k) {
     if (acc.k) {
       if (acc.k != d.k) throw Error("accumulate: tangent counts differ");

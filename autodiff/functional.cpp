@@ -79,7 +79,8 @@ Tensor Recording::hvp(const Tensor& v) {
   if (!k) seed.reshape({std::size_t{1}, p_});
   const std::size_t kk = k ? k : 1;
   tape_->forward_tangents({{theta_, &seed}}, kk);
-  tape_->backward(out_, Dual(full(out_.shape(), 1.0)));
+  // the seed is always 1, so the adjoint values of the first HVP serve every later one
+  tape_->backward(out_, Dual(full(out_.shape(), 1.0)), Tape::AdjointValues::Reuse);
   Tensor h;
   if (tape_->has_adjoint(theta_) && tape_->adjoint(theta_).k)
     h = tape_->adjoint(theta_).t;

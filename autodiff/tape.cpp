@@ -29,9 +29,22 @@ const Dual& Ctx::g() const { return tape_.node(id_).adj; }
 bool Ctx::active(std::size_t i) const { return tape_.node(tape_.node(id_).in[i]).active; }
 std::size_t Ctx::k() const { return tape_.k(); }
 const char* Ctx::op() const { return tape_.node(id_).op; }
+bool Ctx::values_cached() const { return tape_.reusing_values(); }
 void Ctx::acc(std::size_t i, Dual&& d) {
   Node& n = tape_.node(tape_.node(id_).in[i]);
   if (!n.active) return;
+  if (tape_.reusing_values()) {  // values come from the cache: keep the tangents only
+    if (!d.k) return;
+    d.v = Tensor();
+    if (d.t.size() != d.k * n.val.v.size())
+      throw Error(std::string(op()) + ": backward rule produced " + std::to_string(d.t.size()) + " tangent values for " +
+                  std::to_string(d.k) + " directions of an input of shape " + shape_str(n.val.shape()));
+    Shape ts{d.k};
+    for (auto s : n.val.v.shape()) ts.push_back(s);
+    d.t.reshape(ts);
+    accumulate(n.adj, n.adj_set, std::move(d));
+    return;
+  }
   if (d.v.size() != n.val.v.size())
     throw Error(std::string(op()) + ": backward rule produced an adjoint of shape " +
                 shape_str(d.shape()) + " for an input of shape " + shape_str(n.val.shape()));
@@ -123,11 +136,22 @@ void Tape::forward_tangents(const std::vector<std::pair<Var, const Tensor*>>& se
   }
 }
 
-void Tape::backward(Var out, Dual seed) {
+void Tape::backward(Var out, Dual seed, AdjointValues mode) {
   for (auto& n : nodes_) {
     n.adj = Dual();
     n.adj_set = false;
   }
+  if (mode == AdjointValues::Reuse && (cache_out_ != out.id || adj_cache_.size() != nodes_.size())) mode = AdjointValues::Cache;
+  if (mode == AdjointValues::Cache) {
+    adj_cache_.assign(nodes_.size(), Tensor());
+    adj_cached_.assign(nodes_.size(), 0);
+    cache_out_ = UINT32_MAX;  // valid once the sweep completes
+  }
+  struct Reset {  // reusing_ is off again however the sweep ends
+    bool& flag;
+    ~Reset() { flag = false; }
+  } reset{reusing_};
+  reusing_ = mode == AdjointValues::Reuse;
   if (seed.v.size() != nodes_[out.id].val.v.size())
     throw Error("backward: seed of shape " + shape_str(seed.shape()) + " for an output of shape " +
                 shape_str(nodes_[out.id].val.shape()));
@@ -136,7 +160,13 @@ void Tape::backward(Var out, Dual seed) {
   nodes_[out.id].adj_set = true;
   for (std::uint32_t id = out.id + 1; id-- > 0;) {
     Node& n = nodes_[id];
-    if (!n.adj_set || !n.vjp) continue;
+    if (reusing_) {
+      if (!adj_cached_[id] || !n.vjp) continue;
+      if (!n.adj_set) n.adj = Dual(), n.adj_set = true;  // reached by values only: no tangents
+      n.adj.v = std::move(adj_cache_[id]);
+    } else if (!n.adj_set || !n.vjp) {
+      continue;
+    }
     Ctx c(*this, id);
     n.vjp(c);
     if (g_check_finite) {
@@ -146,9 +176,14 @@ void Tape::backward(Var out, Dual seed) {
           if (nodes_[i].adj.k) check_finite("adjoint tangent", id, nodes_[i].adj.t);
         }
     }
+    if (mode != AdjointValues::Compute) {  // keep the value for the next sweep
+      adj_cache_[id] = std::move(n.adj.v);
+      adj_cached_[id] = 1;
+    }
     n.adj = Dual();  // interior adjoints are not needed again
     n.adj_set = false;
   }
+  if (mode == AdjointValues::Cache) cache_out_ = out.id;
 }
 
 const Dual& Tape::adjoint(Var v) const { return nodes_[v.id].adj; }

@@ -33,6 +33,9 @@ class Ctx {
   bool active(std::size_t i) const;    // input i depends on a differentiated leaf
   std::size_t k() const;               // tangent directions in this sweep
   void acc(std::size_t i, Dual&& d);   // adjoint of input i += d (ignored if inactive)
+  // This reverse sweep takes the adjoints' values from an earlier sweep (they do not depend
+  // on the tangents): a rule may skip computing the value part of what it accumulates.
+  bool values_cached() const;
   const char* op() const;
 
  private:
@@ -64,7 +67,14 @@ class Tape {
   void forward_tangents(const std::vector<std::pair<Var, const Tensor*>>& seeds, std::size_t k);
   void clear_tangents();
   // Reverse sweep from `out` with adjoint `seed` (same shape as out's value).
-  void backward(Var out, Dual seed);
+  // Adjoint values are the same in every sweep with the same seed — only their tangents
+  // change with the directions — so repeated HVPs can keep them: Cache stores them,
+  // Reuse takes them from the cache (computing and caching them if there is none for
+  // `out`; the caller promises the same seed) and only the tangents are computed, which
+  // saves a third of an MLP's HVP GEMMs.
+  enum class AdjointValues { Compute, Cache, Reuse };
+  void backward(Var out, Dual seed, AdjointValues mode = AdjointValues::Compute);
+  bool reusing_values() const { return reusing_; }
   // After backward: the adjoint of a leaf (interior adjoints are freed during the sweep).
   const Dual& adjoint(Var v) const;
   bool has_adjoint(Var v) const { return nodes_[v.id].adj_set; }
@@ -78,6 +88,10 @@ class Tape {
   void check_finite(const char* what, std::uint32_t id, const Tensor& t) const;
   std::vector<Node> nodes_;
   std::size_t k_ = 0;
+  std::vector<Tensor> adj_cache_;    // adjoint values of the last Cache sweep, per node
+  std::vector<char> adj_cached_;     // whether that sweep reached the node
+  std::uint32_t cache_out_ = UINT32_MAX;
+  bool reusing_ = false;
 };
 
 // RAII: a fresh tape that ops record on until the scope ends (nests; thread-local).

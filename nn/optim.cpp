@@ -185,6 +185,10 @@ MinimizeResult lbfgs(const ValueGradFn& f, Tensor theta, const LbfgsOptions& opt
     const LineSearch ls = wolfe(f, theta, fx, d0, dir, 1.0);
     res.evaluations += ls.evals;
     if (!ls.ok || ls.step == 0) {
+      if (!S.empty()) {  // near the rounding floor a stale curvature model misleads: forget it, retry from steepest descent
+        S.clear(), Y.clear(), rho.clear();
+        continue;
+      }
       res.message = "line search failed at ‖∇R‖ = " + sci(res.grad_norm) + " (the limit of double precision for this problem?)";
       break;
     }

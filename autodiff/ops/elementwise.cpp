@@ -3,6 +3,8 @@
 // ġ f′(x) + g f″(x) ẋ is exactly the second-order term an HVP needs.
 #include <cmath>
 
+#include <vector>
+
 #include "autodiff/ops/op_util.hpp"
 
 namespace inflab::ad {
@@ -28,10 +30,15 @@ Var unary_by_output(const char* op, Var x, F f, D1 d1, D2 d2) {
       [d1](const Ctx& c) {
         const Dual& X = c.x(0);
         const Tensor& y = c.y().v;
-        Tensor t = Tensor::from_shape(X.t.shape());
         const std::size_t n = y.size();
-        for (std::size_t j = 0; j < X.k; ++j)
-          for (std::size_t i = 0; i < n; ++i) t.data()[j * n + i] = d1(y.data()[i]) * X.t.data()[j * n + i];
+        std::vector<double> d(n);
+        for (std::size_t i = 0; i < n; ++i) d[i] = d1(y.data()[i]);
+        Tensor t = Tensor::from_shape(X.t.shape());
+        for (std::size_t j = 0; j < X.k; ++j) {
+          const double* xt = X.t.data() + j * n;
+          double* tt = t.data() + j * n;
+          for (std::size_t i = 0; i < n; ++i) tt[i] = d[i] * xt[i];
+        }
         return t;
       },
       [d1, d2](Ctx& c) {
@@ -45,9 +52,12 @@ Var unary_by_output(const char* op, Var x, F f, D1 d1, D2 d2) {
         if (X.k) {
           d.k = X.k;
           d.t = Tensor::from_shape(X.t.shape());
-          for (std::size_t i = 0; i < n; ++i) {
-            const double s = d2(y.data()[i]);
-            for (std::size_t j = 0; j < X.k; ++j) d.t.data()[j * n + i] = s * X.t.data()[j * n + i];
+          std::vector<double> s(n);
+          for (std::size_t i = 0; i < n; ++i) s[i] = d2(y.data()[i]);
+          for (std::size_t j = 0; j < X.k; ++j) {
+            const double* xt = X.t.data() + j * n;
+            double* dt = d.t.data() + j * n;
+            for (std::size_t i = 0; i < n; ++i) dt[i] = s[i] * xt[i];
           }
         }
         c.acc(0, c.g() * d);

@@ -11,8 +11,9 @@ Var matmul(Var a, Var b) {
   return a.tape->record("matmul", {a, b}, std::move(v),
       [](const Ctx& c) { return ad::matmul(c.x(0), c.x(1), false, false, false).t; },
       [](Ctx& c) {
-        if (c.active(0)) c.acc(0, ad::matmul(c.g(), c.x(1), false, true));
-        if (c.active(1)) c.acc(1, ad::matmul(c.x(0), c.g(), true, false));
+        const bool v = !c.values_cached();
+        if (c.active(0)) c.acc(0, ad::matmul(c.g(), c.x(1), false, true, v));
+        if (c.active(1)) c.acc(1, ad::matmul(c.x(0), c.g(), true, false, v));
       });
 }
 
@@ -27,8 +28,9 @@ Var matmul_nt(Var a, Var b) {
   return a.tape->record("matmul_nt", {a, b}, std::move(v),
       [](const Ctx& c) { return ad::matmul(c.x(0), c.x(1), false, true, false).t; },
       [](Ctx& c) {
-        if (c.active(0)) c.acc(0, ad::matmul(c.g(), c.x(1)));
-        if (c.active(1)) c.acc(1, ad::matmul(c.g(), c.x(0), true, false));
+        const bool v = !c.values_cached();
+        if (c.active(0)) c.acc(0, ad::matmul(c.g(), c.x(1), false, false, v));
+        if (c.active(1)) c.acc(1, ad::matmul(c.g(), c.x(0), true, false, v));
       });
 }
 

@@ -46,8 +46,12 @@ TEST_CASE("leave-one-out on Iris (softmax regression): Pearson(Δ̂, Δ) ≥ 0.9
   std::vector<std::size_t> rows;
   for (std::size_t i = 0; i < 40; ++i) rows.push_back(i * 3);
   const std::size_t t = test::highest_loss_row(m.obj, m.test, m.theta);
+  // Newton to 1e-9: on a few of these 40 problems ‖∇R‖ cannot be pushed below ~2e-10 in
+  // double precision (Newton stalls there; L-BFGS's line search stalls up to 4e-9, and
+  // which problems depends on the last bits of the GEMMs). Δ moves by < 1e-9 below that.
   RetrainProtocol p;
-  p.grad_tol = 1e-10;
+  p.optimizer = "newton";
+  p.grad_tol = 1e-9;
   RetrainRun run;
   run.threads = 2;
   run.progress = false;
