@@ -130,6 +130,14 @@ TEST_CASE("trainer: seeded runs repeat exactly, warm start, callback, schedules,
   const TrainResult a = train(obj, d, obj.model().init(1), o), b = train(obj, d, obj.model().init(1), o);
   CHECK(norm2(a.theta - b.theta) == 0.0);
   CHECK(a.steps == 5 * 10);
+  // without the per-epoch evaluation: the same steps, the same θ, no history, NaN loss
+  TrainOptions fast = o;
+  fast.evaluate_epochs = false;
+  const TrainResult e = train(obj, d, obj.model().init(1), fast);
+  CHECK(norm2(e.theta - a.theta) == 0.0);
+  CHECK(e.steps == a.steps);
+  CHECK(e.history.empty());
+  CHECK(std::isnan(e.loss));
   // warm start: continuing from a.theta for 0 further improvement needed → loss not worse than a's
   o.epochs = 1;
   const TrainResult c = train(obj, d, a.theta, o);
