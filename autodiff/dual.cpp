@@ -184,7 +184,8 @@ Dual matmul(const Dual& a, const Dual& b, bool ta, bool tb, bool want_value) {
     blas::gemm(ta, tb, m, n, ka, 1.0, a.v.data(), b.v.data(), 0.0, y.v.data());
   }
   if ((y.k = batch_of(a, b, "matmul"))) {
-    y.t = with_leading(y.k, out);
+    // every element is written below by a GEMM with beta = 0 first: no zero fill
+    y.t = Tensor::from_shape(Shape{y.k, out[0], out[1]});
     const std::size_t na = a.v.size(), nb = b.v.size();
     if (a.k) {
       if (!ta)  // stacked [k·m, ka] @ op(B): one GEMM for all k directions
