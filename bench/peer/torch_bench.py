@@ -217,7 +217,6 @@ WORKLOADS = {
 
 if __name__ == "__main__":
     only = os.environ.get("PEER_ONLY", "").split(",") if os.environ.get("PEER_ONLY") else None
-    quick = os.environ.get("PEER_QUICK") == "1"  # the cross-check test: skip the 16-second loop
     result = {"threads": threads, "torch": torch.__version__, "workloads": {}}
     for name, variants in WORKLOADS.items():
         if only and name not in only:
@@ -225,8 +224,6 @@ if __name__ == "__main__":
         result["workloads"][name] = {}
         for label, f in variants.items():
             if functorch is None and "functorch" in label:
-                continue
-            if quick and "per example" in label:
                 continue
             # vmap(grad) materialises 1000 per-example gradients of 110k parameters per
             # chunk; one 5000-row pass did not finish in 5 minutes here: opt-in only

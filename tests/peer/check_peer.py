@@ -15,7 +15,7 @@ try:
 except (subprocess.CalledProcessError, FileNotFoundError):
     print("python3-torch is not installed: run bash scripts/install-deps.sh --peer")
     sys.exit(1)
-env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", PEER_QUICK="1")
+env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
 with tempfile.TemporaryDirectory(prefix="inflab-peer-") as d:
     subprocess.run([bench, d, "1", "0"], check=True, env=env)
     subprocess.run(["/usr/bin/python3", os.path.join(root, "bench/peer/torch_bench.py"), d, "1", "0"], check=True, env=env)
