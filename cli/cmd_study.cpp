@@ -159,7 +159,7 @@ int run_study_fragility(Args& a) {
         pred(j) = pc(order[j]), act(j) = rec[j].test_loss_change[0], conv += rec[j].converged, scale += std::fabs(act(j)) / order.size();
       log.row({key, s.sweep, std::to_string(s.depth), std::to_string(s.width), CsvLog::cell(s.wd), names[q], std::to_string(trows[q]),
                std::to_string(p.theta.size()), CsvLog::cell(p.train_accuracy), CsvLog::cell(p.test_accuracy), CsvLog::cell(A.grad_norm()),
-               CsvLog::cell(spec.smallest), CsvLog::cell(spec.largest), std::to_string(spec.negative),
+               CsvLog::cell(spec.smallest), CsvLog::cell(spec.largest), spec.exact ? std::to_string(spec.negative) : "n/a",
                CsvLog::cell(influence::or_nan(influence::pearson, pred, act)), CsvLog::cell(influence::or_nan(influence::spearman, pred, act)),
                CsvLog::cell(influence::or_nan(influence::relative_error, pred, act)), CsvLog::cell(scale), std::to_string(conv), std::to_string(order.size())});
       prog.tick(key);
