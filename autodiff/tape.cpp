@@ -152,6 +152,7 @@ void Tape::backward(Var out, Dual seed, AdjointValues mode) {
     ~Reset() { flag = false; }
   } reset{reusing_};
   reusing_ = mode == AdjointValues::Reuse;
+  if (reusing_) cache_out_ = UINT32_MAX;  // restored at the end: a sweep that throws leaves no half-moved cache
   if (seed.v.size() != nodes_[out.id].val.v.size())
     throw Error("backward: seed of shape " + shape_str(seed.shape()) + " for an output of shape " +
                 shape_str(nodes_[out.id].val.shape()));
@@ -183,7 +184,7 @@ void Tape::backward(Var out, Dual seed, AdjointValues mode) {
     n.adj = Dual();  // interior adjoints are not needed again
     n.adj_set = false;
   }
-  if (mode == AdjointValues::Cache) cache_out_ = out.id;
+  if (mode != AdjointValues::Compute) cache_out_ = out.id;
 }
 
 const Dual& Tape::adjoint(Var v) const { return nodes_[v.id].adj; }
