@@ -36,19 +36,12 @@ void Ctx::acc(std::size_t i, Dual&& d) {
   if (tape_.reusing_values()) {  // values come from the cache: keep the tangents only
     if (!d.k) return;
     d.v = Tensor();
-    if (d.t.size() != d.k * n.val.v.size())
-      throw Error(std::string(op()) + ": backward rule produced " + std::to_string(d.t.size()) + " tangent values for " +
-                  std::to_string(d.k) + " directions of an input of shape " + shape_str(n.val.shape()));
-    Shape ts{d.k};
-    for (auto s : n.val.v.shape()) ts.push_back(s);
-    d.t.reshape(ts);
-    accumulate(n.adj, n.adj_set, std::move(d));
-    return;
+  } else {
+    if (d.v.size() != n.val.v.size())
+      throw Error(std::string(op()) + ": backward rule produced an adjoint of shape " +
+                  shape_str(d.shape()) + " for an input of shape " + shape_str(n.val.shape()));
+    d.v.reshape(n.val.v.shape());
   }
-  if (d.v.size() != n.val.v.size())
-    throw Error(std::string(op()) + ": backward rule produced an adjoint of shape " +
-                shape_str(d.shape()) + " for an input of shape " + shape_str(n.val.shape()));
-  d.v.reshape(n.val.v.shape());
   if (d.k) {
     if (d.t.size() != d.k * n.val.v.size())
       throw Error(std::string(op()) + ": backward rule produced " + std::to_string(d.t.size()) + " tangent values for " +

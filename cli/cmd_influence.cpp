@@ -16,11 +16,6 @@ namespace inflab::cli {
 using json = nlohmann::json;
 
 namespace {
-std::string fmt(const char* f, double v) {
-  char b[64];
-  std::snprintf(b, sizeof b, f, v);
-  return b;
-}
 json solve_json(const influence::SolveResult& s) {
   return {{"method", s.method}, {"iterations", s.iterations}, {"products", s.products}, {"relative_residual", s.rel_residual},
           {"seconds", s.seconds}, {"negative_eigenvalues", s.negative}, {"note", s.note}};

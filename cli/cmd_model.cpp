@@ -25,11 +25,6 @@ json problem_json(const Problem& p) {
                      {"converged", p.fit.converged}, {"stop_reason", p.fit.stop_reason}};
   return j;
 }
-std::string fmt(const char* f, double v) {
-  char b[64];
-  std::snprintf(b, sizeof b, f, v);
-  return b;
-}
 std::string problem_line(const Problem& p) {
   return p.train.name + ": " + std::to_string(p.train.size()) + " train / " + std::to_string(p.test.size()) + " test rows, " +
          std::to_string(p.theta.size()) + " parameters; accuracy train " + fmt("%.3f", p.train_accuracy) + ", test " +

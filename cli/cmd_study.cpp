@@ -25,11 +25,6 @@ namespace inflab::cli {
 using json = nlohmann::json;
 
 namespace {
-std::string fmt(const char* f, double v) {
-  char b[64];
-  std::snprintf(b, sizeof b, f, v);
-  return b;
-}
 // rows of a CsvLog read back as maps (for tables and plots over resumed runs too)
 std::vector<std::map<std::string, std::string>> read_rows(const std::string& path) {
   std::ifstream in(path);

@@ -78,6 +78,12 @@ std::string retrain_usage() {
 )";
 }
 
+std::string fmt(const char* f, double v) {
+  char b[64];
+  std::snprintf(b, sizeof b, f, v);
+  return b;
+}
+
 void say(const Common& c, const std::string& text) {
   if (!c.quiet) std::fputs(text.c_str(), stdout), std::fflush(stdout);
 }

@@ -26,6 +26,9 @@ std::string solver_usage();
 influence::RetrainProtocol read_retrain(Args& a, double default_tol = 1e-8);
 std::string retrain_usage();
 
+// printf-style formatting of one number ("%.3f"), for tables and summaries
+std::string fmt(const char* format, double v);
+
 // stdout unless quiet
 void say(const Common& c, const std::string& text);
 

@@ -9,6 +9,7 @@
 #include "datasets/transforms.hpp"
 #include "nn/builders.hpp"
 #include "influence/influence.hpp"
+#include "influence/retrain.hpp"
 #include "nn/trainer.hpp"
 #include "tests/test_util.hpp"
 
@@ -75,6 +76,19 @@ struct Blobs {
     return o;
   }
 };
+
+// The exact solver, and L-BFGS retraining to 1e-10 (at most 5000 steps), as the group tests use them.
+inline influence::SolverChoice exact_solver() {
+  influence::SolverChoice c;
+  c.method = "exact";
+  return c;
+}
+inline influence::RetrainProtocol lbfgs_retraining() {
+  influence::RetrainProtocol p;
+  p.grad_tol = 1e-10;
+  p.max_steps = 5000;
+  return p;
+}
 
 using influence::dense_solve;
 

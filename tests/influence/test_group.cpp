@@ -59,14 +59,10 @@ TEST_CASE("group constructors and bad groups") {
 TEST_CASE("L2 logistic regression, p = 0.3: second order beats first on coherent groups; both fine on random ones") {
   const test::Blobs b;
   const CurvatureOperator A(b.obj, b.train, b.theta);
-  SolverChoice c;
-  c.method = "exact";
-  const InverseHvp inv(A, c);
+  const InverseHvp inv(A, test::exact_solver());
   const std::size_t n = b.train.size(), k = group_size(n, 0.3);
   const std::size_t t = test::highest_loss_row(b.obj, b.test, b.theta);
-  RetrainProtocol lbfgs;
-  lbfgs.grad_tol = 1e-10;
-  lbfgs.max_steps = 5000;
+  const RetrainProtocol lbfgs = test::lbfgs_retraining();
   RetrainRun run;
   run.progress = false;
   run.threads = 2;

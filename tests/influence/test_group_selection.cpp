@@ -91,15 +91,11 @@ TEST_CASE("gradient-cluster groups: the right size, seeded, and more alike in gr
 TEST_CASE("most influential group of 10%: greedy maximises first order, the relaxation second order; retraining agrees") {
   const test::Blobs b;
   const CurvatureOperator A(b.obj, b.train, b.theta);
-  SolverChoice c;
-  c.method = "exact";
-  const InverseHvp inv(A, c);
+  const InverseHvp inv(A, test::exact_solver());
   const std::size_t n = b.train.size(), k = group_size(n, 0.1);
   const std::size_t t = test::highest_loss_row(b.obj, b.test, b.theta);
   const Tensor tg = test_loss_gradient(b.obj, b.test, {t}, b.theta);
-  RetrainProtocol lbfgs;
-  lbfgs.grad_tol = 1e-10;
-  lbfgs.max_steps = 5000;
+  const RetrainProtocol lbfgs = test::lbfgs_retraining();
   RetrainRun quiet;
   quiet.progress = false;
   for (const bool increase : {true, false}) {
