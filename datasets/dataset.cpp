@@ -39,6 +39,8 @@ void validate(const Dataset& d) {
       throw Error(who + "regression targets of shape " + shape_str(shape_of(d.targets)) +
                   " for " + std::to_string(n) + " rows");
   }
+  if (!d.source_rows.empty() && d.source_rows.size() != n)
+    throw Error(who + std::to_string(d.source_rows.size()) + " source row indices for " + std::to_string(n) + " rows");
   if (!d.feature_names.empty() && d.feature_names.size() != numel(d.sample_shape()))
     throw Error(who + std::to_string(d.feature_names.size()) + " feature names for " +
                 std::to_string(numel(d.sample_shape())) + " features");
@@ -68,6 +70,7 @@ Dataset subset(const Dataset& d, const std::vector<std::size_t>& rows) {
       throw Error("subset of '" + d.name + "': row " + std::to_string(r) + " out of range for " +
                   std::to_string(n) + " rows");
     std::copy(d.X.data() + r * w, d.X.data() + (r + 1) * w, out.X.data() + i * w);
+    out.source_rows.push_back(d.source_row(r));
     if (!reg) out.y.push_back(d.y[r]);
     else std::copy(d.targets.data() + r * tw, d.targets.data() + (r + 1) * tw, out.targets.data() + i * tw);
   }

@@ -16,6 +16,11 @@ struct Dataset {
   std::vector<std::string> class_names;    // one per class
   Tensor targets;                          // regression targets [n] (when y is empty)
   std::vector<std::string> feature_names;  // tabular data only (may be empty)
+  // Provenance: row i of this dataset is row source_rows[i] of the file it was loaded from
+  // (empty: the identity, as loaders return). subset() and every split keep it.
+  std::vector<std::size_t> source_rows;
+
+  std::size_t source_row(std::size_t i) const { return source_rows.empty() ? i : source_rows.at(i); }
 
   std::size_t size() const;                // n
   std::size_t num_classes() const { return class_names.size(); }
