@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
   }
   const nn::Objective obj(nn::mlp(784, {128, 64}, nn::Activation::Tanh, 10), nn::LossKind::CrossEntropy, 1e-3);
   nn::TrainOptions o;
-  o.optimizer = "adam";
+  o.optimizer = nn::Optimizer::Adam;
   o.epochs = 3;
   o.batch_size = 128;
   o.lr = 1e-3;
@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
   const CurvatureOperator G(obj, train, th, Curvature::GaussNewton);
   const double t_record = secs(t0);
   SolverChoice c;
-  c.method = "cg";
+  c.method = influence::Method::Cg;
   c.damping = 0.01;
   c.cg.tol = 0;  // fixed work: exactly 50 iterations
   c.cg.max_iterations = 50;

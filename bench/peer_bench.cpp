@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
   run("c_hvp", [&] { return ad::hvp(Rc, theta_c, v_c); });
   run("d_epoch", [&] {
     nn::TrainOptions o;
-    o.optimizer = "sgd";
+    o.optimizer = nn::Optimizer::Sgd;
     o.lr = kLr;
     o.epochs = 1;
     o.batch_size = kEpochBatch;

@@ -31,7 +31,7 @@ void run(const char* name, const Model& m, std::size_t n, std::size_t batch, std
   for (int c = 0; c < 10; ++c) d.class_names.push_back(std::to_string(c));
   const Objective obj(m, LossKind::CrossEntropy, 1e-4);
   TrainOptions o;
-  o.optimizer = "adam";
+  o.optimizer = nn::Optimizer::Adam;
   o.lr = 1e-3;
   o.epochs = epochs;
   o.batch_size = batch;

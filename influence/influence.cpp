@@ -10,18 +10,20 @@ namespace inflab::influence {
 
 SolveResult solve(const CurvatureOperator& A, const Tensor& b, const SolverChoice& c) {
   check_damping(c.damping);
-  if (c.method == "exact") { auto o = c.exact; o.damping = c.damping; return solve_exact(A, b, o); }
-  if (c.method == "cg") { auto o = c.cg; o.damping = c.damping; return solve_cg(A, b, o); }
-  if (c.method == "minres") { auto o = c.cg; o.damping = c.damping; return solve_minres(A, b, o); }
-  if (c.method == "lissa") { auto o = c.lissa; o.damping = c.damping; return solve_lissa(A, b, o); }
-  if (c.method == "lowrank") { auto o = c.lowrank; o.damping = c.damping; return solve_lowrank(A, b, o); }
-  throw Error("unknown solver '" + c.method + "' (choose exact, cg, minres, lissa or lowrank)");
+  switch (c.method) {
+    case Method::Exact: { auto o = c.exact; o.damping = c.damping; return solve_exact(A, b, o); }
+    case Method::Cg: { auto o = c.cg; o.damping = c.damping; return solve_cg(A, b, o); }
+    case Method::Minres: { auto o = c.cg; o.damping = c.damping; return solve_minres(A, b, o); }
+    case Method::Lissa: { auto o = c.lissa; o.damping = c.damping; return solve_lissa(A, b, o); }
+    case Method::LowRank: { auto o = c.lowrank; o.damping = c.damping; return solve_lowrank(A, b, o); }
+  }
+  throw Error("solve: a method without a solver");
 }
 
 InverseHvp::InverseHvp(const CurvatureOperator& A, SolverChoice c) : A_(A), c_(std::move(c)) { check_damping(c_.damping); }
 
 SolveResult InverseHvp::operator()(const Tensor& b) const {
-  if (c_.method != "exact") return solve(A_, b, c_);
+  if (c_.method != Method::Exact) return solve(A_, b, c_);
   const std::size_t before = A_.products();
   if (!eigen_) eigen_ = std::make_shared<const Eigen>(dense_eigen(A_, c_.exact.max_gib));
   auto o = c_.exact;
@@ -151,7 +153,7 @@ Tensor parameter_change(const CurvatureOperator& A, std::size_t row, const Solve
 Tensor self_influence(const CurvatureOperator& A, const SolverChoice& c) {
   const std::size_t n = A.train().size(), p = A.dim();
   Tensor out = zeros({n});
-  if (c.method == "exact") {
+  if (c.method == Method::Exact) {
     check_damping(c.damping);
     const Eigen e = dense_eigen(A, c.exact.max_gib);
     for (std::size_t i = 0; i < n; ++i) {
@@ -175,14 +177,23 @@ Tensor self_influence(const CurvatureOperator& A, const SolverChoice& c) {
 }
 
 std::vector<Ranked> top_k(const Tensor& v, std::size_t k, bool helpful) {
-  std::vector<Ranked> all;
-  for (std::size_t i = 0; i < v.size(); ++i) all.push_back({i, v(i)});
+  std::vector<Ranked> all;  // only the rows of the asked sign: a list may hold fewer than k
+  for (std::size_t i = 0; i < v.size(); ++i)
+    if (helpful ? v(i) > 0 : v(i) < 0) all.push_back({i, v(i)});
   k = std::min(k, all.size());
   std::partial_sort(all.begin(), all.begin() + static_cast<long>(k), all.end(), [helpful](const Ranked& a, const Ranked& b) {
     return helpful ? a.value > b.value : a.value < b.value;
   });
   all.resize(k);
   return all;
+}
+
+std::vector<std::size_t> largest_magnitude(const Tensor& v, std::size_t k) {
+  std::vector<std::size_t> order(v.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) { return std::fabs(v(x)) > std::fabs(v(y)); });
+  order.resize(std::min(k, order.size()));
+  return order;
 }
 
 }  // namespace inflab::influence

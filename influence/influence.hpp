@@ -13,9 +13,12 @@
 
 namespace inflab::influence {
 
-// Which solver and its settings; `method` is exact | cg | minres | lissa | lowrank.
+// The inverse-HVP solvers (their table, with names and help: influence/choices.hpp).
+enum class Method { Exact, Cg, Minres, Lissa, LowRank };
+
+// Which solver and its settings.
 struct SolverChoice {
-  std::string method = "cg";
+  Method method = Method::Cg;
   double damping = 0;
   ExactOptions exact;
   CgOptions cg;
@@ -83,8 +86,12 @@ struct Ranked {
   std::size_t index;
   double value;
 };
-// The k rows with the largest Δ̂ (most helpful: removing them raises the test loss most)
-// or, with helpful = false, the most negative (most harmful).
+// The k rows with the largest positive Δ̂ (most helpful: removing them raises the test loss
+// most) or, with helpful = false, the most negative (most harmful). Rows of the other sign
+// (or 0) are never listed, so a list holds fewer than k when fewer have its sign.
 std::vector<Ranked> top_k(const Tensor& predicted_change, std::size_t k, bool helpful);
+// The k rows with the largest |v|, largest first (ties keep row order): the rows whose
+// removal is predicted to matter most, the ones retraining checks.
+std::vector<std::size_t> largest_magnitude(const Tensor& v, std::size_t k);
 
 }  // namespace inflab::influence

@@ -1,4 +1,5 @@
 #include "influence/retrain.hpp"
+#include "nn/choices.hpp"
 
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 
 #include "autodiff/blas.hpp"
 #include "datasets/split.hpp"
+#include "nn/choices.hpp"
 #include "influence/group.hpp"
 #include "influence/influence.hpp"
 
@@ -50,7 +52,7 @@ json config_of(const nn::Objective& obj, const data::Dataset& train, const data:
                const RetrainProtocol& p) {
   std::uint64_t gh = 1469598103934665603ull;
   for (const auto& g : groups) gh = fnv(g.data(), g.size() * sizeof(std::size_t), fnv("|", 1, gh));
-  return {{"optimizer", p.optimizer}, {"grad_tol", p.grad_tol}, {"max_steps", p.max_steps}, {"lr", p.lr},
+  return {{"optimizer", nn::optimizers().name(p.optimizer)}, {"grad_tol", p.grad_tol}, {"max_steps", p.max_steps}, {"lr", p.lr},
           {"epochs", p.epochs}, {"batch_size", p.batch_size}, {"seed", p.seed},
           {"loss", nn::loss_name(obj.loss())}, {"weight_decay", obj.weight_decay()},
           {"model", obj.model().summary()}, {"theta_hat", hex(fnv(th.data(), th.size() * sizeof(double)))},

@@ -13,8 +13,9 @@ namespace inflab::influence {
 
 // How to retrain; part of every result (and of the resume check).
 struct RetrainProtocol {
-  std::string optimizer = "lbfgs";  // lbfgs | newton: to grad_tol (the honest ground truth);
-                                    // sgd | adam: a fixed budget as in the published studies
+  nn::Optimizer optimizer = nn::Optimizer::Lbfgs;  // lbfgs | newton: to grad_tol (the honest ground
+                                                  // truth); sgd | adam: a fixed budget as in the
+                                                  // published studies
   double grad_tol = 1e-8;
   std::size_t max_steps = 0;        // 0: the optimizer's default budget
   double lr = 1e-3;                 // sgd / adam

@@ -1,5 +1,7 @@
 #include "nn/layers.hpp"
 
+#include "nn/choices.hpp"
+
 #include <cmath>
 
 #include <nlohmann/json.hpp>
@@ -25,24 +27,11 @@ ad::Var ParamCursor::next(const Shape& shape) {
 }
 
 Activation parse_activation(const std::string& name) {
-  for (Activation a : {Activation::Tanh, Activation::Relu, Activation::Sigmoid, Activation::Softplus,
-                       Activation::Elu, Activation::Selu, Activation::Gelu})
-    if (name == activation_name(a)) return a;
-  throw Error("unknown activation '" + name + "' (choose tanh, relu, sigmoid, softplus, elu, selu or gelu)");
+  if (!activations().has(name)) throw Error("unknown activation '" + name + "' (choose " + activations().names() + ")");
+  return activations().parse(name);
 }
 
-const char* activation_name(Activation a) {
-  switch (a) {
-    case Activation::Tanh: return "tanh";
-    case Activation::Relu: return "relu";
-    case Activation::Sigmoid: return "sigmoid";
-    case Activation::Softplus: return "softplus";
-    case Activation::Elu: return "elu";
-    case Activation::Selu: return "selu";
-    case Activation::Gelu: return "gelu";
-  }
-  return "?";
-}
+const char* activation_name(Activation a) { return activations().name(a).c_str(); }
 
 ad::Var activate(Activation a, ad::Var x) {
   switch (a) {

@@ -1,5 +1,7 @@
 #include "nn/objective.hpp"
 
+#include "nn/choices.hpp"
+
 #include <cmath>
 #include <limits>
 
@@ -8,20 +10,11 @@
 namespace inflab::nn {
 
 LossKind parse_loss(const std::string& name) {
-  if (name == "cross_entropy") return LossKind::CrossEntropy;
-  if (name == "binary_logistic") return LossKind::BinaryLogistic;
-  if (name == "mse") return LossKind::MSE;
-  throw Error("unknown loss '" + name + "' (choose cross_entropy, binary_logistic or mse)");
+  if (!losses().has(name)) throw Error("unknown loss '" + name + "' (choose " + losses().names() + ")");
+  return losses().parse(name);
 }
 
-const char* loss_name(LossKind k) {
-  switch (k) {
-    case LossKind::CrossEntropy: return "cross_entropy";
-    case LossKind::BinaryLogistic: return "binary_logistic";
-    case LossKind::MSE: return "mse";
-  }
-  return "?";
-}
+const char* loss_name(LossKind k) { return losses().name(k).c_str(); }
 
 Objective::Objective(Model model, LossKind loss, double weight_decay)
     : model_(std::move(model)), loss_(loss), lambda_(weight_decay) {

@@ -84,8 +84,8 @@ TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, co
     return opt.callback ? opt.callback(s) : true;
   };
 
-  if (opt.optimizer == "lbfgs" || opt.optimizer == "newton") {
-    const std::size_t budget = opt.max_steps ? opt.max_steps : (opt.optimizer == "lbfgs" ? 2000 : 100);
+  if (to_tolerance(opt.optimizer)) {
+    const std::size_t budget = opt.max_steps ? opt.max_steps : (opt.optimizer == Optimizer::Lbfgs ? 2000 : 100);
     auto on_iter = [&](std::size_t it, double v, double gn) {
       if (!std::isfinite(v)) throw Error("training diverged at iteration " + std::to_string(it) + ": loss = " + std::to_string(v));
       prog.show(it, budget, "iter", v, gn);
@@ -94,7 +94,7 @@ TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, co
       return opt.callback(s);
     };
     MinimizeResult m;
-    if (opt.optimizer == "lbfgs") {
+    if (opt.optimizer == Optimizer::Lbfgs) {
       LbfgsOptions lo;
       lo.grad_tol = opt.grad_tol > 0 ? opt.grad_tol : 1e-8;
       lo.max_iterations = budget;
@@ -120,8 +120,6 @@ TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, co
     return res;
   }
 
-  if (opt.optimizer != "sgd" && opt.optimizer != "adam")
-    throw Error("unknown optimizer '" + opt.optimizer + "' (choose sgd, adam, lbfgs or newton)");
   check_learning_rate(opt.lr);
   if (opt.momentum < 0 || !std::isfinite(opt.momentum)) throw Error("momentum must be ≥ 0, got " + std::to_string(opt.momentum));
   if (opt.epochs == 0) throw Error("train: epochs must be at least 1");
@@ -140,7 +138,7 @@ TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, co
       const data::Dataset& batch = bs < n ? (sub = data::subset(d, rows)) : d;
       const ad::ValueGrad vg = ad::value_and_grad(obj.fn(batch), theta);
       check_finite_step(obj, theta, vg.value, step, epoch);
-      if (opt.optimizer == "sgd") sgd.step(theta, vg.grad, lr);
+      if (opt.optimizer == Optimizer::Sgd) sgd.step(theta, vg.grad, lr);
       else adam.step(theta, vg.grad, lr);
       ++step;
       check_finite_step(obj, theta, vg.value, step, epoch);

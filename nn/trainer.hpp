@@ -27,8 +27,13 @@ struct EpochStats {
   double lr = 0, seconds = 0;
 };
 
+// Their table (names, help): nn/choices.hpp.
+enum class Optimizer { Lbfgs, Newton, Adam, Sgd };
+// L-BFGS and Newton run full batch to a gradient tolerance; SGD and Adam a budget of epochs.
+inline bool to_tolerance(Optimizer o) { return o == Optimizer::Lbfgs || o == Optimizer::Newton; }
+
 struct TrainOptions {
-  std::string optimizer = "adam";  // sgd | adam | lbfgs | newton
+  Optimizer optimizer = Optimizer::Adam;
   double lr = 1e-3;
   double momentum = 0;             // sgd
   bool nesterov = false;           // sgd

@@ -145,7 +145,7 @@ TEST_CASE("inflab train → checkpoint → influence, hessian, spectrum, check o
   const cli::Problem p = cli::build_problem(o, false);
   const influence::CurvatureOperator A(*p.obj, p.train, p.theta);
   influence::SolverChoice c;
-  c.method = "exact";
+  c.method = influence::Method::Exact;
   const influence::Influence want = influence::influence_on_test(A, p.test, {3}, c);
   std::ifstream csv(t.file("inf/influence.csv"));
   std::string line;

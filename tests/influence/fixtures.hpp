@@ -29,7 +29,7 @@ struct LogReg {
     s.apply(train);
     s.apply(test);
     nn::TrainOptions o;
-    o.optimizer = "newton";
+    o.optimizer = nn::Optimizer::Newton;
     o.grad_tol = 1e-12;
     o.progress = false;
     theta = nn::train(obj, train, obj.model().init(1), o).theta;
@@ -69,7 +69,7 @@ struct Blobs {
   }
   static nn::TrainOptions lbfgs_options() {
     nn::TrainOptions o;
-    o.optimizer = "lbfgs";
+    o.optimizer = nn::Optimizer::Lbfgs;
     o.grad_tol = 1e-10;
     o.max_steps = 5000;
     o.progress = false;

@@ -28,12 +28,12 @@ TEST_CASE("mislabel detection: self-influence ranks flipped labels high (softmax
   for (auto i : flipped) CHECK(d.y[i] != clean.y[i]);
   const nn::Objective obj(nn::softmax_regression(4, 3), nn::LossKind::CrossEntropy, 0.01);
   nn::TrainOptions o;
-  o.optimizer = "newton";
+  o.optimizer = nn::Optimizer::Newton;
   o.progress = false;
   const Tensor th = nn::train(obj, d, obj.model().init(1), o).theta;
   const CurvatureOperator A(obj, d, th);
   SolverChoice c;
-  c.method = "exact";
+  c.method = Method::Exact;
   const Tensor si = self_influence(A, c);
   const double auc = detection_auc(si, flipped), top = fraction_found(si, flipped, 0.2);
   MESSAGE("Iris, 10% labels flipped: self-influence AUC " << auc << ", found in the top 20%: " << top);
@@ -45,10 +45,10 @@ TEST_CASE("LDS of first-order influence on L2 logistic regression, α = 0.5") {
   const test::LogReg lr;
   const CurvatureOperator A(lr.obj, lr.train, lr.theta);
   SolverChoice c;
-  c.method = "exact";
+  c.method = Method::Exact;
   const Influence inf = influence_on_test(A, lr.test, {0}, c);
   RetrainProtocol p;
-  p.optimizer = "newton";
+  p.optimizer = nn::Optimizer::Newton;
   p.grad_tol = 1e-10;
   RetrainRun run;
   run.threads = 2;

@@ -25,7 +25,7 @@ struct IrisSoftmax {
     const data::Standardizer s = data::Standardizer::fit(train);
     s.apply(train), s.apply(test);
     nn::TrainOptions o;
-    o.optimizer = "lbfgs";
+    o.optimizer = nn::Optimizer::Lbfgs;
     o.grad_tol = 1e-11;
     o.progress = false;
     theta = nn::train(obj, train, obj.model().init(1), o).theta;
@@ -50,7 +50,7 @@ TEST_CASE("leave-one-out on Iris (softmax regression): Pearson(Δ̂, Δ) ≥ 0.9
   // double precision (Newton stalls there; L-BFGS's line search stalls up to 4e-9, and
   // which problems depends on the last bits of the GEMMs). Δ moves by < 1e-9 below that.
   RetrainProtocol p;
-  p.optimizer = "newton";
+  p.optimizer = nn::Optimizer::Newton;
   p.grad_tol = 1e-9;
   RetrainRun run;
   run.threads = 2;
@@ -59,7 +59,7 @@ TEST_CASE("leave-one-out on Iris (softmax regression): Pearson(Δ̂, Δ) ≥ 0.9
   REQUIRE(rec.size() == 40);
   const CurvatureOperator A(m.obj, m.train, m.theta);
   SolverChoice c;
-  c.method = "exact";
+  c.method = Method::Exact;
   const Influence inf = influence_on_test(A, m.test, {t}, c);
   Tensor pred = zeros({40}), act = zeros({40});
   for (std::size_t i = 0; i < 40; ++i) {

@@ -1,0 +1,41 @@
+#include "influence/choices.hpp"
+
+namespace inflab::influence {
+
+const Choices<Method>& solver_methods() {
+  static const Choices<Method> t{
+      "solver method",
+      {{"exact", Method::Exact, "dense eigendecomposition of H (p up to a few thousand): exact to rounding"},
+       {"cg", Method::Cg, "conjugate gradients to --tol (needs H + μI positive definite)"},
+       {"minres", Method::Minres, "MINRES to --tol (symmetric, may be indefinite)"},
+       {"lissa", Method::Lissa, "stochastic Neumann series (Agarwal et al. 2017); needs λmin(H + μI) > 0"},
+       {"lowrank", Method::LowRank, "top --rank eigenpairs by Lanczos (Schioppa et al. 2022): an approximation"}}};
+  return t;
+}
+
+const Choices<Curvature>& curvatures() {
+  static const Choices<Curvature> t{"curvature",
+                                    {{"hessian", Curvature::Hessian, "H = ∇²R(θ̂), including λI"},
+                                     {"ggn", Curvature::GaussNewton, "Gauss–Newton G + λI: positive semi-definite"}}};
+  return t;
+}
+
+const Choices<ModelKind>& model_kinds() {
+  static const Choices<ModelKind> t{"model",
+                                    {{"logreg", ModelKind::LogReg, "logistic regression (2 classes; binary logistic loss)"},
+                                     {"softmax", ModelKind::Softmax, "softmax regression (cross-entropy)"},
+                                     {"mlp", ModelKind::Mlp, "--depth hidden layers of --width units with --activation"},
+                                     {"cnn", ModelKind::Cnn, "small CNN for images: 2 × (conv 5×5, pool), dense 64"}}};
+  return t;
+}
+
+const Choices<GroupKind>& group_kinds() {
+  static const Choices<GroupKind> t{"group kind",
+                                    {{"random", GroupKind::Random, "uniformly random rows (seeded)"},
+                                     {"knn", GroupKind::Knn, "an anchor row and its nearest neighbours in input space"},
+                                     {"class", GroupKind::Class, "random rows of one class"},
+                                     {"gradient", GroupKind::Gradient, "rows whose training gradients cluster (k-means)"}}};
+  return t;
+}
+
+}  // namespace inflab::influence

@@ -1,0 +1,19 @@
+// The influence layer's choice tables (util/choice.hpp): inverse-HVP solvers, curvature,
+// model kinds and group kinds. The CLI's option checks and help come from these.
+#pragma once
+#include "influence/curvature.hpp"
+#include "influence/influence.hpp"
+#include "util/choice.hpp"
+
+namespace inflab::influence {
+
+enum class ModelKind { LogReg, Softmax, Mlp, Cnn };
+// How removal groups are formed (experiments.hpp, make_groups).
+enum class GroupKind { Random, Knn, Class, Gradient };
+
+const Choices<Method>& solver_methods();
+const Choices<Curvature>& curvatures();
+const Choices<ModelKind>& model_kinds();
+const Choices<GroupKind>& group_kinds();
+
+}  // namespace inflab::influence

@@ -1,0 +1,154 @@
+#include "influence/experiments.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "datasets/split.hpp"
+#include "influence/metrics.hpp"
+
+namespace inflab::influence {
+
+Scores score(const Tensor& predicted, const Tensor& actual) {
+  Scores s;
+  s.n = predicted.size();
+  for (std::size_t i = 0; i < s.n; ++i) s.signs_agree += (predicted(i) > 0 && actual(i) > 0) || (predicted(i) < 0 && actual(i) < 0);
+  bool finite = true, moved = false, varies = false;
+  for (std::size_t i = 0; i < s.n; ++i) {
+    finite &= std::isfinite(predicted(i)) && std::isfinite(actual(i));
+    moved |= actual(i) != 0;
+    varies |= predicted(i) != predicted(0);
+  }
+  if (s.n < 3) s.undefined = "fewer than 3 points (n = " + std::to_string(s.n) + ")";
+  else if (!finite) s.undefined = "non-finite values";
+  else if (!moved)
+    s.undefined = "every actual change is 0: the retrained models did not move (the retraining tolerance is too loose to see "
+                  "the removal, or with λ = 0 the objective has no unique minimiser)";
+  else if (!varies) s.undefined = "the predictions are all equal";
+  if (moved && finite) s.relative_error = relative_error(predicted, actual);
+  if (!s.undefined.empty()) return s;
+  s.pearson = or_nan(pearson, predicted, actual);
+  s.spearman = or_nan(spearman, predicted, actual);
+  s.kendall_tau = or_nan(kendall_tau, predicted, actual);
+  if (std::isnan(s.pearson)) s.undefined = "one side is constant";
+  return s;
+}
+
+RetrainSummary summarize(const std::vector<RetrainRecord>& rs) {
+  RetrainSummary s;
+  s.jobs = rs.size();
+  for (const auto& r : rs) s.converged += r.converged;
+  return s;
+}
+
+LooEvaluation evaluate_leave_one_out(const Problem& p, std::size_t test_row, const LooOptions& o, const RetrainRun& run) {
+  if (o.top < 1) throw Error("leave-one-out: retrain at least one row (top = 0)");
+  LooEvaluation e;
+  e.test_row = test_row;
+  const CurvatureOperator A(*p.obj, p.train, p.theta, o.curvature);
+  e.influence = influence_on_test(A, p.test, {test_row}, o.solver, kStationaryTol);
+  e.rows = largest_magnitude(e.influence.predicted_change, o.top);
+  e.retrains = leave_one_out(*p.obj, p.train, p.test, p.theta, e.rows, {test_row}, o.retrain, run);
+  const std::size_t k = e.rows.size();
+  e.predicted = zeros({k});
+  e.actual = zeros({k});
+  for (std::size_t j = 0; j < k; ++j) e.predicted(j) = e.influence.predicted_change(e.rows[j]), e.actual(j) = e.retrains[j].test_loss_change.at(0);
+  e.retrain = summarize(e.retrains);
+  e.scores = score(e.predicted, e.actual);
+  return e;
+}
+
+// Seeds and anchors of the j-th group of a kind. The offset 1000 keeps random groups' seeds
+// apart from the split's and the initialisation's (same seed); the prime stride 7919
+// spreads kNN anchors over the rows without repeats for n not a multiple of it.
+namespace {
+std::uint64_t group_seed(std::uint64_t seed, std::size_t j) { return seed + 1000 + j; }
+std::size_t knn_anchor(std::uint64_t seed, std::size_t j, std::size_t n) { return (j * 7919 + seed) % n; }
+}  // namespace
+
+std::vector<std::vector<std::size_t>> make_groups(GroupKind kind, const Problem& p, std::size_t size, std::size_t count,
+                                                  std::uint64_t seed) {
+  const std::size_t n = p.train.size();
+  std::vector<std::vector<std::size_t>> groups;
+  if (kind == GroupKind::Gradient) {
+    const auto clusters = static_cast<std::size_t>(std::llround(static_cast<double>(n) / static_cast<double>(size)));
+    if (clusters < 2)
+      throw Error("gradient groups of " + std::to_string(size) + " of " + std::to_string(n) + " rows give fewer than 2 clusters; use smaller groups");
+    return gradient_cluster_groups(*p.obj, p.train, p.theta, size, std::min(count, clusters), seed);
+  }
+  for (std::size_t j = 0; j < count; ++j) {
+    switch (kind) {
+      case GroupKind::Random: groups.push_back(random_group(n, size, group_seed(seed, j))); break;
+      case GroupKind::Knn: groups.push_back(knn_group(p.train, knn_anchor(seed, j, n), size)); break;
+      case GroupKind::Class: groups.push_back(class_group(p.train, j % p.train.num_classes(), size, seed + j)); break;
+      case GroupKind::Gradient: break;
+    }
+  }
+  return groups;
+}
+
+GroupsRow evaluate_group_kind(const Problem& p, const InverseHvp& inv, std::size_t test_row, double fraction, GroupKind kind,
+                              std::size_t count, const RetrainProtocol& protocol, const RetrainRun& run) {
+  GroupsRow r;
+  r.fraction = fraction;
+  r.size = group_size(p.train.size(), fraction);
+  r.kind = kind;
+  const auto groups = make_groups(kind, p, r.size, count, p.spec.seed);
+  r.evaluation = evaluate_groups(inv, p.test, test_row, groups, protocol, run);
+  const auto& e = r.evaluation;
+  r.first = score(e.first, e.actual);
+  r.second = score(e.second, e.actual);
+  bool newton = true;
+  for (auto v : e.newton) newton &= std::isfinite(v);
+  if (newton) r.newton = score(e.newton, e.actual);
+  else r.newton.undefined = "Newton estimate not computed (p above its dense limit)";
+  r.retrain = summarize(e.retrains);
+  return r;
+}
+
+SelectionComparison compare_selection(const Problem& p, const InverseHvp& inv, std::size_t test_row, std::size_t size,
+                                      const RetrainProtocol& protocol, const RetrainRun& run) {
+  SelectionComparison c;
+  const Tensor tg = test_loss_gradient(*p.obj, p.test, {test_row}, p.theta);
+  c.selection = most_influential_group(inv, tg, size);
+  const auto rr = retrain_groups(*p.obj, p.train, p.test, p.theta, {c.selection.greedy, c.selection.second_order}, {test_row}, protocol, run);
+  c.greedy = rr.at(0);
+  c.second_order = rr.at(1);
+  for (auto i : c.selection.greedy) c.common += std::binary_search(c.selection.second_order.begin(), c.selection.second_order.end(), i);
+  return c;
+}
+
+LdsEvaluation evaluate_lds(const Problem& p, std::size_t test_row, const LdsOptions& o, const RetrainRun& run) {
+  LdsEvaluation e;
+  e.test_row = test_row;
+  const CurvatureOperator A(*p.obj, p.train, p.theta, o.curvature);
+  e.influence = influence_on_test(A, p.test, {test_row}, o.solver, kStationaryTol);
+  e.lds = linear_datamodeling_score(*p.obj, p.train, p.test, p.theta, test_row, e.influence.predicted_change, o.subsets, o.alpha,
+                                    p.spec.seed, o.retrain, run);
+  e.retrain = summarize(e.lds.retrains);
+  e.scores = score(e.lds.predicted, e.lds.actual);
+  return e;
+}
+
+MislabelDetection detect_mislabels(const ProblemSpec& spec, double fraction, const SolverChoice& solver, double top, bool progress) {
+  if (!(top > 0 && top <= 1)) throw Error("mislabel detection: top must be in (0, 1], got " + std::to_string(top));
+  data::TrainTest tt = load_data(spec);
+  std::vector<std::size_t> given = tt.train.y;
+  const auto flipped = flip_labels(tt.train, fraction, spec.seed + 17);
+  MislabelDetection m{build_problem(spec, std::move(tt), progress), flipped, given, {}, {}, 0, 0, 0, 0, top};
+  const Problem& p = m.problem;
+  const CurvatureOperator A(*p.obj, p.train, p.theta);
+  m.self_influence = self_influence(A, solver);
+  m.train_loss = zeros({p.train.size()});
+  for (std::size_t i = 0; i < p.train.size(); ++i) {
+    double l = 0;
+    test_loss_gradient(*p.obj, p.train, {i}, p.theta, &l);
+    m.train_loss(i) = l;
+  }
+  m.auc_influence = detection_auc(m.self_influence, flipped);
+  m.auc_loss = detection_auc(m.train_loss, flipped);
+  m.found_influence = fraction_found(m.self_influence, flipped, top);
+  m.found_loss = fraction_found(m.train_loss, flipped, top);
+  return m;
+}
+
+}  // namespace inflab::influence

@@ -1,0 +1,108 @@
+// Evaluations of influence as library calls that return plain structs: estimates beside
+// ground truth (retraining), scores that say when they are meaningless, and diagnostics.
+// The CLI only renders these; a C++ program (or an MPI rank) makes the same calls.
+#pragma once
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "influence/evaluation.hpp"
+#include "influence/group_selection.hpp"
+#include "influence/problem.hpp"
+
+namespace inflab::influence {
+
+// Predicted against actual changes over the same points, with what makes them meaningful.
+struct Scores {
+  std::size_t n = 0;
+  static constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+  double pearson = nan, spearman = nan, kendall_tau = nan, relative_error = nan;  // NaN where undefined
+  std::size_t signs_agree = 0;  // pairs of strictly the same sign (an actual 0 agrees with nothing)
+  std::string undefined;        // why the correlations are NaN; "" when they are defined
+};
+Scores score(const Tensor& predicted, const Tensor& actual);
+
+// What a batch of retrains can vouch for.
+struct RetrainSummary {
+  std::size_t jobs = 0, converged = 0, saddles = 0, unresolved = 0, resumed = 0;
+};
+RetrainSummary summarize(const std::vector<RetrainRecord>& r);
+
+// ---- leave-one-out (inflab validate)
+struct LooOptions {
+  std::size_t top = 20;  // retrain the rows with the largest |Δ̂|
+  SolverChoice solver;
+  Curvature curvature = Curvature::Hessian;
+  RetrainProtocol retrain;
+};
+struct LooEvaluation {
+  std::size_t test_row = 0;
+  Influence influence;            // s, the solve, Δ̂ for every training row, ‖∇R(θ̂)‖, warning
+  std::vector<std::size_t> rows;  // retrained training rows (split rows), largest |Δ̂| first
+  Tensor predicted, actual;       // [k] Δ̂ and Δ of those rows
+  std::vector<RetrainRecord> retrains;
+  RetrainSummary retrain;
+  Scores scores;
+};
+LooEvaluation evaluate_leave_one_out(const Problem& p, std::size_t test_row, const LooOptions& o, const RetrainRun& run = {});
+
+// ---- groups
+// `count` groups of `size` training rows of one kind, seeded (table: group_kinds()).
+std::vector<std::vector<std::size_t>> make_groups(GroupKind kind, const Problem& p, std::size_t size, std::size_t count,
+                                                  std::uint64_t seed);
+// One row of the groups study (and of `inflab group`): groups of one kind and size against
+// group retraining.
+struct GroupsRow {
+  double fraction = 0;
+  std::size_t size = 0;
+  GroupKind kind = GroupKind::Random;
+  GroupEvaluation evaluation;
+  Scores first, second, newton;
+  RetrainSummary retrain;
+};
+GroupsRow evaluate_group_kind(const Problem& p, const InverseHvp& inv, std::size_t test_row, double fraction, GroupKind kind,
+                              std::size_t count, const RetrainProtocol& protocol, const RetrainRun& run = {});
+// The most influential group of `size`: the greedy first-order pick against the
+// second-order selection, both retrained.
+struct SelectionComparison {
+  GroupSelection selection;
+  RetrainRecord greedy, second_order;  // actual changes: test_loss_change[0]
+  std::size_t common = 0;              // rows in both picks
+};
+SelectionComparison compare_selection(const Problem& p, const InverseHvp& inv, std::size_t test_row, std::size_t size,
+                                      const RetrainProtocol& protocol, const RetrainRun& run = {});
+
+// ---- linear datamodeling score (inflab lds)
+struct LdsOptions {
+  std::size_t subsets = 20;
+  double alpha = 0.5;  // fraction of the training set each subset keeps
+  SolverChoice solver;
+  Curvature curvature = Curvature::Hessian;
+  RetrainProtocol retrain;
+};
+struct LdsEvaluation {
+  std::size_t test_row = 0;
+  Influence influence;
+  LdsResult lds;
+  RetrainSummary retrain;
+  Scores scores;  // of the subset predictions against retraining (Spearman is the LDS)
+};
+LdsEvaluation evaluate_lds(const Problem& p, std::size_t test_row, const LdsOptions& o, const RetrainRun& run = {});
+
+// ---- mislabel detection (inflab mislabel)
+// Flips the labels of a seeded `fraction` of the training rows, trains on them, and ranks
+// the rows by self-influence ∇ℓ̃ᵀ(H + μI)⁻¹∇ℓ̃ and, as the baseline, by training loss.
+struct MislabelDetection {
+  Problem problem;                     // trained on the flipped labels
+  std::vector<std::size_t> flipped;    // split rows, sorted
+  std::vector<std::size_t> given_labels;  // the labels before flipping, per training row
+  Tensor self_influence, train_loss;   // [n]
+  double auc_influence = 0, auc_loss = 0;      // ROC AUC as detectors of the flipped rows
+  double found_influence = 0, found_loss = 0;  // fraction of flipped rows in the top `top`
+  double top = 0.1;
+};
+MislabelDetection detect_mislabels(const ProblemSpec& spec, double fraction, const SolverChoice& solver, double top,
+                                   bool progress);
+
+}  // namespace inflab::influence

@@ -1,0 +1,316 @@
+#include "influence/problem.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "datasets/csv.hpp"
+#include "datasets/idx.hpp"
+#include "datasets/split.hpp"
+#include "datasets/synthetic.hpp"
+#include "datasets/transforms.hpp"
+#include "influence/influence.hpp"
+#include "nn/builders.hpp"
+#include "nn/checkpoint.hpp"
+#include "nn/choices.hpp"
+
+namespace inflab::influence {
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+const Choices<DatasetKind>& datasets() {
+  static const Choices<DatasetKind> t{
+      "dataset",
+      {{"iris", DatasetKind::Iris, "Fisher's Iris: 150 rows, 4 features, 3 classes (bundled)"},
+       {"wine", DatasetKind::Wine, "UCI wine: 178 rows, 13 features, 3 classes (bundled)"},
+       {"breast-cancer", DatasetKind::BreastCancer, "Wisconsin diagnostic: 569 rows, 30 features, 2 classes (bundled)"},
+       {"digits", DatasetKind::Digits, "8×8 digits: 1797 rows, 64 features, 10 classes (bundled)"},
+       {"fashion-mnist", DatasetKind::FashionMnist, "28×28 images, 10 classes (Debian dataset-fashion-mnist); 1000/500 rows by default"},
+       {"blobs", DatasetKind::Blobs, "2 Gaussian blobs in R¹⁰, 250 rows each (synthetic)"},
+       {"moons", DatasetKind::Moons, "two moons, 400 rows, noise 0.2 (synthetic)"}}};
+  return t;
+}
+
+namespace {
+data::Dataset load_named(const std::string& name, bool train_split) {
+  if (name.rfind("csv:", 0) == 0) return data::read_csv(name.substr(4));
+  if (!datasets().has(name)) throw Error("unknown dataset '" + name + "' (choose " + datasets().names() + " or csv:PATH)");
+  switch (datasets().parse(name)) {
+    case DatasetKind::Iris: return data::load_iris();
+    case DatasetKind::Wine: return data::load_wine();
+    case DatasetKind::BreastCancer: return data::load_breast_cancer();
+    case DatasetKind::Digits: return data::load_digits();
+    case DatasetKind::FashionMnist: return data::load_fashion_mnist(train_split ? data::Split::Train : data::Split::Test);
+    case DatasetKind::Blobs: return data::blobs(250, 2, 10, 2.0, 1.0, 5);
+    case DatasetKind::Moons: return data::two_moons(400, 0.2, 5);
+  }
+  throw Error("load_named: a dataset without a loader");
+}
+
+data::Dataset keep_classes(const data::Dataset& d, const std::vector<std::size_t>& classes) {
+  if (classes.empty()) return d;
+  for (auto c : classes)
+    if (c >= d.num_classes())
+      throw Error("classes: '" + d.name + "' has classes 0.." + std::to_string(d.num_classes() - 1) + ", not " + std::to_string(c));
+  return data::select_classes(d, classes);
+}
+
+// n rows of d (all when n is 0); more than d has is an Error naming the option.
+data::Dataset take(const data::Dataset& d, std::size_t n, std::uint64_t seed, const char* option) {
+  if (n == 0 || n == d.size()) return d;
+  if (n > d.size())
+    throw Error(std::string(option) + " " + std::to_string(n) + ": '" + d.name + "' has only " + std::to_string(d.size()) + " rows there");
+  return data::random_n(d, n, seed);
+}
+}  // namespace
+
+data::TrainTest load_data(const ProblemSpec& s) {
+  data::TrainTest tt;
+  const bool images = s.model == ModelKind::Cnn;
+  if (s.dataset == "fashion-mnist") {
+    tt.train = keep_classes(load_named(s.dataset, true), s.classes);
+    tt.test = keep_classes(load_named(s.dataset, false), s.classes);
+    tt.train = data::random_n(tt.train, s.n_train ? s.n_train : std::min<std::size_t>(1000, tt.train.size()), s.seed);
+    tt.test = data::random_n(tt.test, s.n_test ? s.n_test : std::min<std::size_t>(500, tt.test.size()), s.seed + 1);
+    data::scale_pixels(tt.train);
+    data::scale_pixels(tt.test);
+    if (!images) data::flatten(tt.train), data::flatten(tt.test);
+  } else {
+    const data::Dataset d = keep_classes(load_named(s.dataset, true), s.classes);
+    tt = data::stratified_split(d, s.test_fraction, s.seed);
+    tt.train = take(tt.train, s.n_train, s.seed, "--n-train");
+    tt.test = take(tt.test, s.n_test, s.seed + 1, "--n-test");
+    const data::Standardizer st = data::Standardizer::fit(tt.train);
+    st.apply(tt.train);
+    st.apply(tt.test);
+  }
+  if (!tt.train.is_classification()) throw Error("dataset '" + s.dataset + "' has no classes; inflab's problems are classifiers");
+  if (tt.train.num_classes() < 2)
+    throw Error("dataset '" + s.dataset + "' with classes " + json(s.classes).dump() + " leaves one class; a classifier needs two");
+  return tt;
+}
+
+std::unique_ptr<nn::Objective> make_objective(const ProblemSpec& s, const data::Dataset& train, std::string* description) {
+  const std::size_t C = train.num_classes(), in = numel(train.sample_shape());
+  std::string desc;
+  std::unique_ptr<nn::Objective> obj;
+  switch (s.model) {
+    case ModelKind::LogReg:
+      if (C != 2)
+        throw Error("model logreg needs 2 classes; '" + s.dataset + "' has " + std::to_string(C) +
+                    " (pick two with classes A,B, or use model softmax)");
+      obj = std::make_unique<nn::Objective>(nn::logistic_regression(in), nn::LossKind::BinaryLogistic, s.weight_decay);
+      desc = "logistic regression " + std::to_string(in) + "-1";
+      break;
+    case ModelKind::Softmax:
+      obj = std::make_unique<nn::Objective>(nn::softmax_regression(in, C), nn::LossKind::CrossEntropy, s.weight_decay);
+      desc = "softmax regression " + std::to_string(in) + "-" + std::to_string(C);
+      break;
+    case ModelKind::Mlp: {
+      obj = std::make_unique<nn::Objective>(nn::mlp(in, s.depth, s.width, s.activation, C), nn::LossKind::CrossEntropy, s.weight_decay);
+      desc = "MLP " + std::to_string(in);
+      for (std::size_t l = 0; l < s.depth; ++l) desc += "-" + std::to_string(s.width);
+      desc += "-" + std::to_string(C) + " (" + nn::activations().name(s.activation) + ")";
+      break;
+    }
+    case ModelKind::Cnn:
+      if (train.sample_shape().size() != 3)
+        throw Error("model cnn needs images; '" + s.dataset + "' has samples of shape " + shape_str(train.sample_shape()));
+      obj = std::make_unique<nn::Objective>(nn::small_cnn(train.sample_shape(), C, s.activation), nn::LossKind::CrossEntropy, s.weight_decay);
+      desc = "small CNN (" + nn::activations().name(s.activation) + ")";
+      break;
+  }
+  if (description) *description = desc;
+  return obj;
+}
+
+Problem build_problem(const ProblemSpec& s, bool progress) { return build_problem(s, load_data(s), progress); }
+
+Problem build_problem(const ProblemSpec& s, data::TrainTest data, bool progress) {
+  Problem p;
+  p.spec = s;
+  p.train = std::move(data.train);
+  p.test = std::move(data.test);
+  p.obj = make_objective(s, p.train, &p.description);
+  p.obj->check_fits(p.train);
+  nn::TrainOptions t;
+  t.optimizer = s.optimizer;
+  t.grad_tol = s.grad_tol;
+  t.max_steps = s.max_steps;
+  t.epochs = s.epochs;
+  t.lr = s.lr;
+  t.batch_size = s.batch_size;
+  t.seed = s.seed;
+  t.progress = progress;
+  const nn::TrainResult r = nn::train(*p.obj, p.train, p.obj->model().init(s.seed), t);
+  p.theta = r.theta;
+  p.history = r.history;
+  p.fit = {"trained", nn::optimizers().name(s.optimizer), r.steps, r.loss, r.grad_norm, r.converged, r.stop_reason};
+  p.train_accuracy = p.obj->accuracy(p.theta, p.train);
+  p.test_accuracy = p.obj->accuracy(p.theta, p.test);
+  return p;
+}
+
+void to_json(json& j, const ProblemSpec& s) {
+  j = {{"dataset", s.dataset},
+       {"classes", s.classes},
+       {"n_train", s.n_train},
+       {"n_test", s.n_test},
+       {"test_fraction", s.test_fraction},
+       {"model", model_kinds().name(s.model)},
+       {"depth", s.depth},
+       {"width", s.width},
+       {"activation", nn::activations().name(s.activation)},
+       {"weight_decay", s.weight_decay},
+       {"optimizer", nn::optimizers().name(s.optimizer)},
+       {"epochs", s.epochs},
+       {"batch_size", s.batch_size},
+       {"max_steps", s.max_steps},
+       {"lr", s.lr},
+       {"grad_tol", s.grad_tol},
+       {"seed", s.seed}};
+}
+
+ProblemSpec spec_from_json(const json& j, const std::string& where) {
+  ProblemSpec s;
+  try {
+    s.dataset = j.at("dataset").get<std::string>();
+    s.classes = j.at("classes").get<std::vector<std::size_t>>();
+    s.n_train = j.at("n_train").get<std::size_t>();
+    s.n_test = j.at("n_test").get<std::size_t>();
+    s.test_fraction = j.at("test_fraction").get<double>();
+    s.model = model_kinds().parse(j.at("model").get<std::string>());
+    s.depth = j.at("depth").get<std::size_t>();
+    s.width = j.at("width").get<std::size_t>();
+    s.activation = nn::activations().parse(j.at("activation").get<std::string>());
+    s.weight_decay = j.at("weight_decay").get<double>();
+    s.optimizer = nn::optimizers().parse(j.at("optimizer").get<std::string>());
+    s.epochs = j.at("epochs").get<std::size_t>();
+    s.batch_size = j.at("batch_size").get<std::size_t>();
+    s.max_steps = j.at("max_steps").get<std::size_t>();
+    s.lr = j.at("lr").get<double>();
+    s.grad_tol = j.at("grad_tol").get<double>();
+    s.seed = j.at("seed").get<std::uint64_t>();
+  } catch (const std::exception& e) {
+    throw Error(where + ": not a problem spec inflab can read (" + e.what() + ")");
+  }
+  return s;
+}
+
+std::vector<SpecDifference> differences(const ProblemSpec& a, const ProblemSpec& b) {
+  json ja, jb;
+  to_json(ja, a);
+  to_json(jb, b);
+  std::vector<SpecDifference> out;
+  for (auto it = ja.begin(); it != ja.end(); ++it)
+    if (jb.at(it.key()) != it.value()) out.push_back({it.key(), it.value().dump(), jb.at(it.key()).dump()});
+  return out;
+}
+
+bool has_problem(const std::string& dir) { return fs::exists(fs::path(dir) / "problem.json"); }
+
+void save_problem(const std::string& dir, const Problem& p) {
+  nn::save_checkpoint(dir, p.obj->model(), p.theta);
+  json spec;
+  to_json(spec, p.spec);
+  const json j = {{"format", "inflab-problem"},
+                  {"version", 1},
+                  {"spec", spec},
+                  {"loss", nn::loss_name(p.obj->loss())},
+                  {"fit",
+                   {{"optimizer", p.fit.optimizer},
+                    {"steps", p.fit.steps},
+                    {"loss", p.fit.loss},
+                    {"grad_norm", p.fit.grad_norm},
+                    {"converged", p.fit.converged},
+                    {"stop_reason", p.fit.stop_reason}}},
+                  {"train_rows", p.train.size()},
+                  {"test_rows", p.test.size()}};
+  std::ofstream out(fs::path(dir) / "problem.json");
+  out << j.dump(2) << "\n";
+  if (!out) throw Error("cannot write '" + (fs::path(dir) / "problem.json").string() + "'");
+}
+
+Problem load_problem(const std::string& dir) {
+  const fs::path pj = fs::path(dir) / "problem.json";
+  if (!fs::exists(pj))
+    throw Error("checkpoint '" + dir + "' has no problem.json, so the data, loss and λ it was trained with are unknown; "
+                "checkpoints from `inflab train` have one");
+  json j;
+  try {
+    std::ifstream in(pj);
+    j = json::parse(in);
+  } catch (const std::exception& e) {
+    throw Error(pj.string() + ": not valid JSON (" + e.what() + ")");
+  }
+  if (j.value("format", "") != "inflab-problem") throw Error(pj.string() + ": not an inflab problem (no \"format\": \"inflab-problem\")");
+  Problem p;
+  p.spec = spec_from_json(j.at("spec"), pj.string());
+  data::TrainTest tt = load_data(p.spec);
+  p.train = std::move(tt.train);
+  p.test = std::move(tt.test);
+  p.obj = make_objective(p.spec, p.train, &p.description);
+  const nn::Checkpoint ck = nn::load_checkpoint(dir);
+  if (ck.model.summary() != p.obj->model().summary())
+    throw Error("checkpoint '" + dir + "': model.json holds " + ck.model.summary() + ", its problem.json describes " +
+                p.obj->model().summary());
+  if (j.contains("loss") && j["loss"].get<std::string>() != nn::loss_name(p.obj->loss()))
+    throw Error(pj.string() + ": loss " + j["loss"].dump() + " does not match the model's " + nn::loss_name(p.obj->loss()));
+  p.obj->check_fits(p.train);
+  p.theta = ck.theta;
+  const json& f = j.at("fit");
+  p.fit = {"checkpoint " + dir, f.value("optimizer", ""), f.value("steps", std::size_t{0}), f.value("loss", 0.0),
+           f.value("grad_norm", 0.0), f.value("converged", false), f.value("stop_reason", "")};
+  // measured here, on the rebuilt data: a mismatch shows as a non-stationary θ̂
+  const auto vg = ad::value_and_grad(p.obj->fn(p.train), p.theta);
+  p.fit.loss = vg.value;
+  p.fit.grad_norm = norm2(vg.grad);
+  p.train_accuracy = p.obj->accuracy(p.theta, p.train);
+  p.test_accuracy = p.obj->accuracy(p.theta, p.test);
+  return p;
+}
+
+std::vector<std::size_t> pick_test_rows(const std::string& spec, const Problem& p, std::uint64_t seed) {
+  const std::size_t m = p.test.size();
+  if (spec == "highest") {
+    std::size_t best = 0;
+    double worst = -1;
+    for (std::size_t i = 0; i < m; ++i) {
+      double l = 0;
+      test_loss_gradient(*p.obj, p.test, {i}, p.theta, &l);
+      if (!std::isfinite(l)) throw Error("the loss of test row " + std::to_string(i) + " is " + std::to_string(l) + " at θ̂");
+      if (l > worst) worst = l, best = i;
+    }
+    return {best};
+  }
+  auto whole = [&](const std::string& s) -> std::size_t {  // short enough not to overflow
+    if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos)
+      throw Error("test '" + spec + "': expected highest, random:K or row numbers like 3,8");
+    return std::stoul(s);
+  };
+  if (spec.rfind("random:", 0) == 0) {
+    const std::size_t k = whole(spec.substr(7));
+    if (k == 0 || k > m) throw Error("test " + spec + ": K must be in 1.." + std::to_string(m));
+    auto r = data::permutation(m, seed);
+    r.resize(k);
+    return r;
+  }
+  std::vector<std::size_t> rows;
+  std::size_t start = 0;
+  while (start <= spec.size()) {
+    const std::size_t end = std::min(spec.find(',', start), spec.size());
+    const std::string item = spec.substr(start, end - start);
+    const std::size_t r = whole(item);
+    if (r >= m) throw Error("test row " + item + " out of range: the test set has " + std::to_string(m) + " rows");
+    if (std::find(rows.begin(), rows.end(), r) != rows.end()) throw Error("test lists row " + item + " twice");
+    rows.push_back(r);
+    start = end + 1;
+  }
+  return rows;
+}
+
+}  // namespace inflab::influence

@@ -1,0 +1,94 @@
+// One influence problem: train and test data that keep their source rows, a model, the
+// objective R(θ) = mean ℓ + λ/2 ‖θ‖² (docs/conventions.md), θ̂ and how it was reached, and
+// the seed. Its spec saves with the checkpoint (problem.json beside model.json), so loading
+// a checkpoint rebuilds exactly the problem that made it.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "datasets/split.hpp"
+#include "influence/choices.hpp"
+#include "nn/layers.hpp"
+#include "nn/objective.hpp"
+#include "nn/trainer.hpp"
+
+namespace inflab::influence {
+
+// Everything that determines the data, the objective and θ̂.
+struct ProblemSpec {
+  std::string dataset = "iris";           // a name in datasets() or csv:PATH
+  std::vector<std::size_t> classes;       // kept classes, relabelled 0.. in this order; empty: all
+  std::size_t n_train = 0, n_test = 0;    // subsample; 0: the dataset's own size (fashion-mnist: 1000/500)
+  double test_fraction = 0.2;             // tabular data: the stratified test share
+  ModelKind model = ModelKind::Mlp;
+  std::size_t depth = 1, width = 16;      // MLP
+  nn::Activation activation = nn::Activation::Tanh;
+  double weight_decay = 0.001;            // λ
+  nn::Optimizer optimizer = nn::Optimizer::Lbfgs;
+  std::size_t epochs = 20, batch_size = 0, max_steps = 0;
+  double lr = 1e-3, grad_tol = 1e-8;
+  std::uint64_t seed = 0;                 // split, subsample, initialisation, batch order
+};
+// The spec as JSON (names from the choice tables) and back; from_json names a bad key.
+void to_json(nlohmann::json& j, const ProblemSpec& s);
+ProblemSpec spec_from_json(const nlohmann::json& j, const std::string& where);
+// The spec key that differs first ("" if none), for "contradicts the checkpoint" messages.
+struct SpecDifference {
+  std::string key, have, want;
+};
+std::vector<SpecDifference> differences(const ProblemSpec& a, const ProblemSpec& b);
+
+// How θ̂ was obtained.
+struct Fit {
+  std::string how;            // "trained" or "checkpoint DIR"
+  std::string optimizer;
+  std::size_t steps = 0;
+  double loss = 0, grad_norm = 0;  // R(θ̂), ‖∇R(θ̂)‖ (measured on this problem's data)
+  bool converged = false;
+  std::string stop_reason;
+};
+
+struct Problem {
+  ProblemSpec spec;
+  data::Dataset train, test;  // source_row(i): the row of the dataset file
+  std::unique_ptr<nn::Objective> obj;
+  Tensor theta;
+  Fit fit;
+  std::vector<nn::EpochStats> history;  // of this run's training (empty when loaded)
+  std::string description;              // e.g. "MLP 4-16-3 (tanh)"
+  double train_accuracy = 0, test_accuracy = 0;
+};
+
+// The datasets a spec can name (besides csv:PATH), with help.
+enum class DatasetKind { Iris, Wine, BreastCancer, Digits, FashionMnist, Blobs, Moons };
+const Choices<DatasetKind>& datasets();
+// The train/test data of a spec (split, subsampled, standardised or scaled). Errors name
+// the option in the user's terms (an n_train above the data's size, a class that does
+// not exist, one class left).
+data::TrainTest load_data(const ProblemSpec& s);
+// The objective of a spec for data with the given classes and sample shape.
+std::unique_ptr<nn::Objective> make_objective(const ProblemSpec& s, const data::Dataset& train, std::string* description = nullptr);
+// Loads the data and trains θ̂ from the seeded initialisation.
+Problem build_problem(const ProblemSpec& s, bool progress);
+// The same on data given (e.g. with flipped labels).
+Problem build_problem(const ProblemSpec& s, data::TrainTest data, bool progress);
+
+// checkpoint DIR: model.json and .npy files (nn/checkpoint.hpp) plus problem.json (spec and fit).
+void save_problem(const std::string& dir, const Problem& p);
+// Rebuilds the problem saved in dir: the data from its spec, θ̂ from the .npy files, the
+// model checked against the spec. A checkpoint without problem.json (one written by numpy
+// or an old inflab) is an Error saying so.
+Problem load_problem(const std::string& dir);
+bool has_problem(const std::string& dir);
+
+// Test rows from a spec string: "highest" (largest test loss at θ̂), "random:K" (seeded) or
+// "3,8,12" (split rows). Error names the spec.
+std::vector<std::size_t> pick_test_rows(const std::string& spec, const Problem& p, std::uint64_t seed);
+
+// ‖∇R(θ̂)‖ above which θ̂ is not treated as a stationary point (influence assumes one).
+constexpr double kStationaryTol = 1e-5;
+
+}  // namespace inflab::influence

@@ -1,0 +1,91 @@
+#include "influence/studies.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "util/format.hpp"
+
+namespace inflab::influence {
+
+std::string FragilitySetting::key(const std::string& test) const {
+  return sweep + "-d" + std::to_string(depth) + "-w" + std::to_string(width) + "-wd" + shortest(weight_decay) + "-" + test;
+}
+
+std::vector<FragilitySetting> fragility_settings(const ProblemSpec& base, const std::vector<std::size_t>& depths,
+                                                 const std::vector<std::size_t>& widths, const std::vector<double>& decays) {
+  std::vector<FragilitySetting> out;
+  auto add = [&](FragilitySetting s) {
+    for (const auto& o : out)
+      if (o.sweep == s.sweep && o.depth == s.depth && o.width == s.width && o.weight_decay == s.weight_decay) return;
+    out.push_back(std::move(s));
+  };
+  for (double wd : decays) {
+    if (!(wd >= 0) || !std::isfinite(wd)) throw Error("fragility: weight decay " + shortest(wd) + " is not ≥ 0");
+    for (auto d : depths) add({"depth", d, base.width, wd});
+    for (auto w : widths) add({"width", base.depth, w, wd});
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::size_t>> fragility_tests(const Problem& p, std::size_t random, std::uint64_t seed) {
+  const std::size_t want = 1 + random;
+  if (p.test.size() < want)
+    throw Error("fragility: " + std::to_string(random) + " random test points need " + std::to_string(want) + " test rows; the test set has " +
+                std::to_string(p.test.size()));
+  std::vector<std::pair<std::string, std::size_t>> tests = {{"highest", pick_test_rows("highest", p, seed).at(0)}};
+  if (random)
+    for (auto r : pick_test_rows("random:" + std::to_string(want), p, seed + 7))
+      if (r != tests[0].second && tests.size() < want) tests.push_back({"random" + std::to_string(tests.size() - 1), r});
+  return tests;
+}
+
+FragilityRow fragility_row(const Problem& p, const InverseHvp& inv, const SpectrumSummary& spectrum, const FragilitySetting& s,
+                           const std::string& test, std::size_t test_row, const FragilityOptions& o, const RetrainRun& run) {
+  FragilityRow r;
+  r.setting = s;
+  r.test = test;
+  r.test_row = test_row;
+  r.test_source_row = p.test.source_row(test_row);
+  r.parameters = p.theta.size();
+  r.train_accuracy = p.train_accuracy;
+  r.test_accuracy = p.test_accuracy;
+  r.grad_norm = inv.op().grad_norm();
+  r.spectrum = spectrum;
+  const Tensor tg = test_loss_gradient(*p.obj, p.test, {test_row}, p.theta);
+  const SolveResult sol = inv(tg);
+  const Tensor pc = train_gradient_dots(*p.obj, p.train, p.theta, sol.x) / static_cast<double>(p.train.size());
+  const auto rows = largest_magnitude(pc, o.top);
+  const auto rec = leave_one_out(*p.obj, p.train, p.test, p.theta, rows, {test_row}, o.retrain, run);
+  Tensor pred = zeros({rows.size()}), act = zeros({rows.size()});
+  for (std::size_t j = 0; j < rows.size(); ++j) {
+    pred(j) = pc(rows[j]), act(j) = rec[j].test_loss_change.at(0);
+    r.mean_abs_actual += std::fabs(act(j)) / static_cast<double>(rows.size());
+  }
+  r.scores = score(pred, act);
+  r.retrain = summarize(rec);
+  return r;
+}
+
+std::vector<FragilityRow> fragility_setting(const ProblemSpec& base, const FragilitySetting& s, const FragilityOptions& o,
+                                            const std::function<bool(const std::string&)>& done,
+                                            const std::function<std::string(const std::string&)>& journal, std::size_t threads) {
+  ProblemSpec spec = base;
+  spec.model = ModelKind::Mlp;
+  spec.depth = s.depth, spec.width = s.width, spec.weight_decay = s.weight_decay;
+  const Problem p = build_problem(spec, false);
+  const CurvatureOperator A(*p.obj, p.train, p.theta);
+  const SpectrumSummary spectrum = influence::spectrum(A);
+  const InverseHvp inv(A, o.solver);
+  std::vector<FragilityRow> rows;
+  for (const auto& [name, t] : fragility_tests(p, o.random_tests, base.seed)) {
+    if (done && done(s.key(name))) continue;
+    RetrainRun run;
+    run.threads = threads;
+    run.progress = false;
+    run.results_path = journal ? journal(s.key(name)) : "";
+    rows.push_back(fragility_row(p, inv, spectrum, s, name, t, o, run));
+  }
+  return rows;
+}
+
+}  // namespace inflab::influence

@@ -1,0 +1,52 @@
+// The fragility study of Basu, Pope & Feizi (ICLR 2021) as library calls: one setting
+// (depth, width, λ) trains its own MLP; each of its test points gives one row comparing
+// first-order Δ̂ with leave-one-out retraining of the top-|Δ̂| rows. The groups study of
+// Basu, You & Feizi (ICML 2020) is a loop over evaluate_group_kind and compare_selection
+// (experiments.hpp).
+#pragma once
+#include <functional>
+
+#include "influence/experiments.hpp"
+#include "influence/spectrum.hpp"
+
+namespace inflab::influence {
+
+struct FragilitySetting {
+  std::string sweep;  // "depth" or "width": the axis this setting belongs to
+  std::size_t depth = 1, width = 16;
+  double weight_decay = 0;
+  std::string key(const std::string& test) const;  // e.g. depth-d2-w16-wd0.001-highest
+};
+// Every setting of the sweep: for each λ, the depths at the base width and the widths at
+// the base depth (repeats dropped, order kept).
+std::vector<FragilitySetting> fragility_settings(const ProblemSpec& base, const std::vector<std::size_t>& depths,
+                                                 const std::vector<std::size_t>& widths, const std::vector<double>& decays);
+
+struct FragilityOptions {
+  std::size_t top = 10, random_tests = 2;
+  SolverChoice solver;
+  RetrainProtocol retrain;
+};
+struct FragilityRow {
+  FragilitySetting setting;
+  std::string test;                 // "highest", "random0", …
+  std::size_t test_row = 0, test_source_row = 0, parameters = 0;
+  double train_accuracy = 0, test_accuracy = 0, grad_norm = 0;
+  SpectrumSummary spectrum;
+  Scores scores;
+  double mean_abs_actual = 0;  // beside retraining's precision: how much the correlation can mean
+  RetrainSummary retrain;
+};
+// The test points of a problem: the highest-loss one, then `random` others (seeded; the
+// same for every setting since the split is the same).
+std::vector<std::pair<std::string, std::size_t>> fragility_tests(const Problem& p, std::size_t random, std::uint64_t seed);
+// One row: Δ̂ for every training row, leave-one-out of the top |Δ̂|, scores.
+FragilityRow fragility_row(const Problem& p, const InverseHvp& inv, const SpectrumSummary& spectrum, const FragilitySetting& s,
+                           const std::string& test, std::size_t test_row, const FragilityOptions& o, const RetrainRun& run);
+// Trains the setting's problem and returns the rows of its test points whose key `done`
+// does not report finished; `journal(key)` names each row's retraining journal ("" none).
+std::vector<FragilityRow> fragility_setting(const ProblemSpec& base, const FragilitySetting& s, const FragilityOptions& o,
+                                            const std::function<bool(const std::string&)>& done,
+                                            const std::function<std::string(const std::string&)>& journal, std::size_t threads);
+
+}  // namespace inflab::influence
