@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "autodiff/tensor.hpp"
+#include "util/choice.hpp"
 
 namespace inflab::cli {
 
@@ -29,6 +30,28 @@ class Args {
   std::vector<std::size_t> counts(const std::string& name, const std::vector<std::size_t>& fallback);
   std::vector<double> reals(const std::string& name, const std::vector<double>& fallback);
   bool flag(const std::string& name);  // present or not; never takes a value
+  // A value from a choice table; a name not in it is a UsageError listing the table.
+  template <class E>
+  E choice(const std::string& name, const Choices<E>& table, E fallback) {
+    const std::string v = text(name, table.name(fallback));
+    if (!table.has(v)) throw UsageError("--" + name + " '" + v + "' is not one of: " + table.names());
+    return table.parse(v);
+  }
+  // A list of names from a choice table, comma-separated.
+  template <class E>
+  std::vector<E> choices(const std::string& name, const Choices<E>& table, const std::string& fallback) {
+    std::vector<E> out;
+    const std::string v = text(name, fallback);
+    std::size_t start = 0;
+    while (start <= v.size()) {
+      const std::size_t end = std::min(v.find(',', start), v.size());
+      const std::string item = v.substr(start, end - start);
+      if (!table.has(item)) throw UsageError("--" + name + ": '" + item + "' is not one of: " + table.names());
+      out.push_back(table.parse(item));
+      start = end + 1;
+    }
+    return out;
+  }
   bool given(const std::string& name) const { return values_.count(name) > 0; }
   // UsageError naming any option no one asked for.
   void finish(const std::string& command) const;

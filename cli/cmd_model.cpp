@@ -6,6 +6,7 @@
 #include "autodiff/check.hpp"
 #include "cli/common.hpp"
 #include "cli/plot.hpp"
+#include "nn/choices.hpp"
 #include "influence/solvers.hpp"
 #include "influence/spectrum.hpp"
 #include "nn/checkpoint.hpp"
@@ -14,39 +15,24 @@ namespace inflab::cli {
 
 using json = nlohmann::json;
 
-namespace {
-json problem_json(const Problem& p) {
-  json j = {{"dataset", p.train.name}, {"train_rows", p.train.size()}, {"test_rows", p.test.size()},
-            {"classes", p.train.num_classes()}, {"model", p.description},
-            {"parameters", p.theta.size()}, {"weight_decay", p.obj->weight_decay()},
-            {"train_accuracy", p.train_accuracy}, {"test_accuracy", p.test_accuracy}};
-  if (!p.fit.history.empty() || p.fit.steps)
-    j["training"] = {{"loss", p.fit.loss}, {"grad_norm", p.fit.grad_norm}, {"steps", p.fit.steps},
-                     {"converged", p.fit.converged}, {"stop_reason", p.fit.stop_reason}};
-  return j;
-}
-std::string problem_line(const Problem& p) {
-  return p.train.name + ": " + std::to_string(p.train.size()) + " train / " + std::to_string(p.test.size()) + " test rows, " +
-         std::to_string(p.theta.size()) + " parameters; accuracy train " + fmt("%.3f", p.train_accuracy) + ", test " +
-         fmt("%.3f", p.test_accuracy) + (p.fit.steps ? ", ‖∇R(θ̂)‖ = " + fmt("%.2e", p.fit.grad_norm) : std::string()) + "\n";
-}
-}  // namespace
 
 int run_train(Args& a) {
   const Common c = read_common(a, "train");
-  const ProblemOptions po = read_problem(a);
+  const ProblemArgs pa = read_problem(a, {}, "train makes a checkpoint");
   a.finish("inflab train");
   const RunDir rd(c.out, "train", a.settings());
-  const Problem p = build_problem(po, !c.quiet);
-  nn::save_checkpoint(rd.path("checkpoint"), p.obj->model(), p.theta);
+  const influence::Problem p = influence::build_problem(pa.spec, !c.quiet);
+  influence::save_problem(rd.path("checkpoint"), p);
   CsvLog h(rd.path("history.csv"), {"epoch", "steps", "loss", "accuracy", "grad_norm", "seconds"});
   Series loss{"R(θ) on the training set", {}, {}, true};
-  for (const auto& e : p.fit.history) {
+  for (const auto& e : p.history) {
     h.row({std::to_string(e.epoch), std::to_string(e.steps), CsvLog::cell(e.loss), CsvLog::cell(e.accuracy),
            CsvLog::cell(e.grad_norm), CsvLog::cell(e.seconds)});
     loss.x.push_back(static_cast<double>(e.epoch)), loss.y.push_back(std::log10(std::max(e.loss, 1e-300)));
   }
-  write_svg(rd.path("loss.svg"), {"Training loss (" + p.train.name + ")", "epoch / iteration", "log10 R(θ)", {loss}, false});
+  const bool per_iteration = nn::to_tolerance(pa.spec.optimizer);
+  write_svg(rd.path("loss.svg"), {"Training loss (" + p.train.name + ", " + p.fit.optimizer + ")", per_iteration ? "iteration" : "epoch",
+                                  "log10 R(θ)", {loss}, false});
   rd.write_json("summary.json", problem_json(p));
   say(c, problem_line(p) + "checkpoint: " + rd.path("checkpoint") + "  (use it with --checkpoint)\n");
   return 0;
@@ -54,13 +40,13 @@ int run_train(Args& a) {
 
 int run_check(Args& a) {
   const Common c = read_common(a, "check");
-  const ProblemOptions po = read_problem(a);
+  const ProblemArgs pa = read_problem(a);
   const bool at_init = a.flag("at-init");
   const std::size_t rows = a.count("rows", 200, 1);
   a.finish("inflab check");
   const RunDir rd(c.out, "check", a.settings());
-  Problem p = build_problem(po, !c.quiet);
-  if (at_init) p.theta = p.obj->model().init(po.seed);
+  influence::Problem p = obtain_problem(pa, !c.quiet);
+  if (at_init) p.theta = p.obj->model().init(pa.spec.seed);
   const data::Dataset d = p.train.size() > rows ? data::subset(p.train, [&] {
     std::vector<std::size_t> r(rows);
     for (std::size_t i = 0; i < rows; ++i) r[i] = i;
@@ -68,8 +54,8 @@ int run_check(Args& a) {
   }()) : p.train;
   const ad::Fn f = p.obj->fn(d);
   const std::size_t P = p.theta.size();
-  const Tensor u = ad::random_normal({P}, po.seed + 11), v = ad::random_normal({P}, po.seed + 12);
-  const auto g = ad::check_gradient(f, p.theta, po.seed + 1);
+  const Tensor u = ad::random_normal({P}, pa.spec.seed + 11), v = ad::random_normal({P}, pa.spec.seed + 12);
+  const auto g = ad::check_gradient(f, p.theta, pa.spec.seed + 1);
   const auto h = ad::check_hvp(f, p.theta, v);
   const auto s = ad::check_symmetry(f, p.theta, u, v);
   const auto t = ad::taylor_test(f, p.theta, v);
@@ -113,12 +99,12 @@ Tensor dense_operator(const influence::CurvatureOperator& A) {
 
 int run_hessian(Args& a) {
   const Common c = read_common(a, "hessian");
-  const ProblemOptions po = read_problem(a);
+  const ProblemArgs pa = read_problem(a);
   const influence::Curvature kind = read_curvature(a);
   const std::size_t max_dim = a.count("max-dim", 4000, 1);
   a.finish("inflab hessian");
   const RunDir rd(c.out, "hessian", a.settings());
-  const Problem p = build_problem(po, !c.quiet);
+  const influence::Problem p = obtain_problem(pa, !c.quiet);
   if (p.theta.size() > max_dim)
     throw UsageError("the model has " + std::to_string(p.theta.size()) + " parameters; a dense H above --max-dim " +
                      std::to_string(max_dim) + " is refused (use `inflab spectrum` for its extreme eigenvalues)");
@@ -130,7 +116,7 @@ int run_hessian(Args& a) {
   std::size_t neg = 0;
   for (std::size_t i = 0; i < e.values.size(); ++i) ev.row({std::to_string(i), CsvLog::cell(e.values(i))}), neg += e.values(i) < 0;
   const double lo = e.values(0), hi = e.values(e.values.size() - 1);
-  rd.write_json("summary.json", {{"problem", problem_json(p)}, {"curvature", kind == influence::Curvature::Hessian ? "hessian" : "ggn"},
+  rd.write_json("summary.json", {{"problem", problem_json(p)}, {"curvature", influence::curvatures().name(kind)},
                                  {"dimension", H.shape(0)}, {"largest", hi}, {"smallest", lo}, {"negative", neg},
                                  {"condition", lo > 0 ? hi / lo : INFINITY}});
   say(c, problem_line(p) + "H: " + std::to_string(H.shape(0)) + "×" + std::to_string(H.shape(0)) + " → " + rd.path("hessian.npy") +
@@ -140,13 +126,13 @@ int run_hessian(Args& a) {
 
 int run_spectrum(Args& a) {
   const Common c = read_common(a, "spectrum");
-  const ProblemOptions po = read_problem(a);
+  const ProblemArgs pa = read_problem(a);
   const influence::Curvature kind = read_curvature(a);
   const std::size_t exact_up_to = a.count("exact-up-to", 2000);
   const std::size_t steps = a.count("steps", 60, 2);
   a.finish("inflab spectrum");
   const RunDir rd(c.out, "spectrum", a.settings());
-  const Problem p = build_problem(po, !c.quiet);
+  const influence::Problem p = obtain_problem(pa, !c.quiet);
   const influence::CurvatureOperator A(*p.obj, p.train, p.theta, kind);
   std::vector<double> values;
   bool exact = p.theta.size() <= exact_up_to;
@@ -154,21 +140,33 @@ int run_spectrum(Args& a) {
     const auto e = influence::dense_eigen(A);
     values.assign(e.values.begin(), e.values.end());
   } else {
-    const auto l = influence::lanczos(A, std::min(steps, p.theta.size()), po.seed);
+    const auto l = influence::lanczos(A, std::min(steps, p.theta.size()), pa.spec.seed);
     values.assign(l.ritz_values.begin(), l.ritz_values.end());
   }
   CsvLog out(rd.path("spectrum.csv"), {"index", exact ? "eigenvalue" : "ritz_value"});
-  Series s{exact ? "eigenvalues of H" : "Ritz values (Lanczos)", {}, {}, true};
+  const std::string what = exact ? "eigenvalues" : "Ritz values";
+  Series pos{"positive " + what, {}, {}, false}, negs{"negative " + what, {}, {}, false};
+  // signed log scale sign(λ)·log10(1 + |λ|/c) keeps negatives and spans decades; c is the
+  // smallest |λ| that is not rounding noise (|λ| > 1e-12·max|λ|), so no eigenvalue of the
+  // data is flattened to 0
+  double big = 0, c0 = INFINITY;
+  for (double v : values) big = std::max(big, std::fabs(v));
+  for (double v : values)
+    if (std::fabs(v) > 1e-12 * big) c0 = std::min(c0, std::fabs(v));
+  if (!std::isfinite(c0)) c0 = 1;
   std::size_t neg = 0;
   for (std::size_t i = 0; i < values.size(); ++i) {
     out.row({std::to_string(i), CsvLog::cell(values[i])});
     neg += values[i] < 0;
-    // signed log scale: sign(λ)·log10(1 + |λ|/10⁻⁶) keeps negatives and spans decades
-    s.x.push_back(static_cast<double>(i)), s.y.push_back((values[i] < 0 ? -1 : 1) * std::log10(1 + std::fabs(values[i]) / 1e-6));
+    Series& s = values[i] < 0 ? negs : pos;
+    s.x.push_back(static_cast<double>(i)), s.y.push_back((values[i] < 0 ? -1 : 1) * std::log10(1 + std::fabs(values[i]) / c0));
   }
+  std::vector<Series> series;
+  if (!pos.x.empty()) series.push_back(pos);
+  if (!negs.x.empty()) series.push_back(negs);
   write_svg(rd.path("spectrum.svg"), {"Spectrum of " + std::string(kind == influence::Curvature::Hessian ? "H" : "G") + " (" + p.train.name + ", " +
-                                          std::to_string(p.theta.size()) + " parameters)",
-                                      "index (ascending)", "sign(λ) · log10(1 + |λ| / 1e-6)", {s}, false});
+                                          std::to_string(p.theta.size()) + " parameters, " + std::to_string(neg) + " negative)",
+                                      "index (ascending)", "sign(λ) · log10(1 + |λ| / " + fmt("%.2g", c0) + ")", series, false});
   const double lo = values.front(), hi = values.back();
   rd.write_json("summary.json", {{"problem", problem_json(p)}, {"exact", exact}, {"largest", hi}, {"smallest", lo},
                                  {"negative", exact ? json(neg) : json(nullptr)}, {"values", values.size()}});

@@ -2,17 +2,21 @@
 
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 
-#include "autodiff/blas.hpp"
+#include "nn/choices.hpp"
+#include "util/format.hpp"
 
 namespace inflab::cli {
+
+using json = nlohmann::json;
+namespace inf = influence;
 
 Common read_common(Args& a, const std::string& name) {
   Common c;
   c.out = a.text("out", "runs/" + name);
   c.quiet = a.flag("quiet");
   c.threads = a.count("threads", 1, 1, 256);
-  blas::set_threads(static_cast<int>(c.threads));
   a.unrecord("out");      // the run directory itself
   a.unrecord("threads");  // results do not depend on it (parallel retraining = serial)
   a.unrecord("quiet");
@@ -27,12 +31,93 @@ std::string common_usage() {
 )";
 }
 
-influence::SolverChoice read_solver(Args& a, const std::string& default_method) {
-  influence::SolverChoice c;
-  c.method = a.text("method", default_method, {"exact", "cg", "minres", "lissa", "lowrank"});
+inf::RetrainRun retrain_run(const Common& c, const RunDir& rd, const std::string& journal, bool progress) {
+  inf::RetrainRun r;
+  r.threads = c.threads;
+  r.results_path = journal.empty() ? "" : rd.path(journal);
+  r.progress = progress && !c.quiet;
+  return r;
+}
+
+ProblemArgs read_problem(Args& a, const inf::ProblemSpec& given_defaults, const std::string& no_checkpoint) {
+  ProblemArgs pa;
+  pa.checkpoint = a.text("checkpoint", "");
+  if (!pa.checkpoint.empty() && !no_checkpoint.empty()) throw UsageError("--checkpoint does not apply: " + no_checkpoint);
+  inf::ProblemSpec d = given_defaults;
+  if (!pa.checkpoint.empty()) {
+    const std::string pj = pa.checkpoint + "/problem.json";
+    std::ifstream in(pj);
+    if (!in)
+      throw Error("checkpoint '" + pa.checkpoint + "' has no problem.json, so the data, loss and λ it was trained with are unknown; "
+                  "checkpoints from `inflab train` have one");
+    json j;
+    try {
+      j = json::parse(in);
+    } catch (const std::exception& e) {
+      throw Error(pj + ": not valid JSON (" + e.what() + ")");
+    }
+    d = inf::spec_from_json(j.value("spec", json::object()), pj);
+  }
+  inf::ProblemSpec& s = pa.spec;
+  s.dataset = a.text("dataset", d.dataset);
+  if (s.dataset.rfind("csv:", 0) != 0 && !inf::datasets().has(s.dataset))
+    throw UsageError("unknown dataset '" + s.dataset + "' (choose " + inf::datasets().names() + " or csv:PATH)");
+  if (a.given("classes") && a.text("classes", "") == "all") s.classes.clear();  // undoes a default selection
+  else s.classes = a.counts("classes", d.classes);
+  s.n_train = a.count("n-train", d.n_train);
+  s.n_test = a.count("n-test", d.n_test);
+  s.test_fraction = a.real("test-fraction", d.test_fraction, 0.01, 0.9);
+  s.model = a.choice("model", inf::model_kinds(), d.model);
+  s.depth = a.count("depth", d.depth, 1, 64);
+  s.width = a.count("width", d.width, 1, 100000);
+  s.activation = a.choice("activation", nn::activations(), d.activation);
+  s.weight_decay = a.real("weight-decay", d.weight_decay, 0, 1e6);
+  const bool cnn_default = pa.checkpoint.empty() && s.model == inf::ModelKind::Cnn && !a.given("optimizer");
+  s.optimizer = a.choice("optimizer", nn::optimizers(), cnn_default ? nn::Optimizer::Adam : d.optimizer);
+  s.epochs = a.count("epochs", d.epochs, 1);
+  s.batch_size = a.count("batch-size", d.batch_size);
+  s.max_steps = a.count("max-steps", d.max_steps);
+  s.lr = a.real("lr", d.lr, 1e-12, 1e3);
+  s.grad_tol = a.real("grad-tol", d.grad_tol, 0, 1e3);
+  s.seed = a.count("seed", d.seed);
+  if (!pa.checkpoint.empty())
+    for (const auto& diff : inf::differences(d, s)) {
+      std::string opt = diff.key;
+      for (auto& ch : opt) ch = ch == '_' ? '-' : ch;
+      throw UsageError("--" + opt + " " + diff.want + " contradicts the checkpoint '" + pa.checkpoint + "', made with " + diff.have +
+                       "; leave --" + opt + " out (the checkpoint gives it) or train a new model");
+    }
+  return pa;
+}
+
+inf::Problem obtain_problem(const ProblemArgs& pa, bool progress) {
+  return pa.checkpoint.empty() ? inf::build_problem(pa.spec, progress) : inf::load_problem(pa.checkpoint);
+}
+
+std::string problem_usage() {
+  return "problem options (every command):\n"
+         "  --dataset NAME        " + inf::datasets().names() + ", or csv:PATH (iris)\n" +
+         inf::datasets().help("      ") +
+         "  --classes A,B,...     keep these classes (relabelled 0..); all: every class\n"
+         "  --n-train N --n-test N  subsample (fashion-mnist defaults: 1000 and 500)\n"
+         "  --test-fraction F     test share of the tabular sets (0.2)\n"
+         "  --model M             (mlp)\n" + inf::model_kinds().help("      ") +
+         "  --depth D --width W   MLP: D hidden layers of W units (1, 16)\n"
+         "  --activation A        " + nn::activations().names() + " (tanh)\n"
+         "  --weight-decay L      λ in R(θ) = mean ℓ + λ/2 ‖θ‖² (0.001)\n"
+         "  --optimizer O         (lbfgs; adam for cnn)\n" + nn::optimizers().help("      ") +
+         "  --grad-tol T --max-steps N --epochs N --lr R --batch-size N\n"
+         "  --checkpoint DIR      a trained problem (from `inflab train`): data, model, λ and θ̂ as saved;\n"
+         "                        other problem options may only repeat its values\n"
+         "  --seed S              data split, initialisation and every random choice (0)\n";
+}
+
+inf::SolverChoice read_solver(Args& a, inf::Method fallback) {
+  inf::SolverChoice c;
+  c.method = a.choice("method", inf::solver_methods(), fallback);
   c.damping = a.real("damping", 0, 0, 1e6);
   const std::string ind = a.text("indefinite", "invert", {"invert", "abs", "drop"});
-  c.exact.indefinite = ind == "abs" ? influence::ExactOptions::Abs : ind == "drop" ? influence::ExactOptions::Drop : influence::ExactOptions::Invert;
+  c.exact.indefinite = ind == "abs" ? inf::ExactOptions::Abs : ind == "drop" ? inf::ExactOptions::Drop : inf::ExactOptions::Invert;
   c.cg.tol = a.real("tol", 1e-10, 0, 1);
   c.cg.max_iterations = a.count("max-iterations", 1000, 1);
   c.lissa.scale = a.real("lissa-scale", 10, 1e-12);
@@ -44,25 +129,21 @@ influence::SolverChoice read_solver(Args& a, const std::string& default_method) 
   return c;
 }
 
-influence::Curvature read_curvature(Args& a) {
-  return a.text("curvature", "hessian", {"hessian", "ggn"}) == "ggn" ? influence::Curvature::GaussNewton : influence::Curvature::Hessian;
-}
+inf::Curvature read_curvature(Args& a) { return a.choice("curvature", inf::curvatures(), inf::Curvature::Hessian); }
 
 std::string solver_usage() {
-  return R"(solver options:
-  --method M          exact (default), cg, minres, lissa, lowrank
-  --damping MU        solve (H + μI) x = b (0)
-  --curvature C       hessian (default) or ggn (Gauss–Newton, positive semi-definite)
-  --indefinite F      exact on an indefinite H: invert (default), abs (1/|λ|), drop (skip |λ| small)
-  --tol T --max-iterations N              cg / minres
-  --lissa-scale S --lissa-depth N --lissa-repeats N --lissa-batch N
-  --rank R                                lowrank
-)";
+  return "solver options:\n  --method M          (exact)\n" + inf::solver_methods().help("      ") +
+         "  --damping MU        solve (H + μI) x = b (0)\n"
+         "  --curvature C       (hessian)\n" + inf::curvatures().help("      ") +
+         "  --indefinite F      exact on an indefinite H: invert (default), abs (1/|λ|), drop (skip |λ| small)\n"
+         "  --tol T --max-iterations N              cg / minres (1e-10, 1000)\n"
+         "  --lissa-scale S --lissa-depth N --lissa-repeats N --lissa-batch N\n"
+         "  --rank R                                lowrank (20)\n";
 }
 
-influence::RetrainProtocol read_retrain(Args& a, double default_tol) {
-  influence::RetrainProtocol p;
-  p.optimizer = a.text("retrain", "lbfgs", {"lbfgs", "newton", "sgd", "adam"});
+inf::RetrainProtocol read_retrain(Args& a, double default_tol) {
+  inf::RetrainProtocol p;
+  p.optimizer = a.choice("retrain", nn::optimizers(), nn::Optimizer::Lbfgs);
   p.grad_tol = a.real("retrain-tol", default_tol, 0, 1);
   p.max_steps = a.count("retrain-steps", 0);
   p.lr = a.real("retrain-lr", 1e-3, 1e-12, 1e3);
@@ -71,11 +152,10 @@ influence::RetrainProtocol read_retrain(Args& a, double default_tol) {
 }
 
 std::string retrain_usage() {
-  return R"(retraining (ground truth) options:
-  --retrain O         lbfgs (default) or newton to a gradient tolerance; sgd or adam for a budget
-  --retrain-tol T     ‖∇R‖ tolerance (1e-8; study groups 1e-10)   --retrain-steps N   step limit (0: optimizer default)
-  --retrain-lr R --retrain-epochs N           sgd / adam
-)";
+  return "retraining (ground truth) options:\n  --retrain O         from θ̂ without the removed rows (lbfgs)\n" +
+         nn::optimizers().help("      ") +
+         "  --retrain-tol T     ‖∇R‖ tolerance (1e-8; study groups 1e-10)   --retrain-steps N   step limit (0: optimizer default)\n"
+         "  --retrain-lr R --retrain-epochs N           sgd / adam\n";
 }
 
 std::string fmt(const char* f, double v) {
@@ -87,5 +167,99 @@ std::string fmt(const char* f, double v) {
 void say(const Common& c, const std::string& text) {
   if (!c.quiet) std::fputs(text.c_str(), stdout), std::fflush(stdout);
 }
+
+std::vector<std::size_t> test_rows(const std::string& spec, const inf::Problem& p) {
+  try {
+    return inf::pick_test_rows(spec, p, p.spec.seed);
+  } catch (const Error& e) {
+    throw UsageError(std::string("--") + e.what());
+  }
+}
+
+std::size_t group_size(std::size_t n, double fraction, const std::string& option) {
+  try {
+    return inf::group_size(n, fraction);
+  } catch (const Error& e) {
+    throw UsageError("--" + option + ": " + e.what());
+  }
+}
+
+std::string label_of(const data::Dataset& d, std::size_t i) { return d.class_names.at(d.y.at(i)); }
+std::vector<double> vec(const Tensor& t) { return {t.begin(), t.end()}; }
+
+json problem_json(const inf::Problem& p) {
+  json spec;
+  inf::to_json(spec, p.spec);
+  return {{"spec", spec},
+          {"dataset", p.train.name},
+          {"train_rows", p.train.size()},
+          {"test_rows", p.test.size()},
+          {"classes", p.train.num_classes()},
+          {"model", p.description},
+          {"loss", nn::loss_name(p.obj->loss())},
+          {"parameters", p.theta.size()},
+          {"weight_decay", p.obj->weight_decay()},
+          {"fit",
+           {{"how", p.fit.how}, {"optimizer", p.fit.optimizer}, {"steps", p.fit.steps}, {"loss", p.fit.loss},
+            {"grad_norm", p.fit.grad_norm}, {"converged", p.fit.converged}, {"stop_reason", p.fit.stop_reason}}},
+          {"train_accuracy", p.train_accuracy},
+          {"test_accuracy", p.test_accuracy}};
+}
+
+std::string problem_line(const inf::Problem& p) {
+  std::string s = p.train.name + ": " + std::to_string(p.train.size()) + " train / " + std::to_string(p.test.size()) + " test rows; " +
+                  p.description + " (" + std::to_string(p.theta.size()) + " parameters), λ = " + shortest(p.obj->weight_decay()) +
+                  "; accuracy train " + fmt("%.3f", p.train_accuracy) + ", test " + fmt("%.3f", p.test_accuracy) + "; θ̂ " +
+                  (p.fit.how == "trained" ? "by " + p.fit.optimizer + " (" + std::to_string(p.fit.steps) + " steps)" : "from " + p.fit.how.substr(11)) +
+                  ", ‖∇R(θ̂)‖ = " + fmt("%.2e", p.fit.grad_norm) + "\n";
+  if (p.fit.grad_norm > inf::kStationaryTol)
+    s += "warning: θ̂ is not a stationary point of this objective (‖∇R‖ > " + shortest(inf::kStationaryTol) +
+         "); influence assumes one" + (p.fit.how == "trained" ? " — train longer (--max-steps, --epochs) or to a tolerance (--optimizer lbfgs)"
+                                                             : " — the checkpoint's θ̂ does not minimise its own objective") + "\n";
+  return s;
+}
+
+json solve_json(const inf::SolveResult& s) {
+  return {{"method", s.method}, {"iterations", s.iterations}, {"products", s.products}, {"relative_residual", s.rel_residual},
+          {"seconds", s.seconds}, {"negative_eigenvalues", s.negative}, {"note", s.note}};
+}
+
+std::string solve_line(const inf::SolveResult& s) {
+  return s.method + " solve, relative residual " + fmt("%.1e", s.rel_residual) + ", " + std::to_string(s.products) +
+         " Hessian-vector products, " + fmt("%.2f", s.seconds) + " s" + (s.note.empty() ? "" : " (" + s.note + ")");
+}
+
+namespace {
+json num_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+}  // namespace
+
+json scores_json(const inf::Scores& s) {
+  return {{"n", s.n}, {"pearson", num_or_null(s.pearson)}, {"spearman", num_or_null(s.spearman)},
+          {"kendall_tau", num_or_null(s.kendall_tau)}, {"relative_error", num_or_null(s.relative_error)},
+          {"signs_agree", s.signs_agree}, {"undefined", s.undefined}};
+}
+
+std::string scores_line(const inf::Scores& s) {
+  std::string l = s.undefined.empty() ? "Pearson " + fmt("%.3f", s.pearson) + "   Spearman " + fmt("%.3f", s.spearman) + "   Kendall τ " +
+                                            fmt("%.3f", s.kendall_tau)
+                                      : "no correlation: " + s.undefined;
+  l += "   relative error " + (std::isfinite(s.relative_error) ? fmt("%.3f", s.relative_error) : std::string("n/a")) + "   signs agree " +
+       std::to_string(s.signs_agree) + "/" + std::to_string(s.n) + "   (n = " + std::to_string(s.n) + ")";
+  return l;
+}
+
+json retrain_json(const inf::RetrainSummary& r) {
+  return {{"jobs", r.jobs}, {"converged", r.converged}, {"saddles", r.saddles}, {"unresolved", r.unresolved}, {"resumed", r.resumed}};
+}
+
+std::string retrain_line(const inf::RetrainSummary& r) {
+  std::string s = std::to_string(r.converged) + "/" + std::to_string(r.jobs) + " converged";
+  s += ", " + std::to_string(r.saddles) + " at a saddle (λmin(H) < 0)";
+  if (r.unresolved) s += ", " + std::to_string(r.unresolved) + " unresolved (no step taken)";
+  if (r.resumed) s += "; resumed " + std::to_string(r.resumed) + " of " + std::to_string(r.jobs) + " from the journal";
+  return s;
+}
+
+std::string retrain_status(const inf::RetrainRecord& r) { return r.converged ? "converged" : "not_converged"; }
 
 }  // namespace inflab::cli

@@ -1,12 +1,13 @@
-// Options shared by several commands: the run directory and output, the solver, the
-// retraining protocol; and the command table main() dispatches on.
+// What the commands share: reading the problem, solver and retraining options (their
+// choices and help come from the library's tables), and rendering the library's result
+// structs as screen lines and JSON.
 #pragma once
 #include <string>
 
 #include "cli/args.hpp"
-#include "cli/problem.hpp"
 #include "cli/run_dir.hpp"
-#include "influence/influence.hpp"
+#include "influence/experiments.hpp"
+#include "influence/problem.hpp"
 #include "influence/retrain.hpp"
 
 namespace inflab::cli {
@@ -18,19 +19,51 @@ struct Common {
 };
 // --out (default runs/<name>), --quiet, --threads (OpenBLAS threads and retraining jobs)
 Common read_common(Args& a, const std::string& name);
-std::string common_usage();
 
-influence::SolverChoice read_solver(Args& a, const std::string& default_method = "exact");
+// Where a command's retraining jobs journal (a file in the run directory; "" none), with
+// --threads jobs at once and a progress line unless --quiet.
+influence::RetrainRun retrain_run(const Common& c, const RunDir& rd, const std::string& journal, bool progress = true);
+
+// The problem options. With --checkpoint DIR the defaults are the checkpoint's own spec and
+// a given option that contradicts it is a UsageError naming the setting.
+struct ProblemArgs {
+  influence::ProblemSpec spec;
+  std::string checkpoint;  // "" : train here
+};
+// no_checkpoint: why this command refuses --checkpoint ("" accepts it).
+ProblemArgs read_problem(Args& a, const influence::ProblemSpec& defaults = {}, const std::string& no_checkpoint = "");
+// Trains, or loads the checkpoint.
+influence::Problem obtain_problem(const ProblemArgs& pa, bool progress);
+
+influence::SolverChoice read_solver(Args& a, influence::Method fallback = influence::Method::Exact);
 influence::Curvature read_curvature(Args& a);
-std::string solver_usage();
 influence::RetrainProtocol read_retrain(Args& a, double default_tol = 1e-8);
+std::string problem_usage();
+std::string solver_usage();
 std::string retrain_usage();
+std::string common_usage();
 
 // printf-style formatting of one number ("%.3f"), for tables and summaries
 std::string fmt(const char* format, double v);
-
 // stdout unless quiet
 void say(const Common& c, const std::string& text);
+
+// Renderings of the library's structs.
+nlohmann::json problem_json(const influence::Problem& p);
+std::string problem_line(const influence::Problem& p);
+nlohmann::json solve_json(const influence::SolveResult& s);
+std::string solve_line(const influence::SolveResult& s);
+nlohmann::json scores_json(const influence::Scores& s);
+std::string scores_line(const influence::Scores& s);  // "Pearson 0.98 … (n = 40)" or why not
+nlohmann::json retrain_json(const influence::RetrainSummary& r);
+std::string retrain_line(const influence::RetrainSummary& r);  // "40 retrained: 37 converged, 3 saddles …"
+std::string retrain_status(const influence::RetrainRecord& r);  // converged | budget | saddle | unresolved
+// pick_test_rows with its errors as usage errors of --test
+std::vector<std::size_t> test_rows(const std::string& spec, const influence::Problem& p);
+// group_size with its errors as usage errors of the option that set the fraction
+std::size_t group_size(std::size_t n, double fraction, const std::string& option);
+std::string label_of(const data::Dataset& d, std::size_t i);
+std::vector<double> vec(const Tensor& t);
 
 int run_train(Args& a);
 int run_check(Args& a);
@@ -39,6 +72,8 @@ int run_spectrum(Args& a);
 int run_influence(Args& a);
 int run_validate(Args& a);
 int run_group(Args& a);
+int run_lds(Args& a);
+int run_mislabel(Args& a);
 int run_study_fragility(Args& a);
 int run_study_groups(Args& a);
 

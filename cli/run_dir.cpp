@@ -1,5 +1,7 @@
 #include "cli/run_dir.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -29,6 +31,12 @@ RunDir::RunDir(const std::string& dir, const std::string& command, const nlohman
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec || !fs::is_directory(dir)) throw Error("cannot create the run directory '" + dir + "': " + ec.message());
+  lock_fd_ = ::open(path(".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) throw Error("cannot create the lock file '" + path(".lock") + "'");
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(lock_fd_);
+    throw UsageError("run directory '" + dir + "' is in use by another inflab run; wait for it or use another --out");
+  }
   const std::string sp = path("settings.json");
   nlohmann::json want = {{"command", command}, {"settings", settings}};
   // What counts as results: any file but the settings, the command line and temporaries,
@@ -38,7 +46,7 @@ RunDir::RunDir(const std::string& dir, const std::string& command, const nlohman
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
     if (!e.is_regular_file()) continue;
     const std::string f = e.path().filename().string(), ext = e.path().extension().string();
-    if (f == "settings.json" || f == "command.txt" || f.find(".tmp-") != std::string::npos) continue;
+    if (f == "settings.json" || f == "command.txt" || f == ".lock" || f.find(".tmp-") != std::string::npos) continue;
     if (ext == ".csv" || ext == ".jsonl") {
       std::ifstream in(e.path());
       std::string line;
@@ -89,6 +97,10 @@ RunDir::RunDir(const std::string& dir, const std::string& command, const nlohman
     } else line += " --" + it.key() + " " + v;
   }
   write_file(path("command.txt"), line + " --out '" + dir + "'\n");
+}
+
+RunDir::~RunDir() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
 }
 
 void RunDir::write_json(const std::string& name, const nlohmann::json& j) const { write_file(path(name), j.dump(2) + "\n"); }

@@ -17,15 +17,21 @@ namespace inflab::cli {
 // Writes via a temporary file renamed over `path`: readers never see half a file.
 void write_file(const std::string& path, const std::string& text);
 
+// Holds an exclusive lock (flock on DIR/.lock) while it lives: a second run into the same
+// directory is refused instead of interleaving its rows with this one's.
 class RunDir {
  public:
   RunDir(const std::string& dir, const std::string& command, const nlohmann::json& settings);
+  ~RunDir();
+  RunDir(const RunDir&) = delete;
+  RunDir& operator=(const RunDir&) = delete;
   std::string path(const std::string& name) const { return dir_ + "/" + name; }
   const std::string& dir() const { return dir_; }
   void write_json(const std::string& name, const nlohmann::json& j) const;
 
  private:
   std::string dir_;
+  int lock_fd_ = -1;
 };
 
 // A CSV table appended row by row (flushed each time) so a long run keeps what it finished.
@@ -47,6 +53,7 @@ class Progress {
  public:
   Progress(std::string what, std::size_t total, bool enabled);
   void tick(const std::string& detail = "");
+  void skip(std::size_t n) { total_ -= std::min(n, total_); }  // finished before: not in the rate
   void done();
 
  private:

@@ -146,9 +146,11 @@ Problem build_problem(const ProblemSpec& s, data::TrainTest data, bool progress)
   t.batch_size = s.batch_size;
   t.seed = s.seed;
   t.progress = progress;
+  std::vector<nn::EpochStats> iterations;  // L-BFGS / Newton: one row per iteration, not one in all
+  if (nn::to_tolerance(s.optimizer)) t.callback = [&](const nn::EpochStats& e) { return iterations.push_back(e), true; };
   const nn::TrainResult r = nn::train(*p.obj, p.train, p.obj->model().init(s.seed), t);
   p.theta = r.theta;
-  p.history = r.history;
+  p.history = nn::to_tolerance(s.optimizer) ? iterations : r.history;
   p.fit = {"trained", nn::optimizers().name(s.optimizer), r.steps, r.loss, r.grad_norm, r.converged, r.stop_reason};
   p.train_accuracy = p.obj->accuracy(p.theta, p.train);
   p.test_accuracy = p.obj->accuracy(p.theta, p.test);

@@ -80,7 +80,7 @@ struct Blobs {
 // The exact solver, and L-BFGS retraining to 1e-10 (at most 5000 steps), as the group tests use them.
 inline influence::SolverChoice exact_solver() {
   influence::SolverChoice c;
-  c.method = "exact";
+  c.method = influence::Method::Exact;
   return c;
 }
 inline influence::RetrainProtocol lbfgs_retraining() {

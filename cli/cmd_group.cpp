@@ -1,0 +1,162 @@
+// group, lds, mislabel: influence of groups of rows and the evaluations built on it.
+// Parse → call influence/ → render.
+#include <cstdio>
+#include <sstream>
+
+#include "cli/common.hpp"
+#include "cli/plot.hpp"
+#include "nn/choices.hpp"
+#include "util/format.hpp"
+
+namespace inflab::cli {
+
+using json = nlohmann::json;
+namespace inf = influence;
+
+namespace {
+std::size_t one_test_row(const std::string& command, const std::string& spec, const inf::Problem& p) {
+  const auto rows = test_rows(spec, p);
+  if (rows.size() != 1) throw UsageError(command + " uses one test point; --test " + spec + " gives " + std::to_string(rows.size()));
+  return rows[0];
+}
+std::string score_cell(double v) { return std::isfinite(v) ? fmt("%.3f", v) : "n/a"; }
+json selection_json(const inf::SelectionComparison& s) {
+  return {{"greedy", {{"rows", s.selection.greedy}, {"first_order", s.selection.greedy_estimate.first_order},
+                      {"second_order", s.selection.greedy_estimate.second_order}, {"actual", s.greedy.test_loss_change.at(0)},
+                      {"converged", s.greedy.converged}}},
+          {"second_order", {{"rows", s.selection.second_order}, {"first_order", s.selection.second_order_estimate.first_order},
+                            {"second_order", s.selection.second_order_estimate.second_order},
+                            {"actual", s.second_order.test_loss_change.at(0)}, {"converged", s.second_order.converged}}},
+          {"common", s.common}, {"iterations", s.selection.iterations}};
+}
+}  // namespace
+
+int run_group(Args& a) {
+  const Common c = read_common(a, "group");
+  const ProblemArgs pa = read_problem(a);
+  const inf::SolverChoice sc = read_solver(a);
+  const inf::RetrainProtocol rp = read_retrain(a);
+  const std::string spec = a.text("test", "highest");
+  const double fraction = a.real("fraction", 0.1, 1e-6, 0.99);
+  const std::size_t count = a.count("groups", 10, 3);
+  const auto kinds = a.choices("kinds", inf::group_kinds(), "random,knn,gradient");
+  const bool select = a.flag("select");
+  a.finish("inflab group");
+  const RunDir rd(c.out, "group", a.settings());
+  const inf::Problem p = obtain_problem(pa, !c.quiet);
+  const std::size_t t = one_test_row("group", spec, p), n = p.train.size();
+  group_size(n, fraction, "fraction");
+  const inf::CurvatureOperator A(*p.obj, p.train, p.theta);
+  const inf::InverseHvp inv(A, sc);
+  CsvLog out(rd.path("groups.csv"), {"kind", "group", "size", "source_rows", "predicted_first_order", "predicted_second_order",
+                                     "predicted_newton", "actual_loss_change", "retrain_status"});
+  json summary = {{"problem", problem_json(p)}, {"test_row", t}, {"test_source_row", p.test.source_row(t)}, {"fraction", fraction},
+                  {"retrain", nn::optimizers().name(rp.optimizer)}, {"kinds", json::object()}};
+  std::ostringstream s;
+  s << problem_line(p) << "groups of " << inf::group_size(n, fraction) << " rows (p = " << shortest(fraction) << "), test row " << t
+    << " (source row " << p.test.source_row(t) << ")\n";
+  s << "  kind       groups  Pearson: first  second  Newton   rel. error: first  second  Newton   retraining\n";
+  for (const auto kind : kinds) {
+    const std::string name = inf::group_kinds().name(kind);
+    const inf::GroupsRow r = inf::evaluate_group_kind(p, inv, t, fraction, kind, count, rp, retrain_run(c, rd, "retrain-" + name + ".jsonl"));
+    const auto& e = r.evaluation;
+    for (std::size_t j = 0; j < e.groups.size(); ++j) {
+      std::string src;
+      for (auto i : e.groups[j]) src += (src.empty() ? "" : " ") + std::to_string(p.train.source_row(i));
+      out.row({name, std::to_string(j), std::to_string(e.groups[j].size()), src, CsvLog::cell(e.first(j)), CsvLog::cell(e.second(j)),
+               CsvLog::cell(e.newton(j)), CsvLog::cell(e.actual(j)), retrain_status(e.retrains[j])});
+    }
+    summary["kinds"][name] = {{"groups", e.groups.size()}, {"first", scores_json(r.first)}, {"second", scores_json(r.second)},
+                              {"newton", scores_json(r.newton)}, {"retrains", retrain_json(r.retrain)}};
+    char line[240];
+    std::snprintf(line, sizeof line, "  %-9s %6zu  %14s %7s %7s   %17s %7s %7s   %s\n", name.c_str(), e.groups.size(), score_cell(r.first.pearson).c_str(),
+                  score_cell(r.second.pearson).c_str(), score_cell(r.newton.pearson).c_str(), score_cell(r.first.relative_error).c_str(),
+                  score_cell(r.second.relative_error).c_str(), score_cell(r.newton.relative_error).c_str(), retrain_line(r.retrain).c_str());
+    s << line;
+    if (!r.first.undefined.empty()) s << "    (" << name << ": no correlation — " << r.first.undefined << ")\n";
+    std::vector<Series> series = {{"first order", vec(e.actual), vec(e.first), false}, {"second order", vec(e.actual), vec(e.second), false}};
+    if (std::isfinite(r.newton.relative_error)) series.push_back({"Newton step", vec(e.actual), vec(e.newton), false});
+    write_svg(rd.path("group-" + name + ".svg"),
+              {name + " groups, p = " + shortest(fraction) + ", test row " + std::to_string(t) + ": Pearson first " + score_cell(r.first.pearson) +
+                   ", second " + score_cell(r.second.pearson) + " (n = " + std::to_string(r.first.n) + ")",
+               "actual change of the test loss (retrained)", "predicted change", series, true});
+  }
+  if (select) {
+    const auto sel = inf::compare_selection(p, inv, t, inf::group_size(n, fraction), rp, retrain_run(c, rd, "retrain-selection.jsonl"));
+    summary["selection"] = selection_json(sel);
+    s << "most influential group (raise the loss): greedy first-order pick → actual " << fmt("%+.4g", sel.greedy.test_loss_change.at(0))
+      << "; second-order selection → actual " << fmt("%+.4g", sel.second_order.test_loss_change.at(0)) << " (" << sel.common
+      << " rows in common)\n";
+  }
+  rd.write_json("summary.json", summary);
+  s << "Files: " << rd.dir() << "/{groups.csv, group-<kind>.svg, summary.json}\n";
+  say(c, s.str());
+  return 0;
+}
+
+int run_lds(Args& a) {
+  const Common c = read_common(a, "lds");
+  const ProblemArgs pa = read_problem(a);
+  inf::LdsOptions o;
+  o.solver = read_solver(a);
+  o.curvature = read_curvature(a);
+  o.retrain = read_retrain(a);
+  const std::string spec = a.text("test", "highest");
+  o.subsets = a.count("subsets", 20, 3);
+  o.alpha = a.real("alpha", 0.5, 1e-6, 0.999999);
+  a.finish("inflab lds");
+  const RunDir rd(c.out, "lds", a.settings());
+  const inf::Problem p = obtain_problem(pa, !c.quiet);
+  const std::size_t t = one_test_row("lds", spec, p);
+  const inf::LdsEvaluation e = inf::evaluate_lds(p, t, o, retrain_run(c, rd, "subsets.jsonl"));
+  CsvLog out(rd.path("lds.csv"), {"subset", "removed_rows", "predicted_loss_change", "actual_loss_change", "retrain_status"});
+  for (std::size_t j = 0; j < o.subsets; ++j)
+    out.row({std::to_string(j), std::to_string(e.lds.retrains[j].removed.size()), CsvLog::cell(e.lds.predicted(j)),
+             CsvLog::cell(e.lds.actual(j)), retrain_status(e.lds.retrains[j])});
+  write_svg(rd.path("lds.svg"), {"LDS on " + p.train.name + ", test row " + std::to_string(t) + ": Spearman " + score_cell(e.scores.spearman) +
+                                     " (n = " + std::to_string(e.scores.n) + " subsets)",
+                                 "actual change of the test loss (retrained on the subset)", "predicted Σ Δ̂ of the removed rows",
+                                 {{"subsets keeping α = " + shortest(o.alpha), vec(e.lds.actual), vec(e.lds.predicted), false}}, true});
+  rd.write_json("summary.json", {{"problem", problem_json(p)}, {"test_row", t}, {"test_source_row", p.test.source_row(t)},
+                                 {"alpha", o.alpha}, {"subsets", o.subsets}, {"solve", solve_json(e.influence.solve)},
+                                 {"lds", e.scores.undefined.empty() ? json(e.scores.spearman) : json(nullptr)},
+                                 {"scores", scores_json(e.scores)}, {"retrains", retrain_json(e.retrain)}});
+  say(c, problem_line(p) + "test row " + std::to_string(t) + ": " + solve_line(e.influence.solve) + "\n" + std::to_string(o.subsets) +
+             " random subsets keeping α = " + shortest(o.alpha) + " of the training rows, retrained: " + retrain_line(e.retrain) + "\n  LDS (Spearman) " +
+             score_cell(e.scores.spearman) + "; " + scores_line(e.scores) +
+             "\nLDS (Park et al. 2023): how well the sum of Δ̂ over the removed rows ranks the subsets by their retrained test loss.\n"
+             "Files: " + rd.dir() + "/{lds.csv, lds.svg, summary.json, subsets.jsonl}\n");
+  return 0;
+}
+
+int run_mislabel(Args& a) {
+  const Common c = read_common(a, "mislabel");
+  const ProblemArgs pa = read_problem(a, {}, "mislabel trains on flipped labels");
+  const inf::SolverChoice sc = read_solver(a);
+  const double fraction = a.real("flip", 0.1, 1e-6, 0.5);
+  const double top = a.real("inspect", 0.1, 1e-6, 1);
+  a.finish("inflab mislabel");
+  const RunDir rd(c.out, "mislabel", a.settings());
+  const inf::MislabelDetection m = inf::detect_mislabels(pa.spec, fraction, sc, top, !c.quiet);
+  const inf::Problem& p = m.problem;
+  std::vector<std::size_t> order = inf::largest_magnitude(m.self_influence, p.train.size());
+  std::vector<bool> flipped(p.train.size(), false);
+  for (auto i : m.flipped) flipped[i] = true;
+  CsvLog out(rd.path("ranking.csv"), {"rank", "train_row", "source_row", "given_label", "true_label", "flipped", "self_influence", "train_loss"});
+  for (std::size_t r = 0; r < order.size(); ++r) {
+    const std::size_t i = order[r];
+    out.row({std::to_string(r + 1), std::to_string(i), std::to_string(p.train.source_row(i)), label_of(p.train, i),
+             p.train.class_names.at(m.given_labels[i]), flipped[i] ? "1" : "0", CsvLog::cell(m.self_influence(i)), CsvLog::cell(m.train_loss(i))});
+  }
+  rd.write_json("summary.json", {{"problem", problem_json(p)}, {"flipped", m.flipped.size()}, {"flip_fraction", fraction}, {"inspect", top},
+                                 {"auc_self_influence", m.auc_influence}, {"auc_train_loss", m.auc_loss},
+                                 {"found_self_influence", m.found_influence}, {"found_train_loss", m.found_loss}});
+  say(c, problem_line(p) + std::to_string(m.flipped.size()) + " training labels flipped (seeded). Ranking the rows by self-influence "
+             "∇ℓ̃ᵀ(H + μI)⁻¹∇ℓ̃ against training loss:\n  ROC AUC: self-influence " + fmt("%.3f", m.auc_influence) + ", training loss " +
+             fmt("%.3f", m.auc_loss) + "\n  flipped rows found in the top " + shortest(100 * top) + "%: self-influence " +
+             fmt("%.0f%%", 100 * m.found_influence) + ", training loss " + fmt("%.0f%%", 100 * m.found_loss) +
+             "\nFiles: " + rd.dir() + "/{ranking.csv, summary.json}\n");
+  return 0;
+}
+
+}  // namespace inflab::cli
