@@ -16,10 +16,25 @@ double gemm_flops();
 void set_threads(int n);  // OpenBLAS worker threads
 int threads();
 
+// RAII: OpenBLAS uses n threads until the guard ends, then the count it had before
+// (e.g. 1 while jobs run in parallel threads, so they do not oversubscribe the cores).
+class ThreadsGuard {
+ public:
+  explicit ThreadsGuard(int n) : prev_(threads()) { set_threads(n); }
+  ~ThreadsGuard() { set_threads(prev_); }
+  ThreadsGuard(const ThreadsGuard&) = delete;
+  ThreadsGuard& operator=(const ThreadsGuard&) = delete;
+
+ private:
+  int prev_;
+};
+
 // Keep freed memory in the process instead of returning it to the OS. Sweeps allocate
 // and free many multi-MB tensors; with glibc's defaults each one is a fresh mmap whose
 // pages fault in one by one, which measured 2–4× slower HVPs (docs/performance.md).
-// Called once by Recording; harmless to call again.
+// A process-wide allocator setting, so the library never sets it by itself: programs call
+// it once at the start of main (the benchmarks, examples and the inflab command do);
+// harmless to call again.
 void keep_freed_memory();
 
 }  // namespace inflab::blas

@@ -2,12 +2,9 @@
 
 #include <algorithm>
 
-#include "autodiff/blas.hpp"
-
 namespace inflab::ad {
 
 Recording::Recording(const Fn& f, const Tensor& theta) : tape_(std::make_unique<Tape>()) {
-  blas::keep_freed_memory();
   if (theta.dimension() != 1)
     throw Error("Recording: θ must be a flat 1-D vector, got shape " + shape_str(shape_of(theta)));
   p_ = theta.size();

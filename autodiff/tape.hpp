@@ -111,6 +111,8 @@ class TapeScope {
   Tape* prev_;
 };
 
+// The tape TapeScope made current: where variable() and constant() put new leaves. Ops
+// record on their inputs' tape (Var::tape) instead; inside a Recording the two coincide.
 Tape& current_tape();  // throws Error when no TapeScope is open
 
 Var variable(Tensor value);  // a leaf we differentiate with respect to

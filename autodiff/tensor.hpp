@@ -9,6 +9,8 @@
 
 #include <xtensor/xarray.hpp>
 
+#include "util/error.hpp"  // inflab::Error
+
 namespace inflab {
 
 // Tensor storage: blocks of 64 MiB and more are 2 MiB-aligned and marked for transparent
@@ -50,11 +52,6 @@ void BigAllocator<T>::deallocate(T* p, std::size_t) noexcept {
 
 using Tensor = xt::xarray<double, xt::layout_type::row_major, BigAllocator<double>>;
 using Shape = std::vector<std::size_t>;
-
-// Every error inflab raises on bad input: the message names the operation and shapes.
-struct Error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 Shape shape_of(const Tensor& t);
 std::string shape_str(const Shape& s);  // "[3, 4]"

@@ -55,6 +55,7 @@ void run(const char* name, const nn::Model& mlp, std::size_t n, double budget) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  inflab::blas::keep_freed_memory();  // process-wide allocator setting (autodiff/blas.hpp)
   const double budget = argc > 1 ? std::atof(argv[1]) : 2.0;  // seconds per measurement
   std::printf("times in ms, median of repeated runs (budget %.1f s each)\n", budget);
   std::printf("| workload                     | threads | p       | primal    | grad      | 1 HVP     | 10 HVP batch | 10 HVP single | HVP/grad | single/batch |\n");

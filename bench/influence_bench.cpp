@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "autodiff/blas.hpp"
 #include "datasets/idx.hpp"
 #include "datasets/split.hpp"
 #include "datasets/transforms.hpp"
@@ -25,6 +26,7 @@ double secs(std::chrono::steady_clock::time_point a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  inflab::blas::keep_freed_memory();  // process-wide allocator setting (autodiff/blas.hpp)
   const std::size_t n = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 5000;
   data::Dataset train = data::random_n(data::load_fashion_mnist(data::Split::Train), n, 1);
   data::Dataset test = data::first_n(data::load_fashion_mnist(data::Split::Test), 10);

@@ -62,6 +62,7 @@ Tensor labels_as_tensor(const data::Dataset& d) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  inflab::blas::keep_freed_memory();  // process-wide allocator setting (autodiff/blas.hpp)
   if (argc < 3) {
     std::fprintf(stderr, "usage: inflab-bench-peer DIR THREADS [BUDGET_SECONDS]\n");
     return 2;

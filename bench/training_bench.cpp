@@ -64,6 +64,7 @@ void run(const char* name, const Model& m, std::size_t n, std::size_t batch, std
 }  // namespace
 
 int main(int argc, char** argv) {
+  inflab::blas::keep_freed_memory();  // process-wide allocator setting (autodiff/blas.hpp)
   const std::size_t epochs = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 2;
   std::printf("| workload | threads | batch | train samples/s | grad-only samples/s | train/grad time |\n|---|---|---|---|---|---|\n");
   for (int threads : {1, 2}) {

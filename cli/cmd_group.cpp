@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "autodiff/blas.hpp"
 #include "cli/common.hpp"
 #include "cli/plot.hpp"
 #include "nn/choices.hpp"
@@ -43,6 +44,7 @@ int run_group(Args& a) {
   const bool select = a.flag("select");
   a.finish("inflab group");
   const RunDir rd(c.out, "group", a.settings());
+  const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
   const inf::Problem p = obtain_problem(pa, !c.quiet);
   const std::size_t t = one_test_row("group", spec, p), n = p.train.size();
   group_size(n, fraction, "fraction");
@@ -106,6 +108,7 @@ int run_lds(Args& a) {
   o.alpha = a.real("alpha", 0.5, 1e-6, 0.999999);
   a.finish("inflab lds");
   const RunDir rd(c.out, "lds", a.settings());
+  const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
   const inf::Problem p = obtain_problem(pa, !c.quiet);
   const std::size_t t = one_test_row("lds", spec, p);
   const inf::LdsEvaluation e = inf::evaluate_lds(p, t, o, retrain_run(c, rd, "subsets.jsonl"));
@@ -137,6 +140,7 @@ int run_mislabel(Args& a) {
   const double top = a.real("inspect", 0.1, 1e-6, 1);
   a.finish("inflab mislabel");
   const RunDir rd(c.out, "mislabel", a.settings());
+  const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
   const inf::MislabelDetection m = inf::detect_mislabels(pa.spec, fraction, sc, top, !c.quiet);
   const inf::Problem& p = m.problem;
   std::vector<std::size_t> order = inf::largest_magnitude(m.self_influence, p.train.size());

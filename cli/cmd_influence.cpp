@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "autodiff/blas.hpp"
 #include "cli/common.hpp"
 #include "cli/plot.hpp"
 #include "nn/choices.hpp"
@@ -35,6 +36,7 @@ int run_influence(Args& a) {
   const std::size_t top = a.count("top", 10, 1);
   a.finish("inflab influence");
   const RunDir rd(c.out, "influence", a.settings());
+  const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
   const inf::Problem p = obtain_problem(pa, !c.quiet);
   const auto rows = test_rows(spec, p);
   const inf::CurvatureOperator A(*p.obj, p.train, p.theta, kind);
@@ -124,6 +126,7 @@ int run_validate(Args& a) {
   o.top = a.count("top", 20, 3);
   a.finish("inflab validate");
   const RunDir rd(c.out, "validate", a.settings());
+  const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
   const inf::Problem p = obtain_problem(pa, !c.quiet);
   const auto rows = test_rows(spec, p);
   if (rows.size() != 1) throw UsageError("validate checks one test point; --test " + spec + " gives " + std::to_string(rows.size()));

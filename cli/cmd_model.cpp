@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "autodiff/check.hpp"
+#include "autodiff/blas.hpp"
 #include "cli/common.hpp"
 #include "cli/plot.hpp"
 #include "nn/choices.hpp"
@@ -21,6 +22,7 @@ int run_train(Args& a) {
   const ProblemArgs pa = read_problem(a, {}, "train makes a checkpoint");
   a.finish("inflab train");
   const RunDir rd(c.out, "train", a.settings());
+  const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
   const influence::Problem p = influence::build_problem(pa.spec, !c.quiet);
   influence::save_problem(rd.path("checkpoint"), p);
   CsvLog h(rd.path("history.csv"), {"epoch", "steps", "loss", "accuracy", "grad_norm", "seconds"});
@@ -45,6 +47,7 @@ int run_check(Args& a) {
   const std::size_t rows = a.count("rows", 200, 1);
   a.finish("inflab check");
   const RunDir rd(c.out, "check", a.settings());
+  const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
   influence::Problem p = obtain_problem(pa, !c.quiet);
   if (at_init) p.theta = p.obj->model().init(pa.spec.seed);
   const data::Dataset d = p.train.size() > rows ? data::subset(p.train, [&] {
@@ -104,6 +107,7 @@ int run_hessian(Args& a) {
   const std::size_t max_dim = a.count("max-dim", 4000, 1);
   a.finish("inflab hessian");
   const RunDir rd(c.out, "hessian", a.settings());
+  const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
   const influence::Problem p = obtain_problem(pa, !c.quiet);
   if (p.theta.size() > max_dim)
     throw UsageError("the model has " + std::to_string(p.theta.size()) + " parameters; a dense H above --max-dim " +
@@ -132,6 +136,7 @@ int run_spectrum(Args& a) {
   const std::size_t steps = a.count("steps", 60, 2);
   a.finish("inflab spectrum");
   const RunDir rd(c.out, "spectrum", a.settings());
+  const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
   const influence::Problem p = obtain_problem(pa, !c.quiet);
   const influence::CurvatureOperator A(*p.obj, p.train, p.theta, kind);
   std::vector<double> values;

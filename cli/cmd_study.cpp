@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "autodiff/blas.hpp"
 #include "cli/common.hpp"
 #include "cli/plot.hpp"
 #include "influence/studies.hpp"
@@ -124,11 +125,12 @@ int run_study_fragility(Args& a) {
     if (wd < 0) throw UsageError("--weight-decays: " + shortest(wd) + " is negative");
   const auto settings = inf::fragility_settings(pa.spec, depths, widths, decays);
   const RunDir rd(c.out, "study fragility", a.settings());
+  const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
   std::filesystem::create_directories(rd.path("loo"));
   CsvLog log(rd.path("fragility.csv"), kFragilityColumns, true);
   const auto done = done_keys(log);
   const std::size_t total = settings.size() * (1 + o.random_tests);
-  Progress prog("fragility", total, !c.quiet);
+  util::Progress prog("fragility", total, !c.quiet);
   prog.skip(done.size());
   if (!done.empty()) say(c, "resumed " + std::to_string(done.size()) + " of " + std::to_string(total) + " rows from " + rd.path("fragility.csv") + "\n");
   for (const auto& s : settings) {
@@ -210,6 +212,7 @@ int run_study_groups(Args& a) {
   for (double f : fractions)
     if (!(f > 0 && f < 1)) throw UsageError("--fractions: " + shortest(f) + " is not in (0, 1)");
   const RunDir rd(c.out, "study groups", a.settings());
+  const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
   std::filesystem::create_directories(rd.path("retrain"));
   const inf::Problem p = obtain_problem(pa, !c.quiet);
   const auto trows = test_rows(spec, p);
@@ -222,7 +225,7 @@ int run_study_groups(Args& a) {
   auto done = done_keys(log);
   for (const auto& k : done_keys(sel_log)) done.insert(k);
   const std::size_t total = fractions.size() * (kinds.size() + (select ? 1 : 0));
-  Progress prog("groups", total, !c.quiet);
+  util::Progress prog("groups", total, !c.quiet);
   prog.skip(done.size());
   if (!done.empty()) say(c, "resumed " + std::to_string(done.size()) + " of " + std::to_string(total) + " rows\n");
   for (double f : fractions) {

@@ -16,16 +16,6 @@ namespace inflab::cli {
 
 namespace fs = std::filesystem;
 
-void write_file(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp-" + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
-    out << text;
-    out.flush();
-    if (!out) throw Error("cannot write '" + tmp + "'");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw Error("cannot rename '" + tmp + "' to '" + path + "'");
-}
 
 RunDir::RunDir(const std::string& dir, const std::string& command, const nlohmann::json& settings) : dir_(dir) {
   std::error_code ec;
@@ -147,23 +137,6 @@ std::string CsvLog::cell(double v) {
   char b[32];
   std::snprintf(b, sizeof b, "%.10g", v);
   return b;
-}
-
-Progress::Progress(std::string what, std::size_t total, bool enabled)
-    : what_(std::move(what)), total_(total), on_(enabled && isatty(STDERR_FILENO)), t0_(std::chrono::steady_clock::now()) {}
-
-void Progress::tick(const std::string& detail) {
-  ++done_;
-  if (!on_) return;
-  const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
-  const double rate = done_ / std::max(el, 1e-9), eta = (total_ - done_) / std::max(rate, 1e-9);
-  std::fprintf(stderr, "\r\033[K%s %zu/%zu  %.2f/s  ETA %02d:%02d  %s", what_.c_str(), done_, total_, rate,
-               static_cast<int>(eta) / 60, static_cast<int>(eta) % 60, detail.c_str());
-  std::fflush(stderr);
-}
-
-void Progress::done() {
-  if (on_ && done_) std::fprintf(stderr, "\n");
 }
 
 }  // namespace inflab::cli

@@ -4,18 +4,19 @@
 // back); with different settings it is refused, naming the setting (unless the directory
 // holds nothing but settings, from a run that failed before writing anything).
 #pragma once
-#include <chrono>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "autodiff/tensor.hpp"
+#include "util/files.hpp"
+#include "util/progress.hpp"
 
 namespace inflab::cli {
 
 // Writes via a temporary file renamed over `path`: readers never see half a file.
-void write_file(const std::string& path, const std::string& text);
+inline void write_file(const std::string& path, const std::string& text) { util::write_file_atomic(path, text); }
 
 // Holds an exclusive lock (flock on DIR/.lock) while it lives: a second run into the same
 // directory is refused instead of interleaving its rows with this one's.
@@ -48,19 +49,5 @@ class CsvLog {
   std::string path_;
 };
 
-// A progress line on stderr when it is a terminal (and not --quiet): done/total, rate, ETA.
-class Progress {
- public:
-  Progress(std::string what, std::size_t total, bool enabled);
-  void tick(const std::string& detail = "");
-  void skip(std::size_t n) { total_ -= std::min(n, total_); }  // finished before: not in the rate
-  void done();
-
- private:
-  std::string what_;
-  std::size_t total_, done_ = 0;
-  bool on_;
-  std::chrono::steady_clock::time_point t0_;
-};
 
 }  // namespace inflab::cli

@@ -79,10 +79,12 @@ Dataset parse_csv(std::string_view text, const CsvOptions& opt, const std::strin
     throw Error(source + ": label column " + std::to_string(opt.label_column) + " out of range for " +
                 std::to_string(width) + " columns");
   const std::size_t label_col = static_cast<std::size_t>(lc);
+  std::string label_name = "column " + std::to_string(label_col + 1);
   if (opt.header) {
     const auto names = split_fields(lines[0]);
     for (std::size_t c = 0; c < width; ++c)
       if (c != label_col) d.feature_names.emplace_back(names[c]);
+    label_name = "'" + std::string(names[label_col]) + "'";
     first = 1;
   }
   const std::size_t n = lines.size() - first;
@@ -111,6 +113,20 @@ Dataset parse_csv(std::string_view text, const CsvOptions& opt, const std::strin
       d.X.data()[r * nf + j++] = v;
     }
   }
+  // A header line is required, and a file without one would silently lose its first row:
+  // refuse a first line whose features are all numbers and whose label is a number or one
+  // of the labels below it — data, not column names.
+  if (opt.header) {
+    const auto head = split_fields(lines[0]);
+    bool numeric = true;
+    double v;
+    for (std::size_t c = 0; c < width; ++c)
+      if (c != label_col && !parse_double(head[c], v)) numeric = false;
+    const std::string hl(head[label_col]);
+    if (numeric && (parse_double(hl, v) || std::find(raw_labels.begin(), raw_labels.end(), hl) != raw_labels.end()))
+      throw Error(where(line_no[0], 0) + "looks like data, not a header (every field is a number or a label); inflab's "
+                  "CSVs start with a header line naming the columns — add one, or read the file with header = false");
+  }
   if (opt.regression) {
     d.targets = tensor({n}, reg);
     return d;
@@ -134,6 +150,36 @@ Dataset parse_csv(std::string_view text, const CsvOptions& opt, const std::strin
   } else {
     std::set<std::string> names(raw_labels.begin(), raw_labels.end());
     d.class_names.assign(names.begin(), names.end());
+  }
+  if (d.class_names.size() < 2 || (opt.class_names.empty() && std::set<std::string>(raw_labels.begin(), raw_labels.end()).size() < 2))
+    throw Error(source + ": the label column " + label_name + " has only one class ('" +
+                (opt.class_names.size() == 1 ? opt.class_names[0] : raw_labels[0]) +
+                "'); a classifier needs at least two");
+  // Integer labels are class numbers, so a gap (labels {0, 2}) would be an empty class.
+  // Refused rather than renumbered: renumbering would give two files of one problem (a
+  // train and a test split, a subset) different numbers for the same label, and class
+  // numbers that no longer match the file's. Declared class_names may include absent classes.
+  if (opt.class_names.empty() && all_int) {
+    std::vector<bool> seen(d.class_names.size(), false);
+    for (const auto& s : raw_labels) {
+      std::size_t v = 0;
+      parse_index(s, v);
+      seen[v] = true;
+    }
+    std::string missing;
+    std::size_t n_missing = 0;
+    for (std::size_t c = 0; c < seen.size(); ++c)
+      if (!seen[c]) {
+        if (n_missing < 10) missing += (n_missing ? ", " : "") + std::to_string(c);
+        ++n_missing;
+      }
+    if (n_missing)
+      throw Error(source + ": the label column " + label_name + " holds class numbers 0.." + std::to_string(max_int) +
+                  " but " + (n_missing > 10 ? std::to_string(n_missing) + " of them never occur (" + missing + ", …)"
+                                            : (n_missing == 1 ? "class " : "classes ") + missing + " never " +
+                                                  (n_missing == 1 ? "occurs" : "occur")) +
+                  "; integer labels must number the classes 0, 1, …, k−1 (renumber them, or name the classes "
+                  "with class_names to declare absent ones)");
   }
   for (std::size_t c = 0; c < d.class_names.size(); ++c) by_name[d.class_names[c]] = c;
   for (std::size_t r = 0; r < n; ++r) {

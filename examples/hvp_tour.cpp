@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "autodiff/blas.hpp"
 #include "autodiff/check.hpp"
 #include "autodiff/ops.hpp"
 #include "nn/builders.hpp"
@@ -12,6 +13,7 @@ using namespace inflab;
 using namespace inflab::ad;
 
 int main() {
+  inflab::blas::keep_freed_memory();  // process-wide allocator setting (autodiff/blas.hpp)
   // 12 points in R⁴, 3 classes; an MLP 4 → 6 → 3 with tanh; weight decay λ.
   const nn::Model mlp = nn::mlp(4, 1, 6, nn::Activation::Tanh, 3);
   const Tensor X = random_normal({12, 4}, 42);

@@ -1,10 +1,7 @@
 #include "influence/retrain.hpp"
 #include "nn/choices.hpp"
 
-#include <unistd.h>
-
 #include <atomic>
-#include <cstdio>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -16,6 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "autodiff/blas.hpp"
+#include "util/files.hpp"
+#include "util/progress.hpp"
 #include "datasets/split.hpp"
 #include "nn/choices.hpp"
 #include "influence/group.hpp"
@@ -121,16 +120,9 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
     // (re)write the header and the complete records — dropping a torn tail, so appended
     // lines start on a line of their own — into a temporary file renamed over the old one:
     // an interruption here loses nothing
-    const std::string tmp = run.results_path + ".tmp-" + std::to_string(getpid());
-    {
-      std::ofstream out(tmp, std::ios::trunc);
-      out << json{{"inflab_retrain", 1}, {"config", config}}.dump() << "\n";
-      for (const auto& [j, r] : done) out << to_json(r).dump() << "\n";
-      out.flush();
-      if (!out) throw Error("cannot write retraining results to '" + tmp + "'");
-    }
-    if (std::rename(tmp.c_str(), run.results_path.c_str()) != 0)
-      throw Error("cannot replace '" + run.results_path + "' with the rewritten results in '" + tmp + "'");
+    std::string text = json{{"inflab_retrain", 1}, {"config", config}}.dump() + "\n";
+    for (const auto& [j, r] : done) text += to_json(r).dump() + "\n";
+    util::write_file_atomic(run.results_path, text);
   }
   std::vector<std::size_t> pending;
   for (std::size_t j = 0; j < groups.size(); ++j)
@@ -138,12 +130,12 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
   if (run.stop_after && pending.size() > run.stop_after) pending.resize(run.stop_after);
 
   std::mutex mu;
-  std::atomic<std::size_t> next{0}, finished{0};
+  std::atomic<std::size_t> next{0};
   std::string failure;
-  const auto t0 = std::chrono::steady_clock::now();
-  const bool tty = run.progress && isatty(STDERR_FILENO);
-  const int blas_threads = blas::threads();
-  if (run.threads > 1) blas::set_threads(1);  // parallel jobs, not parallel GEMMs
+  util::Progress prog("retrain", done.size() + pending.size(), run.progress);
+  prog.skip(done.size());  // resumed jobs: counted, but not in the rate
+  // parallel jobs, not parallel GEMMs; restored when the workers have been joined
+  const blas::ThreadsGuard blas_threads(run.threads > 1 ? 1 : blas::threads());
   auto worker = [&] {
     for (;;) {
       const std::size_t q = next++;
@@ -188,14 +180,7 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
           if (!out) throw Error("cannot append to '" + run.results_path + "'");
         }
         done[j] = r;
-        const std::size_t f = ++finished;
-        if (tty) {
-          const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-          const double eta = el / f * (pending.size() - f);
-          std::fprintf(stderr, "\rretrain %zu/%zu  %.2f jobs/s  ETA %02d:%02d   %s", f, pending.size(), f / el,
-                       static_cast<int>(eta) / 60, static_cast<int>(eta) % 60, f == pending.size() ? "\n" : "");
-          std::fflush(stderr);
-        }
+        prog.tick();
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(mu);
         if (failure.empty()) failure = "retraining job " + std::to_string(j) + " failed: " + e.what();
@@ -204,19 +189,18 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
     }
   };
   {
-    // joins every started thread and restores OpenBLAS's thread count on any exit
+    // joins every started thread on any exit
     struct Pool {
       std::vector<std::thread> threads;
-      int blas;
       ~Pool() {
         for (auto& t : threads)
           if (t.joinable()) t.join();
-        blas::set_threads(blas);
       }
-    } pool{{}, blas_threads};
+    } pool;
     for (std::size_t t = 1; t < std::min(run.threads, pending.size()); ++t) pool.threads.emplace_back(worker);
     worker();
   }
+  prog.done();
   if (!failure.empty()) throw Error(failure + (run.results_path.empty() ? "" : " (finished jobs are in " + run.results_path + ")"));
   std::vector<RetrainRecord> out;
   for (auto& [j, r] : done) out.push_back(r);

@@ -246,6 +246,14 @@ MinimizeResult newton(const ad::Fn& f, Tensor theta, const NewtonOptions& opt) {
   const std::size_t p = theta.size();
   if (p > 5000) throw Error("newton: p = " + std::to_string(p) + " is too large for a dense Hessian (needs " + std::to_string(p * p * 8 / (1 << 20)) + " MiB); use lbfgs");
   ad::Recording rec(f, theta);
+  // The precision floor: near θ̂, R(θ + d) − R(θ) is rounding noise and so is ∇R, so Armijo
+  // accepts every step and ‖∇R‖ wanders at its floor instead of shrinking quadratically.
+  // Newton steps that change R by no more than its rounding (the approximate-Wolfe test
+  // L-BFGS uses) and leave ‖∇R‖ above half the best seen are stalled; kStall of them in
+  // a row end the run, reporting the floor (not converged, since grad_tol was not met).
+  constexpr int kStall = 3;
+  int stalled = 0;
+  double best_gn = INFINITY, prev_value = NAN;
   for (res.iterations = 0;; ++res.iterations) {
     const Tensor g = rec.grad();
     res.value = rec.scalar_value();
@@ -253,6 +261,15 @@ MinimizeResult newton(const ad::Fn& f, Tensor theta, const NewtonOptions& opt) {
     ++res.evaluations;
     const bool go_on = !opt.on_iteration || opt.on_iteration(res.iterations, res.value, res.grad_norm);
     if (should_stop(res, go_on, opt.grad_tol, opt.max_iterations)) break;
+    const bool flat = std::fabs(prev_value - res.value) <= 1e-12 * std::fabs(res.value);
+    stalled = flat && res.grad_norm > 0.5 * best_gn ? stalled + 1 : 0;
+    best_gn = std::min(best_gn, res.grad_norm);
+    prev_value = res.value;
+    if (stalled >= kStall) {
+      res.message = "precision floor: ‖∇R‖ " + sci(res.grad_norm) + " did not decrease for " + std::to_string(kStall) +
+                    " iterations (tolerance " + sci(opt.grad_tol) + ")";
+      break;
+    }
     const Tensor H = ad::hessian(f, theta);
     Tensor negg = g, dir;
     for (auto& e : negg) e = -e;

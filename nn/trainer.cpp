@@ -1,6 +1,6 @@
 #include "nn/trainer.hpp"
 
-#include <unistd.h>
+#include "nn/choices.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -8,6 +8,7 @@
 
 #include "datasets/batching.hpp"
 #include "nn/optim.hpp"
+#include "util/progress.hpp"
 
 namespace inflab::nn {
 
@@ -26,30 +27,14 @@ double Schedule::factor(std::size_t epoch, std::size_t epochs) const {
 namespace {
 using Clock = std::chrono::steady_clock;
 
-struct Progress {
-  bool on;
-  std::string prefix;  // e.g. "epoch 3/10  "
-  Clock::time_point start = Clock::now(), last;
-  explicit Progress(bool want) : on(want && isatty(STDERR_FILENO)) {}
-  void show(std::size_t done, std::size_t total, const char* unit, double loss, double gnorm) {
-    if (!on) return;
-    const auto now = Clock::now();
-    if (done < total && now - last < std::chrono::milliseconds(200)) return;
-    last = now;
-    const double el = std::chrono::duration<double>(now - start).count();
-    const double rate = el > 0 ? static_cast<double>(done) / el : 0;
-    const double eta = rate > 0 && total > done ? static_cast<double>(total - done) / rate : 0;
-    char g[32] = "–";
-    if (std::isfinite(gnorm)) std::snprintf(g, sizeof g, "%.3g", gnorm);
-    std::fprintf(stderr, "\r%s%s %zu/%zu  loss %.6g  ‖∇R‖ %s  %.1f %s/s  ETA %02d:%02d   ", prefix.c_str(), unit, done, total,
-                 loss, g, rate, unit, static_cast<int>(eta) / 60, static_cast<int>(eta) % 60);
-    if (done >= total) std::fprintf(stderr, "\n");
-    std::fflush(stderr);
-  }
-  void end() {
-    if (on) std::fprintf(stderr, "\n");
-  }
-};
+// "loss … ‖∇R‖ …" after the progress counts; ‖∇R‖ is "–" until one is known.
+std::string loss_detail(const std::string& prefix, double loss, double gnorm) {
+  char b[96];
+  char g[32] = "–";
+  if (std::isfinite(gnorm)) std::snprintf(g, sizeof g, "%.3g", gnorm);
+  std::snprintf(b, sizeof b, "loss %.6g  ‖∇R‖ %s", loss, g);
+  return prefix + b;
+}
 
 void check_finite_step(const Objective& obj, const Tensor& theta, double loss, std::size_t step, std::size_t epoch) {
   const std::string bad = obj.model().first_non_finite(theta);
@@ -77,7 +62,6 @@ TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, co
   const auto t0 = Clock::now();
   auto seconds = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
   TrainResult res;
-  Progress prog(opt.progress);
   auto record = [&](std::size_t epoch, std::size_t steps, double loss, double gnorm, double lr) {
     EpochStats s{epoch, steps, loss, obj.accuracy(theta, d), gnorm, lr, seconds()};
     res.history.push_back(s);
@@ -86,9 +70,10 @@ TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, co
 
   if (to_tolerance(opt.optimizer)) {
     const std::size_t budget = opt.max_steps ? opt.max_steps : (opt.optimizer == Optimizer::Lbfgs ? 2000 : 100);
+    util::Progress prog(optimizers().name(opt.optimizer) + " iter", budget, opt.progress);
     auto on_iter = [&](std::size_t it, double v, double gn) {
       if (!std::isfinite(v)) throw Error("training diverged at iteration " + std::to_string(it) + ": loss = " + std::to_string(v));
-      prog.show(it, budget, "iter", v, gn);
+      if (it > 0) prog.tick(loss_detail("", v, gn));  // `it` iterations are done
       if (!opt.callback) return true;
       EpochStats s{it, it, v, std::nan(""), gn, 0, seconds()};  // accuracy not computed per iteration
       return opt.callback(s);
@@ -107,7 +92,7 @@ TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, co
       no.on_iteration = on_iter;
       m = newton(obj.fn(d), theta, no);
     }
-    prog.end();
+    prog.done();
     theta = m.theta;
     check_finite_step(obj, theta, m.value, m.iterations, 0);
     res.steps = m.iterations;
@@ -131,6 +116,8 @@ TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, co
   std::vector<std::size_t> rows;
   std::size_t step = 0;
   res.stop_reason = "epoch budget reached";
+  const std::size_t planned = opt.epochs * batches.batches_per_epoch();
+  util::Progress prog(optimizers().name(opt.optimizer) + " step", opt.max_steps ? std::min(opt.max_steps, planned) : planned, opt.progress);
   for (std::size_t epoch = 0; epoch < opt.epochs; ++epoch) {
     const double lr = opt.lr * opt.schedule.factor(epoch, opt.epochs);
     while (batches.next(rows)) {
@@ -142,9 +129,10 @@ TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, co
       else adam.step(theta, vg.grad, lr);
       ++step;
       check_finite_step(obj, theta, vg.value, step, epoch);
-      prog.prefix = "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(opt.epochs) + "  ";
       // loss of this batch; ‖∇R‖ of the full training set at the end of the last epoch
-      prog.show(step, opt.epochs * batches.batches_per_epoch(), "step", vg.value, step > 0 && epoch > 0 ? res.grad_norm : std::nan(""));
+      if (prog.shown())
+        prog.tick(loss_detail("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(opt.epochs) + "  ", vg.value,
+                              epoch > 0 ? res.grad_norm : std::nan("")));
       if (opt.max_steps && step >= opt.max_steps) break;
     }
     if (!opt.evaluate_epochs && opt.grad_tol <= 0 && !opt.callback) {
@@ -176,7 +164,7 @@ TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, co
       break;
     }
   }
-  prog.end();
+  prog.done();
   res.theta = std::move(theta);
   return res;
 }

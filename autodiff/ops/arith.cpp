@@ -15,18 +15,19 @@ Tensor ew(const char* op, const Var& a, const Var& b, F f) {
   const Shape out = kern::broadcast_shape(sa, sb, op);
   return kern::binary(Operand{a.value().data(), sa, 0}, Operand{b.value().data(), sb, 0}, out, f);
 }
-void check_same_tape(const char* op, const Var& a, const Var& b) {
-  if (&tape_of(op, a) != &tape_of(op, b))
-    throw Error(std::string(op) + ": inputs are on different tapes");
+Tape& same_tape(const char* op, const Var& a, const Var& b) {
+  Tape& t = tape_of(op, a);
+  if (&t != &tape_of(op, b)) throw Error(std::string(op) + ": inputs are on different tapes");
+  return t;
 }
 }  // namespace
 
 // y = a + b;  ẏ = ȧ + ḃ;  ā += g, b̄ += g (summed to shape)
 Var add(Var a, Var b) {
-  check_same_tape("add", a, b);
+  Tape& tape = same_tape("add", a, b);
   Tensor v = ew("add", a, b, [](double x, double y) { return x + y; });
   const Shape sa = a.shape(), sb = b.shape(), so = shape_of(v);
-  return a.tape->record("add", {a, b}, std::move(v),
+  return tape.record("add", {a, b}, std::move(v),
       [so](const Ctx& c) { return tangent_of_sum(c.x(0), c.x(1), so, 1); },
       [sa, sb](Ctx& c) {
         if (c.active(0)) c.acc(0, sum_to(c.g(), sa));
@@ -36,10 +37,10 @@ Var add(Var a, Var b) {
 
 // y = a − b;  ẏ = ȧ − ḃ;  ā += g, b̄ −= g
 Var sub(Var a, Var b) {
-  check_same_tape("sub", a, b);
+  Tape& tape = same_tape("sub", a, b);
   Tensor v = ew("sub", a, b, [](double x, double y) { return x - y; });
   const Shape sa = a.shape(), sb = b.shape(), so = shape_of(v);
-  return a.tape->record("sub", {a, b}, std::move(v),
+  return tape.record("sub", {a, b}, std::move(v),
       [so](const Ctx& c) { return tangent_of_sum(c.x(0), c.x(1), so, -1); },
       [sa, sb](Ctx& c) {
         if (c.active(0)) c.acc(0, sum_to(c.g(), sa));
@@ -49,10 +50,10 @@ Var sub(Var a, Var b) {
 
 // y = a b;  ẏ = ȧ b + a ḃ;  ā += g b, b̄ += g a
 Var mul(Var a, Var b) {
-  check_same_tape("mul", a, b);
+  Tape& tape = same_tape("mul", a, b);
   Tensor v = ew("mul", a, b, [](double x, double y) { return x * y; });
   const Shape sa = a.shape(), sb = b.shape(), so = shape_of(v);
-  return a.tape->record("mul", {a, b}, std::move(v),
+  return tape.record("mul", {a, b}, std::move(v),
       [so](const Ctx& c) { return tangent_of_product(c.x(0), c.x(1), so); },
       [sa, sb](Ctx& c) {
         if (c.active(0)) c.acc(0, sum_to(c.g() * c.x(1), sa));
@@ -62,10 +63,10 @@ Var mul(Var a, Var b) {
 
 // y = a / b;  ẏ = (ȧ − y ḃ)/b;  ā += g/b, b̄ −= g y / b
 Var div(Var a, Var b) {
-  check_same_tape("div", a, b);
+  Tape& tape = same_tape("div", a, b);
   Tensor v = ew("div", a, b, [](double x, double y) { return x / y; });
   const Shape sa = a.shape(), sb = b.shape();
-  return a.tape->record("div", {a, b}, std::move(v),
+  return tape.record("div", {a, b}, std::move(v),
       [](const Ctx& c) { return (c.x(0) / c.x(1)).t; },
       [sa, sb](Ctx& c) {
         if (c.active(0)) c.acc(0, sum_to(c.g() / c.x(1), sa));

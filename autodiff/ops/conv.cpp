@@ -78,7 +78,7 @@ void conv_dw(const double* x, const double* gy, double* dw, const Geom& g) {
 }  // namespace
 
 Var conv2d(Var x, Var w, Conv2dOptions opt) {
-  detail::tape_of("conv2d", x);
+  Tape& tape = detail::tape_of("conv2d", x);
   detail::tape_of("conv2d", w);
   const Shape sx = x.shape(), sw = w.shape();
   if (sx.size() != 4 || sw.size() != 4)
@@ -99,7 +99,7 @@ Var conv2d(Var x, Var w, Conv2dOptions opt) {
   auto dw = [g](const double* a, const double* b, double* o) { conv_dw(a, b, o, g); };
   Tensor v = zeros(sy);
   conv_fwd(x.value().data(), w.value().data(), v.data(), g);
-  return x.tape->record("conv2d", {x, w}, std::move(v),
+  return tape.record("conv2d", {x, w}, std::move(v),
       [sy, fwd](const Ctx& c) { return bilinear(c.x(0), c.x(1), sy, fwd, false).t; },
       [sx, sw, dx, dw](Ctx& c) {
         if (c.active(0)) c.acc(0, bilinear(c.g(), c.x(1), sx, dx));

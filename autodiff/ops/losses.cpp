@@ -30,7 +30,7 @@ Var binary_logistic(Var z, const std::vector<double>& y) {
       throw Error("binary_logistic: label " + std::to_string(y[i]) + " at row " +
                   std::to_string(i) + " is not 0 or 1");
   Var zz = reshape(z, Shape{y.size()});
-  Var yy = z.tape->leaf(tensor(Shape{y.size()}, y), false);
+  Var yy = detail::tape_of("binary_logistic", z).leaf(tensor(Shape{y.size()}, y), false);
   return sub(softplus(zz), mul(yy, zz));
 }
 

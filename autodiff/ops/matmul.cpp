@@ -5,10 +5,10 @@
 namespace inflab::ad {
 
 Var matmul(Var a, Var b) {
-  detail::tape_of("matmul", a);
+  Tape& tape = detail::tape_of("matmul", a);
   detail::tape_of("matmul", b);
   Tensor v = ad::matmul_value(a.value(), b.value());  // checks shapes
-  return a.tape->record("matmul", {a, b}, std::move(v),
+  return tape.record("matmul", {a, b}, std::move(v),
       [](const Ctx& c) { return ad::matmul(c.x(0), c.x(1), false, false, false).t; },
       [](Ctx& c) {
         const bool v = !c.values_cached();
@@ -19,13 +19,13 @@ Var matmul(Var a, Var b) {
 
 // Y = A Bᵀ: Ā += G B, B̄ += Gᵀ A; BLAS reads B transposed in place.
 Var matmul_nt(Var a, Var b) {
-  detail::tape_of("matmul_nt", a);
+  Tape& tape = detail::tape_of("matmul_nt", a);
   detail::tape_of("matmul_nt", b);
   const Shape sa = shape_of(a.value()), sb = shape_of(b.value());
   if (sa.size() != 2 || sb.size() != 2 || sa[1] != sb[1])
     throw Error("matmul_nt: expected [m, k] @ [n, k]ᵀ, got " + shape_str(sa) + " @ " + shape_str(sb) + "ᵀ");
   Tensor v = ad::matmul_value(a.value(), b.value(), false, true);
-  return a.tape->record("matmul_nt", {a, b}, std::move(v),
+  return tape.record("matmul_nt", {a, b}, std::move(v),
       [](const Ctx& c) { return ad::matmul(c.x(0), c.x(1), false, true, false).t; },
       [](Ctx& c) {
         const bool v = !c.values_cached();

@@ -7,6 +7,8 @@
 
 namespace inflab::ad::detail {
 
+// The one way an op reaches a tape: the tape its input is on. Ops never consult the
+// thread's current tape (current_tape()), which only variable() and constant() use.
 inline Tape& tape_of(const char* op, const Var& a) {
   if (!a.tape) throw Error(std::string(op) + ": input Var is not on any tape (default-constructed?)");
   return *a.tape;

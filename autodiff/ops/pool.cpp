@@ -22,7 +22,7 @@ PoolGeom pool_geom(const char* op, const Shape& sx, std::size_t k, std::size_t s
 }  // namespace
 
 Var max_pool2d(Var x, std::size_t k, std::size_t stride) {
-  detail::tape_of("max_pool2d", x);
+  Tape& tape = detail::tape_of("max_pool2d", x);
   const Shape sx = x.shape();
   const PoolGeom g = pool_geom("max_pool2d", sx, k, stride);
   const Shape sy{sx[0], sx[1], g.Ho, g.Wo};
@@ -48,13 +48,13 @@ Var max_pool2d(Var x, std::size_t k, std::size_t stride) {
   auto bwd = [arg](const double* out, double* in) {
     for (std::size_t i = 0; i < arg->size(); ++i) in[(*arg)[i]] += out[i];
   };
-  return x.tape->record("max_pool2d", {x}, std::move(v),
+  return tape.record("max_pool2d", {x}, std::move(v),
       [sy, fwd](const Ctx& c) { return apply_linear(c.x(0), sy, fwd).t; },
       [sx, bwd](Ctx& c) { c.acc(0, apply_linear(c.g(), sx, bwd)); });
 }
 
 Var avg_pool2d(Var x, std::size_t k, std::size_t stride) {
-  detail::tape_of("avg_pool2d", x);
+  Tape& tape = detail::tape_of("avg_pool2d", x);
   const Shape sx = x.shape();
   const PoolGeom g = pool_geom("avg_pool2d", sx, k, stride);
   const Shape sy{sx[0], sx[1], g.Ho, g.Wo};
@@ -82,7 +82,7 @@ Var avg_pool2d(Var x, std::size_t k, std::size_t stride) {
   };
   Tensor v = zeros(sy);
   fwd(x.value().data(), v.data());
-  return x.tape->record("avg_pool2d", {x}, std::move(v),
+  return tape.record("avg_pool2d", {x}, std::move(v),
       [sy, fwd](const Ctx& c) { return apply_linear(c.x(0), sy, fwd).t; },
       [sx, bwd](Ctx& c) { c.acc(0, apply_linear(c.g(), sx, bwd)); });
 }

@@ -151,9 +151,9 @@ TEST_CASE("CSV: generated tables, labels by name or integer, gzip") {
   CsvOptions o;
   o.header = false;
   o.label_column = 0;
-  const Dataset e = parse_csv("2,1.5\r\n0,2.5\r\n", o, "t.csv");
+  const Dataset e = parse_csv("2,1.5\r\n0,2.5\r\n1,3\r\n", o, "t.csv");
   CHECK(e.num_classes() == 3);
-  CHECK(e.y == std::vector<std::size_t>{2, 0});
+  CHECK(e.y == std::vector<std::size_t>{2, 0, 1});
   CHECK(e.X(1, 0) == 2.5);
   const std::string p = t.write("t.csv.gz", std::string("x,y\n1,0\n2,1\n"));
   CHECK(read_csv(p).size() == 2);
@@ -182,6 +182,47 @@ TEST_CASE("CSV: bad cells, ragged rows, unknown or out-of-range labels, empty, m
   CsvOptions nh;
   nh.header = false;
   CHECK_ERROR(parse_csv("0,15,545553349\n", nh, "t.csv"), "545553349", "classes");
+}
+
+TEST_CASE("CSV: a file without a header line is refused, not read minus its first row") {
+  TempDir t;
+  const std::string p = t.write("nohead.csv", std::string("5.1,3.5,0\n4.9,3.0,1\n6.2,2.9,1\n"));
+  CHECK_ERROR(read_csv(p), p.c_str(), "line 1", "looks like data", "start with a header line naming the columns",
+              "header = false");
+  // labels given as names: the first line's label also occurs below it
+  CHECK_ERROR(parse_csv("5.1,3.5,setosa\n4.9,3.0,setosa\n6.2,2.9,virginica\n", {}, "n.csv"), "n.csv", "line 1",
+              "looks like data");
+  // with header = false the same file loads, all three rows
+  CsvOptions nh;
+  nh.header = false;
+  const Dataset d = read_csv(p, nh);
+  CHECK(d.size() == 3);
+  CHECK(d.y == std::vector<std::size_t>{0, 1, 1});
+  // a real header (even one with numeric feature names) is still accepted
+  CHECK(parse_csv("0,1,label\n1,2,0\n3,4,1\n", {}, "t.csv").size() == 2);
+}
+
+TEST_CASE("CSV: integer labels with a gap or a single class are refused at load") {
+  TempDir t;
+  const std::string p = t.write("gap.csv", std::string("x,y,kind\n1,2,0\n3,4,2\n5,6,2\n"));
+  CHECK_ERROR(read_csv(p), p.c_str(), "label column 'kind'", "0..2", "class 1 never occurs");
+  CHECK_ERROR(parse_csv("x,kind\n1,0\n2,3\n3,5\n", {}, "t.csv"), "classes 1, 2, 4 never occur");
+  // declared classes may be absent from a file (e.g. a test split)
+  CsvOptions o;
+  o.class_names = {"a", "b", "c"};
+  const Dataset d = parse_csv("x,kind\n1,0\n3,2\n", o, "t.csv");
+  CHECK(d.num_classes() == 3);
+  CHECK(d.y == std::vector<std::size_t>{0, 2});
+
+  const std::string one = t.write("one.csv", std::string("x,species\n1,setosa\n2,setosa\n"));
+  const std::string want = one + ": the label column 'species' has only one class ('setosa'); a classifier needs at least two";
+  CHECK_ERROR(read_csv(one), want.c_str());
+  CHECK_ERROR(parse_csv("x,kind\n1,1\n2,1\n", {}, "t.csv"), "label column 'kind' has only one class ('1')");
+  CHECK_ERROR(parse_csv("x,kind\n1,0\n2,0\n", {}, "t.csv"), "has only one class ('0')");
+  // regression targets are not classes: one distinct value is fine
+  CsvOptions r;
+  r.regression = true;
+  CHECK(parse_csv("x,t\n1,0\n2,0\n", r, "t.csv").size() == 2);
 }
 
 TEST_CASE("CIFAR-10 binary: generated records, channel planes, truncation, bad labels") {

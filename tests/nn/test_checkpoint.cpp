@@ -84,3 +84,60 @@ TEST_CASE("broken checkpoints: missing files, wrong shape or dtype, unknown laye
   CHECK(error_of([&] { load_checkpoint(dir); }).find("not valid JSON") != std::string::npos);
   CHECK(error_of([&] { save_checkpoint(dir, m, zeros({4})); }).find("expected") != std::string::npos);
 }
+
+namespace {
+std::string slurp(const std::string& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+void spit(const std::string& p, const std::string& bytes) { std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes; }
+}  // namespace
+
+TEST_CASE("load_npy refuses truncated, header-only, non-float64, Fortran-order and over-long .npy files") {
+  inflab::test::TempDir t;
+  const Model m = mlp(4, 1, 16, Activation::Tanh, 3);  // 0.weight [16, 4] = 512 bytes, 0.bias [16] = 128 bytes
+  const std::string dir = t.file("ck");
+  save_checkpoint(dir, m, m.init(7));
+  const std::string w = dir + "/0.weight.npy", b = dir + "/0.bias.npy";
+  const std::string good_w = slurp(w), good_b = slurp(b);
+  const std::size_t w_head = good_w.size() - 512, b_head = good_b.size() - 128;
+
+  spit(w, good_w.substr(0, w_head + 100));  // data cut short
+  std::string msg = inflab::test::error_of([&] { load_checkpoint(dir); });
+  INFO(msg);
+  CHECK(msg.find("0.weight.npy") != std::string::npos);
+  CHECK(msg.find("header says shape [16, 4] float64 = 512 bytes of data, the file holds 100") != std::string::npos);
+  spit(w, good_w);
+
+  spit(b, good_b.substr(0, b_head));  // header only
+  msg = inflab::test::error_of([&] { load_checkpoint(dir); });
+  CHECK(msg.find("0.bias.npy") != std::string::npos);
+  CHECK(msg.find("header says shape [16] float64 = 128 bytes of data, the file holds 0") != std::string::npos);
+
+  spit(b, good_b + std::string(8, '\0'));  // one value too many
+  msg = inflab::test::error_of([&] { load_npy(b); });
+  CHECK(msg.find("0.bias.npy") != std::string::npos);
+  CHECK(msg.find("128 bytes of data, the file holds 136 (trailing bytes)") != std::string::npos);
+
+  std::string f4 = good_b;
+  f4.replace(f4.find("'<f8'"), 5, "'<f4'");
+  spit(b, f4);
+  msg = inflab::test::error_of([&] { load_npy(b); });
+  CHECK(msg.find("0.bias.npy") != std::string::npos);
+  CHECK(msg.find("dtype '<f4' is not little-endian float64") != std::string::npos);
+
+  std::string fo = good_w;
+  fo.replace(fo.find("False"), 5, "True ");
+  spit(w, fo);
+  msg = inflab::test::error_of([&] { load_npy(w); });
+  CHECK(msg.find("0.weight.npy") != std::string::npos);
+  CHECK(msg.find("fortran_order is True") != std::string::npos);
+
+  spit(w, "\x93NUMP");
+  CHECK(inflab::test::error_of([&] { load_npy(w); }).find("not a .npy file") != std::string::npos);
+
+  // the intact files still load, bit for bit
+  spit(w, good_w);
+  spit(b, good_b);
+  CHECK(load_checkpoint(dir).theta.size() == m.param_count());
+}
