@@ -249,8 +249,8 @@ MinimizeResult newton(const ad::Fn& f, Tensor theta, const NewtonOptions& opt) {
   // The precision floor: near θ̂, R(θ + d) − R(θ) is rounding noise and so is ∇R, so Armijo
   // accepts every step and ‖∇R‖ wanders at its floor instead of shrinking quadratically.
   // Newton steps that change R by no more than its rounding (the approximate-Wolfe test
-  // L-BFGS uses) and leave ‖∇R‖ above half the best seen are stalled; kStall of them in
-  // a row (stall_iterations) end the run, reporting the floor (not converged, since grad_tol was not met).
+  // L-BFGS uses) and leave ‖∇R‖ above half the best seen are stalled; stall_iterations of them in
+  // a row end the run, reporting the floor (not converged, since grad_tol was not met).
   std::size_t stalled = 0;
   double best_gn = INFINITY, prev_value = NAN;
   for (res.iterations = 0;; ++res.iterations) {
