@@ -246,11 +246,10 @@ MinimizeResult newton(const ad::Fn& f, Tensor theta, const NewtonOptions& opt) {
   const std::size_t p = theta.size();
   if (p > 5000) throw Error("newton: p = " + std::to_string(p) + " is too large for a dense Hessian (needs " + std::to_string(p * p * 8 / (1 << 20)) + " MiB); use lbfgs");
   ad::Recording rec(f, theta);
-  // The precision floor: near θ̂, R(θ + d) − R(θ) is rounding noise and so is ∇R, so Armijo
-  // accepts every step and ‖∇R‖ wanders at its floor instead of shrinking quadratically.
-  // Newton steps that change R by no more than its rounding (the approximate-Wolfe test
-  // L-BFGS uses) and leave ‖∇R‖ above half the best seen are stalled; stall_iterations of them in
-  // a row end the run, reporting the floor (not converged, since grad_tol was not met).
+  // The precision floor: once ∇R itself is rounding noise no step lowers it. Iterations that
+  // change R by no more than its rounding and leave ‖∇R‖ above half the best seen are
+  // stalled; stall_iterations of them in a row end the run, reporting the floor (not
+  // converged, since grad_tol was not met) instead of spending the budget there.
   std::size_t stalled = 0;
   double best_gn = INFINITY, prev_value = NAN;
   for (res.iterations = 0;; ++res.iterations) {
