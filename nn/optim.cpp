@@ -246,13 +246,11 @@ MinimizeResult newton(const ad::Fn& f, Tensor theta, const NewtonOptions& opt) {
   const std::size_t p = theta.size();
   if (p > 5000) throw Error("newton: p = " + std::to_string(p) + " is too large for a dense Hessian (needs " + std::to_string(p * p * 8 / (1 << 20)) + " MiB); use lbfgs");
   ad::Recording rec(f, theta);
-  // The precision floor: near θ̂, R(θ + d) − R(θ) is rounding noise and so is ∇R, so Armijo
-  // accepts every step and ‖∇R‖ wanders at its floor instead of shrinking quadratically.
-  // Newton steps that change R by no more than its rounding (the approximate-Wolfe test
-  // L-BFGS uses) and leave ‖∇R‖ above half the best seen are stalled; kStall of them in
-  // a row end the run, reporting the floor (not converged, since grad_tol was not met).
-  constexpr int kStall = 3;
-  int stalled = 0;
+  // The precision floor: once ∇R itself is rounding noise no step lowers it. Iterations that
+  // change R by no more than its rounding and leave ‖∇R‖ above half the best seen are
+  // stalled; stall_iterations of them in a row end the run, reporting the floor (not
+  // converged, since grad_tol was not met) instead of spending the budget there.
+  std::size_t stalled = 0;
   double best_gn = INFINITY, prev_value = NAN;
   for (res.iterations = 0;; ++res.iterations) {
     const Tensor g = rec.grad();
@@ -265,8 +263,8 @@ MinimizeResult newton(const ad::Fn& f, Tensor theta, const NewtonOptions& opt) {
     stalled = flat && res.grad_norm > 0.5 * best_gn ? stalled + 1 : 0;
     best_gn = std::min(best_gn, res.grad_norm);
     prev_value = res.value;
-    if (stalled >= kStall) {
-      res.message = "precision floor: ‖∇R‖ " + sci(res.grad_norm) + " did not decrease for " + std::to_string(kStall) +
+    if (opt.stall_iterations && stalled >= opt.stall_iterations) {
+      res.message = "precision floor: ‖∇R‖ " + sci(res.grad_norm) + " did not decrease for " + std::to_string(stalled) +
                     " iterations (tolerance " + sci(opt.grad_tol) + ")";
       break;
     }
@@ -275,7 +273,10 @@ MinimizeResult newton(const ad::Fn& f, Tensor theta, const NewtonOptions& opt) {
     for (auto& e : negg) e = -e;
     double mu = opt.damping;
     while (!cholesky_solve(H, mu, negg, dir)) mu = std::max(2 * mu, 1e-8 * (1 + res.grad_norm));
-    // backtracking on the Armijo condition
+    // backtracking on the Armijo condition, or — once R changes by less than its rounding —
+    // the approximate-Wolfe idea of the L-BFGS line search: R's difference is noise there,
+    // so a step is accepted when it lowers ‖∇R‖ (otherwise rounding in R rejects full
+    // Newton steps and backtracking shrinks them to nothing)
     const double d0 = dot(g, dir);
     double a = 1;
     bool accepted = false;
@@ -283,7 +284,9 @@ MinimizeResult newton(const ad::Fn& f, Tensor theta, const NewtonOptions& opt) {
       const Tensor cand = axpy(theta, a, dir);
       ad::Recording r2(f, cand);
       ++res.evaluations;
-      if (std::isfinite(r2.scalar_value()) && r2.scalar_value() <= res.value + 1e-4 * a * d0) {
+      const double fc = r2.scalar_value();
+      if (std::isfinite(fc) && (fc <= res.value + 1e-4 * a * d0 ||
+                                (fc <= res.value + 1e-12 * std::fabs(res.value) && norm2(r2.grad()) < res.grad_norm))) {
         theta = cand;
         rec = std::move(r2);
         accepted = true;

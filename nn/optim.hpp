@@ -49,6 +49,8 @@ struct NewtonOptions {
   double grad_tol = 1e-8;
   std::size_t max_iterations = 100;
   double damping = 0;  // μ in (H + μI) d = −g; raised automatically while H + μI is not positive definite
+  // Stop at the precision floor after this many stalled iterations in a row (0: never).
+  std::size_t stall_iterations = 3;
   // Called before each iteration; returning false stops the run.
   std::function<bool(std::size_t iter, double value, double grad_norm)> on_iteration;
 };

@@ -223,27 +223,29 @@ TEST_CASE("bad settings and divergence: one clear error each") {
   CHECK(msg.find("parameter tensor '0.weight' went non-finite first") != std::string::npos);
 }
 
-TEST_CASE("Newton stops at the precision floor instead of spending its budget there") {
+TEST_CASE("Newton: rounding in R does not stall it; an unattainable tolerance stops at the precision floor") {
   // L2 logistic regression on Iris versicolor vs virginica (the training split of
-  // tests/influence/fixtures.hpp) with λ = 1e-3: ‖∇R‖ bottoms out near 1e-10 after 7
-  // Newton steps, far above a tolerance of 1e-12 (with λ = 0.01 it reaches 5e-17)
+  // tests/influence/fixtures.hpp), λ = 1e-3. Near θ̂ the predicted decrease of a Newton
+  // step (~1e-20) is below R's rounding, so Armijo alone rejected full steps and ‖∇R‖ sat
+  // at ~1e-10 until the budget of 100; the approximate-Wolfe test accepts them.
   data::Dataset d = data::select_classes(data::load_iris(), {1, 2});
   data::TrainTest tt = data::stratified_split(d, 0.2, 3);
   data::Standardizer::fit(tt.train).apply(tt.train);
   const Objective obj(logistic_regression(4), LossKind::BinaryLogistic, 1e-3);
   TrainOptions o = quiet("newton");
   o.grad_tol = 1e-12;
+  const TrainResult c = train(obj, tt.train, obj.model().init(1), o);
+  INFO(c.stop_reason << " after " << c.steps << " steps, ‖∇R‖ " << c.grad_norm);
+  CHECK(c.converged);
+  CHECK(c.steps <= 10);
+  CHECK(c.grad_norm <= 1e-12);
+  // below what double precision allows: stop after 3 stalled iterations and name the floor
+  o.grad_tol = 1e-20;
   const TrainResult r = train(obj, tt.train, obj.model().init(1), o);
   INFO(r.stop_reason << " after " << r.steps << " steps, ‖∇R‖ " << r.grad_norm);
   CHECK_FALSE(r.converged);
-  CHECK(r.steps < 15);  // the budget is 100
+  CHECK(r.steps < 20);  // the budget is 100
   CHECK(r.stop_reason.find("precision floor: ‖∇R‖ ") == 0);
-  CHECK(r.stop_reason.find("did not decrease for 3 iterations (tolerance 1e-12)") != std::string::npos);
-  CHECK(r.grad_norm > 1e-12);
-  CHECK(r.grad_norm < 1e-7);
-  // the same problem at an attainable tolerance still converges, in a handful of steps
-  o.grad_tol = 1e-6;
-  const TrainResult c = train(obj, tt.train, obj.model().init(1), o);
-  CHECK(c.converged);
-  CHECK(c.stop_reason == "‖∇R‖ ≤ tolerance");
+  CHECK(r.stop_reason.find("did not decrease for 3 iterations (tolerance 1e-20)") != std::string::npos);
+  CHECK(r.grad_norm < 1e-14);
 }
