@@ -2,9 +2,13 @@
 // numbers (against the library where a value can be recomputed), resuming, and bad input
 // with its exit code and message.
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -260,4 +264,118 @@ TEST_CASE("inflab study fragility: one row per setting and test point, resumed a
   CHECK(slurp(t.file("f/fragility.csv")) == csv);
   CHECK(slurp(t.file("f/fragility.md")).find("| width | 1 | 4 | 0.01 | highest |") != std::string::npos);
   CHECK(slurp(t.file("f/pearson-vs-depth.svg")).find("λ = 0.01, highest-loss test point") != std::string::npos);
+}
+
+TEST_CASE("inflab: a checkpoint rebuilds its problem; a contradicting flag is a usage error naming the setting") {
+  const test::TempDir t;
+  REQUIRE(run_inflab(t.dir(), "train --quiet --dataset wine --width 6 --weight-decay 0.01 --seed 3 --out tr").code == 0);
+  // the same problem trained here, and loaded from the checkpoint with no problem flags at all
+  const Result direct = run_inflab(t.dir(), "influence --quiet --dataset wine --width 6 --weight-decay 0.01 --seed 3 --test 3 --out a");
+  REQUIRE_MESSAGE(direct.code == 0, direct.out);
+  const Result loaded = run_inflab(t.dir(), "influence --quiet --checkpoint tr/checkpoint --test 3 --out b");
+  REQUIRE_MESSAGE(loaded.code == 0, loaded.out);
+  CHECK(slurp(t.file("a/influence.csv")) == slurp(t.file("b/influence.csv")));
+  CHECK(slurp(t.file("a/top.csv")) == slurp(t.file("b/top.csv")));
+  // repeating a recorded value is fine; contradicting one is refused (was: a warning, exit 0)
+  CHECK(run_inflab(t.dir(), "influence --quiet --checkpoint tr/checkpoint --weight-decay 0.01 --test 3 --out c").code == 0);
+  const Result bad = run_inflab(t.dir(), "influence --quiet --checkpoint tr/checkpoint --weight-decay 0.001 --test 3 --out d");
+  CHECK(bad.code == 2);
+  CHECK(bad.out.find("--weight-decay 0.001 contradicts the checkpoint") != std::string::npos);
+  const Result bad2 = run_inflab(t.dir(), "influence --quiet --checkpoint tr/checkpoint --dataset iris --out e");
+  CHECK(bad2.code == 2);
+  CHECK(bad2.out.find("--dataset \"iris\" contradicts") != std::string::npos);
+  // a truncated parameter file is refused, naming it (was: garbage influence, exit 0)
+  const std::string w = t.file("tr/checkpoint/0.weight.npy");
+  const std::string bytes = slurp(w);
+  { std::ofstream(w, std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() / 2); }
+  const Result trunc = run_inflab(t.dir(), "influence --quiet --checkpoint tr/checkpoint --out f");
+  CHECK(trunc.code == 1);
+  CHECK(trunc.out.find("0.weight.npy") != std::string::npos);
+  CHECK(trunc.out.find("truncated") != std::string::npos);
+}
+
+TEST_CASE("inflab: provenance — split rows beside source rows; each top list holds only its sign") {
+  const test::TempDir t;
+  REQUIRE(run_inflab(t.dir(), "influence " + logreg + " --test 3 --top 80 --out i").code == 0);
+  std::ifstream top(t.file("i/top.csv"));
+  std::string line;
+  std::getline(top, line);
+  CHECK(line == "test_row,test_source_row,list,rank,train_row,source_row,label,predicted_loss_change");
+  std::size_t helpful = 0, harmful = 0;
+  while (std::getline(top, line)) {
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
+    const double v = std::stod(f.at(7));
+    if (f.at(2) == "helpful") {
+      CHECK(v > 0);
+      ++helpful;
+    } else {
+      CHECK(v < 0);
+      ++harmful;
+    }
+    // source rows index the Iris file (150 rows; classes 1,2 are rows 50..149)
+    CHECK(std::stoul(f.at(5)) >= 50);
+  }
+  CHECK(helpful + harmful == 80);  // 80 training rows: each has one sign, none is listed twice
+  CHECK(helpful < 80);
+  CHECK(harmful < 80);
+  const json s = summary(t.file("i/summary.json"));
+  CHECK(s["tests"][0]["test_source_row"].get<std::size_t>() >= 50);
+  CHECK(s["problem"]["spec"]["weight_decay"] == 0.01);
+}
+
+TEST_CASE("inflab: help per command, version, run-directory lock, refused meaningless inputs") {
+  const test::TempDir t;
+  for (const std::string h : {"help validate", "validate --help", "validate -h"}) {
+    const Result r = run_inflab(t.dir(), h);
+    CHECK(r.code == 0);
+    CHECK(r.out.find("inflab validate: influence against leave-one-out") != std::string::npos);
+    CHECK(r.out.find("--top K") != std::string::npos);
+    CHECK(r.out.find("example:") != std::string::npos);
+    CHECK(r.out.find("lissa") != std::string::npos);  // the solver table
+  }
+  const Result v = run_inflab(t.dir(), "--version");
+  CHECK(v.code == 0);
+  CHECK(v.out.rfind("inflab ", 0) == 0);
+  // a correlation over fewer than 3 points is refused up front (was: Pearson 1.000 over 2)
+  const Result two = run_inflab(t.dir(), "validate --quiet --top 2");
+  CHECK(two.code == 2);
+  CHECK(two.out.find("--top 2 must be in 3..") != std::string::npos);
+  CHECK(run_inflab(t.dir(), "group --quiet --groups 2").code == 2);
+  // --n-train above the data: an error in the user's terms (was: silently capped)
+  const Result big = run_inflab(t.dir(), "influence --quiet --n-train 5000");
+  CHECK(big.code == 1);
+  CHECK(big.out.find("--n-train 5000: 'iris/train' has only 120 rows") != std::string::npos);
+  // a not-stationary θ̂ without a checkpoint does not blame --checkpoint
+  const Result early = run_inflab(t.dir(), "influence --max-steps 2 --out early");
+  CHECK(early.code == 0);
+  CHECK(early.out.find("not a stationary point") != std::string::npos);
+  CHECK(early.out.find("checkpoint") == std::string::npos);
+  // a second run into a directory in use is refused
+  std::filesystem::create_directories(t.file("busy"));
+  const int fd = ::open(t.file("busy/.lock").c_str(), O_RDWR | O_CREAT, 0644);
+  REQUIRE(fd >= 0);
+  REQUIRE(::flock(fd, LOCK_EX | LOCK_NB) == 0);
+  const Result busy = run_inflab(t.dir(), "influence --quiet --out busy");
+  CHECK(busy.code == 2);
+  CHECK(busy.out.find("is in use by another inflab run") != std::string::npos);
+  ::close(fd);
+  CHECK(run_inflab(t.dir(), "influence --quiet --out busy").code == 0);
+}
+
+TEST_CASE("inflab lds and mislabel: scores against retraining and flipped labels") {
+  const test::TempDir t;
+  const Result l = run_inflab(t.dir(), "lds " + logreg + " --subsets 12 --alpha 0.7 --retrain newton --retrain-tol 1e-12 --out l");
+  REQUIRE_MESSAGE(l.code == 0, l.out);
+  const json s = summary(t.file("l/summary.json"));
+  CHECK(s["scores"]["n"] == 12);
+  CHECK(s["lds"].get<double>() > 0.8);  // convex: first-order sums rank the subsets well
+  CHECK(lines(t.file("l/lds.csv")) == 13);
+  const Result m = run_inflab(t.dir(), "mislabel --quiet --dataset breast-cancer --model logreg --weight-decay 0.01 --flip 0.1 --out m");
+  REQUIRE_MESSAGE(m.code == 0, m.out);
+  const json ms = summary(t.file("m/summary.json"));
+  CHECK(ms["flipped"] == 46);  // round(0.1 · 456)
+  CHECK(ms["auc_self_influence"].get<double>() > 0.8);
+  CHECK(lines(t.file("m/ranking.csv")) == 457);
 }
