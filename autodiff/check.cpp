@@ -22,12 +22,6 @@ double rel(const Tensor& a, const Tensor& b) {
   return std::sqrt(d) / std::max(std::sqrt(n), 1e-300);
 }
 
-Tensor axpy(const Tensor& x, double a, const Tensor& v) {
-  Tensor y = x;
-  for (std::size_t i = 0; i < y.size(); ++i) y.data()[i] += a * v.data()[i];
-  return y;
-}
-
 double inf_norm(const Tensor& x) {
   double m = 0;
   for (std::size_t i = 0; i < x.size(); ++i) m = std::max(m, std::fabs(x.data()[i]));

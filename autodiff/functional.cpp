@@ -103,21 +103,26 @@ Tensor vjp(const Fn& f, const Tensor& theta, const Tensor& w) { return Recording
 
 Tensor hvp(const Fn& f, const Tensor& theta, const Tensor& v) { return Recording(f, theta).hvp(v); }
 
-Tensor hessian(const Fn& f, const Tensor& theta, std::size_t block) {
-  Recording r(f, theta);
-  r.hvp(zeros(Shape{r.dim()}));  // fails early, naming hvp, when f is not scalar
-  const std::size_t p = r.dim();
+Tensor dense_from_products(std::size_t p, const std::function<Tensor(const Tensor&)>& apply, std::size_t block) {
   block = std::max<std::size_t>(1, std::min(block, p));
-  Tensor H = zeros(Shape{p, p});
+  Tensor M = zeros(Shape{p, p});
   for (std::size_t c0 = 0; c0 < p; c0 += block) {
     const std::size_t kb = std::min(block, p - c0);
     Tensor E = zeros(Shape{kb, p});
     for (std::size_t j = 0; j < kb; ++j) E.data()[j * p + c0 + j] = 1.0;
-    const Tensor HE = r.hvp(E);  // row j is H e_j, column c0+j of H
+    const Tensor ME = apply(E);  // row j is M e_j, column c0+j of M
+    if (ME.size() != kb * p)
+      throw Error("dense_from_products: " + std::to_string(kb) + " directions gave " + std::to_string(ME.size()) + " values for p = " + std::to_string(p));
     for (std::size_t j = 0; j < kb; ++j)
-      for (std::size_t i = 0; i < p; ++i) H.data()[i * p + c0 + j] = HE.data()[j * p + i];
+      for (std::size_t i = 0; i < p; ++i) M.data()[i * p + c0 + j] = ME.data()[j * p + i];
   }
-  return H;
+  return M;
+}
+
+Tensor hessian(const Fn& f, const Tensor& theta, std::size_t block) {
+  Recording r(f, theta);
+  r.hvp(zeros(Shape{r.dim()}));  // fails early, naming hvp, when f is not scalar
+  return dense_from_products(r.dim(), [&r](const Tensor& E) { return r.hvp(E); }, block);
 }
 
 }  // namespace inflab::ad

@@ -47,5 +47,10 @@ Tensor vjp(const Fn& f, const Tensor& theta, const Tensor& w);
 Tensor hvp(const Fn& f, const Tensor& theta, const Tensor& v);  // v [p] or [k, p]
 // Dense Hessian [p, p] from batched HVPs against identity blocks of `block` columns.
 Tensor hessian(const Fn& f, const Tensor& theta, std::size_t block = 64);
+// The one dense assembly of a linear map M on Rᵖ known by its products: `apply(E)` with
+// E = [k, p] (k ≤ block rows of the identity) returns [k, p] whose row j is M eⱼ; the result
+// is [p, p] with M eⱼ in column j (for symmetric M, row j too). Used by hessian() and by
+// influence::dense_matrix (the curvature operator).
+Tensor dense_from_products(std::size_t p, const std::function<Tensor(const Tensor&)>& apply, std::size_t block = 64);
 
 }  // namespace inflab::ad

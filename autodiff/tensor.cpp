@@ -81,6 +81,20 @@ double dot(const Tensor& a, const Tensor& b) {
 
 double norm2(const Tensor& a) { return std::sqrt(dot(a, a)); }
 
+void axpy_inplace(Tensor& y, double a, const Tensor& x) {
+  if (y.size() != x.size())
+    throw Error("axpy: sizes " + std::to_string(y.size()) + " and " + std::to_string(x.size()) + " differ");
+  double* py = y.data();
+  const double* px = x.data();
+  for (std::size_t i = 0; i < y.size(); ++i) py[i] += a * px[i];
+}
+
+Tensor axpy(const Tensor& x, double a, const Tensor& y) {
+  Tensor r = x;
+  axpy_inplace(r, a, y);
+  return r;
+}
+
 bool all_finite(const Tensor& a) {
   for (std::size_t i = 0; i < a.size(); ++i)
     if (!std::isfinite(a.data()[i])) return false;

@@ -64,5 +64,9 @@ Tensor with_leading(std::size_t k, const Shape& s);  // zeros of shape [k, ...s]
 double dot(const Tensor& a, const Tensor& b);  // sum of a*b over all elements
 double norm2(const Tensor& a);                 // Euclidean norm of all elements
 bool all_finite(const Tensor& a);
+// y ← y + a·x elementwise (same size; an Error otherwise); the one axpy of the library.
+void axpy_inplace(Tensor& y, double a, const Tensor& x);
+// x + a·y as a new tensor (y ← x, then axpy_inplace).
+Tensor axpy(const Tensor& x, double a, const Tensor& y);
 
 }  // namespace inflab

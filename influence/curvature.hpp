@@ -46,4 +46,9 @@ class CurvatureOperator {
   double value_ = 0, grad_norm_ = 0;
 };
 
+// The dense [p, p] matrix of A (one implementation: batched products against identity blocks
+// of `block` columns, then symmetrised, (M + Mᵀ)/2, to remove the rounding asymmetry). Needs
+// 8p² bytes; see dense_cost in solvers.hpp before calling it on a large model.
+Tensor dense_matrix(const CurvatureOperator& A, std::size_t block = 64);
+
 }  // namespace inflab::influence

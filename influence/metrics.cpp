@@ -11,13 +11,14 @@ namespace {
 void same_size(const Tensor& a, const Tensor& b, const char* op, std::size_t at_least) {
   if (a.size() != b.size())
     throw Error(std::string(op) + ": " + std::to_string(a.size()) + " predicted values against " + std::to_string(b.size()) + " actual");
-  if (a.size() < at_least) throw Error(std::string(op) + ": needs at least " + std::to_string(at_least) + " values");
+  if (a.size() < at_least)
+    throw Error(std::string(op) + ": needs at least " + std::to_string(at_least) + " values, got n = " + std::to_string(a.size()));
   if (!all_finite(a) || !all_finite(b)) throw Error(std::string(op) + ": values must be finite");
 }
 }  // namespace
 
 double pearson(const Tensor& a, const Tensor& b) {
-  same_size(a, b, "pearson", 2);
+  same_size(a, b, "pearson", 3);
   const std::size_t n = a.size();
   const double ma = std::accumulate(a.begin(), a.end(), 0.0) / n, mb = std::accumulate(b.begin(), b.end(), 0.0) / n;
   double sab = 0, saa = 0, sbb = 0;
@@ -46,13 +47,13 @@ std::vector<double> average_ranks(const Tensor& a) {
 }
 
 double spearman(const Tensor& a, const Tensor& b) {
-  same_size(a, b, "spearman", 2);
+  same_size(a, b, "spearman", 3);
   const auto ra = average_ranks(a), rb = average_ranks(b);
   return pearson(tensor({ra.size()}, ra), tensor({rb.size()}, rb));
 }
 
 double kendall_tau(const Tensor& a, const Tensor& b) {
-  same_size(a, b, "kendall_tau", 2);
+  same_size(a, b, "kendall_tau", 3);
   const std::size_t n = a.size();
   double concordant = 0, discordant = 0, ties_a = 0, ties_b = 0;
   for (std::size_t i = 0; i < n; ++i)
@@ -99,6 +100,35 @@ double or_nan(double (*metric)(const Tensor&, const Tensor&), const Tensor& a, c
   } catch (const Error&) {
     return std::nan("");
   }
+}
+
+std::string undefined_reason(const Tensor& p, const Tensor& a) {
+  if (p.size() != a.size())
+    throw Error("undefined_reason: " + std::to_string(p.size()) + " predicted values against " + std::to_string(a.size()) + " actual");
+  if (p.size() < 3) return "fewer than 3 points (n = " + std::to_string(p.size()) + ")";
+  if (!all_finite(p) || !all_finite(a)) return "non-finite values";
+  auto constant = [](const Tensor& v) {
+    for (std::size_t i = 1; i < v.size(); ++i)
+      if (v.data()[i] != v.data()[0]) return false;
+    return true;
+  };
+  if (constant(a))
+    return a.data()[0] == 0 ? "every actual change is 0 (the retrained models did not move: with λ = 0 the objective may have no "
+                              "unique minimiser, or the tolerance is too loose)"
+                            : "the actual changes are constant";
+  if (constant(p)) return "the predictions are constant";
+  return "";
+}
+
+std::size_t sign_agreements(const Tensor& p, const Tensor& a) {
+  if (p.size() != a.size())
+    throw Error("sign_agreements: " + std::to_string(p.size()) + " predicted values against " + std::to_string(a.size()) + " actual");
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    const double x = p.data()[i], y = a.data()[i];
+    n += (x > 0 && y > 0) || (x < 0 && y < 0);
+  }
+  return n;
 }
 
 }  // namespace inflab::influence

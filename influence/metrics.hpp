@@ -1,11 +1,14 @@
 // How well predicted changes Δ̂ match actual ones Δ (over the same training points).
 #pragma once
+#include <string>
 #include <vector>
 
 #include "autodiff/tensor.hpp"
 
 namespace inflab::influence {
 
+// The three correlations need at least 3 points (an Error naming n otherwise: over 2 points
+// every correlation is ±1 and says nothing), finite values and neither side constant.
 double pearson(const Tensor& a, const Tensor& b);
 double spearman(const Tensor& a, const Tensor& b);  // Pearson of average ranks (ties share)
 double kendall_tau(const Tensor& a, const Tensor& b);  // τ-b, corrected for ties
@@ -16,5 +19,13 @@ std::vector<double> average_ranks(const Tensor& a);  // 1-based, ties get their 
 // metric(a, b), or NaN where it is undefined (a constant side, all-zero actual changes,
 // non-finite values): a study records that and goes on instead of stopping.
 double or_nan(double (*metric)(const Tensor&, const Tensor&), const Tensor& a, const Tensor& b);
+// "" when pearson/spearman/kendall_tau of (predicted, actual) are defined; otherwise the
+// user-facing reason, the first that applies: "fewer than 3 points (n = 2)", "non-finite
+// values", "every actual change is 0 (…)", "the actual changes are constant", "the
+// predictions are constant". (Sizes that differ are an Error.)
+std::string undefined_reason(const Tensor& predicted, const Tensor& actual);
+// How many pairs have strictly the same sign (both > 0 or both < 0). An actual change of
+// exactly 0 agrees with no prediction, and a prediction of 0 with no actual change.
+std::size_t sign_agreements(const Tensor& predicted, const Tensor& actual);
 
 }  // namespace inflab::influence

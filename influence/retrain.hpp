@@ -4,6 +4,7 @@
 // does not depend on the thread count), every finished job is appended to a JSON-lines
 // file at once, and a rerun with the same file skips what is done.
 #pragma once
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -21,16 +22,46 @@ struct RetrainProtocol {
   double lr = 1e-3;                 // sgd / adam
   std::size_t epochs = 10, batch_size = 0;
   std::uint64_t seed = 0;           // sgd / adam batch order (job j uses seed + j)
+  // Second-order stationarity of every retrained θ: λmin of ∇²R₋U(θ) — exact dense
+  // eigenvalues when p ≤ exact_eigen_up_to, else the smallest Ritz value of `lanczos_steps`
+  // Lanczos steps (an upper bound of λmin). θ is a saddle when
+  // λmin < −saddle_tol·max(1, |λmax|). check_saddles = false skips it (lambda_min stays NaN).
+  bool check_saddles = true;
+  double saddle_tol = 1e-6;
+  std::size_t exact_eigen_up_to = 2000, lanczos_steps = 60;
+  // Perturb and continue (off by default): at a saddle, step along the eigenvector of λmin
+  // (both signs tried, the lower R₋U kept; the step ε is the largest of 1, ½, ¼, … whose
+  // decrease is at least half the quadratic model's ½|λmin|ε²) and retrain again, up to
+  // max_escapes times. Δ is then measured at a lower stationary point than the one
+  // retraining from θ̂ reaches — no longer the nearest one (docs/influence.md).
+  bool escape_saddles = false;
+  std::size_t max_escapes = 3;
 };
+
+// How a retraining job ended.
+//   Converged  — ‖∇R₋U‖ ≤ grad_tol after ≥ 1 step, and no saddle (or not checked);
+//   Budget     — the step budget ran out first (always for sgd/adam: a fixed budget);
+//   Saddle     — ‖∇R₋U‖ ≤ grad_tol but ∇²R₋U has λmin < −saddle_tol·max(1, |λmax|);
+//   Unresolved — θ̂ already met ‖∇R₋U‖ ≤ grad_tol, so no step was taken and Δ = 0 says
+//                only that the tolerance is too loose to resolve the change.
+enum class RetrainStatus { Converged, Budget, Saddle, Unresolved };
+const char* status_name(RetrainStatus s);  // "converged", "budget", "saddle", "unresolved"
+RetrainStatus status_from_name(const std::string& s);  // Error for another name
 
 struct RetrainRecord {
   std::size_t job = 0;
   std::vector<std::size_t> removed;
   std::vector<double> test_loss_change;  // Δ for each test row, in order
   double grad_norm = 0;                  // ‖∇R₋U‖ at the end of retraining
-  bool converged = false;                // grad_tol reached (always false for a fixed budget)
-  std::size_t steps = 0;
+  bool converged = false;                // status == Converged (false for a fixed budget, a saddle, 0 steps)
+  std::size_t steps = 0;                 // optimizer steps, over all escapes
   double seconds = 0;
+  RetrainStatus status = RetrainStatus::Budget;
+  std::string status_reason;             // "" when converged, else a user-facing sentence
+  double lambda_min = std::numeric_limits<double>::quiet_NaN();  // λmin(∇²R₋U(θ)) at the end; NaN: not checked
+  double lambda_max = std::numeric_limits<double>::quiet_NaN();  // λmax there (the saddle test's scale)
+  bool saddle = false;                   // λmin < −saddle_tol·max(1, |λmax|) at the end
+  std::size_t escapes = 0;               // perturb-and-continue steps taken (escape_saddles)
 };
 
 struct RetrainRun {

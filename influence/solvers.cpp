@@ -1,6 +1,7 @@
 #include "influence/solvers.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <limits>
 
@@ -35,6 +36,28 @@ void finish(SolveResult& r, const CurvatureOperator& A, const Tensor& b, double 
   r.products = A.products() - before;
   r.seconds = since(t0);
 }
+std::string sci(double v) {
+  char s[32];
+  std::snprintf(s, sizeof s, "%.2g", v);
+  return s;
+}
+// The warning of every result: an iteration limit, or a measured residual above the method's
+// threshold (a NaN residual counts as above).
+void set_warning(SolveResult& r, double tol = 0) {
+  const double th = residual_warning_threshold(r.method, tol);
+  std::string w;
+  if (!r.converged) w = r.method + " stopped at its iteration limit (" + std::to_string(r.iterations) + ") before the tolerance " + sci(tol) + "; ";
+  if (!(r.rel_residual <= th))
+    w += "relative residual " + sci(r.rel_residual) + " > " + sci(th) + " (" + r.method +
+         "): the estimate is not the exact inverse-HVP (H + μI)⁻¹b" +
+         (r.method == "lowrank" ? " — b has weight outside the low-rank subspace; compare with cg or minres"
+          : r.method == "lissa" ? " — the truncated series has not converged; more depth, a smaller scale or damping"
+          : r.method == "exact" ? (r.note.empty() ? " — H + μI is nearly singular; add damping" : " — " + r.note)
+                                : " — more iterations, damping, or another method");
+  else if (!w.empty())
+    w += "relative residual " + sci(r.rel_residual);
+  r.warning = w;
+}
 // What every iterative solver does first: check μ and b, start the clock and the product
 // count, and an all-zero x.
 struct Start {
@@ -50,62 +73,84 @@ Start start(const CurvatureOperator& A, const Tensor& b, double mu, const char* 
   s.r.x = zeros({A.dim()});
   return s;
 }
-
-void axpy_inplace(Tensor& y, double a, const Tensor& x) {
-  for (std::size_t i = 0; i < y.size(); ++i) y.data()[i] += a * x.data()[i];
-}
 }  // namespace
+
+double residual_warning_threshold(const std::string& method, double tol) {
+  if (method == "cg" || method == "minres") return std::max(1e-6, 10 * tol);
+  if (method == "lissa" || method == "lowrank") return 1e-3;
+  return 1e-6;  // exact and anything else
+}
 
 Tensor dense_solve(Tensor H, Tensor b) {
   const std::size_t p = b.size();
-  if (H.dimension() != 2 || H.shape(0) != p || H.shape(1) != p)
-    throw Error("dense_solve: matrix " + shape_str(shape_of(H)) + " for a right-hand side of " + std::to_string(p));
-  for (std::size_t c = 0; c < p; ++c) {
-    std::size_t piv = c;
-    for (std::size_t r = c + 1; r < p; ++r)
-      if (std::fabs(H(r, c)) > std::fabs(H(piv, c))) piv = r;
-    if (H(piv, c) == 0) throw Error("dense_solve: the matrix is singular");
-    for (std::size_t j = 0; j < p; ++j) std::swap(H(c, j), H(piv, j));
-    std::swap(b(c), b(piv));
-    for (std::size_t r = c + 1; r < p; ++r) {
-      const double f = H(r, c) / H(c, c);
-      for (std::size_t j = c; j < p; ++j) H(r, j) -= f * H(c, j);
-      b(r) -= f * b(c);
-    }
+  if (b.dimension() != 1 || H.dimension() != 2 || H.shape(0) != p || H.shape(1) != p)
+    throw Error("dense_solve: matrix " + shape_str(shape_of(H)) + " for a right-hand side of " + shape_str(shape_of(b)));
+  if (p == 0) return zeros({0});
+  if (!all_finite(H) || !all_finite(b)) throw Error("dense_solve: the matrix or right-hand side is not finite");
+  // LAPACK dgesv on column-major copies (one right-hand side; xt::linalg::solve)
+  xt::xarray<double> M = H, rhs = b;
+  xt::xarray<double> x;
+  try {
+    x = xt::linalg::solve(M, rhs);
+  } catch (const std::exception&) {
+    throw Error("dense_solve: the " + std::to_string(p) + " × " + std::to_string(p) + " matrix is singular (LAPACK dgesv)");
   }
-  Tensor x = zeros({p});
-  for (std::size_t r = p; r-- > 0;) {
-    double s = b(r);
-    for (std::size_t j = r + 1; j < p; ++j) s -= H(r, j) * x(j);
-    x(r) = s / H(r, r);
-  }
-  return x;
+  Tensor out = zeros({p});
+  for (std::size_t i = 0; i < p; ++i) out(i) = x(i);
+  if (!all_finite(out)) throw Error("dense_solve: the matrix is numerically singular (non-finite solution)");
+  return out;
+}
+
+DenseCost dense_cost(std::size_t p, double seconds_per_product) {
+  const double P = static_cast<double>(p);
+  DenseCost c;
+  c.gib = 4 * 8 * P * P / double(1 << 30);
+  c.seconds = P * seconds_per_product + 6 * P * P * P / dense_flops_per_second;
+  return c;
 }
 
 void check_damping(double mu) {
   if (!(mu >= 0) || !std::isfinite(mu)) throw Error("damping μ must be a finite number ≥ 0, got " + std::to_string(mu));
 }
 
-Eigen dense_eigen(const CurvatureOperator& A, double max_gib) {
+namespace {
+std::string fixed(double v, int digits) {
+  char s[32];
+  std::snprintf(s, sizeof s, "%.*f", digits, v);
+  return s;
+}
+std::string dense_refusal(std::size_t p, const DenseCost& c, double max_gib, double max_seconds, const char* what) {
+  return "exact solve: a dense eigendecomposition of the " + std::to_string(p) + " × " + std::to_string(p) +
+         " curvature matrix needs ~" + fixed(c.gib, 2) + " GiB (limit " + fixed(max_gib, 2) + ") and ~" + fixed(c.seconds, 0) +
+         " s (limit " + fixed(max_seconds, 0) + ", " + what + "); use cg (positive definite), minres (indefinite) or lowrank";
+}
+}  // namespace
+
+Eigen dense_eigen(const CurvatureOperator& A, double max_gib, double max_seconds) {
   const std::size_t p = A.dim();
-  const double gib = static_cast<double>(p) * static_cast<double>(p) * 8 * 3 / double(1 << 30);  // H, a copy, the vectors
-  if (gib > max_gib)
-    throw Error("exact solve: a dense " + std::to_string(p) + " × " + std::to_string(p) + " Hessian and its eigenvectors need " +
-                std::to_string(gib).substr(0, 6) + " GiB (limit " + std::to_string(max_gib).substr(0, 4) +
-                " GiB); use cg, minres, lissa or lowrank");
-  xt::xarray<double> H = xt::zeros<double>({p, p});
+  const DenseCost before = dense_cost(p);
+  if (before.gib > max_gib || before.seconds > max_seconds)
+    throw Error(dense_refusal(p, before, max_gib, max_seconds, "the decomposition alone"));
+  // the products: dense_matrix's first block of 64 directions is timed, and the estimate
+  // is checked again with that rate before the others are computed
   const std::size_t block = 64;
-  for (std::size_t c0 = 0; c0 < p; c0 += block) {
-    const std::size_t kb = std::min(block, p - c0);
-    Tensor E = zeros({kb, p});
-    for (std::size_t j = 0; j < kb; ++j) E(j, c0 + j) = 1.0;
-    const Tensor HE = A.apply(E);
-    for (std::size_t j = 0; j < kb; ++j)
-      for (std::size_t i = 0; i < p; ++i) H(i, c0 + j) = HE(j, i);
-  }
-  for (std::size_t i = 0; i < p; ++i)  // symmetrise the rounding
+  std::size_t blocks = 0;
+  Clock::time_point t0 = Clock::now();
+  Tensor H = ad::dense_from_products(
+      p,
+      [&](const Tensor& E) {
+        Tensor out = A.apply(E);
+        if (blocks++ == 0 && p > E.shape(0)) {
+          const DenseCost c = dense_cost(p, since(t0) / static_cast<double>(E.shape(0)));
+          if (c.seconds > max_seconds) throw Error(dense_refusal(p, c, max_gib, max_seconds, "products timed on the first block"));
+        }
+        return out;
+      },
+      block);
+  for (std::size_t i = 0; i < p; ++i)  // symmetrise the rounding (as dense_matrix does)
     for (std::size_t j = i + 1; j < p; ++j) H(i, j) = H(j, i) = 0.5 * (H(i, j) + H(j, i));
   const auto [w, v] = xt::linalg::eigh(H);  // LAPACK dsyevd: ascending values, vectors in columns
+  H = Tensor();
   Eigen e{zeros({p}), zeros({p, p})};
   for (std::size_t i = 0; i < p; ++i) e.values(i) = w(i);
   for (std::size_t i = 0; i < p; ++i)
@@ -118,7 +163,7 @@ SolveResult solve_exact(const CurvatureOperator& A, const Tensor& b, const Exact
   check_rhs(A, b, "exact solve");
   const auto t0 = Clock::now();
   const std::size_t before = A.products();
-  SolveResult r = solve_exact(A, dense_eigen(A, opt.max_gib), b, opt);
+  SolveResult r = solve_exact(A, dense_eigen(A, opt.max_gib, opt.max_seconds), b, opt);
   r.products = A.products() - before;  // the dense matrix's products and the residual check
   r.seconds = since(t0);
   return r;
@@ -156,6 +201,7 @@ SolveResult solve_exact(const CurvatureOperator& A, const Eigen& e, const Tensor
              (opt.indefinite == ExactOptions::Abs ? "inverted |λ + μ|" : opt.indefinite == ExactOptions::Drop ? "small |λ + μ| dropped" : "inverted as they are");
   finish(r, A, b, opt.damping, before, t0);
   // the residual of Abs/Drop is not that of the plain system; it is reported as measured
+  set_warning(r);
   return r;
 }
 
@@ -184,8 +230,12 @@ SolveResult solve_cg(const CurvatureOperator& A, const Tensor& b, const CgOption
     for (std::size_t i = 0; i < p; ++i) dir(i) = res(i) + (rr_new / rr) * dir(i);
     rr = rr_new;
   }
-  if (std::sqrt(rr) / bn > opt.tol) r.note = "iteration limit reached before the tolerance";
+  if (std::sqrt(rr) / bn > opt.tol) {
+    r.note = "iteration limit reached before the tolerance";
+    r.converged = false;
+  }
   finish(r, A, b, opt.damping, before, t0);
+  set_warning(r, opt.tol);
   return r;
 }
 
@@ -229,8 +279,12 @@ SolveResult solve_minres(const CurvatureOperator& A, const Tensor& b, const CgOp
     rnorm = phibar;
     if (rnorm / beta1 <= opt.tol || beta == 0) break;
   }
-  if (rnorm / beta1 > opt.tol) r.note = "iteration limit reached before the tolerance";
+  if (rnorm / beta1 > opt.tol) {
+    r.note = "iteration limit reached before the tolerance";
+    r.converged = false;
+  }
   finish(r, A, b, opt.damping, before, t0);
+  set_warning(r, opt.tol);
   return r;
 }
 
@@ -248,13 +302,26 @@ SolveResult solve_lissa(const CurvatureOperator& A, const Tensor& b, const Lissa
   if (opt.scale <= top)
     throw Error("lissa: scale " + std::to_string(opt.scale) + " does not exceed the largest eigenvalue " + std::to_string(top) +
                 " of H + μI (power iteration); use scale ≥ " + std::to_string(1.1 * top));
-  // the recursion contracts only if every eigenvalue of H + μI is in (0, 2·scale): estimate
-  // the smallest as top − λmax(top·I − (H + μI))
-  const double low = top - power_iteration(A, top - opt.damping, 200, opt.seed + 29, 1e-8, -1);
-  if (low <= 1e-12 * top)
-    throw Error("lissa: H + μI has a negative or zero eigenvalue (smallest ≈ " + std::to_string(low) +
-                ", power iteration), so the recursion cannot converge; add damping > " + std::to_string(std::max(-low, 0.0)) +
-                ", use the Gauss-Newton curvature, or use minres");
+  // The recursion contracts only if every eigenvalue of H + μI is in (0, 2·scale), and after
+  // `depth` steps the component along eigenvalue λ keeps (1 − λ/scale)^depth of its error.
+  // λmin(H + μI) = top − λmax(top·I − (H + μI)), by shifted power iteration. The Rayleigh
+  // quotient never overshoots, so `low` is an upper bound of λmin; below 1e-6·top power
+  // iteration cannot tell it from 0 (and the recursion would need depth ≳ 1e6·scale/top).
+  const double low = top - power_iteration(A, top - opt.damping, 300, opt.seed + 29, 1e-10, -1);
+  const double lam_min_A = low - opt.damping;  // of A itself
+  if (low <= 1e-6 * top) {
+    const double suggest = std::max(-lam_min_A, 0.0) + 1e-3 * top;
+    throw Error("lissa: λmin(H + μI) ≈ " + sci(low) + " (power iteration; λmax ≈ " + sci(top) + ", μ = " + sci(opt.damping) +
+                "): H + μI has a negative or zero eigenvalue (or one too small to tell from 0), so the recursion cannot converge; " +
+                (lam_min_A < 0 ? "add damping μ > −λmin(H) ≈ " + sci(-lam_min_A) + " (e.g. --damping " + sci(suggest) + ")"
+                                : "add damping (e.g. --damping " + sci(suggest) + ")") +
+                ", use the Gauss-Newton curvature (--curvature ggn), or use minres");
+  }
+  if (static_cast<double>(opt.depth) * low / opt.scale < 1)
+    throw Error("lissa: with scale " + sci(opt.scale) + " and depth " + std::to_string(opt.depth) +
+                " the recursion leaves more than e⁻¹ of the error along λmin(H + μI) ≈ " + sci(low) +
+                " (power iteration): use depth ≥ " + sci(5 * opt.scale / low) + ", a scale nearer λmax ≈ " + sci(top) +
+                " (≥ " + sci(1.1 * top) + "), or add damping");
   SolveResult r;
   r.method = "lissa";
   r.x = zeros({p});
@@ -273,6 +340,7 @@ SolveResult solve_lissa(const CurvatureOperator& A, const Tensor& b, const Lissa
   }
   r.iterations = opt.depth * opt.repeats;
   finish(r, A, b, opt.damping, before, t0);
+  set_warning(r);
   return r;
 }
 
@@ -304,6 +372,7 @@ SolveResult solve_lowrank(const CurvatureOperator& A, const Tensor& b, const Low
   std::sort(r.eigenvalues.begin(), r.eigenvalues.end());
   r.iterations = l.steps;
   finish(r, A, b, opt.damping, before, t0);
+  set_warning(r);
   return r;
 }
 

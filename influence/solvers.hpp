@@ -18,13 +18,40 @@ struct SolveResult {
   std::vector<double> eigenvalues;  // exact / lowrank: the eigenvalues of A used, ascending
   std::size_t negative = 0;         // exact: how many eigenvalues of A + μI are < 0
   std::string note;                 // e.g. how an indefinite A was treated
+  // cg / minres: the tolerance was met within max_iterations. exact, lissa, lowrank do a
+  // fixed amount of work and set it true; whether their x is accurate is what `warning` says.
+  bool converged = true;
+  // "" when fine. Otherwise a user-facing sentence saying why x should not be taken for
+  // (A + μI)⁻¹b: the measured relative residual above residual_warning_threshold(method, tol)
+  // ("… the estimate is not the exact inverse-HVP"), or an iterative solver that stopped at
+  // its iteration limit. Never an Error: the estimate is still returned.
+  std::string warning;
 };
+
+// The measured relative residual above which a SolveResult carries a warning:
+//   exact 1e-6 (a dense eigendecomposition of a nonsingular A + μI reaches ~1e-12);
+//   cg, minres max(1e-6, 10·tol) (what the user asked for, with room for rounding);
+//   lissa, lowrank 1e-3 (approximate by design: truncated series, a subspace).
+double residual_warning_threshold(const std::string& method, double tol = 0);
 
 void check_damping(double mu);  // Error unless finite and ≥ 0
 
-// Dense M x = b by Gaussian elimination with partial pivoting (small p; one right-hand
-// side — the multi-column LAPACK solves of Debian's xtensor-blas are not used).
+// Dense M x = b, one right-hand side b [p], by LAPACK dgesv (LU with partial pivoting;
+// M [p, p] need not be symmetric). An Error for shapes, non-finite input or a singular M.
 Tensor dense_solve(Tensor M, Tensor b);
+
+// What a dense p × p eigendecomposition (exact solver, dense_eigen) costs, estimated before
+// any work: memory for the matrix, LAPACK's column-major copy that becomes the eigenvectors
+// and dsyevd's 2p² workspace (4·8p² bytes at the peak), and time for p curvature products
+// (seconds_per_product each; 0 leaves them out) plus dsyevd's ~6p³ flops (tridiagonal
+// reduction (4/3)p³, divide and conquer and the back-transformation) at a conservative
+// dense_flops_per_second.
+struct DenseCost {
+  double gib = 0;      // peak memory, GiB
+  double seconds = 0;  // products + decomposition
+};
+constexpr double dense_flops_per_second = 1e9;
+DenseCost dense_cost(std::size_t p, double seconds_per_product = 0);
 
 // Exact: dense A from batched products, symmetric eigendecomposition (LAPACK dsyevd), then
 // x = Σ uᵢ (uᵢᵀb) / f(λᵢ + μ). For an indefinite A + μI, `indefinite` chooses f:
@@ -34,16 +61,22 @@ struct ExactOptions {
   double damping = 0;
   enum Indefinite { Invert, Abs, Drop } indefinite = Invert;
   double drop_below = 1e-8;
-  double max_gib = 8;  // refuse dense matrices larger than this
+  double max_gib = 8;         // refuse when dense_cost(p).gib exceeds this
+  double max_seconds = 600;   // refuse when dense_cost(p, measured product time).seconds exceeds this:
+                              // p ≈ 2000 estimates ~50 s, the 12 730-parameter Fashion-MNIST MLP ~3.4 h
 };
 SolveResult solve_exact(const CurvatureOperator& A, const Tensor& b, const ExactOptions& opt = {});
 
-// The dense eigendecomposition itself (reusable across many right-hand sides).
+// The dense eigendecomposition itself (reusable across many right-hand sides), of
+// dense_matrix(A). Refused with an Error giving both estimates of dense_cost and the
+// alternatives (cg, minres, lowrank) when the memory exceeds max_gib, or the time — the
+// decomposition alone before any product, then again with the product time measured on the
+// first block of products — exceeds max_seconds.
 struct Eigen {
   Tensor values;   // [p] ascending
   Tensor vectors;  // [p, p], column i is the eigenvector of values(i)
 };
-Eigen dense_eigen(const CurvatureOperator& A, double max_gib = 8);
+Eigen dense_eigen(const CurvatureOperator& A, double max_gib = 8, double max_seconds = 600);
 // The exact solve with a decomposition computed before (many right-hand sides, one dsyevd).
 SolveResult solve_exact(const CurvatureOperator& A, const Eigen& e, const Tensor& b, const ExactOptions& opt = {});
 
@@ -55,14 +88,19 @@ struct CgOptions {
 };
 SolveResult solve_cg(const CurvatureOperator& A, const Tensor& b, const CgOptions& opt = {});
 
+// (converged = false and a warning when max_iterations is reached first.)
 // MINRES (Paige & Saunders 1975) for symmetric, possibly indefinite A + μI.
 SolveResult solve_minres(const CurvatureOperator& A, const Tensor& b, const CgOptions& opt = {});
 
 // LiSSA (Agarwal et al. 2017): x₀ = b, x_j = b + (I − (A + μI)/scale) x_{j−1} (products
 // on random mini-batches of `batch` rows, 0 = full batch), x ≈ x_depth / scale, averaged
-// over `repeats`. `scale` must exceed the largest eigenvalue of A + μI and the smallest
-// must be > 0 (both estimated by power iteration first); divergence during the recursion
-// is an Error too, suggesting a larger scale or damping.
+// over `repeats`. Before starting, by power iteration: `scale` must exceed λmax(A + μI);
+// λmin(A + μI) (power iteration on λmax·I − (A + μI)) must be clearly positive
+// (> 1e-6·λmax, what power iteration can tell from 0) — otherwise an Error naming λmin and
+// the fix (damping μ > −λmin(A) with a suggested value, the Gauss–Newton curvature, minres);
+// and depth·λmin(A + μI)/scale ≥ 1, else the slowest direction keeps more than e⁻¹ of its
+// error after `depth` steps (an Error suggesting depth, scale or damping). Divergence during
+// the recursion is an Error too.
 struct LissaOptions {
   double damping = 0, scale = 10;
   std::size_t depth = 1000, repeats = 1, batch = 0;

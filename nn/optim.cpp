@@ -53,11 +53,6 @@ void Adam::step(Tensor& theta, const Tensor& g, double lr) {
 
 namespace {
 double dotp(const Tensor& a, const Tensor& b) { return dot(a, b); }
-Tensor axpy(const Tensor& x, double a, const Tensor& y) {  // x + a y
-  Tensor r = x;
-  for (std::size_t i = 0; i < r.size(); ++i) r.data()[i] += a * y.data()[i];
-  return r;
-}
 
 std::string sci(double v) {
   char b[32];

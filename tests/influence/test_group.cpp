@@ -31,6 +31,30 @@ TEST_CASE("metrics on hand-checked values, ties included") {
   CHECK(error_of([&] { pearson(a, tensor({5}, {1, 1, 1, 1, 1})); }).find("constant") != std::string::npos);
 }
 
+TEST_CASE("correlations need 3 points; undefined_reason says why; zero actual changes agree with no sign") {
+  const Tensor two_p = tensor({2}, {0.1, 0.3}), two_a = tensor({2}, {-1, 5});
+  for (auto metric : {pearson, spearman, kendall_tau}) {
+    const std::string m = error_of([&] { metric(two_p, two_a); });
+    CHECK(m.find("at least 3") != std::string::npos);
+    CHECK(m.find("n = 2") != std::string::npos);
+    CHECK(std::isnan(or_nan(metric, two_p, two_a)));
+  }
+  CHECK(undefined_reason(two_p, two_a) == "fewer than 3 points (n = 2)");
+  const Tensor pred = tensor({4}, {-0.2, 0.1, 0.3, -1e-9}), zero = zeros({4});
+  CHECK(undefined_reason(pred, zero).find("every actual change is 0") == 0);
+  CHECK(undefined_reason(pred, zero).find("tolerance is too loose") != std::string::npos);
+  CHECK(std::isnan(or_nan(pearson, pred, zero)));
+  CHECK(undefined_reason(full({4}, 2.0), pred) == "the predictions are constant");
+  CHECK(undefined_reason(pred, full({4}, 1.5)) == "the actual changes are constant");
+  CHECK(undefined_reason(pred, tensor({4}, {1, std::nan(""), 2, 3})) == "non-finite values");
+  CHECK(undefined_reason(pred, tensor({4}, {1, 0, 2, 3})) == "");
+  CHECK(error_of([&] { undefined_reason(pred, two_a); }).find("4 predicted values against 2") != std::string::npos);
+  // strictly same-signed pairs only: an actual 0 (or a predicted 0) agrees with nothing
+  CHECK(sign_agreements(pred, zero) == 0);
+  CHECK(sign_agreements(pred, tensor({4}, {-1, 2, -3, 0})) == 2);
+  CHECK(sign_agreements(tensor({3}, {0, 1, -1}), tensor({3}, {0, 1, -1})) == 2);
+}
+
 TEST_CASE("group constructors and bad groups") {
   const test::LogReg lr;
   const std::size_t n = lr.train.size();

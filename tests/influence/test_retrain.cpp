@@ -130,3 +130,139 @@ TEST_CASE("a retrain that does not converge says so; bad groups are refused") {
   CHECK(error_of([&] { retrain_groups(m.obj, m.train, m.test, m.theta, {{1, 1}}, {0}, p, run); }).find("twice") != std::string::npos);
   CHECK(error_of([&] { leave_one_out(m.obj, m.train, m.test, m.theta, {3}, {999}, p, run); }).find("test index 999") != std::string::npos);
 }
+
+namespace {
+// A tanh MLP 4-4-3 on standardised Iris (λ = 0.01) at θ = 0: with W₁ = 0, b₁ = 0, W₂ = 0
+// the hidden units are 0 and get no gradient, so retraining moves only the output bias and
+// stops, ‖∇R₋U‖ ≤ tol, on the symmetric saddle {W₁ = b₁ = W₂ = 0}: the Hessian's W₁–W₂
+// cross block is indefinite and larger than λ.
+struct SaddleMlp {
+  data::Dataset train, test;
+  nn::Objective obj{nn::mlp(4, 1, 4, nn::Activation::Tanh, 3), nn::LossKind::CrossEntropy, 0.01};
+  Tensor theta;
+  SaddleMlp() {
+    const data::TrainTest tt = data::stratified_split(data::load_iris(), 0.2, 4);
+    train = tt.train, test = tt.test;
+    const data::Standardizer s = data::Standardizer::fit(train);
+    s.apply(train), s.apply(test);
+    theta = zeros({obj.model().param_count()});
+  }
+  // Retrain without `row` directly (L-BFGS from θ = 0 to 1e-9) and bound λmin of the dense
+  // Hessian there from above by the smallest Rayleigh quotient over (eᵢ ± eⱼ)/√2, i.e.
+  // ½(Hᵢᵢ + Hⱼⱼ) − |Hᵢⱼ|: a negative value proves λmin < 0 without any eigensolver.
+  double lambda_min_bound_without(std::size_t row) const {
+    std::vector<std::size_t> keep;
+    for (std::size_t i = 0; i < train.size(); ++i)
+      if (i != row) keep.push_back(i);
+    const data::Dataset rest = data::subset(train, keep);
+    nn::TrainOptions o;
+    o.optimizer = "lbfgs";
+    o.grad_tol = 1e-9;
+    o.max_steps = 5000;
+    o.progress = false;
+    const nn::TrainResult tr = nn::train(obj, rest, theta, o);
+    REQUIRE(tr.converged);
+    const Tensor H = ad::hessian(obj.fn(rest), tr.theta);
+    double lo = 1e300;
+    for (std::size_t i = 0; i < H.shape(0); ++i)
+      for (std::size_t j = 0; j < H.shape(0); ++j)
+        if (i != j) lo = std::min(lo, 0.5 * (H(i, i) + H(j, j)) - std::fabs(H(i, j)));
+    return lo;
+  }
+};
+RetrainProtocol tight() {
+  RetrainProtocol p;
+  p.grad_tol = 1e-9;
+  p.max_steps = 5000;
+  return p;
+}
+}  // namespace
+
+TEST_CASE("a retrain that stops at a saddle is flagged, by dense eigenvalues and by Lanczos") {
+  const SaddleMlp m;
+  RetrainRun run;
+  run.progress = false;
+  const auto r = leave_one_out(m.obj, m.train, m.test, m.theta, {5}, {0}, tight(), run);
+  REQUIRE(r.size() == 1);
+  INFO(r[0].status_reason);
+  CHECK(r[0].grad_norm <= 1e-9);
+  CHECK(r[0].steps > 0);
+  CHECK(r[0].saddle);
+  CHECK(r[0].status == RetrainStatus::Saddle);
+  CHECK_FALSE(r[0].converged);
+  CHECK(r[0].lambda_min < -1e-3);
+  CHECK(r[0].status_reason.find("saddle") != std::string::npos);
+  // independently of the saddle check: the dense Hessian at that θ has a negative Rayleigh quotient
+  const double bound = m.lambda_min_bound_without(5);
+  MESSAGE("saddle: λmin " << r[0].lambda_min << " (check), Rayleigh-quotient bound " << bound);
+  CHECK(bound < 0);
+  CHECK(r[0].lambda_min <= bound + 1e-12);
+  // the Lanczos path (p above exact_eigen_up_to) finds it too
+  RetrainProtocol lz = tight();
+  lz.exact_eigen_up_to = 0;
+  const auto rl = leave_one_out(m.obj, m.train, m.test, m.theta, {5}, {0}, lz, run);
+  CHECK(rl[0].saddle);
+  CHECK(rl[0].lambda_min == doctest::Approx(r[0].lambda_min).epsilon(1e-6));
+  // skipping the check leaves λmin NaN and the job converged
+  RetrainProtocol skip = tight();
+  skip.check_saddles = false;
+  const auto rs = leave_one_out(m.obj, m.train, m.test, m.theta, {5}, {0}, skip, run);
+  CHECK(std::isnan(rs[0].lambda_min));
+  CHECK(rs[0].converged);
+  CHECK(rs[0].status == RetrainStatus::Converged);
+}
+
+TEST_CASE("escape_saddles steps off the saddle and retrains to a point with λmin ≥ −tol") {
+  const SaddleMlp m;
+  RetrainProtocol p = tight();
+  p.escape_saddles = true;
+  RetrainRun run;
+  run.progress = false;
+  const auto r = leave_one_out(m.obj, m.train, m.test, m.theta, {5}, {0}, p, run);
+  INFO(r[0].status_reason);
+  CHECK(r[0].escapes >= 1);
+  CHECK(r[0].escapes <= p.max_escapes);
+  CHECK_FALSE(r[0].saddle);
+  CHECK(r[0].lambda_min >= -p.saddle_tol * std::max(1.0, std::fabs(r[0].lambda_max)));
+  CHECK(r[0].status == RetrainStatus::Converged);
+  CHECK(r[0].converged);
+  CHECK(r[0].grad_norm <= 1e-9);
+  // a lower point than the saddle: the test loss moved (the saddle's Δ is only the bias's)
+  const auto at_saddle = leave_one_out(m.obj, m.train, m.test, m.theta, {5}, {0}, tight(), run);
+  CHECK(r[0].test_loss_change[0] != at_saddle[0].test_loss_change[0]);
+}
+
+TEST_CASE("a retrain that takes 0 steps is unresolved, not converged; statuses survive the journal") {
+  const IrisSoftmax m;
+  RetrainProtocol p;
+  p.grad_tol = 0.1;  // θ̂ meets it without any one row
+  inflab::test::TempDir t;
+  RetrainRun run;
+  run.progress = false;
+  run.results_path = t.file("loo.jsonl");
+  const auto r = leave_one_out(m.obj, m.train, m.test, m.theta, {3, 7}, {0}, p, run);
+  for (const auto& x : r) {
+    CHECK(x.steps == 0);
+    CHECK_FALSE(x.converged);
+    CHECK(x.status == RetrainStatus::Unresolved);
+    CHECK(x.status_reason.find("lower the retraining tolerance") != std::string::npos);
+    CHECK(x.test_loss_change[0] == 0);
+  }
+  // resume reads status, reason, λmin and the saddle flag back
+  const auto again = leave_one_out(m.obj, m.train, m.test, m.theta, {3, 7}, {0}, p, run);
+  REQUIRE(again.size() == 2);
+  CHECK(again[0].status == RetrainStatus::Unresolved);
+  CHECK(again[0].status_reason == r[0].status_reason);
+  RetrainProtocol q;
+  q.grad_tol = 1e-9;
+  run.results_path = t.file("loo2.jsonl");
+  const auto c = leave_one_out(m.obj, m.train, m.test, m.theta, {3}, {0}, q, run);
+  CHECK(c[0].status == RetrainStatus::Converged);
+  CHECK(c[0].lambda_min > 0);  // softmax regression with λ = 0.01: convex
+  const auto c2 = leave_one_out(m.obj, m.train, m.test, m.theta, {3}, {0}, q, run);
+  CHECK(c2[0].lambda_min == c[0].lambda_min);
+  CHECK(c2[0].lambda_max == c[0].lambda_max);
+  CHECK(c2[0].saddle == c[0].saddle);
+  CHECK(status_name(RetrainStatus::Budget) == std::string("budget"));
+  CHECK(status_from_name("saddle") == RetrainStatus::Saddle);
+}

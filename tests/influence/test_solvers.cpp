@@ -144,3 +144,134 @@ TEST_CASE("solver bad input: damping, shapes, LiSSA scale, memory for an exact s
   ex.max_gib = 1e-12;
   CHECK(error_of([&] { solve_exact(A, b, ex); }).find("GiB") != std::string::npos);
 }
+
+namespace {
+// A tanh MLP 4-8-3 on standardised Iris with λ = 0, trained by L-BFGS for 3000 steps: the
+// classes are (nearly) separable, so R has no minimiser and H is tiny and indefinite — the
+// λmin that LiSSA must see is negative and ~1e-5 of λmax or smaller.
+struct FlatMlp {
+  data::Dataset d = data::load_iris();
+  nn::Objective obj{nn::mlp(4, 1, 8, nn::Activation::Tanh, 3), nn::LossKind::CrossEntropy, 0.0};
+  Tensor theta;
+  FlatMlp() {
+    data::Standardizer::fit(d).apply(d);
+    nn::TrainOptions o;
+    o.optimizer = "lbfgs";
+    o.max_steps = 3000;
+    o.progress = false;
+    theta = nn::train(obj, d, obj.model().init(3), o).theta;
+  }
+};
+}  // namespace
+
+TEST_CASE("LiSSA refuses λ = 0 at an indefinite point whose λmin is tiny next to λmax, naming λmin and the damping") {
+  const FlatMlp m;
+  const CurvatureOperator A(m.obj, m.d, m.theta);
+  const Eigen e = dense_eigen(A);
+  const double lmin = e.values(0), lmax = e.values(A.dim() - 1);
+  MESSAGE("flat MLP: λmin " << lmin << ", λmax " << lmax);
+  REQUIRE(lmin < 0);
+  REQUIRE(-lmin < 1e-3 * lmax);  // invisible to a loose shifted power iteration
+  const Tensor b = test_loss_gradient(m.obj, m.d, {0}, m.theta);
+  LissaOptions lo;  // the CLI's defaults: scale 10, depth 1000
+  const std::string msg = error_of([&] { solve_lissa(A, b, lo); });
+  CHECK(msg.find("λmin(H + μI) ≈") != std::string::npos);
+  CHECK(msg.find("negative or zero eigenvalue") != std::string::npos);
+  CHECK(msg.find("--damping") != std::string::npos);
+  CHECK(msg.find("--curvature ggn") != std::string::npos);
+  // enough damping passes the λmin check; then depth · λmin / scale ≥ 1 is checked
+  lo.damping = 1e-4;
+  const std::string deep = error_of([&] { solve_lissa(A, b, lo); });
+  CHECK(deep.find("use depth ≥") != std::string::npos);
+  lo.scale = 1.2 * power_iteration(A, lo.damping);
+  lo.depth = 20000;
+  const SolveResult ok = solve_lissa(A, b, lo);
+  CHECK(ok.rel_residual < 1e-3);
+  CHECK(ok.warning.empty());
+  // the scale check stays
+  lo.scale = 0.5 * lmax;
+  CHECK(error_of([&] { solve_lissa(A, b, lo); }).find("does not exceed the largest eigenvalue") != std::string::npos);
+}
+
+TEST_CASE("every solver reports a residual above its threshold, and an iteration limit, in `warning`") {
+  const test::LogReg lr;
+  const CurvatureOperator A(lr.obj, lr.train, lr.theta);
+  const Tensor b = ad::random_normal({5}, 1);
+  const SolveResult ex = solve_exact(A, b);
+  CHECK(ex.warning.empty());
+  CHECK(ex.converged);
+  const SolveResult cg = solve_cg(A, b, {0, 1e-12, 1});  // one iteration cannot reach 1e-12
+  CHECK_FALSE(cg.converged);
+  CHECK(cg.iterations == 1);
+  CHECK(cg.warning.find("iteration limit") != std::string::npos);
+  CHECK(cg.warning.find("not the exact inverse-HVP") != std::string::npos);
+  const SolveResult mr = solve_minres(A, b, {0, 1e-12, 1});
+  CHECK_FALSE(mr.converged);
+  CHECK(mr.warning.find("iteration limit") != std::string::npos);
+  const SolveResult good = solve_cg(A, b, {0, 1e-12, 100});
+  CHECK(good.converged);
+  CHECK(good.warning.empty());
+  LowRankOptions low;
+  low.rank = 1;
+  const SolveResult lo = solve_lowrank(A, b, low);
+  REQUIRE(lo.rel_residual > residual_warning_threshold("lowrank"));
+  CHECK(lo.warning.find("relative residual") != std::string::npos);
+  CHECK(lo.warning.find("not the exact inverse-HVP") != std::string::npos);
+  CHECK(residual_warning_threshold("lissa") == 1e-3);
+  CHECK(residual_warning_threshold("exact") == 1e-6);
+  CHECK(residual_warning_threshold("cg", 1e-4) == doctest::Approx(1e-3));
+  // Abs on an indefinite H solves another system: the warning says so with the note
+  data::Dataset d = data::load_iris();
+  data::Standardizer::fit(d).apply(d);
+  const nn::Objective obj(nn::mlp(4, 1, 6, nn::Activation::Tanh, 3), nn::LossKind::CrossEntropy, 1e-3);
+  const CurvatureOperator H(obj, d, obj.model().init(4));
+  ExactOptions ab;
+  ab.indefinite = ExactOptions::Abs;
+  const SolveResult xa = solve_exact(H, ad::random_normal({H.dim()}, 2), ab);
+  CHECK(xa.warning.find("|λ + μ|") != std::string::npos);
+}
+
+TEST_CASE("dense cost: p ≈ 2000 runs, the 12 730-parameter MLP is refused before any product, with both estimates") {
+  const DenseCost small = dense_cost(2000), big = dense_cost(12730);
+  CHECK(small.seconds < ExactOptions{}.max_seconds);
+  CHECK(small.gib < ExactOptions{}.max_gib);
+  CHECK(big.seconds > ExactOptions{}.max_seconds);
+  CHECK(big.gib == doctest::Approx(4.0 * 8 * 12730.0 * 12730.0 / (1 << 30)));
+  CHECK(dense_cost(100, 0.01).seconds == doctest::Approx(1 + 6e6 / dense_flops_per_second));
+  const test::LogReg lr;
+  const CurvatureOperator A(lr.obj, lr.train, lr.theta);
+  ExactOptions ex;
+  ex.max_seconds = 1e-12;
+  const std::string m = error_of([&] { solve_exact(A, ad::random_normal({5}, 1), ex); });
+  CHECK(m.find("GiB") != std::string::npos);
+  CHECK(m.find(" s (limit") != std::string::npos);
+  CHECK(m.find("cg") != std::string::npos);
+  CHECK(m.find("minres") != std::string::npos);
+  CHECK(m.find("lowrank") != std::string::npos);
+  CHECK(A.products() == 0);  // refused before any product
+  CHECK(error_of([&] { dense_eigen(A, 8, 1e-12); }).find("GiB") != std::string::npos);
+}
+
+TEST_CASE("one dense assembly and a LAPACK dense solve") {
+  const test::LogReg lr;
+  const CurvatureOperator A(lr.obj, lr.train, lr.theta);
+  const Tensor H = dense_matrix(A), Hc = lr.closed_form_hessian();
+  CHECK(rel_err(H, Hc) < 1e-12);
+  for (std::size_t i = 0; i < 5; ++i)
+    for (std::size_t j = 0; j < 5; ++j) CHECK(H(i, j) == H(j, i));
+  const Tensor Ha = ad::hessian(lr.obj.fn(lr.train), lr.theta, 2);  // the same assembly, blocks of 2
+  CHECK(rel_err(Ha, Hc) < 1e-12);
+  // a non-symmetric system with a known solution
+  const Tensor M = tensor({3, 3}, {0, 2, 1, 1, 1, 0, 3, 0, 1}), x = tensor({3}, {1, -2, 0.5});
+  Tensor b = zeros({3});
+  for (std::size_t i = 0; i < 3; ++i)
+    for (std::size_t j = 0; j < 3; ++j) b(i) += M(i, j) * x(j);
+  CHECK(rel_err(dense_solve(M, b), x) < 1e-14);
+  CHECK(error_of([&] { dense_solve(tensor({2, 2}, {1, 2, 2, 4}), tensor({2}, {1, 1})); }).find("singular") != std::string::npos);
+  CHECK(error_of([&] { dense_solve(M, zeros({2})); }).find("[3, 3]") != std::string::npos);
+  Tensor y = tensor({2}, {1, 2});
+  axpy_inplace(y, 2, tensor({2}, {3, 4}));
+  CHECK(y == tensor({2}, {7, 10}));
+  CHECK(axpy(y, -1, tensor({2}, {7, 10})) == zeros({2}));
+  CHECK(error_of([&] { axpy_inplace(y, 1, zeros({3})); }).find("axpy") != std::string::npos);
+}
