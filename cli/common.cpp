@@ -221,12 +221,14 @@ std::string problem_line(const inf::Problem& p) {
 
 json solve_json(const inf::SolveResult& s) {
   return {{"method", s.method}, {"iterations", s.iterations}, {"products", s.products}, {"relative_residual", s.rel_residual},
-          {"seconds", s.seconds}, {"negative_eigenvalues", s.negative}, {"note", s.note}};
+          {"seconds", s.seconds}, {"negative_eigenvalues", s.negative}, {"note", s.note},
+          {"converged", s.converged}, {"warning", s.warning}};
 }
 
 std::string solve_line(const inf::SolveResult& s) {
   return s.method + " solve, relative residual " + fmt("%.1e", s.rel_residual) + ", " + std::to_string(s.products) +
-         " Hessian-vector products, " + fmt("%.2f", s.seconds) + " s" + (s.note.empty() ? "" : " (" + s.note + ")");
+         " Hessian-vector products, " + fmt("%.2f", s.seconds) + " s" + (s.note.empty() ? "" : " (" + s.note + ")") +
+         (s.warning.empty() ? "" : "\nwarning: " + s.warning);
 }
 
 namespace {
@@ -260,6 +262,6 @@ std::string retrain_line(const inf::RetrainSummary& r) {
   return s;
 }
 
-std::string retrain_status(const inf::RetrainRecord& r) { return r.converged ? "converged" : "not_converged"; }
+std::string retrain_status(const inf::RetrainRecord& r) { return inf::status_name(r.status); }
 
 }  // namespace inflab::cli

@@ -11,32 +11,25 @@ namespace inflab::influence {
 Scores score(const Tensor& predicted, const Tensor& actual) {
   Scores s;
   s.n = predicted.size();
-  for (std::size_t i = 0; i < s.n; ++i) s.signs_agree += (predicted(i) > 0 && actual(i) > 0) || (predicted(i) < 0 && actual(i) < 0);
-  bool finite = true, moved = false, varies = false;
-  for (std::size_t i = 0; i < s.n; ++i) {
-    finite &= std::isfinite(predicted(i)) && std::isfinite(actual(i));
-    moved |= actual(i) != 0;
-    varies |= predicted(i) != predicted(0);
-  }
-  if (s.n < 3) s.undefined = "fewer than 3 points (n = " + std::to_string(s.n) + ")";
-  else if (!finite) s.undefined = "non-finite values";
-  else if (!moved)
-    s.undefined = "every actual change is 0: the retrained models did not move (the retraining tolerance is too loose to see "
-                  "the removal, or with λ = 0 the objective has no unique minimiser)";
-  else if (!varies) s.undefined = "the predictions are all equal";
-  if (moved && finite) s.relative_error = relative_error(predicted, actual);
+  s.signs_agree = sign_agreements(predicted, actual);
+  s.undefined = undefined_reason(predicted, actual);
+  s.relative_error = or_nan(relative_error, predicted, actual);
   if (!s.undefined.empty()) return s;
   s.pearson = or_nan(pearson, predicted, actual);
   s.spearman = or_nan(spearman, predicted, actual);
   s.kendall_tau = or_nan(kendall_tau, predicted, actual);
-  if (std::isnan(s.pearson)) s.undefined = "one side is constant";
   return s;
 }
 
 RetrainSummary summarize(const std::vector<RetrainRecord>& rs) {
   RetrainSummary s;
   s.jobs = rs.size();
-  for (const auto& r : rs) s.converged += r.converged;
+  for (const auto& r : rs) {
+    s.converged += r.converged;
+    s.saddles += r.saddle;
+    s.unresolved += r.status == RetrainStatus::Unresolved;
+    s.resumed += r.resumed;
+  }
   return s;
 }
 

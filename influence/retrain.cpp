@@ -259,7 +259,8 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
         r.job = j;
         r.removed = groups[j];
         r.steps = tr.steps;
-        const bool to_tolerance = p.optimizer == "lbfgs" || p.optimizer == "newton";
+        const bool to_tolerance = nn::to_tolerance(p.optimizer);
+        const std::string opt_name = nn::optimizers().name(p.optimizer);
         // A retrain that took 0 steps is not "converged": θ̂ already met the tolerance without
         // U, so Δ = 0 reflects the tolerance, not the removal. Forcing a step would need the
         // trainer to ignore its own stopping test (and one step of a quasi-Newton method is no
@@ -270,9 +271,9 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
                             "): no step was taken, so the change is not resolved; lower the retraining tolerance";
         } else if (!tr.converged) {
           r.status = RetrainStatus::Budget;
-          r.status_reason = to_tolerance ? "‖∇R₋U‖ = " + sci(tr.grad_norm) + " > tol " + sci(p.grad_tol) + " when " + p.optimizer + " stopped" +
+          r.status_reason = to_tolerance ? "‖∇R₋U‖ = " + sci(tr.grad_norm) + " > tol " + sci(p.grad_tol) + " when " + opt_name + " stopped" +
                                                (tr.stop_reason.empty() ? "" : " (" + tr.stop_reason + ")")
-                                         : "a fixed " + p.optimizer + " budget: θ is not checked to be a stationary point";
+                                         : "a fixed " + opt_name + " budget: θ is not checked to be a stationary point";
         } else {
           r.status = RetrainStatus::Converged;
         }
@@ -287,7 +288,7 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
             r.steps += tr.steps;
             if (!tr.converged) {
               r.status = RetrainStatus::Budget;
-              r.status_reason = "‖∇R₋U‖ = " + sci(tr.grad_norm) + " > tol " + sci(p.grad_tol) + " when " + p.optimizer +
+              r.status_reason = "‖∇R₋U‖ = " + sci(tr.grad_norm) + " > tol " + sci(p.grad_tol) + " when " + opt_name +
                                 " stopped after saddle escape " + std::to_string(r.escapes);
             }
             e = extremes(obj, rest, tr.theta, p, true, p.seed + j);

@@ -156,7 +156,7 @@ struct SaddleMlp {
       if (i != row) keep.push_back(i);
     const data::Dataset rest = data::subset(train, keep);
     nn::TrainOptions o;
-    o.optimizer = "lbfgs";
+    o.optimizer = nn::Optimizer::Lbfgs;
     o.grad_tol = 1e-9;
     o.max_steps = 5000;
     o.progress = false;

@@ -156,7 +156,7 @@ struct FlatMlp {
   FlatMlp() {
     data::Standardizer::fit(d).apply(d);
     nn::TrainOptions o;
-    o.optimizer = "lbfgs";
+    o.optimizer = nn::Optimizer::Lbfgs;
     o.max_steps = 3000;
     o.progress = false;
     theta = nn::train(obj, d, obj.model().init(3), o).theta;
