@@ -45,12 +45,13 @@ Tensor dense_solve(Tensor M, Tensor b);
 // and dsyevd's 2p² workspace (4·8p² bytes at the peak), and time for p curvature products
 // (seconds_per_product each; 0 leaves them out) plus dsyevd's ~6p³ flops (tridiagonal
 // reduction (4/3)p³, divide and conquer and the back-transformation) at a conservative
-// dense_flops_per_second.
+// dense_flops_per_second (measured: OpenBLAS dsyevd on one core of this machine does
+// 6p³ in 2.8 s at p = 2000, 17 GFLOP/s; the constant is a third of that).
 struct DenseCost {
   double gib = 0;      // peak memory, GiB
   double seconds = 0;  // products + decomposition
 };
-constexpr double dense_flops_per_second = 1e9;
+constexpr double dense_flops_per_second = 5e9;
 DenseCost dense_cost(std::size_t p, double seconds_per_product = 0);
 
 // Exact: dense A from batched products, symmetric eigendecomposition (LAPACK dsyevd), then
@@ -63,7 +64,8 @@ struct ExactOptions {
   double drop_below = 1e-8;
   double max_gib = 8;         // refuse when dense_cost(p).gib exceeds this
   double max_seconds = 600;   // refuse when dense_cost(p, measured product time).seconds exceeds this:
-                              // p ≈ 2000 estimates ~50 s, the 12 730-parameter Fashion-MNIST MLP ~3.4 h
+                              // p = 2000 estimates ~10 s (+ products), the 12 730-parameter
+                              // Fashion-MNIST MLP ~41 min before its products
 };
 SolveResult solve_exact(const CurvatureOperator& A, const Tensor& b, const ExactOptions& opt = {});
 

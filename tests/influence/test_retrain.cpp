@@ -220,6 +220,7 @@ TEST_CASE("escape_saddles steps off the saddle and retrains to a point with λmi
   run.progress = false;
   const auto r = leave_one_out(m.obj, m.train, m.test, m.theta, {5}, {0}, p, run);
   INFO(r[0].status_reason);
+  MESSAGE("escape: " << r[0].escapes << " escapes, λmin " << r[0].lambda_min << ", λmax " << r[0].lambda_max << ", steps " << r[0].steps);
   CHECK(r[0].escapes >= 1);
   CHECK(r[0].escapes <= p.max_escapes);
   CHECK_FALSE(r[0].saddle);
