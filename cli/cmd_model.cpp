@@ -91,14 +91,6 @@ int run_check(Args& a) {
   return ok ? 0 : 3;
 }
 
-namespace {
-Tensor dense_operator(const influence::CurvatureOperator& A) {
-  const std::size_t P = A.dim();
-  Tensor I = zeros({P, P});
-  for (std::size_t i = 0; i < P; ++i) I(i, i) = 1;
-  return A.apply(I);  // row i = A eᵢ (A symmetric)
-}
-}  // namespace
 
 int run_hessian(Args& a) {
   const Common c = read_common(a, "hessian");
@@ -113,7 +105,7 @@ int run_hessian(Args& a) {
     throw UsageError("the model has " + std::to_string(p.theta.size()) + " parameters; a dense H above --max-dim " +
                      std::to_string(max_dim) + " is refused (use `inflab spectrum` for its extreme eigenvalues)");
   const influence::CurvatureOperator A(*p.obj, p.train, p.theta, kind);
-  const Tensor H = dense_operator(A);
+  const Tensor H = influence::dense_matrix(A);
   nn::save_npy(rd.path("hessian.npy"), H);
   const influence::Eigen e = influence::dense_eigen(A);
   CsvLog ev(rd.path("eigenvalues.csv"), {"index", "eigenvalue"});

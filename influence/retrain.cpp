@@ -206,7 +206,8 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
                       ", now " + it.value().dump() + "; use another file or the same settings");
       while (std::getline(in, line)) {
         try {
-          const RetrainRecord r = from_json(json::parse(line));
+          RetrainRecord r = from_json(json::parse(line));
+          r.resumed = true;
           if (r.job < groups.size()) done[r.job] = r;
         } catch (const std::exception&) {
           // an interrupted write: that job runs again

@@ -61,7 +61,8 @@ struct RetrainRecord {
   double lambda_min = std::numeric_limits<double>::quiet_NaN();  // λmin(∇²R₋U(θ)) at the end; NaN: not checked
   double lambda_max = std::numeric_limits<double>::quiet_NaN();  // λmax there (the saddle test's scale)
   bool saddle = false;                   // λmin < −saddle_tol·max(1, |λmax|) at the end
-  std::size_t escapes = 0;               // perturb-and-continue steps taken (escape_saddles)
+  std::size_t escapes = 0;
+  bool resumed = false;                  // read back from the journal, not computed in this call               // perturb-and-continue steps taken (escape_saddles)
 };
 
 struct RetrainRun {
