@@ -1,5 +1,5 @@
 // Group influence: what removing a whole set U of training points does to a test loss.
-// With p = |U|/n, g_U = Σ_{z∈U} ∇ℓ̃(z), H_U = Σ_{z∈U} ∇²ℓ̃(z) (DESIGN.md):
+// With p = |U|/n, g_U = Σ_{z∈U} ∇ℓ̃(z), H_U = Σ_{z∈U} ∇²ℓ̃(z) (docs/conventions.md):
 //   first order   Δ̂₁(U) = (1/n) ∇ℓ(z_t)ᵀ H⁻¹ g_U                    (sum of the individual Δ̂)
 //   second order  Δ̂₂(U) = ∇ℓ(z_t)ᵀ [ (1−2p)/(1−p)² (1/n) H⁻¹g_U + 1/(1−p)² (1/n²) H⁻¹H_U H⁻¹g_U ]
 //                 (Basu, You, Feizi, ICML 2020)

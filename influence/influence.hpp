@@ -1,4 +1,4 @@
-// Influence quantities (conventions: docs/conventions.md, DESIGN.md). With s the solution
+// Influence quantities (conventions: docs/conventions.md). With s the solution
 // of (H + μI) s = ∇ℓ(z_t):
 //   up-weighting influence   I(zᵢ, z_t) = −∇ℓ(z_t)ᵀ (H + μI)⁻¹ ∇ℓ̃(zᵢ) = −sᵀ∇ℓ̃(zᵢ)   (not / n)
 //   predicted removal change Δ̂(zᵢ)     = (1/n) sᵀ∇ℓ̃(zᵢ) = −I/n                   (/ n)

@@ -1,4 +1,4 @@
-// The training objective of DESIGN.md, one definition for training, Hessians and
+// The training objective of docs/conventions.md, one definition for training, Hessians and
 // retraining:
 //   ℓ̃(z; θ) = ℓ(z; θ) + (λ/2)‖θ‖²,   R(θ) = (1/n) Σᵢ ℓ̃(zᵢ; θ) = mean ℓ + (λ/2)‖θ‖².
 #pragma once

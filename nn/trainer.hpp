@@ -1,4 +1,4 @@
-// Training loops on the objective R(θ) of DESIGN.md. Stochastic optimizers run epochs of
+// Training loops on the objective R(θ) of docs/conventions.md. Stochastic optimizers run epochs of
 // seeded shuffled mini-batches (or full batch); L-BFGS and Newton run full batch to a
 // gradient tolerance. Every run reports ‖∇R‖ over the whole training set, because
 // influence functions assume a stationary point.

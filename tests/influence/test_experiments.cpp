@@ -1,0 +1,147 @@
+// The experiment layer without the CLI: the problem and its checkpoint, leave-one-out
+// evaluation (validate), a groups-study row, the selection comparison, a fragility row.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "influence/studies.hpp"
+#include "tests/datasets/temp_files.hpp"
+#include "tests/test_util.hpp"
+
+using namespace inflab;
+using namespace inflab::influence;
+
+namespace {
+// Iris versicolor/virginica, L2 logistic regression (convex: retraining finds the minimum)
+ProblemSpec logreg_spec() {
+  ProblemSpec s;
+  s.classes = {1, 2};
+  s.model = ModelKind::LogReg;
+  s.weight_decay = 0.01;
+  s.grad_tol = 1e-10;
+  return s;
+}
+RetrainProtocol newton() {
+  RetrainProtocol p;
+  p.optimizer = nn::Optimizer::Newton;
+  p.grad_tol = 1e-12;
+  return p;
+}
+}  // namespace
+
+TEST_CASE("Problem: source rows survive the split; save and load rebuild the same problem") {
+  const Problem p = build_problem(logreg_spec(), false);
+  CHECK(p.train.size() == 80);
+  CHECK(p.test.size() == 20);
+  // classes 1 and 2 are rows 50..149 of the Iris file; every source row is distinct
+  std::vector<bool> seen(150, false);
+  for (std::size_t i = 0; i < p.train.size(); ++i) {
+    CHECK(p.train.source_row(i) >= 50);
+    CHECK(!seen[p.train.source_row(i)]);
+    seen[p.train.source_row(i)] = true;
+  }
+  CHECK(p.fit.converged);
+  CHECK(p.fit.grad_norm < 1e-10);
+  const test::TempDir t;
+  save_problem(t.file("ck"), p);
+  const Problem q = load_problem(t.file("ck"));
+  CHECK(differences(p.spec, q.spec).empty());
+  CHECK(q.train.source_rows == p.train.source_rows);
+  CHECK(q.test.source_rows == p.test.source_rows);
+  CHECK(norm2(q.theta - p.theta) == 0);
+  CHECK(q.fit.grad_norm < 1e-10);
+  CHECK(q.obj->weight_decay() == 0.01);
+  ProblemSpec other = p.spec;
+  other.weight_decay = 0.1;
+  const auto d = differences(p.spec, other);
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].key == "weight_decay");
+  // more rows than the data has: an error naming the option (was: silently capped)
+  ProblemSpec big = logreg_spec();
+  big.n_train = 500;
+  CHECK(test::error_of([&] { load_data(big); }).find("--n-train 500") != std::string::npos);
+  std::filesystem::remove(t.file("ck/problem.json"));
+  CHECK(test::error_of([&] { load_problem(t.file("ck")); }).find("has no problem.json") != std::string::npos);
+}
+
+TEST_CASE("evaluate_leave_one_out: the validate evaluation, scores with n, every retrain converged") {
+  const Problem p = build_problem(logreg_spec(), false);
+  LooOptions o;
+  o.top = 12;
+  o.solver.method = Method::Exact;
+  o.retrain = newton();
+  const LooEvaluation e = evaluate_leave_one_out(p, 3, o);
+  REQUIRE(e.rows.size() == 12);
+  for (std::size_t j = 1; j < 12; ++j) CHECK(std::fabs(e.predicted(j - 1)) >= std::fabs(e.predicted(j)));
+  CHECK(e.retrain.jobs == 12);
+  CHECK(e.retrain.converged == 12);
+  CHECK(e.retrain.saddles == 0);  // convex: no saddle
+  CHECK(e.scores.n == 12);
+  CHECK(e.scores.undefined.empty());
+  CHECK(e.scores.pearson > 0.99);
+  CHECK(e.scores.signs_agree == 12);
+  // Δ̂ of the retrained rows is the library's Δ̂ of those rows
+  for (std::size_t j = 0; j < 12; ++j) CHECK(e.predicted(j) == e.influence.predicted_change(e.rows[j]));
+}
+
+TEST_CASE("score: strict signs; undefined correlations say why") {
+  const Scores s = score(tensor({4}, {0.1, -0.2, 0.3, -0.4}), tensor({4}, {0.2, 0.0, 0.1, -0.5}));
+  CHECK(s.signs_agree == 3);  // the actual 0 agrees with nothing (was: counted with the negative prediction)
+  const Scores zero = score(tensor({3}, {0.1, -0.2, 0.3}), tensor({3}, {0, 0, 0}));
+  CHECK(std::isnan(zero.pearson));
+  CHECK(zero.undefined.find("every actual change is 0") != std::string::npos);
+  const Scores two = score(tensor({2}, {0.1, 0.2}), tensor({2}, {0.3, 0.4}));
+  CHECK(std::isnan(two.pearson));  // was: 1.000
+  CHECK(two.undefined.find("n = 2") != std::string::npos);
+}
+
+TEST_CASE("groups-study row and selection comparison") {
+  const Problem p = build_problem(logreg_spec(), false);
+  const CurvatureOperator A(*p.obj, p.train, p.theta);
+  SolverChoice c;
+  c.method = Method::Exact;
+  const InverseHvp inv(A, c);
+  const GroupsRow r = evaluate_group_kind(p, inv, 3, 0.2, GroupKind::Knn, 5, newton());
+  CHECK(r.size == 16);
+  CHECK(r.evaluation.groups.size() == 5);
+  CHECK(r.retrain.converged == 5);
+  CHECK(r.first.n == 5);
+  CHECK(r.second.relative_error < r.first.relative_error);  // coherent groups: second order closer
+  // the same groups as make_groups gives (one table of kinds, one seed rule)
+  CHECK(r.evaluation.groups == make_groups(GroupKind::Knn, p, 16, 5, p.spec.seed));
+  const SelectionComparison s = compare_selection(p, inv, 3, 16, newton());
+  CHECK(s.selection.greedy.size() == 16);
+  CHECK(s.greedy.converged);
+  CHECK(s.second_order.converged);
+  CHECK(s.greedy.test_loss_change.at(0) > 0);  // removing the most helpful rows raises the loss
+  CHECK(s.common <= 16);
+}
+
+TEST_CASE("fragility_setting: one row per test point, keys name the setting exactly, done rows skipped") {
+  ProblemSpec base;
+  base.depth = 1;
+  base.width = 6;
+  base.max_steps = 3000;
+  const auto settings = fragility_settings(base, {1, 1, 2}, {4}, {0.01});
+  REQUIRE(settings.size() == 3);  // repeats dropped
+  CHECK(settings[0].key("highest") == "depth-d1-w6-wd0.01-highest");
+  FragilityOptions o;
+  o.top = 6;
+  o.random_tests = 1;
+  o.solver.method = Method::Exact;
+  const auto rows = fragility_setting(base, settings[0], o, nullptr, nullptr, 1);
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].test == "highest");
+  CHECK(rows[1].test == "random0");
+  CHECK(rows[0].parameters == 4 * 6 + 6 + 6 * 3 + 3);
+  CHECK(rows[0].scores.n == 6);
+  CHECK(rows[0].retrain.jobs == 6);
+  CHECK(rows[0].spectrum.exact);
+  CHECK(rows[0].test_source_row < 150);
+  const auto skipped = fragility_setting(base, settings[0], o, [](const std::string& k) { return k.find("highest") != std::string::npos; },
+                                         nullptr, 1);
+  REQUIRE(skipped.size() == 1);
+  CHECK(skipped[0].test == "random0");
+  CHECK(skipped[0].scores.pearson == doctest::Approx(rows[1].scores.pearson).epsilon(1e-9));
+}
