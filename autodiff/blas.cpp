@@ -6,6 +6,7 @@
 #include <malloc.h>
 
 #include <mutex>
+#include <vector>
 
 namespace inflab::blas {
 
@@ -36,6 +37,28 @@ void keep_freed_memory() {
     mallopt(M_MMAP_THRESHOLD, 1 << 30);  // serve large blocks from the heap…
     mallopt(M_TRIM_THRESHOLD, 1 << 30);  // …and keep up to 1 GiB of free heap for reuse
   });
+}
+
+extern "C" {
+void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
+void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda, double* b, const int* ldb, int* info);
+}
+
+bool cholesky_solve(const Tensor& A, double mu, const Tensor& b, Tensor& x) {
+  const int n = static_cast<int>(b.size());
+  if (A.dimension() != 2 || A.shape(0) != b.size() || A.shape(1) != b.size())
+    throw Error("cholesky_solve: matrix " + shape_str(shape_of(A)) + " for a right-hand side of " + shape_str(shape_of(b)));
+  std::vector<double> L(static_cast<std::size_t>(n) * n);
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) L[i * n + j] = 0.5 * (A(i, j) + A(j, i)) + (i == j ? mu : 0.0);
+  int info = 0, one = 1;
+  const int lda = std::max(n, 1);
+  if (n == 0) return x = b, true;
+  dpotrf_("L", &n, L.data(), &lda, &info);  // symmetric: row- and column-major agree
+  if (info != 0) return false;
+  x = b;
+  dpotrs_("L", &n, &one, L.data(), &lda, x.data(), &lda, &info);
+  return info == 0;
 }
 
 void set_threads(int n) { openblas_set_num_threads(n); }

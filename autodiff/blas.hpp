@@ -1,5 +1,6 @@
 // Thin row-major wrappers over OpenBLAS (cblas), so no other file includes cblas.h.
 #pragma once
+#include "autodiff/tensor.hpp"
 #include <cstddef>
 
 namespace inflab::blas {
@@ -36,5 +37,10 @@ class ThreadsGuard {
 // it once at the start of main (the benchmarks, examples and the inflab command do);
 // harmless to call again.
 void keep_freed_memory();
+
+// Dense solves through LAPACK, for small matrices (Newton steps, the Newton group estimate).
+// (A + μI) x = b for symmetric A by Cholesky (dpotrf/dpotrs, A symmetrised first); false when
+// A + μI is not positive definite (the caller raises μ).
+bool cholesky_solve(const Tensor& A, double mu, const Tensor& b, Tensor& x);
 
 }  // namespace inflab::blas

@@ -30,6 +30,32 @@ json selection_json(const inf::SelectionComparison& s) {
                             {"actual", s.second_order.test_loss_change.at(0)}, {"converged", s.second_order.converged}}},
           {"common", s.common}, {"iterations", s.selection.iterations}};
 }
+// groups.csv rows, the summary entry, the screen line and the plot of one kind
+void render_kind(const inf::Problem& p, const RunDir& rd, const inf::GroupsRow& r, std::size_t t, double fraction, CsvLog& out,
+                 json& summary, std::ostringstream& s) {
+  const std::string name = inf::group_kinds().name(r.kind);
+  const auto& e = r.evaluation;
+  for (std::size_t j = 0; j < e.groups.size(); ++j) {
+    std::string src;
+    for (auto i : e.groups[j]) src += (src.empty() ? "" : " ") + std::to_string(p.train.source_row(i));
+    out.row({name, std::to_string(j), std::to_string(e.groups[j].size()), src, CsvLog::cell(e.first(j)), CsvLog::cell(e.second(j)),
+             CsvLog::cell(e.newton(j)), CsvLog::cell(e.actual(j)), retrain_status(e.retrains[j])});
+  }
+  summary["kinds"][name] = {{"groups", e.groups.size()}, {"first", scores_json(r.first)}, {"second", scores_json(r.second)},
+                            {"newton", scores_json(r.newton)}, {"retrains", retrain_json(r.retrain)}};
+  char line[240];
+  std::snprintf(line, sizeof line, "  %-9s %6zu  %14s %7s %7s   %17s %7s %7s   %s\n", name.c_str(), e.groups.size(), score_cell(r.first.pearson).c_str(),
+                score_cell(r.second.pearson).c_str(), score_cell(r.newton.pearson).c_str(), score_cell(r.first.relative_error).c_str(),
+                score_cell(r.second.relative_error).c_str(), score_cell(r.newton.relative_error).c_str(), retrain_line(r.retrain).c_str());
+  s << line;
+  if (!r.first.undefined.empty()) s << "    (" << name << ": no correlation — " << r.first.undefined << ")\n";
+  std::vector<Series> series = {{"first order", vec(e.actual), vec(e.first), false}, {"second order", vec(e.actual), vec(e.second), false}};
+  if (std::isfinite(r.newton.relative_error)) series.push_back({"Newton step", vec(e.actual), vec(e.newton), false});
+  write_svg(rd.path("group-" + name + ".svg"),
+            {name + " groups, p = " + shortest(fraction) + ", test row " + std::to_string(t) + ": Pearson first " + score_cell(r.first.pearson) +
+                 ", second " + score_cell(r.second.pearson) + " (n = " + std::to_string(r.first.n) + ")",
+             "actual change of the test loss (retrained)", "predicted change", series, true});
+}
 }  // namespace
 
 int run_group(Args& a) {
@@ -61,27 +87,7 @@ int run_group(Args& a) {
   for (const auto kind : kinds) {
     const std::string name = inf::group_kinds().name(kind);
     const inf::GroupsRow r = inf::evaluate_group_kind(p, inv, t, fraction, kind, count, rp, retrain_run(c, rd, "retrain-" + name + ".jsonl"));
-    const auto& e = r.evaluation;
-    for (std::size_t j = 0; j < e.groups.size(); ++j) {
-      std::string src;
-      for (auto i : e.groups[j]) src += (src.empty() ? "" : " ") + std::to_string(p.train.source_row(i));
-      out.row({name, std::to_string(j), std::to_string(e.groups[j].size()), src, CsvLog::cell(e.first(j)), CsvLog::cell(e.second(j)),
-               CsvLog::cell(e.newton(j)), CsvLog::cell(e.actual(j)), retrain_status(e.retrains[j])});
-    }
-    summary["kinds"][name] = {{"groups", e.groups.size()}, {"first", scores_json(r.first)}, {"second", scores_json(r.second)},
-                              {"newton", scores_json(r.newton)}, {"retrains", retrain_json(r.retrain)}};
-    char line[240];
-    std::snprintf(line, sizeof line, "  %-9s %6zu  %14s %7s %7s   %17s %7s %7s   %s\n", name.c_str(), e.groups.size(), score_cell(r.first.pearson).c_str(),
-                  score_cell(r.second.pearson).c_str(), score_cell(r.newton.pearson).c_str(), score_cell(r.first.relative_error).c_str(),
-                  score_cell(r.second.relative_error).c_str(), score_cell(r.newton.relative_error).c_str(), retrain_line(r.retrain).c_str());
-    s << line;
-    if (!r.first.undefined.empty()) s << "    (" << name << ": no correlation — " << r.first.undefined << ")\n";
-    std::vector<Series> series = {{"first order", vec(e.actual), vec(e.first), false}, {"second order", vec(e.actual), vec(e.second), false}};
-    if (std::isfinite(r.newton.relative_error)) series.push_back({"Newton step", vec(e.actual), vec(e.newton), false});
-    write_svg(rd.path("group-" + name + ".svg"),
-              {name + " groups, p = " + shortest(fraction) + ", test row " + std::to_string(t) + ": Pearson first " + score_cell(r.first.pearson) +
-                   ", second " + score_cell(r.second.pearson) + " (n = " + std::to_string(r.first.n) + ")",
-               "actual change of the test loss (retrained)", "predicted change", series, true});
+    render_kind(p, rd, r, t, fraction, out, summary, s);
   }
   if (select) {
     const auto sel = inf::compare_selection(p, inv, t, inf::group_size(n, fraction), rp, retrain_run(c, rd, "retrain-selection.jsonl"));

@@ -191,6 +191,44 @@ void groups_plots(const RunDir& rd, const std::vector<Row>& rows, const std::vec
     write_svg(rd.path(metric + "-vs-p.svg"), pl);
   }
 }
+// One group size of the groups study: a row per kind and the selection row, those not done
+// before, each appended as it finishes.
+struct GroupsStudy {
+  const inf::Problem& p;
+  const inf::InverseHvp& inv;
+  std::size_t t, count;
+  std::vector<inf::GroupKind> kinds;
+  bool select;
+  inf::RetrainProtocol rp;
+};
+void study_fraction(const GroupsStudy& g, double f, const Common& c, const RunDir& rd, const std::set<std::string>& done, CsvLog& log,
+                    CsvLog& sel_log, util::Progress& prog) {
+  const auto& [p, inv, t, count, kinds, select, rp] = g;
+  const std::size_t n = p.train.size();
+  const std::size_t k = inf::group_size(n, f);
+  for (const auto kind : kinds) {
+    const std::string key = "p" + shortest(f) + "-" + inf::group_kinds().name(kind);
+    if (done.count(key)) continue;
+    if (kind == inf::GroupKind::Gradient && std::llround(static_cast<double>(n) / static_cast<double>(k)) < 2) {
+      prog.tick("(fewer than 2 gradient clusters)");
+      continue;
+    }
+    const inf::GroupsRow r = inf::evaluate_group_kind(p, inv, t, f, kind, count, rp, retrain_run(c, rd, "retrain/" + key + ".jsonl", false));
+    log.row({key, shortest(f), std::to_string(k), inf::group_kinds().name(kind), std::to_string(r.evaluation.groups.size()),
+             CsvLog::cell(r.first.pearson), CsvLog::cell(r.second.pearson), CsvLog::cell(r.newton.pearson), CsvLog::cell(r.first.relative_error),
+             CsvLog::cell(r.second.relative_error), CsvLog::cell(r.newton.relative_error), std::to_string(r.retrain.converged),
+             std::to_string(r.retrain.saddles), "\"" + r.first.undefined + "\""});
+    prog.tick(key);
+  }
+  const std::string key = "p" + shortest(f) + "-select";
+  if (!select || done.count(key)) return;
+  const auto s = inf::compare_selection(p, inv, t, k, rp, retrain_run(c, rd, "retrain/" + key + ".jsonl", false));
+  sel_log.row({key, shortest(f), std::to_string(k), CsvLog::cell(s.selection.greedy_estimate.first_order),
+               CsvLog::cell(s.selection.greedy_estimate.second_order), CsvLog::cell(s.greedy.test_loss_change.at(0)),
+               CsvLog::cell(s.selection.second_order_estimate.first_order), CsvLog::cell(s.selection.second_order_estimate.second_order),
+               CsvLog::cell(s.second_order.test_loss_change.at(0)), std::to_string(s.common)});
+  prog.tick(key);
+}
 }  // namespace
 
 int run_study_groups(Args& a) {
@@ -228,31 +266,8 @@ int run_study_groups(Args& a) {
   util::Progress prog("groups", total, !c.quiet);
   prog.skip(done.size());
   if (!done.empty()) say(c, "resumed " + std::to_string(done.size()) + " of " + std::to_string(total) + " rows\n");
-  for (double f : fractions) {
-    const std::size_t k = inf::group_size(n, f);
-    for (const auto kind : kinds) {
-      const std::string key = "p" + shortest(f) + "-" + inf::group_kinds().name(kind);
-      if (done.count(key)) continue;
-      if (kind == inf::GroupKind::Gradient && std::llround(static_cast<double>(n) / static_cast<double>(k)) < 2) {
-        prog.tick("(fewer than 2 gradient clusters)");
-        continue;
-      }
-      const inf::GroupsRow r = inf::evaluate_group_kind(p, inv, t, f, kind, count, rp, retrain_run(c, rd, "retrain/" + key + ".jsonl", false));
-      log.row({key, shortest(f), std::to_string(k), inf::group_kinds().name(kind), std::to_string(r.evaluation.groups.size()),
-               CsvLog::cell(r.first.pearson), CsvLog::cell(r.second.pearson), CsvLog::cell(r.newton.pearson), CsvLog::cell(r.first.relative_error),
-               CsvLog::cell(r.second.relative_error), CsvLog::cell(r.newton.relative_error), std::to_string(r.retrain.converged),
-               std::to_string(r.retrain.saddles), "\"" + r.first.undefined + "\""});
-      prog.tick(key);
-    }
-    const std::string key = "p" + shortest(f) + "-select";
-    if (!select || done.count(key)) continue;
-    const auto s = inf::compare_selection(p, inv, t, k, rp, retrain_run(c, rd, "retrain/" + key + ".jsonl", false));
-    sel_log.row({key, shortest(f), std::to_string(k), CsvLog::cell(s.selection.greedy_estimate.first_order),
-                 CsvLog::cell(s.selection.greedy_estimate.second_order), CsvLog::cell(s.greedy.test_loss_change.at(0)),
-                 CsvLog::cell(s.selection.second_order_estimate.first_order), CsvLog::cell(s.selection.second_order_estimate.second_order),
-                 CsvLog::cell(s.second_order.test_loss_change.at(0)), std::to_string(s.common)});
-    prog.tick(key);
-  }
+  const GroupsStudy g{p, inv, t, count, kinds, select, rp};
+  for (double f : fractions) study_fraction(g, f, c, rd, done, log, sel_log, prog);
   prog.done();
   const auto rows = read_rows(rd.path("groups.csv")), srows = read_rows(rd.path("selection.csv"));
   const std::string md = groups_markdown(rows, srows);

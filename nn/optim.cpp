@@ -1,5 +1,7 @@
 #include "nn/optim.hpp"
 
+#include "autodiff/blas.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <deque>
@@ -204,37 +206,6 @@ MinimizeResult lbfgs(const ValueGradFn& f, Tensor theta, const LbfgsOptions& opt
   return res;
 }
 
-namespace {
-// Solves (A + μI) x = b for symmetric A by Cholesky; false if not positive definite.
-bool cholesky_solve(const Tensor& A, double mu, const Tensor& b, Tensor& x) {
-  const std::size_t n = b.size();
-  std::vector<double> L(n * n, 0.0);
-  for (std::size_t j = 0; j < n; ++j) {
-    double s = A(j, j) + mu;
-    for (std::size_t k = 0; k < j; ++k) s -= L[j * n + k] * L[j * n + k];
-    if (!(s > 0)) return false;
-    L[j * n + j] = std::sqrt(s);
-    for (std::size_t i = j + 1; i < n; ++i) {
-      double t = 0.5 * (A(i, j) + A(j, i));
-      for (std::size_t k = 0; k < j; ++k) t -= L[i * n + k] * L[j * n + k];
-      L[i * n + j] = t / L[j * n + j];
-    }
-  }
-  x = b;
-  for (std::size_t i = 0; i < n; ++i) {
-    double t = x(i);
-    for (std::size_t k = 0; k < i; ++k) t -= L[i * n + k] * x(k);
-    x(i) = t / L[i * n + i];
-  }
-  for (std::size_t i = n; i-- > 0;) {
-    double t = x(i);
-    for (std::size_t k = i + 1; k < n; ++k) t -= L[k * n + i] * x(k);
-    x(i) = t / L[i * n + i];
-  }
-  return true;
-}
-}  // namespace
-
 MinimizeResult newton(const ad::Fn& f, Tensor theta, const NewtonOptions& opt) {
   if (!(opt.damping >= 0)) throw Error("newton: damping must be ≥ 0, got " + std::to_string(opt.damping));
   MinimizeResult res;
@@ -267,7 +238,7 @@ MinimizeResult newton(const ad::Fn& f, Tensor theta, const NewtonOptions& opt) {
     Tensor negg = g, dir;
     for (auto& e : negg) e = -e;
     double mu = opt.damping;
-    while (!cholesky_solve(H, mu, negg, dir)) mu = std::max(2 * mu, 1e-8 * (1 + res.grad_norm));
+    while (!blas::cholesky_solve(H, mu, negg, dir)) mu = std::max(2 * mu, 1e-8 * (1 + res.grad_norm));
     // backtracking on the Armijo condition, or — once R changes by less than its rounding —
     // the approximate-Wolfe idea of the L-BFGS line search: R's difference is noise there,
     // so a step is accepted when it lowers ‖∇R‖ (otherwise rounding in R rejects full
