@@ -148,6 +148,7 @@ inf::RetrainProtocol read_retrain(Args& a, double default_tol) {
   p.max_steps = a.count("retrain-steps", 0);
   p.lr = a.real("retrain-lr", 1e-3, 1e-12, 1e3);
   p.epochs = a.count("retrain-epochs", 10, 1);
+  p.escape_saddles = a.flag("escape-saddles");
   return p;
 }
 
@@ -155,7 +156,9 @@ std::string retrain_usage() {
   return "retraining (ground truth) options:\n  --retrain O         from θ̂ without the removed rows (lbfgs)\n" +
          nn::optimizers().help("      ") +
          "  --retrain-tol T     ‖∇R‖ tolerance (1e-8; study groups 1e-10)   --retrain-steps N   step limit (0: optimizer default)\n"
-         "  --retrain-lr R --retrain-epochs N           sgd / adam\n";
+         "  --retrain-lr R --retrain-epochs N           sgd / adam\n"
+         "  --escape-saddles    a retrained θ with λmin(H) < 0 is perturbed along its eigenvector and retrained\n"
+         "                      (up to 3 times): Δ is then measured at a lower stationary point (docs/influence.md)\n";
 }
 
 std::string fmt(const char* f, double v) {

@@ -16,6 +16,7 @@
 #include "nn/builders.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/choices.hpp"
+#include "util/files.hpp"
 
 namespace inflab::influence {
 
@@ -74,8 +75,8 @@ data::TrainTest load_data(const ProblemSpec& s) {
   if (s.dataset == "fashion-mnist") {
     tt.train = keep_classes(load_named(s.dataset, true), s.classes);
     tt.test = keep_classes(load_named(s.dataset, false), s.classes);
-    tt.train = data::random_n(tt.train, s.n_train ? s.n_train : std::min<std::size_t>(1000, tt.train.size()), s.seed);
-    tt.test = data::random_n(tt.test, s.n_test ? s.n_test : std::min<std::size_t>(500, tt.test.size()), s.seed + 1);
+    tt.train = take(tt.train, s.n_train ? s.n_train : std::min<std::size_t>(1000, tt.train.size()), s.seed, "--n-train");
+    tt.test = take(tt.test, s.n_test ? s.n_test : std::min<std::size_t>(500, tt.test.size()), s.seed + 1, "--n-test");
     data::scale_pixels(tt.train);
     data::scale_pixels(tt.test);
     if (!images) data::flatten(tt.train), data::flatten(tt.test);
@@ -232,9 +233,7 @@ void save_problem(const std::string& dir, const Problem& p) {
                     {"stop_reason", p.fit.stop_reason}}},
                   {"train_rows", p.train.size()},
                   {"test_rows", p.test.size()}};
-  std::ofstream out(fs::path(dir) / "problem.json");
-  out << j.dump(2) << "\n";
-  if (!out) throw Error("cannot write '" + (fs::path(dir) / "problem.json").string() + "'");
+  util::write_file_atomic((fs::path(dir) / "problem.json").string(), j.dump(2) + "\n");
 }
 
 Problem load_problem(const std::string& dir) {

@@ -379,3 +379,22 @@ TEST_CASE("inflab lds and mislabel: scores against retraining and flipped labels
   CHECK(ms["auc_self_influence"].get<double>() > 0.8);
   CHECK(lines(t.file("m/ranking.csv")) == 457);
 }
+
+TEST_CASE("inflab validate: the main job counts saddles; LiSSA on an indefinite H is refused, not reported") {
+  const test::TempDir t;
+  // the main job (scripts/run.sh): 3 of 40 retrained θ stop at saddles (rows 67, 103, 104,
+  // checked independently by their dense Hessians); the report and the CSV say so
+  const Result r = run_inflab(t.dir(), "validate --top 40 --threads 2 --out v");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  const json s = summary(t.file("v/summary.json"));
+  CHECK(s["retrains"]["jobs"] == 40);
+  CHECK(s["retrains"]["saddles"].get<int>() >= 1);
+  CHECK(s["retrains"]["saddles"].get<int>() + s["retrains"]["converged"].get<int>() <= 40);
+  CHECK(r.out.find(std::to_string(s["retrains"]["saddles"].get<int>()) + " at a saddle") != std::string::npos);
+  CHECK(slurp(t.file("v/validate.csv")).find(",saddle,") != std::string::npos);
+  // was: Δ̂ of order 1e-122 with relative residual 1.0, exit 0
+  const Result l = run_inflab(t.dir(), "validate --quiet --depth 3 --weight-decay 0 --method lissa --out l");
+  CHECK(l.code == 1);
+  CHECK(l.out.find("λmin") != std::string::npos);
+  CHECK(l.out.find("--damping") != std::string::npos);
+}
