@@ -1,6 +1,7 @@
 // influence, validate: Δ̂ of every training row for test points, and its check against
 // leave-one-out retraining. Parse → call influence/ → render.
 #include <cstdio>
+#include <map>
 #include <sstream>
 
 #include "autodiff/blas.hpp"
@@ -138,10 +139,19 @@ int run_validate(Args& a) {
              CsvLog::cell(e.actual(j)), retrain_status(e.retrains[j]), CsvLog::cell(e.retrains[j].grad_norm), std::to_string(e.retrains[j].steps)});
   const std::string sc = e.scores.undefined.empty() ? "Pearson " + fmt("%.3f", e.scores.pearson) + ", Spearman " + fmt("%.3f", e.scores.spearman)
                                                     : "no correlation";
+  // one series per retraining status: a saddle or an unconverged retrain is seen as such
+  std::map<std::string, Series> by_status;
+  for (std::size_t j = 0; j < e.rows.size(); ++j) {
+    Series& s = by_status[retrain_status(e.retrains[j])];
+    s.label = "retrain " + retrain_status(e.retrains[j]);
+    s.x.push_back(e.actual(j)), s.y.push_back(e.predicted(j));
+  }
+  std::vector<Series> series;
+  for (auto& [k, s] : by_status) series.push_back(s);
   write_svg(rd.path("scatter.svg"),
             {"Leave-one-out, " + p.train.name + " test row " + std::to_string(e.test_row) + ": " + sc + " (n = " + std::to_string(e.scores.n) + ")",
-             "actual change of the test loss (retrained)", "predicted change Δ̂ (influence)",
-             {{"top " + std::to_string(e.rows.size()) + " training rows by |Δ̂|", vec(e.actual), vec(e.predicted), false}}, true});
+             "actual change of the test loss (retrained)", "predicted change (influence, top " + std::to_string(e.rows.size()) + " rows by |Δ̂|)",
+             series, true});
   rd.write_json("summary.json", {{"problem", problem_json(p)}, {"test_row", e.test_row}, {"test_source_row", p.test.source_row(e.test_row)},
                                  {"test_loss", e.influence.test_value}, {"method", inf::solver_methods().name(o.solver.method)},
                                  {"curvature", inf::curvatures().name(o.curvature)}, {"damping", o.solver.damping},

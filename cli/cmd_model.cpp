@@ -26,15 +26,16 @@ int run_train(Args& a) {
   const influence::Problem p = influence::build_problem(pa.spec, !c.quiet);
   influence::save_problem(rd.path("checkpoint"), p);
   CsvLog h(rd.path("history.csv"), {"epoch", "steps", "loss", "accuracy", "grad_norm", "seconds"});
-  Series loss{"R(θ) on the training set", {}, {}, true};
+  Series loss{"R(θ) on the training set", {}, {}, true}, grad{"‖∇R(θ)‖ (influence assumes ≈ 0)", {}, {}, true};
   for (const auto& e : p.history) {
     h.row({std::to_string(e.epoch), std::to_string(e.steps), CsvLog::cell(e.loss), CsvLog::cell(e.accuracy),
            CsvLog::cell(e.grad_norm), CsvLog::cell(e.seconds)});
     loss.x.push_back(static_cast<double>(e.epoch)), loss.y.push_back(std::log10(std::max(e.loss, 1e-300)));
+    if (std::isfinite(e.grad_norm)) grad.x.push_back(static_cast<double>(e.epoch)), grad.y.push_back(std::log10(std::max(e.grad_norm, 1e-300)));
   }
   const bool per_iteration = nn::to_tolerance(pa.spec.optimizer);
-  write_svg(rd.path("loss.svg"), {"Training loss (" + p.train.name + ", " + p.fit.optimizer + ")", per_iteration ? "iteration" : "epoch",
-                                  "log10 R(θ)", {loss}, false});
+  write_svg(rd.path("loss.svg"), {"Training on " + p.train.name + " (" + p.fit.optimizer + "): R(θ) and ‖∇R(θ)‖", per_iteration ? "iteration" : "epoch",
+                                  "log10", {loss, grad}, false});
   rd.write_json("summary.json", problem_json(p));
   say(c, problem_line(p) + "checkpoint: " + rd.path("checkpoint") + "  (use it with --checkpoint)\n");
   return 0;

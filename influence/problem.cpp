@@ -148,7 +148,11 @@ Problem build_problem(const ProblemSpec& s, data::TrainTest data, bool progress)
   t.seed = s.seed;
   t.progress = progress;
   std::vector<nn::EpochStats> iterations;  // L-BFGS / Newton: one row per iteration, not one in all
-  if (nn::to_tolerance(s.optimizer)) t.callback = [&](const nn::EpochStats& e) { return iterations.push_back(e), true; };
+  if (nn::to_tolerance(s.optimizer))  // the trainer's closing summary (epoch 0 again) is not an iteration
+    t.callback = [&](const nn::EpochStats& e) {
+      if (iterations.empty() || e.epoch > iterations.back().epoch) iterations.push_back(e);
+      return true;
+    };
   const nn::TrainResult r = nn::train(*p.obj, p.train, p.obj->model().init(s.seed), t);
   p.theta = r.theta;
   p.history = nn::to_tolerance(s.optimizer) ? iterations : r.history;
