@@ -94,7 +94,6 @@ std::string validate_report(const inf::Problem& p, const inf::LooEvaluation& e, 
   s << "\n" << problem_line(p);
   s << "Test row " << t << " (source row " << p.test.source_row(t) << ", " << label_of(p.test, t) << "), loss "
     << fmt("%.4g", e.influence.test_value) << ": Δ̂ for all " << p.train.size() << " training rows from one " << solve_line(e.influence.solve) << "\n";
-  if (!e.influence.warning.empty()) s << "warning: " << e.influence.warning << "\n";
   s << "Retrained without each of the " << k << " rows with the largest |Δ̂| (" << nn::optimizers().name(rp.optimizer)
     << ", from θ̂): " << retrain_line(e.retrain) << "\n\n";
   s << "  train row  source row  label            predicted Δ̂      actual Δ   retrain\n";
@@ -156,7 +155,7 @@ int run_validate(Args& a) {
                                  {"test_loss", e.influence.test_value}, {"method", inf::solver_methods().name(o.solver.method)},
                                  {"curvature", inf::curvatures().name(o.curvature)}, {"damping", o.solver.damping},
                                  {"solve", solve_json(e.influence.solve)}, {"grad_norm", e.influence.grad_norm},
-                                 {"warnings", e.influence.warning.empty() ? json::array() : json::array({e.influence.warning})},
+                                 {"warnings", warnings_of(p, e.influence.solve)},
                                  {"retrain", nn::optimizers().name(o.retrain.optimizer)}, {"retrains", retrain_json(e.retrain)},
                                  {"scores", scores_json(e.scores)}});
   say(c, validate_report(p, e, o.retrain, rd));

@@ -206,7 +206,8 @@ json problem_json(const inf::Problem& p) {
            {{"how", p.fit.how}, {"optimizer", p.fit.optimizer}, {"steps", p.fit.steps}, {"loss", p.fit.loss},
             {"grad_norm", p.fit.grad_norm}, {"converged", p.fit.converged}, {"stop_reason", p.fit.stop_reason}}},
           {"train_accuracy", p.train_accuracy},
-          {"test_accuracy", p.test_accuracy}};
+          {"test_accuracy", p.test_accuracy},
+          {"warnings", problem_warnings(p)}};
 }
 
 std::string problem_line(const inf::Problem& p) {
@@ -215,11 +216,22 @@ std::string problem_line(const inf::Problem& p) {
                   "; accuracy train " + fmt("%.3f", p.train_accuracy) + ", test " + fmt("%.3f", p.test_accuracy) + "; θ̂ " +
                   (p.fit.how == "trained" ? "by " + p.fit.optimizer + " (" + std::to_string(p.fit.steps) + " steps)" : "from " + p.fit.how.substr(11)) +
                   ", ‖∇R(θ̂)‖ = " + fmt("%.2e", p.fit.grad_norm) + "\n";
-  if (p.fit.grad_norm > inf::kStationaryTol)
-    s += "warning: θ̂ is not a stationary point of this objective (‖∇R‖ > " + shortest(inf::kStationaryTol) +
-         "); influence assumes one" + (p.fit.how == "trained" ? " — train longer (--max-steps, --epochs) or to a tolerance (--optimizer lbfgs)"
-                                                             : " — the checkpoint's θ̂ does not minimise its own objective") + "\n";
+  for (const auto& w : problem_warnings(p)) s += "warning: " + w + "\n";
   return s;
+}
+
+std::vector<std::string> problem_warnings(const inf::Problem& p) {
+  if (!(p.fit.grad_norm > inf::kStationaryTol)) return {};
+  return {"θ̂ is not a stationary point of this objective (‖∇R‖ = " + fmt("%.2e", p.fit.grad_norm) + " > " + shortest(inf::kStationaryTol) +
+          "); influence assumes one" +
+          (p.fit.how == "trained" ? " — train longer (--max-steps, --epochs) or to a tolerance (--optimizer lbfgs)"
+                                  : " — the checkpoint's θ̂ does not minimise its own objective")};
+}
+
+std::vector<std::string> warnings_of(const inf::Problem& p, const inf::SolveResult& s) {
+  auto w = problem_warnings(p);
+  if (!s.warning.empty()) w.push_back(s.warning);
+  return w;
 }
 
 json solve_json(const inf::SolveResult& s) {

@@ -50,9 +50,12 @@ void say(const Common& c, const std::string& text);
 
 // Renderings of the library's structs.
 nlohmann::json problem_json(const influence::Problem& p);
-std::string problem_line(const influence::Problem& p);
+std::string problem_line(const influence::Problem& p);  // with its warnings
+std::vector<std::string> problem_warnings(const influence::Problem& p);  // θ̂ not stationary
 nlohmann::json solve_json(const influence::SolveResult& s);
-std::string solve_line(const influence::SolveResult& s);
+std::string solve_line(const influence::SolveResult& s);  // with its warning
+// Every warning of a run that solved once: the problem's and the solve's.
+std::vector<std::string> warnings_of(const influence::Problem& p, const influence::SolveResult& s);
 nlohmann::json scores_json(const influence::Scores& s);
 std::string scores_line(const influence::Scores& s);  // "Pearson 0.98 … (n = 40)" or why not
 nlohmann::json retrain_json(const influence::RetrainSummary& r);
