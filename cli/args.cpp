@@ -4,6 +4,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "util/format.hpp"
+
 namespace inflab::cli {
 
 Args::Args(const std::vector<std::string>& tokens) {
@@ -51,7 +53,7 @@ double Args::real(const std::string& name, double fallback, double min, double m
     if (end != s.size() || s.empty()) throw UsageError("--" + name + " '" + s + "' is not a number");
   }
   if (!std::isfinite(v) || v < min || v > max)
-    throw UsageError("--" + name + " " + std::to_string(v) + " is out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]");
+    throw UsageError("--" + name + " " + shortest(v) + " is out of range [" + shortest(min) + ", " + shortest(max) + "]");
   settings_[name] = v;
   return v;
 }

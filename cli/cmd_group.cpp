@@ -24,10 +24,10 @@ std::string score_cell(double v) { return std::isfinite(v) ? fmt("%.3f", v) : "n
 json selection_json(const inf::SelectionComparison& s) {
   return {{"greedy", {{"rows", s.selection.greedy}, {"first_order", s.selection.greedy_estimate.first_order},
                       {"second_order", s.selection.greedy_estimate.second_order}, {"actual", s.greedy.test_loss_change.at(0)},
-                      {"converged", s.greedy.converged}}},
+                      {"status", retrain_status(s.greedy)}}},
           {"second_order", {{"rows", s.selection.second_order}, {"first_order", s.selection.second_order_estimate.first_order},
                             {"second_order", s.selection.second_order_estimate.second_order},
-                            {"actual", s.second_order.test_loss_change.at(0)}, {"converged", s.second_order.converged}}},
+                            {"actual", s.second_order.test_loss_change.at(0)}, {"status", retrain_status(s.second_order)}}},
           {"common", s.common}, {"iterations", s.selection.iterations}};
 }
 // groups.csv rows, the summary entry, the screen line and the plot of one kind
@@ -36,13 +36,15 @@ void render_kind(const inf::Problem& p, const RunDir& rd, const inf::GroupsRow& 
   const std::string name = inf::group_kinds().name(r.kind);
   const auto& e = r.evaluation;
   for (std::size_t j = 0; j < e.groups.size(); ++j) {
-    std::string src;
-    for (auto i : e.groups[j]) src += (src.empty() ? "" : " ") + std::to_string(p.train.source_row(i));
-    out.row({name, std::to_string(j), std::to_string(e.groups[j].size()), src, CsvLog::cell(e.first(j)), CsvLog::cell(e.second(j)),
-             CsvLog::cell(e.newton(j)), CsvLog::cell(e.actual(j)), retrain_status(e.retrains[j])});
+    std::string split;
+    for (auto i : e.groups[j]) split += (split.empty() ? "" : " ") + std::to_string(i);
+    out.row({name, std::to_string(j), std::to_string(e.groups[j].size()), split, source_rows(p.train, e.groups[j]), CsvLog::cell(e.first(j)),
+             CsvLog::cell(e.second(j)), CsvLog::cell(e.newton(j)), CsvLog::cell(e.actual(j)), retrain_status(e.retrains[j]),
+             CsvLog::cell(e.predicted[j].rel_residual)});
   }
   summary["kinds"][name] = {{"groups", e.groups.size()}, {"first", scores_json(r.first)}, {"second", scores_json(r.second)},
                             {"newton", scores_json(r.newton)}, {"retrains", retrain_json(r.retrain)}};
+  if (!r.warning.empty()) summary["warnings"].push_back(name + " groups: " + r.warning), s << "warning: " << r.warning << "\n";
   char line[240];
   std::snprintf(line, sizeof line, "  %-9s %6zu  %14s %7s %7s   %17s %7s %7s   %s\n", name.c_str(), e.groups.size(), score_cell(r.first.pearson).c_str(),
                 score_cell(r.second.pearson).c_str(), score_cell(r.newton.pearson).c_str(), score_cell(r.first.relative_error).c_str(),
@@ -76,10 +78,12 @@ int run_group(Args& a) {
   group_size(n, fraction, "fraction");
   const inf::CurvatureOperator A(*p.obj, p.train, p.theta);
   const inf::InverseHvp inv(A, sc);
-  CsvLog out(rd.path("groups.csv"), {"kind", "group", "size", "source_rows", "predicted_first_order", "predicted_second_order",
-                                     "predicted_newton", "actual_loss_change", "retrain_status"});
+  CsvLog out(rd.path("groups.csv"), {"kind", "group", "size", "train_rows", "source_rows", "predicted_first_order", "predicted_second_order",
+                                     "predicted_newton", "actual_loss_change", "retrain_status", "solve_rel_residual"});
   json summary = {{"problem", problem_json(p)}, {"test_row", t}, {"test_source_row", p.test.source_row(t)}, {"fraction", fraction},
-                  {"retrain", nn::optimizers().name(rp.optimizer)}, {"kinds", json::object()}};
+                  {"method", inf::solver_methods().name(sc.method)}, {"damping", sc.damping}, {"curvature", "hessian"},
+                  {"retrain", nn::optimizers().name(rp.optimizer)}, {"kinds", json::object()}, {"warnings", problem_warnings(p)},
+                  {"units", "predicted_* and actual_loss_change: test-loss change when the group is removed (docs/conventions.md)"}};
   std::ostringstream s;
   s << problem_line(p) << "groups of " << inf::group_size(n, fraction) << " rows (p = " << shortest(fraction) << "), test row " << t
     << " (source row " << p.test.source_row(t) << ")\n";
@@ -93,8 +97,8 @@ int run_group(Args& a) {
     const auto sel = inf::compare_selection(p, inv, t, inf::group_size(n, fraction), rp, retrain_run(c, rd, "retrain-selection.jsonl"));
     summary["selection"] = selection_json(sel);
     s << "most influential group (raise the loss): greedy first-order pick → actual " << fmt("%+.4g", sel.greedy.test_loss_change.at(0))
-      << "; second-order selection → actual " << fmt("%+.4g", sel.second_order.test_loss_change.at(0)) << " (" << sel.common
-      << " rows in common)\n";
+      << " (retrain " << retrain_status(sel.greedy) << "); second-order selection → actual " << fmt("%+.4g", sel.second_order.test_loss_change.at(0))
+      << " (retrain " << retrain_status(sel.second_order) << "); " << sel.common << " rows in common\n";
   }
   rd.write_json("summary.json", summary);
   s << "Files: " << rd.dir() << "/{groups.csv, group-<kind>.svg, summary.json}\n";
@@ -118,16 +122,18 @@ int run_lds(Args& a) {
   const inf::Problem p = obtain_problem(pa, !c.quiet);
   const std::size_t t = one_test_row("lds", spec, p);
   const inf::LdsEvaluation e = inf::evaluate_lds(p, t, o, retrain_run(c, rd, "subsets.jsonl"));
-  CsvLog out(rd.path("lds.csv"), {"subset", "removed_rows", "predicted_loss_change", "actual_loss_change", "retrain_status"});
+  CsvLog out(rd.path("lds.csv"), {"subset", "removed", "predicted_loss_change", "actual_loss_change", "retrain_status", "removed_source_rows"});
   for (std::size_t j = 0; j < o.subsets; ++j)
     out.row({std::to_string(j), std::to_string(e.lds.retrains[j].removed.size()), CsvLog::cell(e.lds.predicted(j)),
-             CsvLog::cell(e.lds.actual(j)), retrain_status(e.lds.retrains[j])});
+             CsvLog::cell(e.lds.actual(j)), retrain_status(e.lds.retrains[j]), source_rows(p.train, e.lds.retrains[j].removed)});
   write_svg(rd.path("lds.svg"), {"LDS on " + p.train.name + ", test row " + std::to_string(t) + ": Spearman " + score_cell(e.scores.spearman) +
                                      " (n = " + std::to_string(e.scores.n) + " subsets)",
                                  "actual change of the test loss (retrained on the subset)", "predicted Σ Δ̂ of the removed rows",
                                  {{"subsets keeping α = " + shortest(o.alpha), vec(e.lds.actual), vec(e.lds.predicted), false}}, true});
   rd.write_json("summary.json", {{"problem", problem_json(p)}, {"test_row", t}, {"test_source_row", p.test.source_row(t)},
-                                 {"alpha", o.alpha}, {"subsets", o.subsets}, {"solve", solve_json(e.influence.solve)},
+                                 {"alpha", o.alpha}, {"subsets", o.subsets}, {"method", inf::solver_methods().name(o.solver.method)},
+                                 {"curvature", inf::curvatures().name(o.curvature)}, {"damping", o.solver.damping},
+                                 {"solve", solve_json(e.influence.solve)}, {"warnings", warnings_of(p, e.influence.solve)},
                                  {"lds", e.scores.undefined.empty() ? json(e.scores.spearman) : json(nullptr)},
                                  {"scores", scores_json(e.scores)}, {"retrains", retrain_json(e.retrain)}});
   say(c, problem_line(p) + "test row " + std::to_string(t) + ": " + solve_line(e.influence.solve) + "\n" + std::to_string(o.subsets) +
@@ -149,7 +155,10 @@ int run_mislabel(Args& a) {
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
   const inf::MislabelDetection m = inf::detect_mislabels(pa.spec, fraction, sc, top, !c.quiet);
   const inf::Problem& p = m.problem;
-  std::vector<std::size_t> order = inf::largest_magnitude(m.self_influence, p.train.size());
+  // ranked as the AUC ranks them: largest self-influence first (signed)
+  std::vector<std::size_t> order(p.train.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) { return m.self_influence(x) > m.self_influence(y); });
   std::vector<bool> flipped(p.train.size(), false);
   for (auto i : m.flipped) flipped[i] = true;
   CsvLog out(rd.path("ranking.csv"), {"rank", "train_row", "source_row", "given_label", "true_label", "flipped", "self_influence", "train_loss"});
@@ -158,10 +167,14 @@ int run_mislabel(Args& a) {
     out.row({std::to_string(r + 1), std::to_string(i), std::to_string(p.train.source_row(i)), label_of(p.train, i),
              p.train.class_names.at(m.given_labels[i]), flipped[i] ? "1" : "0", CsvLog::cell(m.self_influence(i)), CsvLog::cell(m.train_loss(i))});
   }
+  std::vector<std::string> warnings = problem_warnings(p);
+  if (!m.warning.empty()) warnings.push_back(m.warning);
   rd.write_json("summary.json", {{"problem", problem_json(p)}, {"flipped", m.flipped.size()}, {"flip_fraction", fraction}, {"inspect", top},
+                                 {"method", inf::solver_methods().name(sc.method)}, {"damping", sc.damping}, {"warnings", warnings},
+                                 {"flipped_source_rows", source_rows(p.train, m.flipped)},
                                  {"auc_self_influence", m.auc_influence}, {"auc_train_loss", m.auc_loss},
                                  {"found_self_influence", m.found_influence}, {"found_train_loss", m.found_loss}});
-  say(c, problem_line(p) + std::to_string(m.flipped.size()) + " training labels flipped (seeded). Ranking the rows by self-influence "
+  say(c, problem_line(p) + (m.warning.empty() ? "" : "warning: " + m.warning + "\n") + std::to_string(m.flipped.size()) + " training labels flipped (seeded). Ranking the rows by self-influence "
              "∇ℓ̃ᵀ(H + μI)⁻¹∇ℓ̃ against training loss:\n  ROC AUC: self-influence " + fmt("%.3f", m.auc_influence) + ", training loss " +
              fmt("%.3f", m.auc_loss) + "\n  flipped rows found in the top " + shortest(100 * top) + "%: self-influence " +
              fmt("%.0f%%", 100 * m.found_influence) + ", training loss " + fmt("%.0f%%", 100 * m.found_loss) +

@@ -13,6 +13,7 @@
 #include "cli/common.hpp"
 #include "cli/plot.hpp"
 #include "influence/studies.hpp"
+#include "nn/choices.hpp"
 #include "util/format.hpp"
 
 namespace inflab::cli {
@@ -26,17 +27,11 @@ using Row = std::map<std::string, std::string>;
 std::vector<Row> read_rows(const std::string& path) {
   std::ifstream in(path);
   std::string line;
-  auto split = [](const std::string& l) {
-    std::vector<std::string> v;
-    std::stringstream ss(l);
-    for (std::string x; std::getline(ss, x, ',');) v.push_back(x);
-    return v;
-  };
   std::vector<Row> rows;
   if (!std::getline(in, line)) return rows;
-  const auto head = split(line);
+  const auto head = CsvLog::split(line);
   while (std::getline(in, line)) {
-    const auto v = split(line);
+    const auto v = CsvLog::split(line);
     Row r;
     for (std::size_t i = 0; i < head.size() && i < v.size(); ++i) r[head[i]] = v[i];
     rows.push_back(r);
@@ -44,6 +39,27 @@ std::vector<Row> read_rows(const std::string& path) {
   return rows;
 }
 double num(const Row& r, const std::string& k) { return std::stod(r.at(k)); }
+// the table's rows in summary.json, numbers as numbers (NaN: null)
+json rows_json(const std::vector<Row>& rows) {
+  json out = json::array();
+  for (const auto& r : rows) {
+    json o = json::object();
+    for (const auto& [k, v] : r) {
+      char* end = nullptr;
+      const double x = std::strtod(v.c_str(), &end);
+      o[k] = v.empty() || *end ? json(v) : std::isfinite(x) ? json(x) : json(nullptr);
+    }
+    out.push_back(o);
+  }
+  return out;
+}
+// what a study ran with: the base problem, the solver, the retraining
+json study_json(const inf::ProblemSpec& base, const inf::SolverChoice& sc, const inf::RetrainProtocol& rp) {
+  json spec;
+  inf::to_json(spec, base);
+  return {{"base_spec", spec}, {"method", inf::solver_methods().name(sc.method)}, {"damping", sc.damping}, {"curvature", "hessian"},
+          {"retrain", nn::optimizers().name(rp.optimizer)}, {"retrain_tol", rp.grad_tol}};
+}
 std::string cell3(const Row& r, const std::string& k) { return std::isfinite(num(r, k)) ? fmt("%.3f", num(r, k)) : "n/a"; }
 std::set<std::string> done_keys(const CsvLog& log) {
   const auto v = log.done_keys();
@@ -53,7 +69,7 @@ std::set<std::string> done_keys(const CsvLog& log) {
 const std::vector<std::string> kFragilityColumns = {
     "key", "sweep", "depth", "width", "weight_decay", "test", "test_row", "test_source_row", "parameters", "train_accuracy", "test_accuracy",
     "grad_norm", "lambda_min", "lambda_max", "negative", "n", "pearson", "spearman", "relative_error", "mean_abs_actual", "converged",
-    "saddles", "retrained", "undefined"};
+    "saddles", "retrained", "solve_rel_residual", "solve_warning", "undefined"};
 
 std::vector<std::string> fragility_cells(const inf::FragilityRow& r) {
   const auto& s = r.setting;
@@ -63,19 +79,19 @@ std::vector<std::string> fragility_cells(const inf::FragilityRow& r) {
           r.spectrum.exact ? std::to_string(r.spectrum.negative) : "n/a", std::to_string(r.scores.n), CsvLog::cell(r.scores.pearson),
           CsvLog::cell(r.scores.spearman), CsvLog::cell(r.scores.relative_error), CsvLog::cell(r.mean_abs_actual),
           std::to_string(r.retrain.converged), std::to_string(r.retrain.saddles), std::to_string(r.retrain.jobs),
-          "\"" + r.scores.undefined + "\""};
+          CsvLog::cell(r.rel_residual), CsvLog::text(r.warning), CsvLog::text(r.scores.undefined)};
 }
 
 std::string fragility_markdown(const std::vector<Row>& rows) {
   std::ostringstream md;
-  md << "| sweep | depth | width | λ | test | params | test acc | λmin(H) | λmax(H) | negative | Pearson | Spearman | rel. error | mean abs Δ | saddles |\n"
-     << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  md << "| sweep | depth | width | λ | test | params | test acc | λmin(H) | λmax(H) | negative | n | Pearson | Spearman | rel. error | mean abs Δ | saddles | note |\n"
+     << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& r : rows)
     md << "| " << r.at("sweep") << " | " << r.at("depth") << " | " << r.at("width") << " | " << r.at("weight_decay") << " | " << r.at("test")
        << " | " << r.at("parameters") << " | " << cell3(r, "test_accuracy") << " | " << fmt("%.3g", num(r, "lambda_min")) << " | "
-       << fmt("%.3g", num(r, "lambda_max")) << " | " << r.at("negative") << " | " << cell3(r, "pearson") << " | " << cell3(r, "spearman")
+       << fmt("%.3g", num(r, "lambda_max")) << " | " << r.at("negative") << " | " << r.at("n") << " | " << cell3(r, "pearson") << " | " << cell3(r, "spearman")
        << " | " << cell3(r, "relative_error") << " | " << fmt("%.2g", num(r, "mean_abs_actual")) << " | " << r.at("saddles") << "/"
-       << r.at("retrained") << " |\n";
+       << r.at("retrained") << " | " << (r.at("undefined").empty() ? "" : "no correlation: " + r.at("undefined")) << (r.at("solve_warning").empty() ? "" : " " + r.at("solve_warning")) << " |\n";
   return md.str();
 }
 
@@ -123,6 +139,10 @@ int run_study_fragility(Args& a) {
   if (pa.spec.model != inf::ModelKind::Mlp) throw UsageError("study fragility varies an MLP's depth and width; --model must be mlp");
   for (double wd : decays)
     if (wd < 0) throw UsageError("--weight-decays: " + shortest(wd) + " is negative");
+  for (auto d : depths)
+    if (d < 1 || d > 64) throw UsageError("--depths: " + std::to_string(d) + " is not in 1..64");
+  for (auto w : widths)
+    if (w < 1 || w > 100000) throw UsageError("--widths: " + std::to_string(w) + " is not in 1..100000");
   const auto settings = inf::fragility_settings(pa.spec, depths, widths, decays);
   const RunDir rd(c.out, "study fragility", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
@@ -146,7 +166,9 @@ int run_study_fragility(Args& a) {
   json means = json::array();
   for (const std::string sweep : {"depth", "width"})
     for (auto& m : fragility_plot(rd, rows, sweep, decays, pa.spec.dataset, o.top)) means.push_back(m);
-  rd.write_json("summary.json", {{"settings", settings.size()}, {"rows", rows.size()}, {"mean_pearson", means}});
+  json summary = study_json(pa.spec, o.solver, o.retrain);
+  summary.update({{"settings", settings.size()}, {"rows", rows_json(rows)}, {"mean_pearson", means}});
+  rd.write_json("summary.json", summary);
   say(c, "study fragility: " + std::to_string(rows.size()) + " rows\n" + md + "Files: " + rd.dir() +
              "/{fragility.csv, fragility.md, pearson-vs-depth.svg, pearson-vs-width.svg, summary.json}\n");
   return 0;
@@ -154,26 +176,30 @@ int run_study_fragility(Args& a) {
 
 namespace {
 const std::vector<std::string> kGroupsColumns = {"key", "fraction", "size", "kind", "groups", "pearson_first", "pearson_second", "pearson_newton",
-                                                 "error_first", "error_second", "error_newton", "converged", "saddles", "undefined"};
+                                                 "error_first", "error_second", "error_newton", "converged", "saddles", "solve_warning", "undefined_first",
+                                                 "undefined_second"};
 const std::vector<std::string> kSelectionColumns = {"key", "fraction", "size", "greedy_first", "greedy_second", "greedy_actual",
-                                                    "selected_first", "selected_second", "selected_actual", "common"};
+                                                    "greedy_status", "selected_first", "selected_second", "selected_actual",
+                                                    "selected_status", "common", "greedy_source_rows", "selected_source_rows"};
 
 std::string groups_markdown(const std::vector<Row>& rows, const std::vector<Row>& srows) {
   std::ostringstream md;
-  md << "| p | size | groups | kind | Pearson first | second | Newton | rel. error first | second | Newton |\n"
-     << "|---|---|---|---|---|---|---|---|---|---|\n";
+  md << "| p | size | groups | kind | Pearson first | second | Newton | rel. error first | second | Newton | saddles | note |\n"
+     << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& r : rows)
     md << "| " << r.at("fraction") << " | " << r.at("size") << " | " << r.at("groups") << " | " << r.at("kind") << " | " << cell3(r, "pearson_first")
        << " | " << cell3(r, "pearson_second") << " | " << cell3(r, "pearson_newton") << " | " << cell3(r, "error_first") << " | "
-       << cell3(r, "error_second") << " | " << cell3(r, "error_newton") << " |\n";
+       << cell3(r, "error_second") << " | " << cell3(r, "error_newton") << " | " << r.at("saddles") << "/" << r.at("groups") << " | "
+       << (r.at("undefined_first").empty() ? "" : "no correlation: " + r.at("undefined_first")) << r.at("solve_warning") << " |\n";
   if (srows.empty()) return md.str();
   md << "\nMost influential group (raise the loss): actual change after retraining\n\n"
-     << "| p | size | greedy: Δ̂₁ | Δ̂₂ | actual | second-order selection: Δ̂₁ | Δ̂₂ | actual | rows in common |\n"
-     << "|---|---|---|---|---|---|---|---|---|\n";
+     << "| p | size | greedy: Δ̂₁ | Δ̂₂ | actual | retrain | second-order selection: Δ̂₁ | Δ̂₂ | actual | retrain | rows in common |\n"
+     << "|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& r : srows)
     md << "| " << r.at("fraction") << " | " << r.at("size") << " | " << fmt("%.4g", num(r, "greedy_first")) << " | "
-       << fmt("%.4g", num(r, "greedy_second")) << " | " << fmt("%.4g", num(r, "greedy_actual")) << " | " << fmt("%.4g", num(r, "selected_first"))
-       << " | " << fmt("%.4g", num(r, "selected_second")) << " | " << fmt("%.4g", num(r, "selected_actual")) << " | " << r.at("common") << " |\n";
+       << fmt("%.4g", num(r, "greedy_second")) << " | " << fmt("%.4g", num(r, "greedy_actual")) << " | " << r.at("greedy_status") << " | "
+       << fmt("%.4g", num(r, "selected_first")) << " | " << fmt("%.4g", num(r, "selected_second")) << " | " << fmt("%.4g", num(r, "selected_actual"))
+       << " | " << r.at("selected_status") << " | " << r.at("common") << " |\n";
   return md.str();
 }
 
@@ -217,16 +243,17 @@ void study_fraction(const GroupsStudy& g, double f, const Common& c, const RunDi
     log.row({key, shortest(f), std::to_string(k), inf::group_kinds().name(kind), std::to_string(r.evaluation.groups.size()),
              CsvLog::cell(r.first.pearson), CsvLog::cell(r.second.pearson), CsvLog::cell(r.newton.pearson), CsvLog::cell(r.first.relative_error),
              CsvLog::cell(r.second.relative_error), CsvLog::cell(r.newton.relative_error), std::to_string(r.retrain.converged),
-             std::to_string(r.retrain.saddles), "\"" + r.first.undefined + "\""});
+             std::to_string(r.retrain.saddles), CsvLog::text(r.warning), CsvLog::text(r.first.undefined), CsvLog::text(r.second.undefined)});
     prog.tick(key);
   }
   const std::string key = "p" + shortest(f) + "-select";
   if (!select || done.count(key)) return;
   const auto s = inf::compare_selection(p, inv, t, k, rp, retrain_run(c, rd, "retrain/" + key + ".jsonl", false));
   sel_log.row({key, shortest(f), std::to_string(k), CsvLog::cell(s.selection.greedy_estimate.first_order),
-               CsvLog::cell(s.selection.greedy_estimate.second_order), CsvLog::cell(s.greedy.test_loss_change.at(0)),
+               CsvLog::cell(s.selection.greedy_estimate.second_order), CsvLog::cell(s.greedy.test_loss_change.at(0)), retrain_status(s.greedy),
                CsvLog::cell(s.selection.second_order_estimate.first_order), CsvLog::cell(s.selection.second_order_estimate.second_order),
-               CsvLog::cell(s.second_order.test_loss_change.at(0)), std::to_string(s.common)});
+               CsvLog::cell(s.second_order.test_loss_change.at(0)), retrain_status(s.second_order), std::to_string(s.common),
+               source_rows(p.train, s.selection.greedy), source_rows(p.train, s.selection.second_order)});
   prog.tick(key);
 }
 }  // namespace
@@ -273,8 +300,10 @@ int run_study_groups(Args& a) {
   const std::string md = groups_markdown(rows, srows);
   write_file(rd.path("groups.md"), md);
   groups_plots(rd, rows, kinds, p.train.name);
-  rd.write_json("summary.json", {{"problem", problem_json(p)}, {"test_row", t}, {"test_source_row", p.test.source_row(t)}, {"train_rows", n},
-                                 {"rows", rows.size()}, {"selections", srows.size()}});
+  json summary = study_json(pa.spec, sc, rp);
+  summary.update({{"problem", problem_json(p)}, {"test_row", t}, {"test_source_row", p.test.source_row(t)}, {"train_rows", n},
+                  {"rows", rows_json(rows)}, {"selections", rows_json(srows)}});
+  rd.write_json("summary.json", summary);
   say(c, "study groups on " + p.train.name + " (n = " + std::to_string(n) + ", test row " + std::to_string(t) + ")\n" + md + "Files: " + rd.dir() +
              "/{groups.csv, selection.csv, groups.md, pearson-vs-p.svg, error-vs-p.svg, summary.json}\n");
   return 0;

@@ -9,40 +9,40 @@ namespace inflab::cli {
 const std::vector<Command>& commands() {
   static const std::vector<Command> t = {
       {"train", "train a model → checkpoint/ (with its problem), history.csv, loss.svg", "", "inflab train --dataset wine --width 8 --out runs/wine",
-       true, false, false, run_train},
+       true, false, false, false, run_train},
       {"check", "gradient, HVP, symmetry and Taylor checks of R(θ)",
        "  --at-init      check at the initialisation instead of θ̂\n  --rows N       rows of the training set used (200)\n",
-       "inflab check --depth 2 --at-init", true, false, false, run_check},
+       "inflab check --depth 2 --at-init", true, false, false, false, run_check},
       {"hessian", "dense H (or --curvature ggn) → hessian.npy, eigenvalues.csv",
        "  --curvature C  hessian or ggn\n  --max-dim N    refuse a dense H above N parameters (4000)\n", "inflab hessian --model logreg --classes 1,2",
-       true, false, false, run_hessian},
+       true, false, false, false, run_hessian},
       {"spectrum", "eigenvalues of H: exact up to --exact-up-to, else Lanczos → spectrum.csv/.svg",
        "  --curvature C  hessian or ggn\n  --exact-up-to P  dense eigendecomposition up to P parameters (2000)\n  --steps N      Lanczos steps (60)\n",
-       "inflab spectrum --depth 3 --weight-decay 0", true, false, false, run_spectrum},
+       "inflab spectrum --depth 3 --weight-decay 0", true, false, false, false, run_spectrum},
       {"influence", "Δ̂ of every training row for --test points → influence.csv, top.csv",
        "  --test T       highest (default), random:K or split rows 3,8\n  --top K        helpful and harmful rows listed per test point (10)\n",
-       "inflab influence --checkpoint runs/train/checkpoint --test 3", true, true, false, run_influence},
+       "inflab influence --checkpoint runs/train/checkpoint --test 3", true, true, false, true, run_influence},
       {"validate", "influence against leave-one-out retraining of the --top K rows → validate.csv, scatter.svg",
        "  --test T       one test point: highest (default) or a split row\n  --top K        rows retrained, by |Δ̂| (20, at least 3)\n",
-       "inflab validate --depth 4 --weight-decay 0", true, true, true, run_validate},
+       "inflab validate --depth 4 --weight-decay 0", true, true, true, true, run_validate},
       {"group", "group influence (first, second order, Newton) against group retraining",
        "  --test T       one test point (highest)\n  --fraction P   group size as a share of the training set (0.1)\n"
        "  --groups G     groups per kind (10, at least 3)\n  --kinds K,..   random,knn,gradient (also: class)\n"
        "  --select       also the most influential group: greedy against second-order selection\n",
-       "inflab group --dataset iris --classes 1,2 --model logreg --weight-decay 0.01 --fraction 0.2 --select", true, true, true, run_group},
+       "inflab group --dataset iris --classes 1,2 --model logreg --weight-decay 0.01 --fraction 0.2 --select", true, true, true, false, run_group},
       {"lds", "linear datamodeling score: Σ Δ̂ over random subsets against retraining on them",
        "  --test T       one test point (highest)\n  --subsets M    random subsets (20, at least 3)\n  --alpha A      fraction each subset keeps (0.5)\n",
-       "inflab lds --model logreg --classes 1,2 --weight-decay 0.01 --subsets 30", true, true, true, run_lds},
+       "inflab lds --model logreg --classes 1,2 --weight-decay 0.01 --subsets 30", true, true, true, true, run_lds},
       {"mislabel", "flip --flip of the training labels; rank rows by self-influence against training loss",
        "  --flip F       fraction of training labels flipped (0.1, seeded)\n  --inspect Q    share of the ranking inspected for 'found' (0.1)\n",
-       "inflab mislabel --dataset digits --model softmax --flip 0.05", true, true, false, run_mislabel},
+       "inflab mislabel --dataset digits --model softmax --flip 0.05", true, true, false, false, run_mislabel},
       {"study fragility", "Basu, Pope & Feizi 2021: Pearson against depth, width, weight decay and test point",
        "  --depths 1,2,3,4,6,8 --widths 5,10,25,50 --weight-decays 0,0.001\n  --random-tests N  random test points besides the highest-loss one (2)\n"
        "  --top K        rows retrained per test point (10)\n",
-       "inflab study fragility --depths 1,2 --widths 8 --threads 2", true, true, true, run_study_fragility},
+       "inflab study fragility --depths 1,2 --widths 8 --threads 2", true, true, true, false, run_study_fragility},
       {"study groups", "Basu, You & Feizi 2020: first against second-order group influence over p and kind",
        "  --fractions 0.01,0.05,0.1,0.2,0.3  --groups 10  --kinds random,knn,gradient\n  --no-select    skip the most-influential-group rows\n",
-       "inflab study groups --fractions 0.05,0.2", true, true, true, run_study_groups},
+       "inflab study groups --fractions 0.05,0.2", true, true, true, false, run_study_groups},
   };
   return t;
 }
@@ -68,7 +68,7 @@ std::string command_help(const Command& c) {
   std::string h = "inflab " + c.name + ": " + c.summary + "\n\nexample:\n  " + c.example + "\n";
   if (!c.options.empty()) h += "\noptions:\n" + c.options;
   if (c.problem) h += "\n" + problem_usage();
-  if (c.solver) h += "\n" + solver_usage();
+  if (c.solver) h += "\n" + solver_usage(c.curvature);
   if (c.retrain) h += "\n" + retrain_usage();
   return h + "\n" + common_usage();
 }

@@ -12,6 +12,7 @@ namespace inflab::cli {
 struct Command {
   std::string name, summary, options, example;
   bool problem, solver, retrain;  // takes these option groups
+  bool curvature;                 // reads --curvature (with the solver options)
   int (*run)(Args&);
 };
 const std::vector<Command>& commands();

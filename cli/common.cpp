@@ -131,10 +131,10 @@ inf::SolverChoice read_solver(Args& a, inf::Method fallback) {
 
 inf::Curvature read_curvature(Args& a) { return a.choice("curvature", inf::curvatures(), inf::Curvature::Hessian); }
 
-std::string solver_usage() {
+std::string solver_usage(bool curvature) {
   return "solver options:\n  --method M          (exact)\n" + inf::solver_methods().help("      ") +
-         "  --damping MU        solve (H + μI) x = b (0)\n"
-         "  --curvature C       (hessian)\n" + inf::curvatures().help("      ") +
+         "  --damping MU        solve (H + μI) x = b (0)\n" +
+         (curvature ? "  --curvature C       (hessian)\n" + inf::curvatures().help("      ") : std::string()) +
          "  --indefinite F      exact on an indefinite H: invert (default), abs (1/|λ|), drop (skip |λ| small)\n"
          "  --tol T --max-iterations N              cg / minres (1e-10, 1000)\n"
          "  --lissa-scale S --lissa-depth N --lissa-repeats N --lissa-batch N\n"
@@ -185,6 +185,12 @@ std::size_t group_size(std::size_t n, double fraction, const std::string& option
   } catch (const Error& e) {
     throw UsageError("--" + option + ": " + e.what());
   }
+}
+
+std::string source_rows(const data::Dataset& d, const std::vector<std::size_t>& rows) {
+  std::string s;
+  for (auto i : rows) s += (s.empty() ? "" : " ") + std::to_string(d.source_row(i));
+  return s;
 }
 
 std::string label_of(const data::Dataset& d, std::size_t i) { return d.class_names.at(d.y.at(i)); }

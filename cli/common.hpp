@@ -39,7 +39,7 @@ influence::SolverChoice read_solver(Args& a, influence::Method fallback = influe
 influence::Curvature read_curvature(Args& a);
 influence::RetrainProtocol read_retrain(Args& a, double default_tol = 1e-8);
 std::string problem_usage();
-std::string solver_usage();
+std::string solver_usage(bool curvature = true);  // curvature: the command reads --curvature
 std::string retrain_usage();
 std::string common_usage();
 
@@ -65,6 +65,8 @@ std::string retrain_status(const influence::RetrainRecord& r);  // converged | b
 std::vector<std::size_t> test_rows(const std::string& spec, const influence::Problem& p);
 // group_size with its errors as usage errors of the option that set the fraction
 std::size_t group_size(std::size_t n, double fraction, const std::string& option);
+// split rows as the dataset file's rows, space-separated (one CSV cell)
+std::string source_rows(const data::Dataset& d, const std::vector<std::size_t>& rows);
 std::string label_of(const data::Dataset& d, std::size_t i);
 std::vector<double> vec(const Tensor& t);
 

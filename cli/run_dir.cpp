@@ -21,10 +21,9 @@ RunDir::RunDir(const std::string& dir, const std::string& command, const nlohman
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec || !fs::is_directory(dir)) throw Error("cannot create the run directory '" + dir + "': " + ec.message());
-  lock_fd_ = ::open(path(".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd_ < 0) throw Error("cannot create the lock file '" + path(".lock") + "'");
-  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    ::close(lock_fd_);
+  lock_.fd = ::open(path(".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_.fd < 0) throw Error("cannot create the lock file '" + path(".lock") + "'");
+  if (::flock(lock_.fd, LOCK_EX | LOCK_NB) != 0) {
     throw UsageError("run directory '" + dir + "' is in use by another inflab run; wait for it or use another --out");
   }
   const std::string sp = path("settings.json");
@@ -89,8 +88,8 @@ RunDir::RunDir(const std::string& dir, const std::string& command, const nlohman
   write_file(path("command.txt"), line + " --out '" + dir + "'\n");
 }
 
-RunDir::~RunDir() {
-  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+RunDir::Lock::~Lock() {
+  if (fd >= 0) ::close(fd);
 }
 
 void RunDir::write_json(const std::string& name, const nlohmann::json& j) const { write_file(path(name), j.dump(2) + "\n"); }
@@ -130,6 +129,26 @@ void CsvLog::row(const std::vector<std::string>& cells) {
   out << l << "\n";
   out.flush();
   if (!out) throw Error("cannot append to '" + path_ + "'");
+}
+
+std::string CsvLog::text(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : c == '\n' ? std::string(" ") : std::string(1, c);
+  return q + "\"";
+}
+
+std::vector<std::string> CsvLog::split(const std::string& line) {
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') out.back() += '"', ++i;
+    else if (c == '"') quoted = !quoted;
+    else if (c == ',' && !quoted) out.emplace_back();
+    else out.back() += c;
+  }
+  return out;
 }
 
 std::string CsvLog::cell(double v) {

@@ -23,7 +23,6 @@ inline void write_file(const std::string& path, const std::string& text) { util:
 class RunDir {
  public:
   RunDir(const std::string& dir, const std::string& command, const nlohmann::json& settings);
-  ~RunDir();
   RunDir(const RunDir&) = delete;
   RunDir& operator=(const RunDir&) = delete;
   std::string path(const std::string& name) const { return dir_ + "/" + name; }
@@ -31,8 +30,12 @@ class RunDir {
   void write_json(const std::string& name, const nlohmann::json& j) const;
 
  private:
+  struct Lock {  // the open lock file; closing it releases the flock
+    int fd = -1;
+    ~Lock();
+  };
   std::string dir_;
-  int lock_fd_ = -1;
+  Lock lock_;
 };
 
 // A CSV table appended row by row (flushed each time) so a long run keeps what it finished.
@@ -44,6 +47,9 @@ class CsvLog {
   std::vector<std::string> done_keys() const;
   void row(const std::vector<std::string>& cells);
   static std::string cell(double v);
+  static std::string text(const std::string& s);  // quoted when it holds , " or a newline (RFC 4180)
+  // One line split into cells, quotes undone (the inverse of row() with text() cells).
+  static std::vector<std::string> split(const std::string& line);
 
  private:
   std::string path_;

@@ -1,5 +1,7 @@
 #include "datasets/dataset.hpp"
 
+#include "util/hash.hpp"
+
 #include <zlib.h>
 
 #include <cerrno>
@@ -44,6 +46,14 @@ void validate(const Dataset& d) {
   if (!d.feature_names.empty() && d.feature_names.size() != numel(d.sample_shape()))
     throw Error(who + std::to_string(d.feature_names.size()) + " feature names for " +
                 std::to_string(numel(d.sample_shape())) + " features");
+}
+
+std::string fingerprint(const Dataset& d) {
+  std::uint64_t h = util::fnv1a(d.X.data(), d.X.size() * sizeof(double));
+  h = util::fnv1a(d.y.data(), d.y.size() * sizeof(std::size_t), h);
+  if (d.targets.size() && !d.is_classification()) h = util::fnv1a(d.targets.data(), d.targets.size() * sizeof(double), h);
+  for (const auto& c : d.class_names) h = util::fnv1a(c.data(), c.size(), util::fnv1a("|", 1, h));
+  return d.name + " n=" + std::to_string(d.size()) + " " + util::hex(h);
 }
 
 Dataset subset(const Dataset& d, const std::vector<std::size_t>& rows) {

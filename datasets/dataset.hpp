@@ -29,6 +29,10 @@ struct Dataset {
   std::vector<std::size_t> class_counts() const;
 };
 
+// "name n=N hash": the data a result depends on (inputs, labels or targets, class names),
+// for resume checks and for telling a rebuilt dataset from the one a checkpoint saw.
+std::string fingerprint(const Dataset& d);
+
 // Throws Error (naming the dataset) if X, y, targets and class names disagree.
 void validate(const Dataset& d);
 

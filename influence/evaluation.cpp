@@ -22,12 +22,14 @@ LdsResult linear_datamodeling_score(const nn::Objective& obj, const data::Datase
   if (subsets < 3) throw Error("LDS: needs at least 3 subsets for a rank correlation");
   if (!(alpha > 0 && alpha < 1)) throw Error("LDS: subset fraction α must be in (0, 1), got " + std::to_string(alpha));
   const std::size_t keep = static_cast<std::size_t>(std::llround(alpha * static_cast<double>(n)));
-  if (keep < 1 || keep >= n) throw Error("LDS: α = " + std::to_string(alpha) + " keeps " + std::to_string(keep) + " of " + std::to_string(n) + " rows");
+  if (keep < 1 || keep >= n)
+    throw Error("--alpha " + std::to_string(alpha) + " keeps " + std::to_string(keep) + " of " + std::to_string(n) +
+                " rows; each subset must keep at least one row and drop at least one");
   std::vector<std::vector<std::size_t>> removed;
   LdsResult r;
   r.predicted = zeros({subsets});
   for (std::size_t j = 0; j < subsets; ++j) {
-    auto perm = data::permutation(n, seed * 7919 + j);
+    auto perm = data::permutation(n, seed * 7919 + j);  // a prime multiplier: subsets of seeds s and s+1 never share a stream
     std::vector<std::size_t> out(perm.begin() + static_cast<long>(keep), perm.end());
     std::sort(out.begin(), out.end());
     for (auto i : out) r.predicted(j) += predicted_change(i);
@@ -36,7 +38,7 @@ LdsResult linear_datamodeling_score(const nn::Objective& obj, const data::Datase
   r.retrains = retrain_groups(obj, train, test, theta_hat, removed, {test_row}, protocol, run);
   r.actual = zeros({subsets});
   for (std::size_t j = 0; j < subsets; ++j) r.actual(j) = r.retrains[j].test_loss_change[0];
-  r.spearman = spearman(r.predicted, r.actual);
+  r.spearman = or_nan(spearman, r.predicted, r.actual);  // NaN (and Scores says why) when no subset moved the loss
   return r;
 }
 

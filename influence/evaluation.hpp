@@ -10,7 +10,7 @@ namespace inflab::influence {
 // after training on S_j, ℓ(θ̂) + Σ_{i∉S_j} Δ̂(zᵢ) (first order: removals add up), against the
 // loss actually reached by retraining on S_j; the score is their Spearman correlation.
 struct LdsResult {
-  double spearman = 0;
+  double spearman = 0;  // NaN where undefined (e.g. every actual change is 0)
   Tensor predicted, actual;  // [m] test-loss changes against θ̂
   std::vector<RetrainRecord> retrains;
 };

@@ -65,7 +65,8 @@ std::vector<std::vector<std::size_t>> make_groups(GroupKind kind, const Problem&
   if (kind == GroupKind::Gradient) {
     const auto clusters = static_cast<std::size_t>(std::llround(static_cast<double>(n) / static_cast<double>(size)));
     if (clusters < 2)
-      throw Error("gradient groups of " + std::to_string(size) + " of " + std::to_string(n) + " rows give fewer than 2 clusters; use smaller groups");
+      throw Error("--fraction: gradient groups of " + std::to_string(size) + " of " + std::to_string(n) +
+                  " rows give fewer than 2 clusters; use smaller groups");
     return gradient_cluster_groups(*p.obj, p.train, p.theta, size, std::min(count, clusters), seed);
   }
   for (std::size_t j = 0; j < count; ++j) {
@@ -95,6 +96,8 @@ GroupsRow evaluate_group_kind(const Problem& p, const InverseHvp& inv, std::size
   if (newton) r.newton = score(e.newton, e.actual);
   else r.newton.undefined = "Newton estimate not computed (p above its dense limit)";
   r.retrain = summarize(e.retrains);
+  for (const auto& g : e.predicted)
+    if (r.warning.empty() && !g.warning.empty()) r.warning = g.warning;
   return r;
 }
 
@@ -127,10 +130,10 @@ MislabelDetection detect_mislabels(const ProblemSpec& spec, double fraction, con
   data::TrainTest tt = load_data(spec);
   std::vector<std::size_t> given = tt.train.y;
   const auto flipped = flip_labels(tt.train, fraction, spec.seed + 17);
-  MislabelDetection m{build_problem(spec, std::move(tt), progress), flipped, given, {}, {}, 0, 0, 0, 0, top};
+  MislabelDetection m{build_problem(spec, std::move(tt), progress), flipped, given, {}, {}, 0, 0, 0, 0, top, ""};
   const Problem& p = m.problem;
   const CurvatureOperator A(*p.obj, p.train, p.theta);
-  m.self_influence = self_influence(A, solver);
+  m.self_influence = self_influence(A, solver, &m.warning);
   m.train_loss = zeros({p.train.size()});
   for (std::size_t i = 0; i < p.train.size(); ++i) {
     double l = 0;

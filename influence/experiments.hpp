@@ -60,6 +60,7 @@ struct GroupsRow {
   GroupEvaluation evaluation;
   Scores first, second, newton;
   RetrainSummary retrain;
+  std::string warning;  // the first solve warning among the groups' estimates ("" when none)
 };
 GroupsRow evaluate_group_kind(const Problem& p, const InverseHvp& inv, std::size_t test_row, double fraction, GroupKind kind,
                               std::size_t count, const RetrainProtocol& protocol, const RetrainRun& run = {});
@@ -101,6 +102,7 @@ struct MislabelDetection {
   double auc_influence = 0, auc_loss = 0;      // ROC AUC as detectors of the flipped rows
   double found_influence = 0, found_loss = 0;  // fraction of flipped rows in the top `top`
   double top = 0.1;
+  std::string warning;  // a solve warning from the self-influence solves ("" when none)
 };
 MislabelDetection detect_mislabels(const ProblemSpec& spec, double fraction, const SolverChoice& solver, double top,
                                    bool progress);

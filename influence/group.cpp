@@ -179,6 +179,8 @@ GroupPrediction group_influence(const InverseHvp& inv, const Tensor& test_grad, 
   r.size = m;
   r.fraction = p;
   r.products = A.products() - before;
+  r.rel_residual = std::max(a.rel_residual, b.rel_residual);
+  r.warning = !a.warning.empty() ? a.warning : b.warning;
   const double ta = dot(test_grad, a.x), tb = dot(test_grad, b.x);
   r.first_order = ta / nd;
   r.second_order = (1 - 2 * p) / ((1 - p) * (1 - p)) * ta / nd + 1 / ((1 - p) * (1 - p)) * tb / (nd * nd);

@@ -40,6 +40,8 @@ struct GroupPrediction {
   double second_order = 0;  // Δ̂₂
   double newton = 0;        // Δ̂ₙ (NaN when p is above newton_max_p)
   std::size_t products = 0; // curvature products the two solves used
+  double rel_residual = 0;  // the larger measured residual of the two solves
+  std::string warning;      // a solve's warning ("" when both are fine)
 };
 
 // test_grad: ∇ℓ(z_t; θ̂) (e.g. from test_loss_gradient); inv solves with H at θ̂ on the

@@ -150,7 +150,7 @@ Tensor parameter_change(const CurvatureOperator& A, std::size_t row, const Solve
   return x;
 }
 
-Tensor self_influence(const CurvatureOperator& A, const SolverChoice& c) {
+Tensor self_influence(const CurvatureOperator& A, const SolverChoice& c, std::string* warning) {
   const std::size_t n = A.train().size(), p = A.dim();
   Tensor out = zeros({n});
   if (c.method == Method::Exact) {
@@ -163,7 +163,8 @@ Tensor self_influence(const CurvatureOperator& A, const SolverChoice& c) {
         double u = 0;
         for (std::size_t j = 0; j < p; ++j) u += e.vectors(j, k) * g(j);
         const double lam = e.values(k) + c.damping;
-        if (lam != 0) s += u * u / lam;
+        if (c.exact.indefinite == ExactOptions::Drop && std::fabs(lam) < c.exact.drop_below) continue;
+        if (lam != 0) s += u * u / (c.exact.indefinite == ExactOptions::Abs ? std::fabs(lam) : lam);
       }
       out(i) = s;
     }
@@ -171,7 +172,9 @@ Tensor self_influence(const CurvatureOperator& A, const SolverChoice& c) {
   }
   for (std::size_t i = 0; i < n; ++i) {
     const Tensor g = per_example_gradient(A.objective_fn(), A.train(), A.theta(), i);
-    out(i) = dot(g, solve(A, g, c).x);
+    const SolveResult r = solve(A, g, c);
+    if (warning && warning->empty() && !r.warning.empty()) *warning = "row " + std::to_string(i) + ": " + r.warning;
+    out(i) = dot(g, r.x);
   }
   return out;
 }

@@ -80,7 +80,9 @@ Influence influence_on_function(const CurvatureOperator& A, const ad::Fn& f, con
 Tensor parameter_change(const CurvatureOperator& A, std::size_t row, const SolverChoice& c);
 // Self-influence ∇ℓ̃(zᵢ)ᵀ(H + μI)⁻¹∇ℓ̃(zᵢ) for every row (not divided by n); one dense
 // eigendecomposition when method is exact, else one solve per row.
-Tensor self_influence(const CurvatureOperator& A, const SolverChoice& c);
+// With an indefinite H the exact path follows c.exact.indefinite (abs, drop) as solves do.
+// `warning` (if given) receives the first solve warning (iterative methods).
+Tensor self_influence(const CurvatureOperator& A, const SolverChoice& c, std::string* warning = nullptr);
 
 struct Ranked {
   std::size_t index;

@@ -56,7 +56,7 @@ data::Dataset keep_classes(const data::Dataset& d, const std::vector<std::size_t
   if (classes.empty()) return d;
   for (auto c : classes)
     if (c >= d.num_classes())
-      throw Error("classes: '" + d.name + "' has classes 0.." + std::to_string(d.num_classes() - 1) + ", not " + std::to_string(c));
+      throw Error("--classes: '" + d.name + "' has classes 0.." + std::to_string(d.num_classes() - 1) + ", not " + std::to_string(c));
   return data::select_classes(d, classes);
 }
 
@@ -91,7 +91,7 @@ data::TrainTest load_data(const ProblemSpec& s) {
   }
   if (!tt.train.is_classification()) throw Error("dataset '" + s.dataset + "' has no classes; inflab's problems are classifiers");
   if (tt.train.num_classes() < 2)
-    throw Error("dataset '" + s.dataset + "' with classes " + json(s.classes).dump() + " leaves one class; a classifier needs two");
+    throw Error("--classes " + json(s.classes).dump() + " leaves one class of '" + s.dataset + "'; a classifier needs two");
   return tt;
 }
 
@@ -102,8 +102,8 @@ std::unique_ptr<nn::Objective> make_objective(const ProblemSpec& s, const data::
   switch (s.model) {
     case ModelKind::LogReg:
       if (C != 2)
-        throw Error("model logreg needs 2 classes; '" + s.dataset + "' has " + std::to_string(C) +
-                    " (pick two with classes A,B, or use model softmax)");
+        throw Error("--model logreg needs 2 classes; '" + s.dataset + "' has " + std::to_string(C) +
+                    " (pick two with --classes A,B, or use --model softmax)");
       obj = std::make_unique<nn::Objective>(nn::logistic_regression(in), nn::LossKind::BinaryLogistic, s.weight_decay);
       desc = "logistic regression " + std::to_string(in) + "-1";
       break;
@@ -120,7 +120,7 @@ std::unique_ptr<nn::Objective> make_objective(const ProblemSpec& s, const data::
     }
     case ModelKind::Cnn:
       if (train.sample_shape().size() != 3)
-        throw Error("model cnn needs images; '" + s.dataset + "' has samples of shape " + shape_str(train.sample_shape()));
+        throw Error("--model cnn needs images; '" + s.dataset + "' has samples of shape " + shape_str(train.sample_shape()));
       obj = std::make_unique<nn::Objective>(nn::small_cnn(train.sample_shape(), C, s.activation), nn::LossKind::CrossEntropy, s.weight_decay);
       desc = "small CNN (" + nn::activations().name(s.activation) + ")";
       break;
@@ -221,7 +221,6 @@ std::vector<SpecDifference> differences(const ProblemSpec& a, const ProblemSpec&
 bool has_problem(const std::string& dir) { return fs::exists(fs::path(dir) / "problem.json"); }
 
 void save_problem(const std::string& dir, const Problem& p) {
-  nn::save_checkpoint(dir, p.obj->model(), p.theta);
   json spec;
   to_json(spec, p.spec);
   const json j = {{"format", "inflab-problem"},
@@ -235,9 +234,9 @@ void save_problem(const std::string& dir, const Problem& p) {
                     {"grad_norm", p.fit.grad_norm},
                     {"converged", p.fit.converged},
                     {"stop_reason", p.fit.stop_reason}}},
-                  {"train_rows", p.train.size()},
-                  {"test_rows", p.test.size()}};
-  util::write_file_atomic((fs::path(dir) / "problem.json").string(), j.dump(2) + "\n");
+                  {"train_data", data::fingerprint(p.train)},
+                  {"test_data", data::fingerprint(p.test)}};
+  nn::save_checkpoint(dir, p.obj->model(), p.theta, {{"problem.json", j.dump(2) + "\n"}});
 }
 
 Problem load_problem(const std::string& dir) {
@@ -258,6 +257,10 @@ Problem load_problem(const std::string& dir) {
   data::TrainTest tt = load_data(p.spec);
   p.train = std::move(tt.train);
   p.test = std::move(tt.test);
+  for (const auto& [key, d] : {std::pair<const char*, const data::Dataset*>{"train_data", &p.train}, {"test_data", &p.test}})
+    if (j.contains(key) && j[key].get<std::string>() != data::fingerprint(*d))
+      throw Error(pj.string() + ": the data rebuilt from its spec (" + data::fingerprint(*d) + ") is not the data θ̂ was trained on (" +
+                  j[key].get<std::string>() + "): the dataset file changed, or a relative csv:PATH points elsewhere from here");
   p.obj = make_objective(p.spec, p.train, &p.description);
   const nn::Checkpoint ck = nn::load_checkpoint(dir);
   if (ck.model.summary() != p.obj->model().summary())

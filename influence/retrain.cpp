@@ -1,5 +1,6 @@
 #include "influence/retrain.hpp"
 #include "nn/choices.hpp"
+#include "util/hash.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -27,26 +28,9 @@ namespace inflab::influence {
 using json = nlohmann::json;
 
 namespace {
-// FNV-1a over bytes: a fingerprint of θ̂, the data and the groups for the resume check.
-std::uint64_t fnv(const void* p, std::size_t n, std::uint64_t h = 1469598103934665603ull) {
-  const auto* b = static_cast<const unsigned char*>(p);
-  for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
-  return h;
-}
-std::string hex(std::uint64_t h) {
-  char s[20];
-  std::snprintf(s, sizeof s, "%016llx", static_cast<unsigned long long>(h));
-  return s;
-}
-
-// The data a result depends on: inputs, labels or targets, class names.
-std::string data_print(const data::Dataset& d) {
-  std::uint64_t h = fnv(d.X.data(), d.X.size() * sizeof(double));
-  h = fnv(d.y.data(), d.y.size() * sizeof(std::size_t), h);
-  if (d.targets.size() && !d.is_classification()) h = fnv(d.targets.data(), d.targets.size() * sizeof(double), h);
-  for (const auto& c : d.class_names) h = fnv(c.data(), c.size(), fnv("|", 1, h));
-  return d.name + " n=" + std::to_string(d.size()) + " " + hex(h);
-}
+using util::hex;
+std::uint64_t fnv(const void* p, std::size_t n, std::uint64_t h = 1469598103934665603ull) { return util::fnv1a(p, n, h); }
+std::string data_print(const data::Dataset& d) { return data::fingerprint(d); }
 
 json config_of(const nn::Objective& obj, const data::Dataset& train, const data::Dataset& test, const Tensor& th,
                const std::vector<std::vector<std::size_t>>& groups, const std::vector<std::size_t>& test_rows,

@@ -30,8 +30,9 @@ std::vector<FragilitySetting> fragility_settings(const ProblemSpec& base, const 
 std::vector<std::pair<std::string, std::size_t>> fragility_tests(const Problem& p, std::size_t random, std::uint64_t seed) {
   const std::size_t want = 1 + random;
   if (p.test.size() < want)
-    throw Error("fragility: " + std::to_string(random) + " random test points need " + std::to_string(want) + " test rows; the test set has " +
+    throw Error("--random-tests " + std::to_string(random) + " needs " + std::to_string(want) + " test rows; the test set has " +
                 std::to_string(p.test.size()));
+  // names: highest, random0, …, random{random−1} — always all of them (fragility_setting's skip relies on it)
   std::vector<std::pair<std::string, std::size_t>> tests = {{"highest", pick_test_rows("highest", p, seed).at(0)}};
   if (random)
     for (auto r : pick_test_rows("random:" + std::to_string(want), p, seed + 7))
@@ -53,6 +54,8 @@ FragilityRow fragility_row(const Problem& p, const InverseHvp& inv, const Spectr
   r.spectrum = spectrum;
   const Tensor tg = test_loss_gradient(*p.obj, p.test, {test_row}, p.theta);
   const SolveResult sol = inv(tg);
+  r.rel_residual = sol.rel_residual;
+  r.warning = sol.warning;
   const Tensor pc = train_gradient_dots(*p.obj, p.train, p.theta, sol.x) / static_cast<double>(p.train.size());
   const auto rows = largest_magnitude(pc, o.top);
   const auto rec = leave_one_out(*p.obj, p.train, p.test, p.theta, rows, {test_row}, o.retrain, run);
@@ -69,6 +72,11 @@ FragilityRow fragility_row(const Problem& p, const InverseHvp& inv, const Spectr
 std::vector<FragilityRow> fragility_setting(const ProblemSpec& base, const FragilitySetting& s, const FragilityOptions& o,
                                             const std::function<bool(const std::string&)>& done,
                                             const std::function<std::string(const std::string&)>& journal, std::size_t threads) {
+  if (done) {  // every row of the setting finished: no need to train its network again
+    bool all = done(s.key("highest"));
+    for (std::size_t r = 0; r < o.random_tests; ++r) all = all && done(s.key("random" + std::to_string(r)));
+    if (all) return {};
+  }
   ProblemSpec spec = base;
   spec.model = ModelKind::Mlp;
   spec.depth = s.depth, spec.width = s.width, spec.weight_decay = s.weight_decay;

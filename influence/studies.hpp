@@ -36,6 +36,8 @@ struct FragilityRow {
   Scores scores;
   double mean_abs_actual = 0;  // beside retraining's precision: how much the correlation can mean
   RetrainSummary retrain;
+  double rel_residual = 0;  // of the solve for s = (H + μI)⁻¹∇ℓ(z_t)
+  std::string warning;      // the solve's warning ("" when fine)
 };
 // The test points of a problem: the highest-loss one, then `random` others (seeded; the
 // same for every setting since the split is the same).

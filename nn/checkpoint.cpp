@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -111,7 +112,7 @@ Tensor load_npy(const std::string& path) {
   return t;
 }
 
-void save_checkpoint(const std::string& dir, const Model& model, const Tensor& theta) {
+void save_checkpoint(const std::string& dir, const Model& model, const Tensor& theta, const std::map<std::string, std::string>& extra) {
   const auto named = model.unflatten(theta);  // validates θ's size
   const std::string tmp = dir + ".tmp-" + std::to_string(getpid());
   std::error_code ec;
@@ -127,7 +128,8 @@ void save_checkpoint(const std::string& dir, const Model& model, const Tensor& t
       xt::dump_npy((fs::path(tmp) / file).string(), named.at(s.name));
       j["parameters"].push_back({{"name", s.name}, {"shape", s.shape}, {"file", file}});
     }
-    std::ofstream(fs::path(tmp) / "model.json") << j.dump(2) << "\n";
+    util::write_file_atomic((fs::path(tmp) / "model.json").string(), j.dump(2) + "\n");
+    for (const auto& [name, text] : extra) util::write_file_atomic((fs::path(tmp) / name).string(), text);
     const std::string old = dir + ".old-" + std::to_string(getpid());
     const bool had = fs::exists(dir);
     if (had) fs::rename(dir, old);
