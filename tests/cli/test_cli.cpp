@@ -222,6 +222,10 @@ TEST_CASE("inflab validate: convex problem, Pearson near 1, resumes, and refuses
   CHECK(slurp(t.file("v/loo.jsonl")).rfind(before, 0) == 0);  // the 7 finished jobs kept as they were
   CHECK(lines(t.file("v/loo.jsonl")) == 13);
   CHECK(summary(t.file("v/summary.json"))["scores"] == s["scores"]);
+  CHECK(summary(t.file("v/summary.json"))["retrains"]["resumed"] == 7);  // said on screen as "resumed 7 of 12"
+  const Result loud = run_inflab(t.dir(), "validate --dataset iris --classes 1,2 --model logreg --weight-decay 0.01 --grad-tol 1e-10 "
+                                          "--top 12 --retrain newton --retrain-tol 1e-12 --out v");
+  CHECK(loud.out.find("resumed 12 of 12 from the journal") != std::string::npos);
   const Result other = run_inflab(t.dir(), "validate " + logreg + " --top 13 --retrain newton --retrain-tol 1e-12 --out v");
   CHECK(other.code == 2);
   CHECK(other.out.find("was made with --top 12, now 13") != std::string::npos);
@@ -334,7 +338,9 @@ TEST_CASE("inflab: help per command, version, run-directory lock, refused meanin
     CHECK(r.out.find("--top K") != std::string::npos);
     CHECK(r.out.find("example:") != std::string::npos);
     CHECK(r.out.find("lissa") != std::string::npos);  // the solver table
+    CHECK(r.out.find("--curvature") != std::string::npos);
   }
+  CHECK(run_inflab(t.dir(), "help group").out.find("--curvature") == std::string::npos);  // group does not take it
   const Result v = run_inflab(t.dir(), "--version");
   CHECK(v.code == 0);
   CHECK(v.out.rfind("inflab ", 0) == 0);
@@ -378,6 +384,24 @@ TEST_CASE("inflab lds and mislabel: scores against retraining and flipped labels
   CHECK(ms["flipped"] == 46);  // round(0.1 · 456)
   CHECK(ms["auc_self_influence"].get<double>() > 0.8);
   CHECK(lines(t.file("m/ranking.csv")) == 457);
+  // ranked as the AUC ranks: self-influence non-increasing down the file
+  std::ifstream rk(t.file("m/ranking.csv"));
+  std::string row;
+  std::getline(rk, row);
+  double prev = INFINITY;
+  bool sorted = true;
+  while (std::getline(rk, row)) {
+    const auto cells = [&] {
+      std::vector<std::string> f;
+      std::stringstream ss(row);
+      for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
+      return f;
+    }();
+    const double v = std::stod(cells.at(6));
+    sorted = sorted && v <= prev;
+    prev = v;
+  }
+  CHECK(sorted);
 }
 
 TEST_CASE("inflab validate: the main job counts saddles; LiSSA on an indefinite H is refused, not reported") {

@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "influence/studies.hpp"
 #include "tests/datasets/temp_files.hpp"
@@ -61,6 +63,18 @@ TEST_CASE("Problem: source rows survive the split; save and load rebuild the sam
   ProblemSpec big = logreg_spec();
   big.n_train = 500;
   CHECK(test::error_of([&] { load_data(big); }).find("--n-train 500") != std::string::npos);
+  // data that differs from what θ̂ was trained on is refused (a changed file, another directory)
+  const std::string pj = t.file("ck/problem.json");
+  std::string text;
+  {
+    std::ifstream in(pj);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  const auto at = text.find("\"train_data\": \"") + 15;
+  { std::ofstream(pj, std::ios::trunc) << text.substr(0, at) + "X" + text.substr(at + 1); }
+  CHECK(test::error_of([&] { load_problem(t.file("ck")); }).find("is not the data θ̂ was trained on") != std::string::npos);
   std::filesystem::remove(t.file("ck/problem.json"));
   CHECK(test::error_of([&] { load_problem(t.file("ck")); }).find("has no problem.json") != std::string::npos);
 }
@@ -144,4 +158,24 @@ TEST_CASE("fragility_setting: one row per test point, keys name the setting exac
   REQUIRE(skipped.size() == 1);
   CHECK(skipped[0].test == "random0");
   CHECK(skipped[0].scores.pearson == doctest::Approx(rows[1].scores.pearson).epsilon(1e-9));
+}
+
+TEST_CASE("evaluate_lds: subsets against retraining; no moved loss gives an undefined score, not an error") {
+  const Problem p = build_problem(logreg_spec(), false);
+  LdsOptions o;
+  o.subsets = 8;
+  o.alpha = 0.7;
+  o.solver.method = Method::Exact;
+  o.retrain = newton();
+  const LdsEvaluation e = evaluate_lds(p, 3, o);
+  CHECK(e.scores.n == 8);
+  CHECK(e.lds.spearman > 0.8);
+  CHECK(e.retrain.converged == 8);
+  // a tolerance so loose that no retrain moves: every actual change is 0 → NaN with the reason
+  LdsOptions loose = o;
+  loose.retrain.grad_tol = 1;
+  const LdsEvaluation z = evaluate_lds(p, 3, loose);
+  CHECK(std::isnan(z.lds.spearman));
+  CHECK(z.scores.undefined.find("every actual change is 0") != std::string::npos);
+  CHECK(z.retrain.unresolved == 8);
 }
