@@ -108,7 +108,7 @@ int run_hessian(Args& a) {
   const influence::CurvatureOperator A(*p.obj, p.train, p.theta, kind);
   const Tensor H = influence::dense_matrix(A);
   nn::save_npy(rd.path("hessian.npy"), H);
-  const influence::Eigen e = influence::dense_eigen(A);
+  const influence::Eigen e = influence::symmetric_eigen(H);
   CsvLog ev(rd.path("eigenvalues.csv"), {"index", "eigenvalue"});
   std::size_t neg = 0;
   for (std::size_t i = 0; i < e.values.size(); ++i) ev.row({std::to_string(i), CsvLog::cell(e.values(i))}), neg += e.values(i) < 0;

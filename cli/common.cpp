@@ -116,8 +116,7 @@ inf::SolverChoice read_solver(Args& a, inf::Method fallback) {
   inf::SolverChoice c;
   c.method = a.choice("method", inf::solver_methods(), fallback);
   c.damping = a.real("damping", 0, 0, 1e6);
-  const std::string ind = a.text("indefinite", "invert", {"invert", "abs", "drop"});
-  c.exact.indefinite = ind == "abs" ? inf::ExactOptions::Abs : ind == "drop" ? inf::ExactOptions::Drop : inf::ExactOptions::Invert;
+  c.exact.indefinite = a.choice("indefinite", inf::indefinite_treatments(), inf::ExactOptions::Invert);
   c.cg.tol = a.real("tol", 1e-10, 0, 1);
   c.cg.max_iterations = a.count("max-iterations", 1000, 1);
   c.lissa.scale = a.real("lissa-scale", 10, 1e-12);
@@ -135,7 +134,7 @@ std::string solver_usage(bool curvature) {
   return "solver options:\n  --method M          (exact)\n" + inf::solver_methods().help("      ") +
          "  --damping MU        solve (H + μI) x = b (0)\n" +
          (curvature ? "  --curvature C       (hessian)\n" + inf::curvatures().help("      ") : std::string()) +
-         "  --indefinite F      exact on an indefinite H: invert (default), abs (1/|λ|), drop (skip |λ| small)\n"
+         "  --indefinite F      exact (and self-influence) on an indefinite H (invert)\n" + inf::indefinite_treatments().help("      ") +
          "  --tol T --max-iterations N              cg / minres (1e-10, 1000)\n"
          "  --lissa-scale S --lissa-depth N --lissa-repeats N --lissa-batch N\n"
          "  --rank R                                lowrank (20)\n";

@@ -23,7 +23,7 @@ int main() {
   const Tensor theta = mlp.init(7);
   const std::size_t p = theta.size();
 
-  // R(θ) = (1/n) Σ ℓ(zᵢ; θ) + (λ/2)‖θ‖²   (DESIGN.md: the regularised training objective)
+  // R(θ) = (1/n) Σ ℓ(zᵢ; θ) + (λ/2)‖θ‖²   (docs/conventions.md: the regularised training objective)
   const Fn R = [&](Var th) {
     Var logits = mlp.forward(th, th.tape->leaf(X, false));
     return add(cross_entropy_mean(logits, y), mul_scalar(sq_norm(th), lambda / 2));

@@ -20,6 +20,15 @@ const Choices<Curvature>& curvatures() {
   return t;
 }
 
+const Choices<ExactOptions::Indefinite>& indefinite_treatments() {
+  static const Choices<ExactOptions::Indefinite> t{
+      "treatment of an indefinite H",
+      {{"invert", ExactOptions::Invert, "the plain inverse, negative eigenvalues included (fails on a zero one)"},
+       {"abs", ExactOptions::Abs, "1/|λ + μ| in every direction (a positive definite stand-in)"},
+       {"drop", ExactOptions::Drop, "leave out directions with |λ + μ| < 1e-8"}}};
+  return t;
+}
+
 const Choices<ModelKind>& model_kinds() {
   static const Choices<ModelKind> t{"model",
                                     {{"logreg", ModelKind::LogReg, "logistic regression (2 classes; binary logistic loss)"},

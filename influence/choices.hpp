@@ -13,6 +13,7 @@ enum class GroupKind { Random, Knn, Class, Gradient };
 
 const Choices<Method>& solver_methods();
 const Choices<Curvature>& curvatures();
+const Choices<ExactOptions::Indefinite>& indefinite_treatments();  // exact on an indefinite H
 const Choices<ModelKind>& model_kinds();
 const Choices<GroupKind>& group_kinds();
 

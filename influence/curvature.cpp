@@ -130,9 +130,18 @@ Tensor CurvatureOperator::apply_sample(const Tensor& v, std::size_t batch, std::
   return one.apply(v);
 }
 
-Tensor dense_matrix(const CurvatureOperator& A, std::size_t block) {
+Tensor dense_matrix(const CurvatureOperator& A, std::size_t block, const std::function<void(std::size_t)>& after_block) {
   const std::size_t p = A.dim();
-  Tensor M = ad::dense_from_products(p, [&A](const Tensor& E) { return A.apply(E); }, block);
+  std::size_t done = 0;
+  Tensor M = ad::dense_from_products(
+      p,
+      [&](const Tensor& E) {
+        Tensor out = A.apply(E);
+        done += E.shape(0);
+        if (after_block) after_block(done);
+        return out;
+      },
+      block);
   for (std::size_t i = 0; i < p; ++i)  // symmetrise the rounding
     for (std::size_t j = i + 1; j < p; ++j) M(i, j) = M(j, i) = 0.5 * (M(i, j) + M(j, i));
   return M;

@@ -4,6 +4,7 @@
 // weights n_b/n before any solve (never per-batch inverses). Each batch's primal pass is
 // recorded once and reused by every product.
 #pragma once
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -49,6 +50,7 @@ class CurvatureOperator {
 // The dense [p, p] matrix of A (one implementation: batched products against identity blocks
 // of `block` columns, then symmetrised, (M + Mᵀ)/2, to remove the rounding asymmetry). Needs
 // 8p² bytes; see dense_cost in solvers.hpp before calling it on a large model.
-Tensor dense_matrix(const CurvatureOperator& A, std::size_t block = 64);
+// after_block(columns done) runs after each block of products (e.g. to time the first one).
+Tensor dense_matrix(const CurvatureOperator& A, std::size_t block = 64, const std::function<void(std::size_t)>& after_block = {});
 
 }  // namespace inflab::influence

@@ -72,7 +72,7 @@ data::Dataset take(const data::Dataset& d, std::size_t n, std::uint64_t seed, co
 data::TrainTest load_data(const ProblemSpec& s) {
   data::TrainTest tt;
   const bool images = s.model == ModelKind::Cnn;
-  if (s.dataset == "fashion-mnist") {
+  if (datasets().has(s.dataset) && datasets().parse(s.dataset) == DatasetKind::FashionMnist) {  // its own test file
     tt.train = keep_classes(load_named(s.dataset, true), s.classes);
     tt.test = keep_classes(load_named(s.dataset, false), s.classes);
     tt.train = take(tt.train, s.n_train ? s.n_train : std::min<std::size_t>(1000, tt.train.size()), s.seed, "--n-train");

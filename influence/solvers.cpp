@@ -133,22 +133,18 @@ Eigen dense_eigen(const CurvatureOperator& A, double max_gib, double max_seconds
     throw Error(dense_refusal(p, before, max_gib, max_seconds, "the decomposition alone"));
   // the products: dense_matrix's first block of 64 directions is timed, and the estimate
   // is checked again with that rate before the others are computed
-  const std::size_t block = 64;
-  std::size_t blocks = 0;
-  Clock::time_point t0 = Clock::now();
-  Tensor H = ad::dense_from_products(
-      p,
-      [&](const Tensor& E) {
-        Tensor out = A.apply(E);
-        if (blocks++ == 0 && p > E.shape(0)) {
-          const DenseCost c = dense_cost(p, since(t0) / static_cast<double>(E.shape(0)));
-          if (c.seconds > max_seconds) throw Error(dense_refusal(p, c, max_gib, max_seconds, "products timed on the first block"));
-        }
-        return out;
-      },
-      block);
-  for (std::size_t i = 0; i < p; ++i)  // symmetrise the rounding (as dense_matrix does)
-    for (std::size_t j = i + 1; j < p; ++j) H(i, j) = H(j, i) = 0.5 * (H(i, j) + H(j, i));
+  const Clock::time_point t0 = Clock::now();
+  Tensor H = dense_matrix(A, 64, [&](std::size_t done) {
+    if (done == std::min<std::size_t>(64, p) && p > done) {
+      const DenseCost c = dense_cost(p, since(t0) / static_cast<double>(done));
+      if (c.seconds > max_seconds) throw Error(dense_refusal(p, c, max_gib, max_seconds, "products timed on the first block"));
+    }
+  });
+  return symmetric_eigen(std::move(H));
+}
+
+Eigen symmetric_eigen(Tensor H) {
+  const std::size_t p = H.shape(0);
   const auto [w, v] = xt::linalg::eigh(H);  // LAPACK dsyevd: ascending values, vectors in columns
   H = Tensor();
   Eigen e{zeros({p}), zeros({p, p})};

@@ -79,6 +79,8 @@ struct Eigen {
   Tensor vectors;  // [p, p], column i is the eigenvector of values(i)
 };
 Eigen dense_eigen(const CurvatureOperator& A, double max_gib = 8, double max_seconds = 600);
+// The same for a symmetric matrix already assembled (e.g. by dense_matrix), consumed.
+Eigen symmetric_eigen(Tensor H);
 // The exact solve with a decomposition computed before (many right-hand sides, one dsyevd).
 SolveResult solve_exact(const CurvatureOperator& A, const Eigen& e, const Tensor& b, const ExactOptions& opt = {});
 
