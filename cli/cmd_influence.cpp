@@ -104,7 +104,9 @@ std::string validate_report(const inf::Problem& p, const inf::LooEvaluation& e, 
     s << line;
   }
   if (k > 10) s << "  … (" << k - 10 << " more in validate.csv)\n";
-  s << "\n  " << scores_line(e.scores) << "\n\n";
+  s << "\n  " << scores_line(e.scores) << "\n";
+  if (!e.scores.caveat.empty()) s << "  over the " << e.converged_scores.n << " retrains that reached a minimum only: " << scores_line(e.converged_scores) << "\n";
+  s << "\n";
   s << "What this means: Δ̂ predicts how much this test point's loss rises when one training point is\n"
        "removed and the model retrained (positive: the point helped). The actual Δ comes from really\n"
        "retraining. Pearson near 1 says the influence function's numbers track reality; Spearman near 1\n"
@@ -157,7 +159,7 @@ int run_validate(Args& a) {
                                  {"solve", solve_json(e.influence.solve)}, {"grad_norm", e.influence.grad_norm},
                                  {"warnings", warnings_of(p, e.influence.solve)},
                                  {"retrain", nn::optimizers().name(o.retrain.optimizer)}, {"retrains", retrain_json(e.retrain)},
-                                 {"scores", scores_json(e.scores)}});
+                                 {"scores", scores_json(e.scores)}, {"converged_scores", scores_json(e.converged_scores)}});
   say(c, validate_report(p, e, o.retrain, rd));
   return 0;
 }

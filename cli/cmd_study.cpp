@@ -69,7 +69,7 @@ std::set<std::string> done_keys(const CsvLog& log) {
 const std::vector<std::string> kFragilityColumns = {
     "key", "sweep", "depth", "width", "weight_decay", "test", "test_row", "test_source_row", "parameters", "train_accuracy", "test_accuracy",
     "grad_norm", "lambda_min", "lambda_max", "negative", "n", "pearson", "spearman", "relative_error", "mean_abs_actual", "converged",
-    "saddles", "retrained", "solve_rel_residual", "solve_warning", "undefined"};
+    "saddles", "unresolved", "retrained", "solve_rel_residual", "solve_warning", "undefined", "caveat"};
 
 std::vector<std::string> fragility_cells(const inf::FragilityRow& r) {
   const auto& s = r.setting;
@@ -78,20 +78,21 @@ std::vector<std::string> fragility_cells(const inf::FragilityRow& r) {
           CsvLog::cell(r.grad_norm), CsvLog::cell(r.spectrum.smallest), CsvLog::cell(r.spectrum.largest),
           r.spectrum.exact ? std::to_string(r.spectrum.negative) : "n/a", std::to_string(r.scores.n), CsvLog::cell(r.scores.pearson),
           CsvLog::cell(r.scores.spearman), CsvLog::cell(r.scores.relative_error), CsvLog::cell(r.mean_abs_actual),
-          std::to_string(r.retrain.converged), std::to_string(r.retrain.saddles), std::to_string(r.retrain.jobs),
-          CsvLog::cell(r.rel_residual), CsvLog::text(r.warning), CsvLog::text(r.scores.undefined)};
+          std::to_string(r.retrain.converged), std::to_string(r.retrain.saddles), std::to_string(r.retrain.unresolved),
+          std::to_string(r.retrain.jobs),
+          CsvLog::cell(r.rel_residual), CsvLog::text(r.warning), CsvLog::text(r.scores.undefined), CsvLog::text(r.scores.caveat)};
 }
 
 std::string fragility_markdown(const std::vector<Row>& rows) {
   std::ostringstream md;
-  md << "| sweep | depth | width | λ | test | params | test acc | λmin(H) | λmax(H) | negative | n | Pearson | Spearman | rel. error | mean abs Δ | saddles | note |\n"
+  md << "| sweep | depth | width | λ | test | params | test acc | λmin(H) | λmax(H) | negative | n | Pearson | Spearman | rel. error | mean abs Δ | retrains: converged / saddle / unresolved | note |\n"
      << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& r : rows)
     md << "| " << r.at("sweep") << " | " << r.at("depth") << " | " << r.at("width") << " | " << r.at("weight_decay") << " | " << r.at("test")
        << " | " << r.at("parameters") << " | " << cell3(r, "test_accuracy") << " | " << fmt("%.3g", num(r, "lambda_min")) << " | "
        << fmt("%.3g", num(r, "lambda_max")) << " | " << r.at("negative") << " | " << r.at("n") << " | " << cell3(r, "pearson") << " | " << cell3(r, "spearman")
-       << " | " << cell3(r, "relative_error") << " | " << fmt("%.2g", num(r, "mean_abs_actual")) << " | " << r.at("saddles") << "/"
-       << r.at("retrained") << " | " << (r.at("undefined").empty() ? "" : "no correlation: " + r.at("undefined")) << (r.at("solve_warning").empty() ? "" : " " + r.at("solve_warning")) << " |\n";
+       << " | " << cell3(r, "relative_error") << " | " << fmt("%.2g", num(r, "mean_abs_actual")) << " | " << r.at("converged") << " / "
+       << r.at("saddles") << " / " << r.at("unresolved") << " of " << r.at("retrained") << " | " << (r.at("undefined").empty() ? "" : "no correlation: " + r.at("undefined")) << (r.at("solve_warning").empty() ? "" : " " + r.at("solve_warning")) << " |\n";
   return md.str();
 }
 

@@ -258,7 +258,7 @@ json num_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); 
 json scores_json(const inf::Scores& s) {
   return {{"n", s.n}, {"pearson", num_or_null(s.pearson)}, {"spearman", num_or_null(s.spearman)},
           {"kendall_tau", num_or_null(s.kendall_tau)}, {"relative_error", num_or_null(s.relative_error)},
-          {"signs_agree", s.signs_agree}, {"undefined", s.undefined}};
+          {"signs_agree", s.signs_agree}, {"undefined", s.undefined}, {"caveat", s.caveat}};
 }
 
 std::string scores_line(const inf::Scores& s) {
@@ -267,6 +267,7 @@ std::string scores_line(const inf::Scores& s) {
                                       : "no correlation: " + s.undefined;
   l += "   relative error " + (std::isfinite(s.relative_error) ? fmt("%.3f", s.relative_error) : std::string("n/a")) + "   signs agree " +
        std::to_string(s.signs_agree) + "/" + std::to_string(s.n) + "   (n = " + std::to_string(s.n) + ")";
+  if (!s.caveat.empty()) l += "\n  caveat: " + s.caveat;
   return l;
 }
 

@@ -21,6 +21,25 @@ Scores score(const Tensor& predicted, const Tensor& actual) {
   return s;
 }
 
+Scores score(const Tensor& predicted, const Tensor& actual, const RetrainSummary& r) {
+  Scores s = score(predicted, actual);
+  const std::size_t budget = r.jobs - std::min(r.jobs, r.converged + r.saddles + r.unresolved);
+  if (r.converged < r.jobs)
+    s.caveat = std::to_string(r.jobs - r.converged) + " of " + std::to_string(r.jobs) + " retrains did not end at a minimum (" +
+               std::to_string(r.saddles) + " at a saddle, " + std::to_string(r.unresolved) + " took no step, " + std::to_string(budget) +
+               " stopped before the tolerance or ran a fixed budget): their Δ is not the exact leave-out change";
+  return s;
+}
+
+Scores score_converged(const Tensor& predicted, const Tensor& actual, const std::vector<RetrainRecord>& retrains) {
+  std::vector<std::size_t> keep;
+  for (std::size_t j = 0; j < retrains.size(); ++j)
+    if (retrains[j].status == RetrainStatus::Converged) keep.push_back(j);
+  Tensor p = zeros({keep.size()}), a = zeros({keep.size()});
+  for (std::size_t j = 0; j < keep.size(); ++j) p(j) = predicted(keep[j]), a(j) = actual(keep[j]);
+  return score(p, a);
+}
+
 RetrainSummary summarize(const std::vector<RetrainRecord>& rs) {
   RetrainSummary s;
   s.jobs = rs.size();
@@ -46,7 +65,8 @@ LooEvaluation evaluate_leave_one_out(const Problem& p, std::size_t test_row, con
   e.actual = zeros({k});
   for (std::size_t j = 0; j < k; ++j) e.predicted(j) = e.influence.predicted_change(e.rows[j]), e.actual(j) = e.retrains[j].test_loss_change.at(0);
   e.retrain = summarize(e.retrains);
-  e.scores = score(e.predicted, e.actual);
+  e.scores = score(e.predicted, e.actual, e.retrain);
+  e.converged_scores = score_converged(e.predicted, e.actual, e.retrains);
   return e;
 }
 
@@ -89,13 +109,13 @@ GroupsRow evaluate_group_kind(const Problem& p, const InverseHvp& inv, std::size
   const auto groups = make_groups(kind, p, r.size, count, p.spec.seed);
   r.evaluation = evaluate_groups(inv, p.test, test_row, groups, protocol, run);
   const auto& e = r.evaluation;
-  r.first = score(e.first, e.actual);
-  r.second = score(e.second, e.actual);
+  r.retrain = summarize(e.retrains);
+  r.first = score(e.first, e.actual, r.retrain);
+  r.second = score(e.second, e.actual, r.retrain);
   bool newton = true;
   for (auto v : e.newton) newton &= std::isfinite(v);
-  if (newton) r.newton = score(e.newton, e.actual);
+  if (newton) r.newton = score(e.newton, e.actual, r.retrain);
   else r.newton.undefined = "Newton estimate not computed (p above its dense limit)";
-  r.retrain = summarize(e.retrains);
   for (const auto& g : e.predicted)
     if (r.warning.empty() && !g.warning.empty()) r.warning = g.warning;
   return r;
@@ -121,7 +141,7 @@ LdsEvaluation evaluate_lds(const Problem& p, std::size_t test_row, const LdsOpti
   e.lds = linear_datamodeling_score(*p.obj, p.train, p.test, p.theta, test_row, e.influence.predicted_change, o.subsets, o.alpha,
                                     p.spec.seed, o.retrain, run);
   e.retrain = summarize(e.lds.retrains);
-  e.scores = score(e.lds.predicted, e.lds.actual);
+  e.scores = score(e.lds.predicted, e.lds.actual, e.retrain);
   return e;
 }
 

@@ -20,6 +20,7 @@ struct Scores {
   double pearson = nan, spearman = nan, kendall_tau = nan, relative_error = nan;  // NaN where undefined
   std::size_t signs_agree = 0;  // pairs of strictly the same sign (an actual 0 agrees with nothing)
   std::string undefined;        // why the correlations are NaN; "" when they are defined
+  std::string caveat;           // why the actual changes are not all ground truth ("" when they are)
 };
 Scores score(const Tensor& predicted, const Tensor& actual);
 
@@ -28,6 +29,11 @@ struct RetrainSummary {
   std::size_t jobs = 0, converged = 0, saddles = 0, unresolved = 0, resumed = 0;
 };
 RetrainSummary summarize(const std::vector<RetrainRecord>& r);
+// Scores whose actual changes come from these retrains: the caveat says how many of them
+// did not end at a minimum (saddles, no step taken, stopped early or a fixed budget).
+Scores score(const Tensor& predicted, const Tensor& actual, const RetrainSummary& retrains);
+// The same over the pairs whose retrain converged to a minimum (status Converged) only.
+Scores score_converged(const Tensor& predicted, const Tensor& actual, const std::vector<RetrainRecord>& retrains);
 
 // ---- leave-one-out (inflab validate)
 struct LooOptions {
@@ -44,6 +50,7 @@ struct LooEvaluation {
   std::vector<RetrainRecord> retrains;
   RetrainSummary retrain;
   Scores scores;
+  Scores converged_scores;  // over the retrains that ended at a minimum only
 };
 LooEvaluation evaluate_leave_one_out(const Problem& p, std::size_t test_row, const LooOptions& o, const RetrainRun& run = {});
 

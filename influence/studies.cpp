@@ -64,8 +64,8 @@ FragilityRow fragility_row(const Problem& p, const InverseHvp& inv, const Spectr
     pred(j) = pc(rows[j]), act(j) = rec[j].test_loss_change.at(0);
     r.mean_abs_actual += std::fabs(act(j)) / static_cast<double>(rows.size());
   }
-  r.scores = score(pred, act);
   r.retrain = summarize(rec);
+  r.scores = score(pred, act, r.retrain);
   return r;
 }
 
