@@ -416,6 +416,15 @@ TEST_CASE("inflab validate: the main job counts saddles; LiSSA on an indefinite 
   CHECK(s["retrains"]["saddles"].get<int>() + s["retrains"]["converged"].get<int>() <= 40);
   CHECK(r.out.find(std::to_string(s["retrains"]["saddles"].get<int>()) + " at a saddle") != std::string::npos);
   CHECK(slurp(t.file("v/validate.csv")).find(",saddle,") != std::string::npos);
+  // the scores say that some Δ are not leave-one-out changes at a minimum, and give the converged-only ones
+  CHECK(s["scores"]["caveat"].get<std::string>().find("at a saddle") != std::string::npos);
+  CHECK(s["converged_scores"]["n"] == s["retrains"]["converged"]);
+  // the escape continues from each saddle to a minimum: every retrain converged
+  REQUIRE(run_inflab(t.dir(), "validate --quiet --top 40 --escape-saddles --out e").code == 0);
+  const json es = summary(t.file("e/summary.json"));
+  CHECK(es["retrains"]["converged"] == 40);
+  CHECK(es["retrains"]["saddles"] == 0);
+  CHECK(es["scores"]["caveat"] == "");
   // was: Δ̂ of order 1e-122 with relative residual 1.0, exit 0
   const Result l = run_inflab(t.dir(), "validate --quiet --depth 3 --weight-decay 0 --method lissa --out l");
   CHECK(l.code == 1);
