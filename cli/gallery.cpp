@@ -13,7 +13,7 @@ namespace inflab::cli {
 namespace inf = influence;
 
 Tile train_tile(const inf::Problem& p, std::size_t i, const std::string& list, std::size_t rank, double predicted, double actual) {
-  Tile t{false, i, p.train.source_row(i), {list + " #" + std::to_string(rank), label_of(p.train, i)}, predicted, actual};
+  Tile t{false, i, p.train.source_row(i), {list + " #" + std::to_string(rank), "label " + label_of(p.train, i)}, predicted, actual};
   if (std::isfinite(predicted)) t.lines.push_back("Δ̂ " + fmt("%+.3g", predicted));
   if (std::isfinite(actual)) t.lines.push_back("Δ " + fmt("%+.3g", actual) + " retrained");
   return t;
@@ -132,7 +132,7 @@ std::string Examples::table(const Gallery& g) const {
     for (const auto& t : s.tiles) {
       std::string cap;
       for (const auto& l : t.lines) cap += (cap.empty() ? "" : "; ") + l;
-      o << "<tr><td>" << esc(cap) << "</td><td>" << (t.test ? "test" : "train") << "</td><td>" << t.row << "</td><td>" << t.source_row << "</td>";
+      o << "<tr><td class=\"key\">" << esc(cap) << "</td><td>" << (t.test ? "test" : "train") << "</td><td>" << t.row << "</td><td>" << t.source_row << "</td>";
       const data::Dataset& d = t.test ? test_ : train_;
       for (std::size_t f = 0; f < d.X.shape(1); ++f) o << "<td>" << fmt("%.4g", d.X(t.source_row, f)) << "</td>";
       o << "</tr>\n";

@@ -74,7 +74,9 @@ std::string scores_html(const json& summary) {
 
 std::string warnings_html(const json& summary) {
   std::vector<std::string> w;
-  for (const json* list : {&summary["warnings"], &summary["problem"]["warnings"]})
+  const json none = json::array();
+  const json& problem = summary.contains("problem") ? summary["problem"] : summary;  // train's summary is the problem
+  for (const json* list : {summary.contains("warnings") ? &summary["warnings"] : &none, problem.contains("warnings") ? &problem["warnings"] : &none})
     if (list->is_array())
       for (const auto& e : *list)
         if (e.is_string() && std::find(w.begin(), w.end(), e.get<std::string>()) == w.end()) w.push_back(e.get<std::string>());
@@ -100,7 +102,10 @@ std::string markdown_html(const std::string& md) {
     if (line.find("---") != std::string::npos) continue;
     std::string r = "<tr>";
     std::stringstream ss(line.substr(1, line.rfind('|') - 1));
-    for (std::string c; std::getline(ss, c, '|');) r += (first ? "<th>" : "<td>") + html_escape(c) + (first ? "</th>" : "</td>");
+    for (std::string c; std::getline(ss, c, '|');) {
+      c.erase(0, c.find_first_not_of(' ')), c.erase(c.find_last_not_of(' ') + 1);
+      r += (first ? "<th>" : "<td>") + html_escape(c) + (first ? "</th>" : "</td>");
+    }
     o += r + "</tr>\n", first = false;
   }
   return table ? o + "</table></div>\n" : o;
