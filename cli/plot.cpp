@@ -136,7 +136,10 @@ std::string render_svg(const Plot& p) {
   }
   std::ostringstream o;
   o << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  o << "<text x=\"" << W / 2 << "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">" << esc(p.title) << "</text>\n";
+  std::size_t chars = 0;  // UTF-8 characters: a long title gets a smaller font, not clipped
+  for (unsigned char ch : p.title) chars += (ch & 0xC0) != 0x80;
+  const double title_size = std::min(15.0, (W - 16) / (0.6 * static_cast<double>(std::max<std::size_t>(chars, 1))));
+  o << "<text x=\"" << W / 2 << "\" y=\"24\" text-anchor=\"middle\" font-size=\"" << num(title_size) << "\">" << esc(p.title) << "</text>\n";
   for (double t : ticks(f.x0, f.x1))
     o << "<line x1=\"" << f.X(t) << "\" y1=\"" << T << "\" x2=\"" << f.X(t) << "\" y2=\"" << H - B << "\" stroke=\"#e5e5e5\"/>"
       << "<text x=\"" << f.X(t) << "\" y=\"" << H - B + 16 << "\" text-anchor=\"middle\">" << num(t) << "</text>\n";
