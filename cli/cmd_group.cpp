@@ -5,6 +5,7 @@
 
 #include "autodiff/blas.hpp"
 #include "cli/common.hpp"
+#include "cli/gallery.hpp"
 #include "cli/plot.hpp"
 #include "nn/choices.hpp"
 #include "util/format.hpp"
@@ -102,7 +103,7 @@ int run_group(Args& a) {
   }
   rd.write_json("summary.json", summary);
   s << "Files: " << rd.dir() << "/{groups.csv, group-<kind>.svg, summary.json}\n";
-  say(c, s.str());
+  finish(c, rd, s.str());
   return 0;
 }
 
@@ -128,7 +129,7 @@ int run_lds(Args& a) {
              CsvLog::cell(e.lds.actual(j)), retrain_status(e.lds.retrains[j]), source_rows(p.train, e.lds.retrains[j].removed)});
   write_svg(rd.path("lds.svg"), {"LDS on " + p.train.name + ", test row " + std::to_string(t) + ": Spearman " + score_cell(e.scores.spearman) +
                                      " (n = " + std::to_string(e.scores.n) + " subsets)",
-                                 "actual change of the test loss (retrained on the subset)", "predicted Σ Δ̂ of the removed rows",
+                                 "actual change of the test loss (retrained on the subset)", "predicted change (sum over the removed rows)",
                                  {{"subsets keeping α = " + shortest(o.alpha), vec(e.lds.actual), vec(e.lds.predicted), false}}, true});
   rd.write_json("summary.json", {{"problem", problem_json(p)}, {"test_row", t}, {"test_source_row", p.test.source_row(t)},
                                  {"alpha", o.alpha}, {"subsets", o.subsets}, {"method", inf::solver_methods().name(o.solver.method)},
@@ -136,7 +137,7 @@ int run_lds(Args& a) {
                                  {"solve", solve_json(e.influence.solve)}, {"warnings", warnings_of(p, e.influence.solve)},
                                  {"lds", e.scores.undefined.empty() ? json(e.scores.spearman) : json(nullptr)},
                                  {"scores", scores_json(e.scores)}, {"retrains", retrain_json(e.retrain)}});
-  say(c, problem_line(p) + "test row " + std::to_string(t) + ": " + solve_line(e.influence.solve) + "\n" + std::to_string(o.subsets) +
+  finish(c, rd, problem_line(p) + "test row " + std::to_string(t) + ": " + solve_line(e.influence.solve) + "\n" + std::to_string(o.subsets) +
              " random subsets keeping α = " + shortest(o.alpha) + " of the training rows, retrained: " + retrain_line(e.retrain) + "\n  LDS (Spearman) " +
              score_cell(e.scores.spearman) + "; " + scores_line(e.scores) +
              "\nLDS (Park et al. 2023): how well the sum of Δ̂ over the removed rows ranks the subsets by their retrained test loss.\n"
@@ -167,6 +168,8 @@ int run_mislabel(Args& a) {
     out.row({std::to_string(r + 1), std::to_string(i), std::to_string(p.train.source_row(i)), label_of(p.train, i),
              p.train.class_names.at(m.given_labels[i]), flipped[i] ? "1" : "0", CsvLog::cell(m.self_influence(i)), CsvLog::cell(m.train_loss(i))});
   }
+  Report report;
+  Examples(pa.spec).render(ranking_gallery(p, order, m.self_influence, flipped, m.given_labels, 20), rd, "ranking", report);
   std::vector<std::string> warnings = problem_warnings(p);
   if (!m.warning.empty()) warnings.push_back(m.warning);
   rd.write_json("summary.json", {{"problem", problem_json(p)}, {"flipped", m.flipped.size()}, {"flip_fraction", fraction}, {"inspect", top},
@@ -174,11 +177,11 @@ int run_mislabel(Args& a) {
                                  {"flipped_source_rows", source_rows(p.train, m.flipped)},
                                  {"auc_self_influence", m.auc_influence}, {"auc_train_loss", m.auc_loss},
                                  {"found_self_influence", m.found_influence}, {"found_train_loss", m.found_loss}});
-  say(c, problem_line(p) + (m.warning.empty() ? "" : "warning: " + m.warning + "\n") + std::to_string(m.flipped.size()) + " training labels flipped (seeded). Ranking the rows by self-influence "
+  finish(c, rd, problem_line(p) + (m.warning.empty() ? "" : "warning: " + m.warning + "\n") + std::to_string(m.flipped.size()) + " training labels flipped (seeded). Ranking the rows by self-influence "
              "∇ℓ̃ᵀ(H + μI)⁻¹∇ℓ̃ against training loss:\n  ROC AUC: self-influence " + fmt("%.3f", m.auc_influence) + ", training loss " +
              fmt("%.3f", m.auc_loss) + "\n  flipped rows found in the top " + shortest(100 * top) + "%: self-influence " +
              fmt("%.0f%%", 100 * m.found_influence) + ", training loss " + fmt("%.0f%%", 100 * m.found_loss) +
-             "\nFiles: " + rd.dir() + "/{ranking.csv, summary.json}\n");
+             "\nFiles: " + rd.dir() + "/{index.html, ranking.csv, summary.json}\n", report);
   return 0;
 }
 

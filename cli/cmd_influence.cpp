@@ -4,8 +4,11 @@
 #include <map>
 #include <sstream>
 
+#include <xtensor/xview.hpp>
+
 #include "autodiff/blas.hpp"
 #include "cli/common.hpp"
+#include "cli/gallery.hpp"
 #include "cli/plot.hpp"
 #include "nn/choices.hpp"
 
@@ -28,6 +31,36 @@ void write_influence_csv(const RunDir& rd, const inf::Problem& p, const std::vec
 }
 }  // namespace
 
+namespace {
+// one test point: its top lists in top.csv and on screen, its summary entry
+json render_test_point(const inf::Problem& p, std::size_t t, const Tensor& d, const inf::SolveResult& solve, std::size_t top, CsvLog& topcsv,
+                       std::ostream& screen) {
+  double loss = 0;
+  inf::test_loss_gradient(*p.obj, p.test, {t}, p.theta, &loss);
+  const std::size_t src = p.test.source_row(t), n = p.train.size();
+  json item = {{"test_row", t}, {"test_source_row", src}, {"test_loss", loss}, {"label", label_of(p.test, t)}, {"solve", solve_json(solve)}};
+  screen << "test row " << t << " (source row " << src << ", " << label_of(p.test, t) << ", loss " << fmt("%.4g", loss) << "): " << solve_line(solve)
+         << "\n";
+  for (const bool helpful : {true, false}) {
+    json list = json::array();
+    const auto tk = inf::top_k(d, top, helpful);
+    screen << (helpful ? "  most helpful (removing raises the loss):" : "  most harmful (removing lowers it):  ");
+    for (std::size_t r = 0; r < tk.size(); ++r) {
+      const std::size_t i = tk[r].index;
+      topcsv.row({std::to_string(t), std::to_string(src), helpful ? "helpful" : "harmful", std::to_string(r + 1), std::to_string(i),
+                  std::to_string(p.train.source_row(i)), label_of(p.train, i), CsvLog::cell(tk[r].value)});
+      list.push_back({{"train_row", i}, {"source_row", p.train.source_row(i)}, {"predicted_loss_change", tk[r].value}});
+      if (r < 5) screen << " " << i << " (" << fmt("%+.3g", tk[r].value) << ")";
+    }
+    if (tk.size() < top) screen << "  [only " << tk.size() << " of " << n << " rows have this sign]";
+    screen << "\n";
+    item[helpful ? "helpful" : "harmful"] = list;
+  }
+  return item;
+}
+constexpr std::size_t kShown = 10;  // pictures per list in a gallery
+}  // namespace
+
 int run_influence(Args& a) {
   const Common c = read_common(a, "influence");
   const ProblemArgs pa = read_problem(a);
@@ -43,47 +76,26 @@ int run_influence(Args& a) {
   const inf::CurvatureOperator A(*p.obj, p.train, p.theta, kind);
   std::vector<inf::SolveResult> solves;
   const Tensor D = inf::predicted_changes_each(A, p.test, rows, sc, &solves);  // [m, n]
-  const std::size_t n = p.train.size();
   write_influence_csv(rd, p, rows, D);
   CsvLog topcsv(rd.path("top.csv"), {"test_row", "test_source_row", "list", "rank", "train_row", "source_row", "label", "predicted_loss_change"});
   json per = json::array();
   std::ostringstream screen;
   screen << problem_line(p);
+  const Examples ex(p.spec);
+  Report report;
   for (std::size_t j = 0; j < rows.size(); ++j) {
-    Tensor d = zeros({n});
-    for (std::size_t i = 0; i < n; ++i) d(i) = D(j, i);
-    double loss = 0;
-    inf::test_loss_gradient(*p.obj, p.test, {rows[j]}, p.theta, &loss);
-    const std::size_t src = p.test.source_row(rows[j]);
-    json item = {{"test_row", rows[j]}, {"test_source_row", src}, {"test_loss", loss}, {"label", label_of(p.test, rows[j])},
-                 {"solve", solve_json(solves[j])}};
-    screen << "test row " << rows[j] << " (source row " << src << ", " << label_of(p.test, rows[j]) << ", loss " << fmt("%.4g", loss)
-           << "): " << solve_line(solves[j]) << "\n";
-    for (const bool helpful : {true, false}) {
-      json list = json::array();
-      const auto tk = inf::top_k(d, top, helpful);
-      screen << (helpful ? "  most helpful (removing raises the loss):" : "  most harmful (removing lowers it):  ");
-      for (std::size_t r = 0; r < tk.size(); ++r) {
-        const std::size_t i = tk[r].index;
-        topcsv.row({std::to_string(rows[j]), std::to_string(src), helpful ? "helpful" : "harmful", std::to_string(r + 1), std::to_string(i),
-                    std::to_string(p.train.source_row(i)), label_of(p.train, i), CsvLog::cell(tk[r].value)});
-        list.push_back({{"train_row", i}, {"source_row", p.train.source_row(i)}, {"predicted_loss_change", tk[r].value}});
-        if (r < 5) screen << " " << i << " (" << fmt("%+.3g", tk[r].value) << ")";
-      }
-      if (tk.size() < top) screen << "  [only " << tk.size() << " of " << n << " rows have this sign]";
-      screen << "\n";
-      item[helpful ? "helpful" : "harmful"] = list;
-    }
-    per.push_back(item);
+    const Tensor d = xt::view(D, j, xt::all());
+    per.push_back(render_test_point(p, rows[j], d, solves[j], top, topcsv, screen));
+    ex.render(influence_gallery(p, rows[j], d, std::min(top, kShown)), rd, "examples-test" + std::to_string(rows[j]), report);
   }
   rd.write_json("summary.json", {{"problem", problem_json(p)}, {"method", inf::solver_methods().name(sc.method)},
                                  {"curvature", inf::curvatures().name(kind)}, {"damping", sc.damping}, {"grad_norm", A.grad_norm()},
                                  {"units", "predicted_loss_change = Δ̂ = (1/n)∇ℓ(z_t)ᵀ(H + μI)⁻¹∇ℓ̃(z): test-loss change when the row is removed (docs/conventions.md)"},
-                                 {"tests", per}});
+                                 {"warnings", problem_warnings(p)}, {"tests", per}});
   screen << "Δ̂ is the predicted change of the test loss when the training row is removed (÷n; docs/conventions.md). Rows are "
             "split rows; source_row is the row of the dataset file. Files: "
-         << rd.path("influence.csv") << ", top.csv, summary.json\n";
-  say(c, screen.str());
+         << rd.path("influence.csv") << ", top.csv, " << (ex.pictures() ? "examples-test<row>.svg, " : "") << "summary.json, index.html\n";
+  finish(c, rd, screen.str(), report);
   return 0;
 }
 
@@ -112,7 +124,7 @@ std::string validate_report(const inf::Problem& p, const inf::LooEvaluation& e, 
        "retraining. Pearson near 1 says the influence function's numbers track reality; Spearman near 1\n"
        "that its ranking does; a large relative error with high correlation means right direction,\n"
        "wrong scale. Deep or unregularised networks usually score lower (Basu et al., ICLR 2021).\n";
-  s << "Files: " << rd.dir() << "/{validate.csv, scatter.svg, summary.json, loo.jsonl, settings.json, command.txt}\n";
+  s << "Files: " << rd.dir() << "/{index.html, validate.csv, scatter.svg, examples.svg (images), summary.json, loo.jsonl, settings.json, command.txt}\n";
   return s.str();
 }
 }  // namespace
@@ -151,7 +163,7 @@ int run_validate(Args& a) {
   for (auto& [k, s] : by_status) series.push_back(s);
   write_svg(rd.path("scatter.svg"),
             {"Leave-one-out, " + p.train.name + " test row " + std::to_string(e.test_row) + ": " + sc + " (n = " + std::to_string(e.scores.n) + ")",
-             "actual change of the test loss (retrained)", "predicted change (influence, top " + std::to_string(e.rows.size()) + " rows by |Δ̂|)",
+             "actual change of the test loss (retrained)", "predicted change (influence; top " + std::to_string(e.rows.size()) + " rows by |predicted|)",
              series, true});
   rd.write_json("summary.json", {{"problem", problem_json(p)}, {"test_row", e.test_row}, {"test_source_row", p.test.source_row(e.test_row)},
                                  {"test_loss", e.influence.test_value}, {"method", inf::solver_methods().name(o.solver.method)},
@@ -160,7 +172,11 @@ int run_validate(Args& a) {
                                  {"warnings", warnings_of(p, e.influence.solve)},
                                  {"retrain", nn::optimizers().name(o.retrain.optimizer)}, {"retrains", retrain_json(e.retrain)},
                                  {"scores", scores_json(e.scores)}, {"converged_scores", scores_json(e.converged_scores)}});
-  say(c, validate_report(p, e, o.retrain, rd));
+  std::vector<double> actual(p.train.size(), NAN);  // the retrained Δ, where there is one
+  for (std::size_t j = 0; j < e.rows.size(); ++j) actual[e.rows[j]] = e.actual(j);
+  Report report;
+  Examples(p.spec).render(influence_gallery(p, e.test_row, e.influence.predicted_change, 10, actual), rd, "examples", report);
+  finish(c, rd, validate_report(p, e, o.retrain, rd), report);
   return 0;
 }
 

@@ -37,7 +37,7 @@ int run_train(Args& a) {
   write_svg(rd.path("loss.svg"), {"Training on " + p.train.name + " (" + p.fit.optimizer + "): R(θ) and ‖∇R(θ)‖", per_iteration ? "iteration" : "epoch",
                                   "log10", {loss, grad}, false});
   rd.write_json("summary.json", problem_json(p));
-  say(c, problem_line(p) + "checkpoint: " + rd.path("checkpoint") + "  (use it with --checkpoint)\n");
+  finish(c, rd, problem_line(p) + "checkpoint: " + rd.path("checkpoint") + "  (use it with --checkpoint)\n");
   return 0;
 }
 
@@ -88,7 +88,7 @@ int run_check(Args& a) {
   }
   write_file(rd.path("report.txt"), rep.str());
   rd.write_json("summary.json", {{"problem", problem_json(p)}, {"checks", j}, {"pass", ok}});
-  say(c, rep.str());
+  finish(c, rd, rep.str());
   return ok ? 0 : 3;
 }
 
@@ -116,7 +116,7 @@ int run_hessian(Args& a) {
   rd.write_json("summary.json", {{"problem", problem_json(p)}, {"curvature", influence::curvatures().name(kind)},
                                  {"dimension", H.shape(0)}, {"largest", hi}, {"smallest", lo}, {"negative", neg},
                                  {"condition", lo > 0 ? hi / lo : INFINITY}});
-  say(c, problem_line(p) + "H: " + std::to_string(H.shape(0)) + "×" + std::to_string(H.shape(0)) + " → " + rd.path("hessian.npy") +
+  finish(c, rd, problem_line(p) + "H: " + std::to_string(H.shape(0)) + "×" + std::to_string(H.shape(0)) + " → " + rd.path("hessian.npy") +
              "; eigenvalues " + fmt("%.4g", lo) + " .. " + fmt("%.4g", hi) + ", " + std::to_string(neg) + " negative\n");
   return 0;
 }
@@ -168,7 +168,7 @@ int run_spectrum(Args& a) {
   const double lo = values.front(), hi = values.back();
   rd.write_json("summary.json", {{"problem", problem_json(p)}, {"exact", exact}, {"largest", hi}, {"smallest", lo},
                                  {"negative", exact ? json(neg) : json(nullptr)}, {"values", values.size()}});
-  say(c, problem_line(p) + (exact ? "exact" : "Lanczos") + " spectrum: λmin " + fmt("%.4g", lo) + ", λmax " + fmt("%.4g", hi) +
+  finish(c, rd, problem_line(p) + (exact ? "exact" : "Lanczos") + " spectrum: λmin " + fmt("%.4g", lo) + ", λmax " + fmt("%.4g", hi) +
              (exact ? ", " + std::to_string(neg) + " negative" : std::string()) + " → " + rd.path("spectrum.svg") + "\n");
   return 0;
 }

@@ -170,7 +170,7 @@ int run_study_fragility(Args& a) {
   json summary = study_json(pa.spec, o.solver, o.retrain);
   summary.update({{"settings", settings.size()}, {"rows", rows_json(rows)}, {"mean_pearson", means}});
   rd.write_json("summary.json", summary);
-  say(c, "study fragility: " + std::to_string(rows.size()) + " rows\n" + md + "Files: " + rd.dir() +
+  finish(c, rd, "study fragility: " + std::to_string(rows.size()) + " rows\n" + md + "Files: " + rd.dir() +
              "/{fragility.csv, fragility.md, pearson-vs-depth.svg, pearson-vs-width.svg, summary.json}\n");
   return 0;
 }
@@ -207,10 +207,12 @@ std::string groups_markdown(const std::vector<Row>& rows, const std::vector<Row>
 void groups_plots(const RunDir& rd, const std::vector<Row>& rows, const std::vector<inf::GroupKind>& kinds, const std::string& dataset) {
   for (const std::string metric : {"pearson", "error"}) {
     Plot pl{(metric == "pearson" ? "Pearson of group influence vs retraining (" : "Relative error of group influence (") + dataset + ")",
-            "group size as a fraction p of the training set", metric == "pearson" ? "Pearson" : "Σ|Δ̂ − Δ| / Σ|Δ|", {}, false};
-    for (const auto kind : kinds)
+            "group size as a fraction p of the training set", metric == "pearson" ? "Pearson" : "Σ|predicted − actual| / Σ|actual|", {}, false};
+    static const char* kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd"};
+    for (std::size_t k = 0; k < kinds.size(); ++k)  // a colour per kind; first order solid, second dashed
       for (const std::string order : {"first", "second"}) {
-        Series se{inf::group_kinds().name(kind) + ", " + order + " order", {}, {}, true};
+        const auto kind = kinds[k];
+        Series se{inf::group_kinds().name(kind) + ", " + order + " order", {}, {}, true, kColours[k % 5], order == "second"};
         for (const auto& r : rows)
           if (r.at("kind") == inf::group_kinds().name(kind)) se.x.push_back(num(r, "fraction")), se.y.push_back(num(r, metric + "_" + order));
         if (!se.x.empty()) pl.series.push_back(se);
@@ -305,7 +307,7 @@ int run_study_groups(Args& a) {
   summary.update({{"problem", problem_json(p)}, {"test_row", t}, {"test_source_row", p.test.source_row(t)}, {"train_rows", n},
                   {"rows", rows_json(rows)}, {"selections", rows_json(srows)}});
   rd.write_json("summary.json", summary);
-  say(c, "study groups on " + p.train.name + " (n = " + std::to_string(n) + ", test row " + std::to_string(t) + ")\n" + md + "Files: " + rd.dir() +
+  finish(c, rd, "study groups on " + p.train.name + " (n = " + std::to_string(n) + ", test row " + std::to_string(t) + ")\n" + md + "Files: " + rd.dir() +
              "/{groups.csv, selection.csv, groups.md, pearson-vs-p.svg, error-vs-p.svg, summary.json}\n");
   return 0;
 }

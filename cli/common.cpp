@@ -170,6 +170,11 @@ void say(const Common& c, const std::string& text) {
   if (!c.quiet) std::fputs(text.c_str(), stdout), std::fflush(stdout);
 }
 
+void finish(const Common& c, const RunDir& rd, const std::string& screen, const Report& r) {
+  r.write(rd, "inflab " + rd.command() + " — " + rd.dir(), screen);
+  say(c, screen);
+}
+
 std::vector<std::size_t> test_rows(const std::string& spec, const inf::Problem& p) {
   try {
     return inf::pick_test_rows(spec, p, p.spec.seed);

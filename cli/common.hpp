@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/args.hpp"
+#include "cli/report.hpp"
 #include "cli/run_dir.hpp"
 #include "influence/experiments.hpp"
 #include "influence/problem.hpp"
@@ -47,6 +48,9 @@ std::string common_usage();
 std::string fmt(const char* format, double v);
 // stdout unless quiet
 void say(const Common& c, const std::string& text);
+// How every command ends: says `screen` and writes the run's index.html (cli/report.hpp),
+// with the command's own sections from `r`.
+void finish(const Common& c, const RunDir& rd, const std::string& screen, const Report& r = Report());
 
 // Renderings of the library's structs.
 nlohmann::json problem_json(const influence::Problem& p);

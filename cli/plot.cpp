@@ -16,8 +16,9 @@ const char* colour(std::size_t i) {
   static const char* c[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf"};
   return c[i % 7];
 }
-std::string esc(const std::string& s) {
-  std::string o;
+std::string esc(const std::string& text) {
+  std::string s = text, o;
+  for (std::size_t k; (k = s.find("Δ̂")) != std::string::npos;) s.replace(k, std::string("Δ̂").size(), "predicted Δ");
   for (char ch : s) {
     if (ch == '&') o += "&amp;";
     else if (ch == '<') o += "&lt;";
@@ -51,86 +52,112 @@ void range(const Plot& p, bool xaxis, double& lo, double& hi) {
 }
 }  // namespace
 
-std::string render_svg(const Plot& p) {
+namespace {
+std::string colour_of(const Series& se, std::size_t s) { return se.colour.empty() ? colour(s) : se.colour; }
+
+struct Frame {  // data → canvas coordinates
   double x0, x1, y0, y1;
-  range(p, true, x0, x1);
-  range(p, false, y0, y1);
-  if (p.diagonal) {  // one square range so y = x is the 45° line of the data
-    const double lo = std::min(x0, y0), hi = std::max(x1, y1);
-    x0 = y0 = lo, x1 = y1 = hi;
-  }
-  auto X = [&](double v) { return L + (v - x0) / (x1 - x0) * (W - L - R); };
-  auto Y = [&](double v) { return H - B - (v - y0) / (y1 - y0) * (H - T - B); };
-  std::ostringstream o;
-  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H << "\" viewBox=\"0 0 " << W << " " << H
-    << "\" font-family=\"DejaVu Sans, Arial, sans-serif\" font-size=\"12\">\n";
-  o << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  o << "<text x=\"" << W / 2 << "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">" << esc(p.title) << "</text>\n";
-  for (double t : ticks(x0, x1))
-    o << "<line x1=\"" << X(t) << "\" y1=\"" << T << "\" x2=\"" << X(t) << "\" y2=\"" << H - B << "\" stroke=\"#e5e5e5\"/>"
-      << "<text x=\"" << X(t) << "\" y=\"" << H - B + 16 << "\" text-anchor=\"middle\">" << num(t) << "</text>\n";
-  for (double t : ticks(y0, y1))
-    o << "<line x1=\"" << L << "\" y1=\"" << Y(t) << "\" x2=\"" << W - R << "\" y2=\"" << Y(t) << "\" stroke=\"#e5e5e5\"/>"
-      << "<text x=\"" << L - 6 << "\" y=\"" << Y(t) + 4 << "\" text-anchor=\"end\">" << num(t) << "</text>\n";
-  o << "<rect x=\"" << L << "\" y=\"" << T << "\" width=\"" << W - L - R << "\" height=\"" << H - T - B
-    << "\" fill=\"none\" stroke=\"black\"/>\n";
-  o << "<text x=\"" << (L + W - R) / 2 << "\" y=\"" << H - 14 << "\" text-anchor=\"middle\">" << esc(p.xlabel) << "</text>\n";
-  o << "<text transform=\"translate(18," << (T + H - B) / 2 << ") rotate(-90)\" text-anchor=\"middle\">" << esc(p.ylabel)
-    << "</text>\n";
-  if (p.diagonal)
-    o << "<line x1=\"" << X(x0) << "\" y1=\"" << Y(x0) << "\" x2=\"" << X(x1) << "\" y2=\"" << Y(x1)
-      << "\" stroke=\"#777\" stroke-dasharray=\"6,4\"/>\n";
-  for (std::size_t s = 0; s < p.series.size(); ++s) {
-    const Series& se = p.series[s];
-    if (se.line) {  // a non-finite y breaks the line: a gap, not a bridge over missing values
-      std::string pts;
-      auto flush = [&] {
-        if (!pts.empty()) o << "<polyline fill=\"none\" stroke=\"" << colour(s) << "\" stroke-width=\"2\" points=\"" << pts << "\"/>\n";
-        pts.clear();
-      };
-      for (std::size_t i = 0; i < se.x.size(); ++i) {
-        if (!std::isfinite(se.x[i]) || !std::isfinite(se.y[i])) { flush(); continue; }
-        std::ostringstream pt;
-        pt << X(se.x[i]) << "," << Y(se.y[i]) << " ";
-        pts += pt.str();
-      }
-      flush();
+  double X(double v) const { return L + (v - x0) / (x1 - x0) * (W - L - R); }
+  double Y(double v) const { return H - B - (v - y0) / (y1 - y0) * (H - T - B); }
+};
+
+void draw_series(std::ostream& o, const Frame& f, const Series& se, std::size_t s) {
+  const std::string c = colour_of(se, s);
+  if (se.line) {  // a non-finite y breaks the line: a gap, not a bridge over missing values
+    std::string pts;
+    auto flush = [&] {
+      if (!pts.empty())
+        o << "<polyline fill=\"none\" stroke=\"" << c << "\" stroke-width=\"2\"" << (se.dashed ? " stroke-dasharray=\"7,4\"" : "")
+          << " points=\"" << pts << "\"/>\n";
+      pts.clear();
+    };
+    for (std::size_t i = 0; i < se.x.size(); ++i) {
+      if (!std::isfinite(se.x[i]) || !std::isfinite(se.y[i])) { flush(); continue; }
+      std::ostringstream pt;
+      pt << f.X(se.x[i]) << "," << f.Y(se.y[i]) << " ";
+      pts += pt.str();
     }
-    for (std::size_t i = 0; i < se.x.size(); ++i)
-      if (std::isfinite(se.x[i]) && std::isfinite(se.y[i]))
-        o << "<circle cx=\"" << X(se.x[i]) << "\" cy=\"" << Y(se.y[i]) << "\" r=\"" << (se.line ? 3 : 3.5) << "\" fill=\""
-          << colour(s) << "\" fill-opacity=\"0.75\"/>\n";
+    flush();
   }
-  // legend: in the inside corner that covers the fewest data points, on a white box
+  for (std::size_t i = 0; i < se.x.size(); ++i)
+    if (std::isfinite(se.x[i]) && std::isfinite(se.y[i]))
+      o << "<circle cx=\"" << f.X(se.x[i]) << "\" cy=\"" << f.Y(se.y[i]) << "\" r=\"" << (se.line ? 3 : 3.5) << "\" fill=\"" << c
+        << "\" fill-opacity=\"0.75\"/>\n";
+}
+
+// does the box cover a point, or a segment of a line series (sampled along it)?
+bool covers(const Plot& p, const Frame& f, double cx, double cy, double lw, double lh) {
+  auto in = [&](double px, double py) { return px >= cx - 4 && px <= cx + lw + 4 && py >= cy - 4 && py <= cy + lh + 4; };
+  for (const auto& se : p.series)
+    for (std::size_t i = 0; i < se.x.size(); ++i) {
+      if (in(f.X(se.x[i]), f.Y(se.y[i]))) return true;
+      if (se.line && i + 1 < se.x.size())
+        for (double u = 0.05; u < 1; u += 0.05)
+          if (in(f.X(se.x[i] + u * (se.x[i + 1] - se.x[i])), f.Y(se.y[i] + u * (se.y[i + 1] - se.y[i])))) return true;
+    }
+  return false;
+}
+
+// the legend; returns the extra canvas width it needed (0 when it fits inside)
+double draw_legend(std::ostream& o, const Plot& p, const Frame& f) {
   std::size_t labelled = 0, longest = 0;
   for (const auto& se : p.series)
     if (!se.label.empty()) ++labelled, longest = std::max(longest, se.label.size());
-  if (labelled) {
-    const double lw = 34 + 6.6 * static_cast<double>(longest), lh = 8 + 18 * static_cast<double>(labelled);
-    double best_x = L + 6, best_y = T + 6;
-    std::size_t best = SIZE_MAX;
-    for (const double cx : {L + 6, W - R - 6 - lw})
-      for (const double cy : {T + 6, H - B - 6 - lh}) {
-        std::size_t covered = 0;
-        for (const auto& se : p.series)
-          for (std::size_t i = 0; i < se.x.size(); ++i) {
-            const double px = X(se.x[i]), py = Y(se.y[i]);
-            covered += px >= cx && px <= cx + lw && py >= cy && py <= cy + lh;
-          }
-        if (covered < best) best = covered, best_x = cx, best_y = cy;
-      }
-    o << "<rect x=\"" << best_x << "\" y=\"" << best_y << "\" width=\"" << lw << "\" height=\"" << lh
-      << "\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#ccc\"/>\n";
-    std::size_t row = 0;
-    for (std::size_t s = 0; s < p.series.size(); ++s) {
-      if (p.series[s].label.empty()) continue;
-      const double ly = best_y + 18 + 18 * static_cast<double>(row++);
-      o << "<rect x=\"" << best_x + 8 << "\" y=\"" << ly - 10 << "\" width=\"12\" height=\"12\" fill=\"" << colour(s) << "\"/>"
-        << "<text x=\"" << best_x + 26 << "\" y=\"" << ly << "\">" << esc(p.series[s].label) << "</text>\n";
-    }
+  if (!labelled) return 0;
+  const double lw = 40 + 6.6 * static_cast<double>(longest), lh = 8 + 18 * static_cast<double>(labelled);
+  double bx = W + 8, by = T, extra = lw + 16;
+  for (const double cx : {L + 6, W - R - 6 - lw})
+    for (const double cy : {T + 6, H - B - 6 - lh})
+      if (extra > 0 && !covers(p, f, cx, cy, lw, lh)) bx = cx, by = cy, extra = 0;
+  o << "<rect x=\"" << bx << "\" y=\"" << by << "\" width=\"" << lw << "\" height=\"" << lh << "\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#ccc\"/>\n";
+  std::size_t row = 0;
+  for (std::size_t s = 0; s < p.series.size(); ++s) {
+    const Series& se = p.series[s];
+    if (se.label.empty()) continue;
+    const double ly = by + 18 + 18 * static_cast<double>(row++);
+    if (se.line)
+      o << "<line x1=\"" << bx + 6 << "\" y1=\"" << ly - 4 << "\" x2=\"" << bx + 30 << "\" y2=\"" << ly - 4 << "\" stroke=\"" << colour_of(se, s)
+        << "\" stroke-width=\"2\"" << (se.dashed ? " stroke-dasharray=\"7,4\"" : "") << "/>";
+    else
+      o << "<rect x=\"" << bx + 12 << "\" y=\"" << ly - 10 << "\" width=\"12\" height=\"12\" fill=\"" << colour_of(se, s) << "\"/>";
+    o << "<text x=\"" << bx + 34 << "\" y=\"" << ly << "\">" << esc(se.label) << "</text>\n";
   }
-  o << "</svg>\n";
-  return o.str();
+  return extra;
+}
+}  // namespace
+
+std::string render_svg(const Plot& p) {
+  Frame f{};
+  range(p, true, f.x0, f.x1);
+  range(p, false, f.y0, f.y1);
+  if (p.diagonal) {  // one square range so y = x is the 45° line of the data
+    const double lo = std::min(f.x0, f.y0), hi = std::max(f.x1, f.y1);
+    f.x0 = f.y0 = lo, f.x1 = f.y1 = hi;
+  }
+  std::ostringstream o;
+  o << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  std::size_t chars = 0;  // UTF-8 characters: a long title gets a smaller font, not clipped
+  for (unsigned char ch : p.title) chars += (ch & 0xC0) != 0x80;
+  const double title_size = std::min(15.0, (W - 16) / (0.6 * static_cast<double>(std::max<std::size_t>(chars, 1))));
+  o << "<text x=\"" << W / 2 << "\" y=\"24\" text-anchor=\"middle\" font-size=\"" << num(title_size) << "\">" << esc(p.title) << "</text>\n";
+  for (double t : ticks(f.x0, f.x1))
+    o << "<line x1=\"" << f.X(t) << "\" y1=\"" << T << "\" x2=\"" << f.X(t) << "\" y2=\"" << H - B << "\" stroke=\"#e5e5e5\"/>"
+      << "<text x=\"" << f.X(t) << "\" y=\"" << H - B + 16 << "\" text-anchor=\"middle\">" << num(t) << "</text>\n";
+  for (double t : ticks(f.y0, f.y1))
+    o << "<line x1=\"" << L << "\" y1=\"" << f.Y(t) << "\" x2=\"" << W - R << "\" y2=\"" << f.Y(t) << "\" stroke=\"#e5e5e5\"/>"
+      << "<text x=\"" << L - 6 << "\" y=\"" << f.Y(t) + 4 << "\" text-anchor=\"end\">" << num(t) << "</text>\n";
+  o << "<rect x=\"" << L << "\" y=\"" << T << "\" width=\"" << W - L - R << "\" height=\"" << H - T - B << "\" fill=\"none\" stroke=\"black\"/>\n";
+  o << "<text x=\"" << (L + W - R) / 2 << "\" y=\"" << H - 14 << "\" text-anchor=\"middle\">" << esc(p.xlabel) << "</text>\n";
+  o << "<text transform=\"translate(18," << (T + H - B) / 2 << ") rotate(-90)\" text-anchor=\"middle\">" << esc(p.ylabel) << "</text>\n";
+  if (p.diagonal)
+    o << "<line x1=\"" << f.X(f.x0) << "\" y1=\"" << f.Y(f.x0) << "\" x2=\"" << f.X(f.x1) << "\" y2=\"" << f.Y(f.x1)
+      << "\" stroke=\"#777\" stroke-dasharray=\"6,4\"/>\n";
+  for (std::size_t s = 0; s < p.series.size(); ++s) draw_series(o, f, p.series[s], s);
+  const double width = W + draw_legend(o, p, f);
+  std::ostringstream svg;
+  svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << H << "\" viewBox=\"0 0 " << width << " " << H
+      << "\" font-family=\"DejaVu Sans, Arial, sans-serif\" font-size=\"12\">\n" << o.str() << "</svg>\n";
+  return svg.str();
 }
 
 void write_svg(const std::string& path, const Plot& p) { write_file(path, render_svg(p)); }

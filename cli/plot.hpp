@@ -1,5 +1,7 @@
 // A small SVG plot writer: scatter and line series, linear axes with round ticks, an
-// optional y = x line, a legend. Our own instead of gnuplot: one more Debian package
+// optional y = x line, a legend (inside, in a corner that covers no point; else to the
+// right of the axes, widening the canvas, so it never covers data). Text is drawn as given
+// except "Δ̂", which becomes "predicted Δ": a combining hat is lost at 12 px in many fonts. Our own instead of gnuplot: one more Debian package
 // (and its fonts) for three plot kinds is more than 150 lines, and the output must be
 // byte-for-byte repeatable for the run directory.
 #pragma once
@@ -12,6 +14,8 @@ struct Series {
   std::string label;
   std::vector<double> x, y;
   bool line = false;  // joined by lines (in x order given) instead of points
+  std::string colour;  // "" : the palette's next colour
+  bool dashed = false;  // a dashed line (pairs of series: same colour, solid and dashed)
 };
 
 struct Plot {

@@ -17,7 +17,7 @@ namespace inflab::cli {
 namespace fs = std::filesystem;
 
 
-RunDir::RunDir(const std::string& dir, const std::string& command, const nlohmann::json& settings) : dir_(dir) {
+RunDir::RunDir(const std::string& dir, const std::string& command, const nlohmann::json& settings) : dir_(dir), command_(command) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec || !fs::is_directory(dir)) throw Error("cannot create the run directory '" + dir + "': " + ec.message());

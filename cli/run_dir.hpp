@@ -27,6 +27,7 @@ class RunDir {
   RunDir& operator=(const RunDir&) = delete;
   std::string path(const std::string& name) const { return dir_ + "/" + name; }
   const std::string& dir() const { return dir_; }
+  const std::string& command() const { return command_; }
   void write_json(const std::string& name, const nlohmann::json& j) const;
 
  private:
@@ -34,7 +35,7 @@ class RunDir {
     int fd = -1;
     ~Lock();
   };
-  std::string dir_;
+  std::string dir_, command_;
   Lock lock_;
 };
 

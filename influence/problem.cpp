@@ -69,6 +69,12 @@ data::Dataset take(const data::Dataset& d, std::size_t n, std::uint64_t seed, co
 }
 }  // namespace
 
+data::Dataset load_source(const ProblemSpec& s, bool train_split) {
+  data::Dataset d = load_named(s.dataset, train_split);
+  if (datasets().has(s.dataset) && datasets().parse(s.dataset) == DatasetKind::Digits) data::to_images(d, {1, 8, 8});
+  return d;
+}
+
 data::TrainTest load_data(const ProblemSpec& s) {
   data::TrainTest tt;
   const bool images = s.model == ModelKind::Cnn;

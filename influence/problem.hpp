@@ -69,6 +69,11 @@ const Choices<DatasetKind>& datasets();
 // the option in the user's terms (an n_train above the data's size, a class that does
 // not exist, one class left).
 data::TrainTest load_data(const ProblemSpec& s);
+// The dataset file a spec's rows come from, as read (raw values, before any split,
+// standardisation or scaling), so that row source_row(i) of the problem's train (or, with
+// train_split false, test) data is its row source_row(i). Pictures are [n, C, H, W]: the
+// image sets as loaded, digits' 64 features as 1×8×8; tabular sets stay [n, d].
+data::Dataset load_source(const ProblemSpec& s, bool train_split);
 // The objective of a spec for data with the given classes and sample shape.
 std::unique_ptr<nn::Objective> make_objective(const ProblemSpec& s, const data::Dataset& train, std::string* description = nullptr);
 // Loads the data and trains θ̂ from the seeded initialisation.

@@ -74,22 +74,28 @@ ad::Fn Objective::fn(const data::Dataset& d) const {
   return [this, &d](ad::Var th) { return value(th, d); };
 }
 
-double Objective::accuracy(const Tensor& theta, const data::Dataset& d) const {
-  if (loss_ == LossKind::MSE) return std::numeric_limits<double>::quiet_NaN();
+std::vector<std::size_t> Objective::predict(const Tensor& theta, const data::Dataset& d) const {
+  if (loss_ == LossKind::MSE) throw Error("predict: a regression model has no classes");
   check_fits(d);
   ad::TapeScope scope;
   const Tensor z = model_.forward(ad::constant(theta), ad::constant(d.X)).value();
   const std::size_t n = d.size(), C = z.size() / std::max<std::size_t>(n, 1);
-  std::size_t right = 0;
+  std::vector<std::size_t> pred(n, 0);
   for (std::size_t i = 0; i < n; ++i) {
-    std::size_t pred = 0;
-    if (loss_ == LossKind::BinaryLogistic) pred = z.data()[i] > 0 ? 1 : 0;
+    if (loss_ == LossKind::BinaryLogistic) pred[i] = z.data()[i] > 0 ? 1 : 0;
     else
       for (std::size_t c = 1; c < C; ++c)
-        if (z.data()[i * C + c] > z.data()[i * C + pred]) pred = c;
-    right += pred == d.y[i];
+        if (z.data()[i * C + c] > z.data()[i * C + pred[i]]) pred[i] = c;
   }
-  return n ? static_cast<double>(right) / static_cast<double>(n) : 0.0;
+  return pred;
+}
+
+double Objective::accuracy(const Tensor& theta, const data::Dataset& d) const {
+  if (loss_ == LossKind::MSE) return std::numeric_limits<double>::quiet_NaN();
+  const auto pred = predict(theta, d);
+  std::size_t right = 0;
+  for (std::size_t i = 0; i < pred.size(); ++i) right += pred[i] == d.y[i];
+  return pred.empty() ? 0.0 : static_cast<double>(right) / static_cast<double>(pred.size());
 }
 
 }  // namespace inflab::nn

@@ -33,6 +33,8 @@ class Objective {
   ad::Fn fn(const data::Dataset& d) const;
   // Fraction of rows classified right (argmax, or z > 0 for binary); NaN for MSE.
   double accuracy(const Tensor& theta, const data::Dataset& d) const;
+  // The predicted class of every row (argmax, or z > 0 for binary); Error for MSE.
+  std::vector<std::size_t> predict(const Tensor& theta, const data::Dataset& d) const;
   void check_fits(const data::Dataset& d) const;  // Error naming the mismatch
 
  private:

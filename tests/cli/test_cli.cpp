@@ -8,11 +8,17 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
+#include <map>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+#include <regex>
+#include <zlib.h>
+
+#include "datasets/idx.hpp"
 
 #include "influence/problem.hpp"
 #include "influence/influence.hpp"
@@ -430,4 +436,107 @@ TEST_CASE("inflab validate: the main job counts saddles; LiSSA on an indefinite 
   CHECK(l.code == 1);
   CHECK(l.out.find("λmin") != std::string::npos);
   CHECK(l.out.find("--damping") != std::string::npos);
+}
+
+namespace {
+std::string unbase64(const std::string& s) {
+  std::string out;
+  int bits = 0, acc = 0;
+  for (char c : s) {
+    const char* A = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char* p = std::strchr(A, c);
+    if (c == '=' || !p) break;
+    acc = acc << 6 | static_cast<int>(p - A), bits += 6;
+    if (bits >= 8) out += static_cast<char>(acc >> (bits - 8) & 0xff), bits -= 8;
+  }
+  return out;
+}
+std::uint32_t be32(const std::string& s, std::size_t at) {
+  return static_cast<std::uint32_t>(static_cast<unsigned char>(s[at])) << 24 | static_cast<unsigned char>(s[at + 1]) << 16 |
+         static_cast<unsigned char>(s[at + 2]) << 8 | static_cast<unsigned char>(s[at + 3]);
+}
+// A PNG of ours decoded: width, height and the RGB bytes (IHDR checked, IDAT inflated by zlib).
+struct Png {
+  std::uint32_t w = 0, h = 0;
+  std::string rgb;
+};
+Png decode_png(const std::string& png) {
+  REQUIRE(png.substr(0, 8) == std::string("\x89PNG\r\n\x1a\n", 8));
+  REQUIRE(png.substr(12, 4) == "IHDR");
+  Png out{be32(png, 16), be32(png, 20), ""};
+  CHECK(png[24] == 8);  // bit depth
+  CHECK(png[25] == 2);  // RGB
+  std::string idat;
+  for (std::size_t at = 8; at + 8 <= png.size();) {
+    const std::uint32_t len = be32(png, at);
+    if (png.substr(at + 4, 4) == "IDAT") idat += png.substr(at + 8, len);
+    at += 12 + len;
+  }
+  std::string raw(out.h * (3 * out.w + 1), '\0');
+  uLongf n = raw.size();
+  REQUIRE(uncompress(reinterpret_cast<Bytef*>(raw.data()), &n, reinterpret_cast<const Bytef*>(idat.data()), idat.size()) == Z_OK);
+  REQUIRE(n == raw.size());
+  for (std::uint32_t y = 0; y < out.h; ++y) {
+    CHECK(raw[y * (3 * out.w + 1)] == 0);  // filter none
+    out.rgb += raw.substr(y * (3 * out.w + 1) + 1, 3 * out.w);
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("inflab influence on Fashion-MNIST: the gallery shows influence.csv's rows, their Δ̂ and their pixels") {
+  const test::TempDir t;
+  REQUIRE(run_inflab(t.dir(), "influence --dataset fashion-mnist --n-train 200 --n-test 50 --method cg --damping 0.001 --test 0 --top 4 --quiet --out f")
+              .code == 0);
+  std::map<std::string, std::vector<std::string>> csv;  // train_row → cells of influence.csv
+  {
+    std::ifstream in(t.file("f/influence.csv"));
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) {
+      std::vector<std::string> f;
+      std::stringstream ss(line);
+      for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
+      csv[f.at(0)] = f;
+    }
+  }
+  REQUIRE(csv.size() == 200);
+  const std::string svg = slurp(t.file("f/examples-test0.svg"));
+  const std::regex tile(R"re(<g class="tile" data-split="(\w+)" data-row="(\d+)" data-source-row="(\d+)" data-value="([^"]*)" data-actual="[^"]*">\s*<image [^>]*href="data:image/png;base64,([^"]+)"/>([\s\S]*?)</g>)re");
+  const data::Dataset train = data::load_fashion_mnist(data::Split::Train), test = data::load_fashion_mnist(data::Split::Test);
+  const json s = summary(t.file("f/summary.json"));
+  std::size_t train_tiles = 0, test_tiles = 0;
+  for (std::sregex_iterator it(svg.begin(), svg.end(), tile), end; it != end; ++it) {
+    const std::smatch& m = *it;
+    const std::size_t src = std::stoul(m[3]);
+    const std::string text = m[6];
+    if (m[1] == "train") {
+      const auto& row = csv.at(m[2]);
+      CHECK(row.at(1) == m[3].str());  // the source row of that training row
+      CHECK(row.at(3) == m[4].str());  // the same Δ̂, to the digit
+      CHECK(text.find(">label " + row.at(2) + "<") != std::string::npos);
+      char cap[32];
+      std::snprintf(cap, sizeof cap, ">Δ %+.3g<", std::stod(row.at(3)));  // the caption's Δ̂ (its hat is a drawn path)
+      CHECK(text.find(cap) != std::string::npos);
+      ++train_tiles;
+    } else {
+      CHECK(src == s["tests"][0]["test_source_row"].get<std::size_t>());
+      CHECK(text.find(">label " + s["tests"][0]["label"].get<std::string>() + "<") != std::string::npos);
+      ++test_tiles;
+    }
+    // the picture: 28×28 pixels of the file's row, each a 3×3 block, grey
+    const Png png = decode_png(unbase64(m[5]));
+    REQUIRE(png.w == 84);
+    REQUIRE(png.h == 84);
+    const data::Dataset& d = m[1] == "train" ? train : test;
+    std::size_t wrong = 0;
+    for (std::size_t y = 0; y < 84; ++y)
+      for (std::size_t x = 0; x < 84; ++x)
+        wrong += static_cast<unsigned char>(png.rgb[(y * 84 + x) * 3 + 1]) != static_cast<unsigned char>(d.X(src, 0, y / 3, x / 3));
+    CHECK(wrong == 0);
+  }
+  CHECK(test_tiles == 1);
+  CHECK(train_tiles == 8);  // 4 helpful and 4 harmful (each list has rows of both signs here)
+  CHECK(lines(t.file("f/top.csv")) == 1 + train_tiles);
+  CHECK(slurp(t.file("f/index.html")).find("<img src=\"examples-test0.svg\"") != std::string::npos);
 }
