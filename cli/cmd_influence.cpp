@@ -58,7 +58,8 @@ json render_test_point(const inf::Problem& p, std::size_t t, const Tensor& d, co
   }
   return item;
 }
-constexpr std::size_t kShown = 10;  // pictures per list in a gallery
+constexpr std::size_t kShown = 10;     // pictures per list in a gallery
+constexpr std::size_t kGalleries = 10;  // test points drawn (all are in the CSVs)
 }  // namespace
 
 int run_influence(Args& a) {
@@ -86,12 +87,17 @@ int run_influence(Args& a) {
   for (std::size_t j = 0; j < rows.size(); ++j) {
     const Tensor d = xt::view(D, j, xt::all());
     per.push_back(render_test_point(p, rows[j], d, solves[j], top, topcsv, screen));
-    ex.render(influence_gallery(p, rows[j], d, std::min(top, kShown)), rd, "examples-test" + std::to_string(rows[j]), report);
+    if (j < kGalleries) ex.render(influence_gallery(p, rows[j], d, std::min(top, kShown)), rd, "examples-test" + std::to_string(rows[j]), report);
   }
+  if (ex.pictures() && rows.size() > kGalleries)
+    screen << "pictures for the first " << kGalleries << " of " << rows.size() << " test points (all are in influence.csv and top.csv)\n";
+  std::vector<std::string> warnings = problem_warnings(p);
+  for (std::size_t j = 0; j < rows.size(); ++j)
+    if (!solves[j].warning.empty()) warnings.push_back("test row " + std::to_string(rows[j]) + ": " + solves[j].warning);
   rd.write_json("summary.json", {{"problem", problem_json(p)}, {"method", inf::solver_methods().name(sc.method)},
                                  {"curvature", inf::curvatures().name(kind)}, {"damping", sc.damping}, {"grad_norm", A.grad_norm()},
                                  {"units", "predicted_loss_change = Δ̂ = (1/n)∇ℓ(z_t)ᵀ(H + μI)⁻¹∇ℓ̃(z): test-loss change when the row is removed (docs/conventions.md)"},
-                                 {"warnings", problem_warnings(p)}, {"tests", per}});
+                                 {"warnings", warnings}, {"tests", per}});
   screen << "Δ̂ is the predicted change of the test loss when the training row is removed (÷n; docs/conventions.md). Rows are "
             "split rows; source_row is the row of the dataset file. Files: "
          << rd.path("influence.csv") << ", top.csv, " << (ex.pictures() ? "examples-test<row>.svg, " : "") << "summary.json, index.html\n";
@@ -172,10 +178,11 @@ int run_validate(Args& a) {
                                  {"warnings", warnings_of(p, e.influence.solve)},
                                  {"retrain", nn::optimizers().name(o.retrain.optimizer)}, {"retrains", retrain_json(e.retrain)},
                                  {"scores", scores_json(e.scores)}, {"converged_scores", scores_json(e.converged_scores)}});
-  std::vector<double> actual(p.train.size(), NAN);  // the retrained Δ, where there is one
-  for (std::size_t j = 0; j < e.rows.size(); ++j) actual[e.rows[j]] = e.actual(j);
+  std::vector<double> actual(p.train.size(), NAN);  // the retrained Δ and its status, where there is one
+  std::vector<std::string> status(p.train.size());
+  for (std::size_t j = 0; j < e.rows.size(); ++j) actual[e.rows[j]] = e.actual(j), status[e.rows[j]] = retrain_status(e.retrains[j]);
   Report report;
-  Examples(p.spec).render(influence_gallery(p, e.test_row, e.influence.predicted_change, 10, actual), rd, "examples", report);
+  Examples(p.spec).render(influence_gallery(p, e.test_row, e.influence.predicted_change, 10, actual, status), rd, "examples", report);
   finish(c, rd, validate_report(p, e, o.retrain, rd), report);
   return 0;
 }

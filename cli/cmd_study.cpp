@@ -209,12 +209,14 @@ void groups_plots(const RunDir& rd, const std::vector<Row>& rows, const std::vec
     Plot pl{(metric == "pearson" ? "Pearson of group influence vs retraining (" : "Relative error of group influence (") + dataset + ")",
             "group size as a fraction p of the training set", metric == "pearson" ? "Pearson" : "Σ|predicted − actual| / Σ|actual|", {}, false};
     static const char* kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd"};
-    for (std::size_t k = 0; k < kinds.size(); ++k)  // a colour per kind; first order solid, second dashed
-      for (const std::string order : {"first", "second"}) {
+    for (std::size_t k = 0; k < kinds.size(); ++k)  // a colour per kind; first order solid, second dashed, Newton dotted
+      for (const std::string order : {"first", "second", "newton"}) {
         const auto kind = kinds[k];
-        Series se{inf::group_kinds().name(kind) + ", " + order + " order", {}, {}, true, kColours[k % 5], order == "second"};
+        Series se{inf::group_kinds().name(kind) + (order == "newton" ? ", Newton step" : ", " + order + " order"), {}, {}, true, kColours[k % 5],
+                  order == "second", order == "newton"};
         for (const auto& r : rows)
-          if (r.at("kind") == inf::group_kinds().name(kind)) se.x.push_back(num(r, "fraction")), se.y.push_back(num(r, metric + "_" + order));
+          if (r.at("kind") == inf::group_kinds().name(kind) && std::isfinite(num(r, metric + "_" + order)))
+            se.x.push_back(num(r, "fraction")), se.y.push_back(num(r, metric + "_" + order));
         if (!se.x.empty()) pl.series.push_back(se);
       }
     write_svg(rd.path(metric + "-vs-p.svg"), pl);

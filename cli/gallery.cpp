@@ -12,10 +12,13 @@ namespace inflab::cli {
 
 namespace inf = influence;
 
-Tile train_tile(const inf::Problem& p, std::size_t i, const std::string& list, std::size_t rank, double predicted, double actual) {
-  Tile t{false, i, p.train.source_row(i), {list + " #" + std::to_string(rank), "label " + label_of(p.train, i)}, predicted, actual};
+Tile train_tile(const inf::Problem& p, std::size_t i, const std::string& list, std::size_t rank, double predicted, double actual,
+                const std::string& status) {
+  Tile t{false, i, p.train.source_row(i), {list + " #" + std::to_string(rank), "label " + label_of(p.train, i)}, predicted, actual, ""};
   if (std::isfinite(predicted)) t.lines.push_back("Δ̂ " + fmt("%+.3g", predicted));
-  if (std::isfinite(actual)) t.lines.push_back("Δ " + fmt("%+.3g", actual) + " retrained");
+  // a retrain that did not end at a minimum says so beside its Δ
+  if (std::isfinite(actual))
+    t.lines.push_back("Δ " + fmt("%+.3g", actual) + " retrained" + (status.empty() || status == "converged" ? "" : " (" + status + ")"));
   return t;
 }
 
@@ -25,7 +28,8 @@ Tile test_tile(const inf::Problem& p, std::size_t t) {
   return {true, t, p.test.source_row(t), {"test row " + std::to_string(t), "label " + label_of(p.test, t), "predicted " + p.test.class_names.at(pred)}};
 }
 
-Gallery influence_gallery(const inf::Problem& p, std::size_t t, const Tensor& predicted, std::size_t show, const std::vector<double>& actual) {
+Gallery influence_gallery(const inf::Problem& p, std::size_t t, const Tensor& predicted, std::size_t show, const std::vector<double>& actual,
+                          const std::vector<std::string>& status) {
   const std::size_t src = p.test.source_row(t);
   Gallery g{"Test row " + std::to_string(t) + " (source row " + std::to_string(src) + ") and the training rows that helped and hurt it most",
             {{"test point", "#1f77b4", {test_tile(p, t)}}}};
@@ -36,7 +40,8 @@ Gallery influence_gallery(const inf::Problem& p, std::size_t t, const Tensor& pr
     const auto tk = inf::top_k(predicted, show, helpful);
     for (std::size_t r = 0; r < tk.size(); ++r)
       s.tiles.push_back(train_tile(p, tk[r].index, helpful ? "helpful" : "harmful", r + 1, tk[r].value,
-                                   tk[r].index < actual.size() ? actual[tk[r].index] : NAN));
+                                   tk[r].index < actual.size() ? actual[tk[r].index] : NAN,
+                                   tk[r].index < status.size() ? status[tk[r].index] : ""));
     if (tk.empty()) s.heading += " — no row has this sign";
     g.strips.push_back(s);
   }
@@ -47,9 +52,11 @@ Gallery ranking_gallery(const inf::Problem& p, const std::vector<std::size_t>& r
                         const std::vector<std::size_t>& true_labels, std::size_t show) {
   Gallery g{"The " + std::to_string(std::min(show, ranked.size())) + " training rows with the largest self-influence, with their given labels", {}};
   for (std::size_t r = 0; r < std::min(show, ranked.size()); ++r) {
-    if (r % 10 == 0) g.strips.push_back({"ranks " + std::to_string(r + 1) + "–" + std::to_string(std::min(r + 10, show)) + " (red: flipped label)", "#555", {}});
+    const std::size_t last = std::min({r + 10, show, ranked.size()});
+    if (r % 10 == 0) g.strips.push_back({"ranks " + std::to_string(r + 1) + "–" + std::to_string(last) + " (red frame: a flipped label)", "#555", {}});
     const std::size_t i = ranked[r];
-    Tile t{false, i, p.train.source_row(i), {"rank " + std::to_string(r + 1), "given " + label_of(p.train, i)}, score(i)};
+    Tile t{false, i, p.train.source_row(i), {"rank " + std::to_string(r + 1), "given " + label_of(p.train, i)}, score(i), NAN,
+           flipped[i] ? "#d62728" : ""};
     t.lines.push_back(flipped[i] ? "flipped; was " + p.train.class_names.at(true_labels[i]) : "label as in the file");
     t.lines.push_back("self-inf. " + fmt("%.3g", score(i)));
     g.strips.back().tiles.push_back(t);
@@ -109,7 +116,7 @@ std::string Examples::svg(const Gallery& g) const {
         << "<image x=\"" << x << "\" y=\"" << iy << "\" width=\"" << img.width << "\" height=\"" << img.height
         << "\" style=\"image-rendering:pixelated\" href=\"" << png_data_uri(img) << "\"/>\n"
         << "<rect x=\"" << x - 1.5 << "\" y=\"" << iy - 1.5 << "\" width=\"" << img.width + 3 << "\" height=\"" << img.height + 3
-        << "\" fill=\"none\" stroke=\"" << s.colour << "\" stroke-width=\"3\"/>\n";
+        << "\" fill=\"none\" stroke=\"" << (t.colour.empty() ? s.colour : t.colour) << "\" stroke-width=\"3\"/>\n";
       std::vector<std::string> cap = t.lines;
       cap.push_back("source row " + std::to_string(t.source_row));
       for (std::size_t l = 0; l < cap.size(); ++l) o << caption_line(x, iy + px + 16 + kLine * static_cast<double>(l), cap[l]);

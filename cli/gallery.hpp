@@ -23,6 +23,7 @@ struct Tile {
   std::size_t row = 0, source_row = 0;
   std::vector<std::string> lines;  // caption; a line starting with "Δ̂" gets a drawn hat
   double value = NAN, actual = NAN;  // the numbers captioned (data-value, data-actual)
+  std::string colour;              // its frame; "" : the strip's
 };
 struct Strip {
   std::string heading;
@@ -35,13 +36,14 @@ struct Gallery {
 };
 
 // A training row's tile: "<list> #rank", its label, Δ̂ and (when finite) the retrained Δ.
-Tile train_tile(const influence::Problem& p, std::size_t i, const std::string& list, std::size_t rank, double predicted, double actual = NAN);
+Tile train_tile(const influence::Problem& p, std::size_t i, const std::string& list, std::size_t rank, double predicted, double actual = NAN,
+                const std::string& status = "");
 // The test point: its label and the model's prediction.
 Tile test_tile(const influence::Problem& p, std::size_t t);
 // Test point, then the top helpful and top harmful rows (at most `show` each) of Δ̂ [n];
-// actual(i): the retrained Δ of row i, NaN where none.
+// actual(i): the retrained Δ of row i, NaN where none; status(i): its retrain status ("" none).
 Gallery influence_gallery(const influence::Problem& p, std::size_t t, const Tensor& predicted, std::size_t show,
-                          const std::vector<double>& actual = {});
+                          const std::vector<double>& actual = {}, const std::vector<std::string>& status = {});
 
 // The `show` training rows ranked first (rows in rank order) by a score (self-influence),
 // with their given label and whether it was flipped (flipped[i]; true_label(i) otherwise).

@@ -11,6 +11,12 @@
 namespace inflab::cli {
 
 namespace {
+const char* dash_attr(const Series& se) {
+  return se.dotted ? " stroke-dasharray=\"2,3\"" : se.dashed ? " stroke-dasharray=\"7,4\"" : "";
+}
+}  // namespace
+
+namespace {
 constexpr double W = 640, H = 480, L = 78, R = 20, T = 44, B = 58;  // canvas and margins
 const char* colour(std::size_t i) {
   static const char* c[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf"};
@@ -67,7 +73,7 @@ void draw_series(std::ostream& o, const Frame& f, const Series& se, std::size_t 
     std::string pts;
     auto flush = [&] {
       if (!pts.empty())
-        o << "<polyline fill=\"none\" stroke=\"" << c << "\" stroke-width=\"2\"" << (se.dashed ? " stroke-dasharray=\"7,4\"" : "")
+        o << "<polyline fill=\"none\" stroke=\"" << c << "\" stroke-width=\"2\"" << dash_attr(se)
           << " points=\"" << pts << "\"/>\n";
       pts.clear();
     };
@@ -117,7 +123,7 @@ double draw_legend(std::ostream& o, const Plot& p, const Frame& f) {
     const double ly = by + 18 + 18 * static_cast<double>(row++);
     if (se.line)
       o << "<line x1=\"" << bx + 6 << "\" y1=\"" << ly - 4 << "\" x2=\"" << bx + 30 << "\" y2=\"" << ly - 4 << "\" stroke=\"" << colour_of(se, s)
-        << "\" stroke-width=\"2\"" << (se.dashed ? " stroke-dasharray=\"7,4\"" : "") << "/>";
+        << "\" stroke-width=\"2\"" << dash_attr(se) << "/>";
     else
       o << "<rect x=\"" << bx + 12 << "\" y=\"" << ly - 10 << "\" width=\"12\" height=\"12\" fill=\"" << colour_of(se, s) << "\"/>";
     o << "<text x=\"" << bx + 34 << "\" y=\"" << ly << "\">" << esc(se.label) << "</text>\n";

@@ -16,6 +16,7 @@ struct Series {
   bool line = false;  // joined by lines (in x order given) instead of points
   std::string colour;  // "" : the palette's next colour
   bool dashed = false;  // a dashed line (pairs of series: same colour, solid and dashed)
+  bool dotted = false;  // a dotted line (a third member of such a family)
 };
 
 struct Plot {

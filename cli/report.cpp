@@ -72,14 +72,26 @@ std::string scores_html(const json& summary) {
   return o.str();
 }
 
+// every warning, solve warning and score caveat anywhere in summary.json, once each
+void gather_warnings(const json& j, std::vector<std::string>& w) {
+  auto add = [&](const json& e) {
+    if (e.is_string() && !e.get<std::string>().empty() && std::find(w.begin(), w.end(), e.get<std::string>()) == w.end())
+      w.push_back(e.get<std::string>());
+  };
+  if (j.is_array())
+    for (const auto& e : j) gather_warnings(e, w);
+  if (!j.is_object()) return;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key() == "warnings" && it.value().is_array())
+      for (const auto& e : it.value()) add(e);
+    else if (it.key() == "warning" || it.key() == "caveat" || it.key() == "solve_warning") add(it.value());
+    else gather_warnings(it.value(), w);
+  }
+}
+
 std::string warnings_html(const json& summary) {
   std::vector<std::string> w;
-  const json none = json::array();
-  const json& problem = summary.contains("problem") ? summary["problem"] : summary;  // train's summary is the problem
-  for (const json* list : {summary.contains("warnings") ? &summary["warnings"] : &none, problem.contains("warnings") ? &problem["warnings"] : &none})
-    if (list->is_array())
-      for (const auto& e : *list)
-        if (e.is_string() && std::find(w.begin(), w.end(), e.get<std::string>()) == w.end()) w.push_back(e.get<std::string>());
+  gather_warnings(summary, w);
   if (w.empty()) return "<p>No warnings.</p>\n";
   std::string o = "<ul class=\"warn\">";
   for (const auto& s : w) o += "<li>" + html_escape(s) + "</li>";
