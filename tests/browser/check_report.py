@@ -10,7 +10,8 @@ picture and a console error (so a silent Chromium cannot pass it).
 usage: check_report.py INFLAB_BINARY
 Chromium missing is a failure, not a skip: install it with `bash scripts/install-deps.sh --browser`.
 """
-import html.parser, json, os, shutil, struct, subprocess, sys, tempfile
+import base64, html.parser, json, os, shlex, shutil, struct, subprocess, sys, tempfile, zlib
+import xml.etree.ElementTree as ET
 
 INFLAB = sys.argv[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -49,17 +50,48 @@ class Refs(html.parser.HTMLParser):
 
 def render(page, shot):
     """Chromium's log, its DOM and the screenshot of page (a path)."""
+    # one fresh profile per launch (a Chromium still exiting cannot hand the next one an empty
+    # DOM); no background networking or updates (their noise is not this page's)
     common = [CHROMIUM, "--headless=new", "--disable-gpu", "--no-sandbox", "--no-first-run", "--enable-logging=stderr",
-              "--v=0", "--window-size=1280,2000", "--user-data-dir=" + os.path.join(os.path.dirname(shot), "profile")]
+              "--v=0", "--window-size=1280,2000", "--disable-dev-shm-usage", "--disable-background-networking",
+              "--disable-component-update"]
     url = "file://" + os.path.abspath(page)
-    s = subprocess.run(common + ["--screenshot=" + shot, url], capture_output=True, text=True, timeout=120)
-    d = subprocess.run(common + ["--dump-dom", url], capture_output=True, text=True, timeout=120)
+    prof = lambda: "--user-data-dir=" + tempfile.mkdtemp(dir=os.path.dirname(shot), prefix="profile-")
+    s = subprocess.run(common + [prof(), "--screenshot=" + shot, url], capture_output=True, text=True, timeout=120)
+    d = subprocess.run(common + [prof(), "--dump-dom", url], capture_output=True, text=True, timeout=120)
     return s.stderr + d.stderr, d.stdout
 
 
 def log_errors(log):
-    bad = ("CONSOLE", "ERR_FILE_NOT_FOUND", "Failed to load", "net::ERR", "Uncaught")
-    return [l for l in log.splitlines() if any(b in l for b in bad)]
+    """Console messages and uncaught errors, and load failures of local (file://) resources."""
+    loads = ("ERR_FILE_NOT_FOUND", "Failed to load", "net::ERR")
+    return [l for l in log.splitlines() if "CONSOLE" in l or "Uncaught" in l or (any(b in l for b in loads) and "file://" in l)]
+
+
+def check_svg(path):
+    """An SVG the page shows: well-formed XML, and every embedded PNG decodes (IDAT inflates to h·(1 + 3w) bytes)."""
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as e:
+        return fail(f"{path}: not well-formed SVG: {e}")
+    for el in root.iter():
+        href = el.get("href") or el.get("{http://www.w3.org/1999/xlink}href") or ""
+        if not href.startswith("data:image/png;base64,"):
+            continue
+        png = base64.b64decode(href.split(",", 1)[1])
+        w, h = struct.unpack(">II", png[16:24])
+        idat, k = b"", 8
+        while k < len(png):
+            n, kind = struct.unpack(">I4s", png[k:k + 8])
+            if kind == b"IDAT":
+                idat += png[k + 8:k + 8 + n]
+            k += 12 + n
+        try:
+            raw = zlib.decompress(idat)
+        except zlib.error as e:
+            return fail(f"{path}: an embedded PNG does not inflate: {e}")
+        if len(raw) != h * (1 + 3 * w):
+            return fail(f"{path}: an embedded {w}×{h} PNG holds {len(raw)} bytes, not {h * (1 + 3 * w)}")
 
 
 def png_size(path):
@@ -82,6 +114,8 @@ def check_page(run_dir, screen, tmp):
             fail(f"{page}: references the network: {r}")
         elif not r.startswith(("data:", "#")) and not os.path.exists(os.path.join(run_dir, r)):
             fail(f"{page}: references {r}, which does not exist")
+        elif r.endswith(".svg"):
+            check_svg(os.path.join(run_dir, r))
     if "<script" in text:
         fail(page + ": has a script")
     shot = os.path.join(tmp, os.path.basename(run_dir) + ".png")
@@ -135,7 +169,7 @@ def main():
         self_test(tmp)
         for cmd, args in RUNS.items():
             out_dir = os.path.join(tmp, cmd.replace(" ", "-"))
-            r = subprocess.run(f"'{INFLAB}' {cmd} {args} --out '{out_dir}'", shell=True, capture_output=True, text=True)
+            r = subprocess.run([INFLAB, *cmd.split(), *shlex.split(args), "--out", out_dir], capture_output=True, text=True)
             if r.returncode != 0:
                 fail(f"inflab {cmd} exited {r.returncode}: {r.stdout[-800:]}{r.stderr[-800:]}")
                 continue
