@@ -44,20 +44,7 @@ ProblemArgs read_problem(Args& a, const inf::ProblemSpec& given_defaults, const 
   pa.checkpoint = a.text("checkpoint", "");
   if (!pa.checkpoint.empty() && !no_checkpoint.empty()) throw UsageError("--checkpoint does not apply: " + no_checkpoint);
   inf::ProblemSpec d = given_defaults;
-  if (!pa.checkpoint.empty()) {
-    const std::string pj = pa.checkpoint + "/problem.json";
-    std::ifstream in(pj);
-    if (!in)
-      throw Error("checkpoint '" + pa.checkpoint + "' has no problem.json, so the data, loss and λ it was trained with are unknown; "
-                  "checkpoints from `inflab train` have one");
-    json j;
-    try {
-      j = json::parse(in);
-    } catch (const std::exception& e) {
-      throw Error(pj + ": not valid JSON (" + e.what() + ")");
-    }
-    d = inf::spec_from_json(j.value("spec", json::object()), pj);
-  }
+  if (!pa.checkpoint.empty()) d = inf::load_spec(pa.checkpoint);
   inf::ProblemSpec& s = pa.spec;
   s.dataset = a.text("dataset", d.dataset);
   if (s.dataset.rfind("csv:", 0) != 0 && !inf::datasets().has(s.dataset))

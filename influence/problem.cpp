@@ -224,8 +224,6 @@ std::vector<SpecDifference> differences(const ProblemSpec& a, const ProblemSpec&
   return out;
 }
 
-bool has_problem(const std::string& dir) { return fs::exists(fs::path(dir) / "problem.json"); }
-
 void save_problem(const std::string& dir, const Problem& p) {
   json spec;
   to_json(spec, p.spec);
@@ -245,7 +243,9 @@ void save_problem(const std::string& dir, const Problem& p) {
   nn::save_checkpoint(dir, p.obj->model(), p.theta, {{"problem.json", j.dump(2) + "\n"}});
 }
 
-Problem load_problem(const std::string& dir) {
+namespace {
+// DIR/problem.json, checked to be inflab's; Errors name the file
+json read_problem_json(const std::string& dir) {
   const fs::path pj = fs::path(dir) / "problem.json";
   if (!fs::exists(pj))
     throw Error("checkpoint '" + dir + "' has no problem.json, so the data, loss and λ it was trained with are unknown; "
@@ -258,6 +258,17 @@ Problem load_problem(const std::string& dir) {
     throw Error(pj.string() + ": not valid JSON (" + e.what() + ")");
   }
   if (j.value("format", "") != "inflab-problem") throw Error(pj.string() + ": not an inflab problem (no \"format\": \"inflab-problem\")");
+  return j;
+}
+}  // namespace
+
+ProblemSpec load_spec(const std::string& dir) {
+  return spec_from_json(read_problem_json(dir).at("spec"), (fs::path(dir) / "problem.json").string());
+}
+
+Problem load_problem(const std::string& dir) {
+  const json j = read_problem_json(dir);
+  const fs::path pj = fs::path(dir) / "problem.json";
   Problem p;
   p.spec = spec_from_json(j.at("spec"), pj.string());
   data::TrainTest tt = load_data(p.spec);

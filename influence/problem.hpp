@@ -87,7 +87,8 @@ void save_problem(const std::string& dir, const Problem& p);
 // model checked against the spec. A checkpoint without problem.json (one written by numpy
 // or an old inflab) is an Error saying so.
 Problem load_problem(const std::string& dir);
-bool has_problem(const std::string& dir);
+// Only the spec saved in dir (no data loaded): what the CLI checks its flags against.
+ProblemSpec load_spec(const std::string& dir);
 
 // Test rows from a spec string: "highest" (largest test loss at θ̂), "random:K" (seeded) or
 // "3,8,12" (split rows). Error names the spec.
