@@ -73,17 +73,16 @@ Examples::Examples(const inf::ProblemSpec& spec) : train_(inf::load_source(spec,
 
 namespace {
 constexpr double kLine = 14, kHead = 22, kPad = 10;
-std::string esc(const std::string& s) { return html_escape(s); }
 // one caption line; "Δ̂ …" is drawn as Δ with a chevron above it (a combining circumflex is
 // lost or misplaced by many fonts at this size)
 std::string caption_line(double x, double y, const std::string& line) {
   std::ostringstream o;
   const std::string hat = "Δ̂";
   if (line.rfind(hat, 0) == 0) {
-    o << "<text x=\"" << x << "\" y=\"" << y << "\">Δ" << esc(line.substr(hat.size())) << "</text>"
+    o << "<text x=\"" << x << "\" y=\"" << y << "\">Δ" << html_escape(line.substr(hat.size())) << "</text>"
       << "<path d=\"M" << x + 1.2 << "," << y - 9.6 << " l2.6,-2.6 l2.6,2.6\" fill=\"none\" stroke=\"#222\" stroke-width=\"1\"/>\n";
   } else {
-    o << "<text x=\"" << x << "\" y=\"" << y << "\">" << esc(line) << "</text>\n";
+    o << "<text x=\"" << x << "\" y=\"" << y << "\">" << html_escape(line) << "</text>\n";
   }
   return o.str();
 }
@@ -103,10 +102,10 @@ std::string Examples::svg(const Gallery& g) const {
   std::ostringstream o;
   o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H << "\" viewBox=\"0 0 " << W << " " << H
     << "\" font-family=\"DejaVu Sans, Arial, sans-serif\" font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-    << "<text x=\"" << kPad << "\" y=\"22\" font-size=\"14\" font-weight=\"bold\">" << esc(g.title) << "</text>\n";
+    << "<text x=\"" << kPad << "\" y=\"22\" font-size=\"14\" font-weight=\"bold\">" << html_escape(g.title) << "</text>\n";
   double y = 36;
   for (const auto& s : g.strips) {
-    o << "<text x=\"" << kPad << "\" y=\"" << y + 15 << "\" font-size=\"12\" fill=\"" << s.colour << "\">" << esc(s.heading) << "</text>\n";
+    o << "<text x=\"" << kPad << "\" y=\"" << y + 15 << "\" font-size=\"12\" fill=\"" << s.colour << "\">" << html_escape(s.heading) << "</text>\n";
     for (std::size_t k = 0; k < s.tiles.size(); ++k) {
       const Tile& t = s.tiles[k];
       const double x = kPad + cw * static_cast<double>(k), iy = y + kHead;
@@ -132,14 +131,14 @@ std::string Examples::table(const Gallery& g) const {
   std::ostringstream o;
   o << "<table><tr><th>caption</th><th>split</th><th>row</th><th>source row</th>";
   for (std::size_t f = 0; f < train_.X.shape(1); ++f)
-    o << "<th>" << esc(f < train_.feature_names.size() ? train_.feature_names[f] : "x" + std::to_string(f)) << "</th>";
+    o << "<th>" << html_escape(f < train_.feature_names.size() ? train_.feature_names[f] : "x" + std::to_string(f)) << "</th>";
   o << "</tr>\n";
   for (const auto& s : g.strips) {
-    o << "<tr><td colspan=\"" << 4 + train_.X.shape(1) << "\" class=\"strip\" style=\"color:" << s.colour << "\">" << esc(s.heading) << "</td></tr>\n";
+    o << "<tr><td colspan=\"" << 4 + train_.X.shape(1) << "\" class=\"strip\" style=\"color:" << s.colour << "\">" << html_escape(s.heading) << "</td></tr>\n";
     for (const auto& t : s.tiles) {
       std::string cap;
       for (const auto& l : t.lines) cap += (cap.empty() ? "" : "; ") + l;
-      o << "<tr><td class=\"key\">" << esc(cap) << "</td><td>" << (t.test ? "test" : "train") << "</td><td>" << t.row << "</td><td>" << t.source_row << "</td>";
+      o << "<tr><td class=\"key\">" << html_escape(cap) << "</td><td>" << (t.test ? "test" : "train") << "</td><td>" << t.row << "</td><td>" << t.source_row << "</td>";
       const data::Dataset& d = t.test ? test_ : train_;
       for (std::size_t f = 0; f < d.X.shape(1); ++f) o << "<td>" << fmt("%.4g", d.X(t.source_row, f)) << "</td>";
       o << "</tr>\n";

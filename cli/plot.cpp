@@ -1,5 +1,7 @@
 #include "cli/plot.hpp"
 
+#include "cli/report.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -22,16 +24,11 @@ const char* colour(std::size_t i) {
   static const char* c[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf"};
   return c[i % 7];
 }
+// text for SVG: "Δ̂" spelled out (a combining hat renders badly at plot size), then escaped
 std::string esc(const std::string& text) {
-  std::string s = text, o;
+  std::string s = text;
   for (std::size_t k; (k = s.find("Δ̂")) != std::string::npos;) s.replace(k, std::string("Δ̂").size(), "predicted Δ");
-  for (char ch : s) {
-    if (ch == '&') o += "&amp;";
-    else if (ch == '<') o += "&lt;";
-    else if (ch == '>') o += "&gt;";
-    else o += ch;
-  }
-  return o;
+  return html_escape(s);
 }
 std::string num(double v) {
   char b[32];

@@ -247,6 +247,7 @@ namespace {
 // DIR/problem.json, checked to be inflab's; Errors name the file
 json read_problem_json(const std::string& dir) {
   const fs::path pj = fs::path(dir) / "problem.json";
+  if (!fs::is_directory(dir)) throw Error("checkpoint '" + dir + "': no such directory (give the checkpoint/ folder `inflab train` wrote)");
   if (!fs::exists(pj))
     throw Error("checkpoint '" + dir + "' has no problem.json, so the data, loss and λ it was trained with are unknown; "
                 "checkpoints from `inflab train` have one");
