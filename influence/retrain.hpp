@@ -1,10 +1,12 @@
 // Ground truth by retraining: remove a group (a single point for leave-one-out), retrain
 // from θ̂ on the same objective (same λ), and record the actual change of each chosen test
-// loss, Δ = ℓ(z_t; θ̂₋U) − ℓ(z_t; θ̂). Jobs run in parallel threads (each job's result
-// does not depend on the thread count), every finished job is appended to a JSON-lines
-// file at once, and a rerun with the same file skips what is done.
+// loss, Δ = ℓ(z_t; θ̂₋U) − ℓ(z_t; θ̂). Jobs run in parallel threads and, under MPI, in
+// other processes (a job's result does not depend on where it ran), every finished job is
+// appended to a JSON-lines file at once, and a rerun with the same file skips what is done.
 #pragma once
+#include <functional>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,12 +63,28 @@ struct RetrainRecord {
   double lambda_min = std::numeric_limits<double>::quiet_NaN();  // λmin(∇²R₋U(θ)) at the end; NaN: not checked
   double lambda_max = std::numeric_limits<double>::quiet_NaN();  // λmax there (the saddle test's scale)
   bool saddle = false;                   // λmin < −saddle_tol·max(1, |λmax|) at the end
-  std::size_t escapes = 0;
-  bool resumed = false;                  // read back from the journal, not computed in this call               // perturb-and-continue steps taken (escape_saddles)
+  std::size_t escapes = 0;               // perturb-and-continue steps taken (escape_saddles)
+  bool resumed = false;                  // read back from the journal, not computed in this call
+};
+
+struct RetrainJobs;
+
+// Workers in other processes (MPI ranks; mpi/session.hpp): retrain_groups feeds them from the
+// same queue as its own threads.
+class RemoteWorkers {
+ public:
+  virtual ~RemoteWorkers() = default;
+  virtual std::size_t ranks() const = 0;  // processes, this one included
+  // Sends the batch to every other rank, then serves their `threads` threads each until all
+  // are idle again: each asks next() for a job (nullopt: none left); a result goes to
+  // finished(), a job that threw to failed(message). Throws when the transport fails.
+  virtual void serve(const RetrainJobs& jobs, std::size_t threads, const std::function<std::optional<std::size_t>()>& next,
+                     const std::function<void(RetrainRecord)>& finished, const std::function<void(const std::string&)>& failed) = 0;
 };
 
 struct RetrainRun {
-  std::size_t threads = 1;
+  std::size_t threads = 1;   // per process
+  RemoteWorkers* remote = nullptr;  // other processes that take jobs too (MPI); nullptr: this one only
   std::string results_path;  // JSON lines; "" keeps results in memory only
   bool progress = true;      // a progress line on stderr when it is a terminal
   std::size_t stop_after = 0;  // run at most this many new jobs, then return (0: all) — for tests
