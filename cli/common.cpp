@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "mpi/session.hpp"
 #include "nn/choices.hpp"
 #include "util/format.hpp"
 
@@ -27,13 +28,14 @@ std::string common_usage() {
   return R"(output options:
   --out DIR      run directory (default runs/<command>); the same settings there resume
   --quiet        no progress lines, no summary on screen (files are still written)
-  --threads N    OpenBLAS threads, and parallel retraining jobs (1)
+  --threads N    OpenBLAS threads, and parallel retraining jobs (1; per rank under mpirun)
 )";
 }
 
 inf::RetrainRun retrain_run(const Common& c, const RunDir& rd, const std::string& journal, bool progress) {
   inf::RetrainRun r;
   r.threads = c.threads;
+  r.remote = mpi::session() ? mpi::session()->remote() : nullptr;
   r.results_path = journal.empty() ? "" : rd.path(journal);
   r.progress = progress && !c.quiet;
   return r;
@@ -158,8 +160,11 @@ void say(const Common& c, const std::string& text) {
 }
 
 void finish(const Common& c, const RunDir& rd, const std::string& screen, const Report& r) {
-  r.write(rd, "inflab " + rd.command() + " — " + rd.dir(), screen);
-  say(c, screen);
+  std::string s = screen;
+  if (const mpi::Session* m = mpi::session(); m && m->size() > 1)  // results do not depend on it; the screen says it
+    s += "ran on " + std::to_string(m->size()) + " MPI ranks × " + std::to_string(c.threads) + (c.threads == 1 ? " thread\n" : " threads\n");
+  r.write(rd, "inflab " + rd.command() + " — " + rd.dir(), s);
+  say(c, s);
 }
 
 std::vector<std::size_t> test_rows(const std::string& spec, const inf::Problem& p) {

@@ -3,19 +3,32 @@
 // 2 usage error (unknown command or option, bad value, conflicting options);
 // 3 `check` found a derivative that does not match.
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "autodiff/blas.hpp"
 #include "cli/commands.hpp"
+#include "mpi/session.hpp"
 
 using namespace inflab::cli;
 
 int main(int argc, char** argv) {
   inflab::blas::keep_freed_memory();  // the program's allocator policy (docs/performance.md)
+  std::optional<inflab::mpi::Session> mpi;  // under mpirun: rank 0 runs the command, the others its retraining jobs
+  try {
+    mpi.emplace(argc, argv);
+    if (mpi->is_worker()) return mpi->work();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "inflab: %s\n", e.what());
+    return 2;
+  }
   std::vector<std::string> tok(argv + 1, argv + argc);
   if (tok.empty()) return std::fputs(overview().c_str(), stderr), 2;
-  if (tok[0] == "--version") return std::printf("inflab %s\n", INFLAB_VERSION), 0;
+  if (tok[0] == "--version") {
+    const std::string m = inflab::mpi::library_version();
+    return std::printf("inflab %s (%s)\n", INFLAB_VERSION, m.empty() ? "built without MPI" : ("MPI: " + m).c_str()), 0;
+  }
   if (tok[0] == "--help" || tok[0] == "-h") return std::fputs(overview().c_str(), stdout), 0;
   bool help = tok[0] == "help";
   if (help) tok.erase(tok.begin());
