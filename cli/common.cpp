@@ -19,7 +19,7 @@ Common read_common(Args& a, const std::string& name) {
   c.quiet = a.flag("quiet");
   c.threads = a.count("threads", 1, 1, 256);
   a.unrecord("out");      // the run directory itself
-  a.unrecord("threads");  // results do not depend on it (parallel retraining = serial)
+  a.unrecord("threads");  // how, not what: results agree to rounding (BLAS sums split differently)
   a.unrecord("quiet");
   return c;
 }

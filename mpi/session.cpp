@@ -8,7 +8,10 @@
 #if INFLAB_HAVE_MPI
 #include <mpi.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <csignal>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -57,6 +60,18 @@ namespace {
 constexpr int kAnnounce = 1, kStop = 2, kRequest = 3, kJob = 100;
 enum Kind : std::uint8_t { Hello = 0, Result = 1, Failure = 2 };
 constexpr std::size_t kChunk = std::size_t{1} << 30;  // MPI counts are int: broadcast in ≤ 1 GiB pieces
+
+// Rank 0 of several: when mpirun ends the job because another rank died (or the job is
+// cancelled), say what survives before going. Only async-signal-safe calls here.
+extern "C" void on_terminate(int sig) {
+  static const char msg[] =
+      "\ninflab: stopped by a signal — under mpirun, another rank died or the job was cancelled; every finished "
+      "retraining job is in the run directory's journal (*.jsonl): rerun the same command, with any number of ranks "
+      "or without mpirun, to resume\n";
+  [[maybe_unused]] const auto n = write(2, msg, sizeof msg - 1);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
 
 void check(int rc, const char* what) {
   if (rc == MPI_SUCCESS) return;
@@ -198,7 +213,10 @@ Session::Session(int& argc, char**& argv) {
   if (provided < MPI_THREAD_MULTIPLE && size > 1)
     throw Error("this MPI library does not provide MPI_THREAD_MULTIPLE, which inflab's worker threads need");
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  if (rank_ == 0 && size_ > 1) remote_ = std::make_unique<Ranks>(size_);
+  if (rank_ == 0 && size_ > 1) {
+    remote_ = std::make_unique<Ranks>(size_);
+    signal(SIGTERM, on_terminate);
+  }
 }
 
 Session::~Session() {

@@ -5,13 +5,15 @@ PKGS=(g++ meson ninja-build pkg-config python3 xtensor-dev libxtensor-blas-dev
       libopenblas-dev liblapack-dev doctest-dev zlib1g-dev nlohmann-json3-dev dataset-fashion-mnist)
 # --fuzz: also clang with libFuzzer and the sanitizer runtimes (CI's fuzz step);
 # --peer: also PyTorch (CPU) and numpy, the peer of bench/peer and of the cross-check test;
-# --browser: also Chromium, in which the report test renders every command's index.html
+# --browser: also Chromium, in which the report test renders every command's index.html;
+# --mpi: also Open MPI (mpirun spreads retraining over processes; its tests need it)
 for arg in "$@"; do
   case "$arg" in
     --fuzz) PKGS+=(clang libclang-rt-14-dev) ;;
     --peer) PKGS+=(python3-torch python3-numpy) ;;
     --browser) PKGS+=(chromium) ;;
-    *) echo "install-deps.sh: unknown option $arg (use --fuzz, --peer, --browser)" >&2; exit 2 ;;
+    --mpi) PKGS+=(libopenmpi-dev openmpi-bin) ;;
+    *) echo "install-deps.sh: unknown option $arg (use --fuzz, --peer, --browser, --mpi)" >&2; exit 2 ;;
   esac
 done
 missing=()

@@ -4,7 +4,7 @@
 # a suite that crashes without a summary counts as one failure).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh --peer --browser  # PyTorch: the peer test; Chromium: the report test
+bash scripts/install-deps.sh --peer --browser --mpi  # PyTorch: the peer test; Chromium: the report test; Open MPI: the mpi test
 BUILD=${BUILD:-build/release}
 [[ -d "$BUILD" ]] || meson setup "$BUILD" --buildtype=release >/dev/null
 ninja -C "$BUILD"

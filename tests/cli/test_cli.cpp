@@ -23,42 +23,18 @@
 #include "influence/problem.hpp"
 #include "influence/influence.hpp"
 #include "nn/checkpoint.hpp"
+#include "tests/cli/run_inflab.hpp"
 #include "tests/datasets/temp_files.hpp"
 
 using namespace inflab;
 using json = nlohmann::json;
 
 namespace {
-struct Result {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-// Runs `inflab <args>` in dir (the binary's path comes from the build: INFLAB_BIN).
-Result run_inflab(const std::string& dir, const std::string& args) {
-  const char* bin = std::getenv("INFLAB_BIN");
-  REQUIRE_MESSAGE(bin != nullptr, "INFLAB_BIN is not set (meson test sets it)");
-  const std::string cmd = "cd '" + dir + "' && '" + bin + "' " + args + " 2>&1";
-  FILE* f = popen(cmd.c_str(), "r");
-  REQUIRE(f != nullptr);
-  std::string out;
-  char buf[4096];
-  for (std::size_t k; (k = fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, k);
-  const int st = pclose(f);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-json summary(const std::string& path) { return json::parse(slurp(path)); }
-std::size_t lines(const std::string& path) {
-  std::ifstream in(path);
-  std::size_t n = 0;
-  for (std::string l; std::getline(in, l);) n += !l.empty();
-  return n;
-}
+using test::Result;
+using test::run_inflab;
+using test::slurp;
+using test::summary;
+using test::lines;
 // the Iris versicolor/virginica L2 logistic regression every command below starts from
 const std::string logreg = "--dataset iris --classes 1,2 --model logreg --weight-decay 0.01 --grad-tol 1e-10 --quiet";
 }  // namespace

@@ -7,6 +7,7 @@
 #include "influence/metrics.hpp"
 #include "influence/influence.hpp"
 #include "influence/retrain.hpp"
+#include "influence/retrain_jobs.hpp"
 #include "tests/datasets/temp_files.hpp"
 #include "tests/influence/fixtures.hpp"
 
@@ -266,4 +267,76 @@ TEST_CASE("a retrain that takes 0 steps is unresolved, not converged; statuses s
   CHECK(c2[0].saddle == c[0].saddle);
   CHECK(status_name(RetrainStatus::Budget) == std::string("budget"));
   CHECK(status_from_name("saddle") == RetrainStatus::Saddle);
+}
+
+namespace {
+// Another process, in this one: each job travels as the wire form MPI sends (encode_jobs →
+// DecodedJobs, the record as its journal line), and runs in the fake's own thread.
+struct LoopbackWorkers final : RemoteWorkers {
+  std::size_t jobs_run = 0;
+  bool fail = false;  // the first job it gets "throws on the other rank"
+  std::size_t ranks() const override { return 2; }
+  void serve(const RetrainJobs& jobs, std::size_t, const std::function<std::optional<std::size_t>()>& next,
+             const std::function<void(RetrainRecord)>& finished, const std::function<void(const std::string&)>& failed) override {
+    const DecodedJobs remote(encode_jobs(jobs));
+    while (const auto j = next()) {
+      if (fail) {
+        failed("retraining job " + std::to_string(*j) + " failed: injected (on rank 1)");
+        continue;
+      }
+      finished(decode_record(encode_record(run_retrain_job(remote.jobs(), *j))));
+      ++jobs_run;
+    }
+  }
+};
+}  // namespace
+
+TEST_CASE("retraining on remote workers (the MPI path, over its wire form in one process): the same records; a remote failure is an error") {
+  const IrisSoftmax m;
+  const std::vector<std::size_t> rows = {0, 5, 9, 17, 33, 60};
+  const std::size_t t = test::highest_loss_row(m.obj, m.test, m.theta);
+  RetrainProtocol p;  // L-BFGS to 1e-8 with the saddle check: λmin/λmax and reasons travel too
+  RetrainRun run;
+  run.progress = false;
+  const auto local = leave_one_out(m.obj, m.train, m.test, m.theta, rows, {t}, p, run);
+  LoopbackWorkers remote;
+  run.remote = &remote;
+  const auto spread = leave_one_out(m.obj, m.train, m.test, m.theta, rows, {t}, p, run);
+  CHECK(remote.jobs_run > 0);  // the local thread and the "remote" one race for the queue
+  REQUIRE(spread.size() == local.size());
+  CHECK(same(local, spread));
+  for (std::size_t i = 0; i < local.size(); ++i) {
+    CHECK(spread[i].status == local[i].status);
+    CHECK(spread[i].steps == local[i].steps);
+    CHECK(spread[i].lambda_min == local[i].lambda_min);
+    CHECK(spread[i].status_reason == local[i].status_reason);
+  }
+  // a job that fails remotely: an error naming it; the finished jobs are in the journal
+  const test::TempDir dir;
+  run.results_path = dir.file("loo.jsonl");
+  remote.fail = true;
+  const std::string err = error_of([&] { leave_one_out(m.obj, m.train, m.test, m.theta, rows, {t}, p, run); });
+  CHECK(err.find("failed: injected (on rank 1)") != std::string::npos);
+  CHECK(err.find(run.results_path) != std::string::npos);
+}
+
+TEST_CASE("a retraining batch's wire form: decoded data equal to what was sent; a damaged one is refused") {
+  const IrisSoftmax m;
+  const std::vector<std::vector<std::size_t>> groups = {{1, 2}, {7}};
+  const std::vector<std::size_t> test_rows = {0, 4};
+  const std::vector<double> base = {0.25, 1.5};
+  const RetrainProtocol p;
+  const RetrainJobs jobs{m.obj, m.train, m.test, m.theta, groups, test_rows, p, base};
+  const std::string bytes = encode_jobs(jobs);
+  const DecodedJobs d(bytes);
+  CHECK(data::fingerprint(d.jobs().train) == data::fingerprint(m.train));
+  CHECK(d.jobs().train.source_rows == m.train.source_rows);
+  CHECK(d.jobs().groups == groups);
+  CHECK(d.jobs().base == base);
+  CHECK(d.jobs().obj.model().summary() == m.obj.model().summary());
+  CHECK(d.jobs().obj.weight_decay() == 0.01);
+  std::string damaged = bytes;
+  damaged[damaged.size() / 2] ^= 1;  // a bit of the data (the tail is θ̂ and the inputs)
+  CHECK(error_of([&] { DecodedJobs x(damaged); }).find("arrived different from what was sent") != std::string::npos);
+  CHECK(error_of([&] { DecodedJobs x(bytes.substr(0, bytes.size() - 8)); }).find("truncated") != std::string::npos);
 }
