@@ -157,7 +157,7 @@ int run_study_fragility(Args& a) {
   for (const auto& s : settings) {
     const auto rows = inf::fragility_setting(
         pa.spec, s, o, [&](const std::string& k) { return done.count(k) > 0; }, [&](const std::string& k) { return rd.path("loo/" + k + ".jsonl"); },
-        c.threads);
+        retrain_run(c, rd, "", false));
     for (const auto& r : rows) log.row(fragility_cells(r)), prog.tick(s.key(r.test));
   }
   prog.done();

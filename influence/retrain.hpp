@@ -65,6 +65,7 @@ struct RetrainRecord {
   bool saddle = false;                   // λmin < −saddle_tol·max(1, |λmax|) at the end
   std::size_t escapes = 0;               // perturb-and-continue steps taken (escape_saddles)
   bool resumed = false;                  // read back from the journal, not computed in this call
+  std::size_t rank = 0;                  // the MPI rank that computed it (0: rank 0, or one process)
 };
 
 struct RetrainJobs;

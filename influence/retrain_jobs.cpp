@@ -29,7 +29,7 @@ json record_json(const RetrainRecord& r) {
   return {{"job", r.job}, {"removed", r.removed}, {"test_loss_change", r.test_loss_change}, {"grad_norm", r.grad_norm},
           {"converged", r.converged}, {"steps", r.steps}, {"seconds", r.seconds}, {"status", status_name(r.status)},
           {"status_reason", r.status_reason}, {"lambda_min", num(r.lambda_min)}, {"lambda_max", num(r.lambda_max)},
-          {"saddle", r.saddle}, {"escapes", r.escapes}};
+          {"saddle", r.saddle}, {"escapes", r.escapes}, {"rank", r.rank}};
 }
 RetrainRecord record_of(const json& j) {
   RetrainRecord r;
@@ -46,6 +46,7 @@ RetrainRecord record_of(const json& j) {
   r.lambda_max = num_of(j.at("lambda_max"));
   r.saddle = j.at("saddle").get<bool>();
   r.escapes = j.at("escapes").get<std::size_t>();
+  r.rank = j.value("rank", std::size_t{0});  // journals before MPI have none
   return r;
 }
 

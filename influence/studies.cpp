@@ -71,7 +71,7 @@ FragilityRow fragility_row(const Problem& p, const InverseHvp& inv, const Spectr
 
 std::vector<FragilityRow> fragility_setting(const ProblemSpec& base, const FragilitySetting& s, const FragilityOptions& o,
                                             const std::function<bool(const std::string&)>& done,
-                                            const std::function<std::string(const std::string&)>& journal, std::size_t threads) {
+                                            const std::function<std::string(const std::string&)>& journal, const RetrainRun& how) {
   if (done) {  // every row of the setting finished: no need to train its network again
     bool all = done(s.key("highest"));
     for (std::size_t r = 0; r < o.random_tests; ++r) all = all && done(s.key("random" + std::to_string(r)));
@@ -87,8 +87,7 @@ std::vector<FragilityRow> fragility_setting(const ProblemSpec& base, const Fragi
   std::vector<FragilityRow> rows;
   for (const auto& [name, t] : fragility_tests(p, o.random_tests, base.seed)) {
     if (done && done(s.key(name))) continue;
-    RetrainRun run;
-    run.threads = threads;
+    RetrainRun run = how;
     run.progress = false;
     run.results_path = journal ? journal(s.key(name)) : "";
     rows.push_back(fragility_row(p, inv, spectrum, s, name, t, o, run));

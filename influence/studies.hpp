@@ -47,8 +47,9 @@ FragilityRow fragility_row(const Problem& p, const InverseHvp& inv, const Spectr
                            const std::string& test, std::size_t test_row, const FragilityOptions& o, const RetrainRun& run);
 // Trains the setting's problem and returns the rows of its test points whose key `done`
 // does not report finished; `journal(key)` names each row's retraining journal ("" none).
+// Retraining runs as `run` says (threads, remote ranks), without a progress line.
 std::vector<FragilityRow> fragility_setting(const ProblemSpec& base, const FragilitySetting& s, const FragilityOptions& o,
                                             const std::function<bool(const std::string&)>& done,
-                                            const std::function<std::string(const std::string&)>& journal, std::size_t threads);
+                                            const std::function<std::string(const std::string&)>& journal, const RetrainRun& run);
 
 }  // namespace inflab::influence

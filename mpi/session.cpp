@@ -176,7 +176,7 @@ class Ranks final : public influence::RemoteWorkers {
 };
 
 // One worker thread: ask, run, answer, until rank 0 says none left.
-void work_thread(const influence::DecodedJobs* batch, const std::string& broken, std::uint32_t t) try {
+void work_thread(const influence::DecodedJobs* batch, const std::string& broken, std::uint32_t t, std::size_t rank) try {
   std::string m = request(t, Hello, "");
   for (;;) {
     check(MPI_Send(m.data(), static_cast<int>(m.size()), MPI_BYTE, 0, kRequest, MPI_COMM_WORLD), "MPI_Send");
@@ -186,15 +186,15 @@ void work_thread(const influence::DecodedJobs* batch, const std::string& broken,
     const auto j = static_cast<std::size_t>(job);
     try {
       if (!batch) throw Error(broken);
-      m = request(t, Result, influence::encode_record(influence::run_retrain_job(batch->jobs(), j)));
+      influence::RetrainRecord r = influence::run_retrain_job(batch->jobs(), j);
+      r.rank = rank;
+      m = request(t, Result, influence::encode_record(r));
     } catch (const std::exception& e) {
       m = request(t, Failure, "retraining job " + std::to_string(j) + " failed: " + e.what());
     }
   }
 } catch (const std::exception& e) {  // the transport failed: nothing to tell rank 0 through it
-  int rank = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  std::fprintf(stderr, "inflab (rank %d): %s\n", rank, e.what());
+  std::fprintf(stderr, "inflab (rank %zu): %s\n", rank, e.what());
   MPI_Abort(MPI_COMM_WORLD, 1);
 }
 }  // namespace
@@ -251,8 +251,8 @@ int Session::work() {
     bytes.clear();
     bytes.shrink_to_fit();
     std::vector<std::thread> threads;
-    for (std::uint32_t t = 1; t < head[1]; ++t) threads.emplace_back(work_thread, batch.get(), std::cref(broken), t);
-    work_thread(batch.get(), broken, 0);
+    for (std::uint32_t t = 1; t < head[1]; ++t) threads.emplace_back(work_thread, batch.get(), std::cref(broken), t, rank_);
+    work_thread(batch.get(), broken, 0, rank_);
     for (auto& th : threads) th.join();
   }
 }

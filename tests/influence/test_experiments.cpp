@@ -144,7 +144,9 @@ TEST_CASE("fragility_setting: one row per test point, keys name the setting exac
   o.top = 6;
   o.random_tests = 1;
   o.solver.method = Method::Exact;
-  const auto rows = fragility_setting(base, settings[0], o, nullptr, nullptr, 1);
+  RetrainRun run;
+  run.progress = false;
+  const auto rows = fragility_setting(base, settings[0], o, nullptr, nullptr, run);
   REQUIRE(rows.size() == 2);
   CHECK(rows[0].test == "highest");
   CHECK(rows[1].test == "random0");
@@ -154,7 +156,7 @@ TEST_CASE("fragility_setting: one row per test point, keys name the setting exac
   CHECK(rows[0].spectrum.exact);
   CHECK(rows[0].test_source_row < 150);
   const auto skipped = fragility_setting(base, settings[0], o, [](const std::string& k) { return k.find("highest") != std::string::npos; },
-                                         nullptr, 1);
+                                         nullptr, run);
   REQUIRE(skipped.size() == 1);
   CHECK(skipped[0].test == "random0");
   CHECK(skipped[0].scores.pearson == doctest::Approx(rows[1].scores.pearson).epsilon(1e-9));

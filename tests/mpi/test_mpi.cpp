@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "tests/cli/run_inflab.hpp"
@@ -51,6 +52,19 @@ void same_results(const std::string& a, const std::string& b) {
   }
   CHECK(csvs > 0);
   CHECK(untimed(json::parse(slurp(b + "/summary.json"))) == untimed(json::parse(slurp(a + "/summary.json"))));
+}
+
+// The ranks that computed the retraining records in dir's journals (any depth).
+std::set<std::size_t> ranks_used(const std::string& dir) {
+  std::set<std::size_t> ranks;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.path().extension() != ".jsonl") continue;
+    std::ifstream in(e.path());
+    std::string l;
+    std::getline(in, l);  // the header
+    while (std::getline(in, l)) ranks.insert(json::parse(l).at("rank").get<std::size_t>());
+  }
+  return ranks;
 }
 
 // The pid of the process whose MPI rank is `rank` and whose working directory is dir, or 0.
@@ -104,6 +118,10 @@ TEST_CASE("mpirun: every command that retrains writes one process's files, whate
       REQUIRE_MESSAGE(r.code == 0, r.out);
       same_results(one.file("r"), d.file("r"));
       CHECK(slurp(d.file("r/index.html")).find("ran on " + std::to_string(ranks) + " MPI ranks × 1 thread") != std::string::npos);
+      // which rank computed each record: one of the N (the queue is shared, so which ones
+      // depends on timing — tiny jobs may all go to rank 0's own thread)
+      const auto used = ranks_used(d.file("r"));
+      CHECK((used.empty() || *used.rbegin() < static_cast<std::size_t>(ranks)));
     }
   }
 }
@@ -118,6 +136,8 @@ TEST_CASE("mpirun: threads inside ranks give what the same --threads gives in on
   REQUIRE_MESSAGE(r.code == 0, r.out);
   same_results(one.file("r"), two.file("r"));
   CHECK(slurp(two.file("r/index.html")).find("ran on 2 MPI ranks × 2 threads") != std::string::npos);
+  // jobs of 10–50 ms: rank 1's threads join within milliseconds and take some
+  CHECK(ranks_used(two.file("r")) == std::set<std::size_t>{0, 1});
 }
 
 TEST_CASE("mpirun: a killed worker stops the run with an error, not a hang; the rerun resumes with another number of ranks") {
@@ -154,4 +174,5 @@ TEST_CASE("mpirun: a killed worker stops the run with an error, not a hang; the 
   CHECK(again.out.find("resumed " + std::to_string(kept) + " of 80 from the journal") != std::string::npos);
   CHECK(slurp(t.file("r/validate.csv")) == slurp(ref.file("r/validate.csv")));
   CHECK(lines(journal) == 1 + 80);
+  CHECK(ranks_used(t.file("r")).count(1) == 1);  // the other ranks computed jobs
 }
