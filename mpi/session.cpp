@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "influence/retrain.hpp"  // RemoteWorkers, complete for the unique_ptr
 #include "util/error.hpp"
 
 #if INFLAB_HAVE_MPI
