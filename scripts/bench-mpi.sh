@@ -19,9 +19,9 @@ mkdir -p "$W"
 run() {  # name, launcher..., then inflab's --threads
   local name=$1 threads=$2; shift 2
   rm -rf "$W/$name"
-  local t0; t0=$(date +%s.%N)
+  local t0=$EPOCHREALTIME
   "$@" "$BIN" validate --checkpoint "$W/train/checkpoint" --method cg --top "$K" --threads "$threads" --quiet --out "$W/$name"
-  echo "$name $(echo "$(date +%s.%N) - $t0" | bc)" >> "$W/walls.txt"
+  echo "$name $t0 $EPOCHREALTIME" >> "$W/walls.txt"
 }
 rm -f "$W/walls.txt"
 run serial-1 1
@@ -30,7 +30,7 @@ run serial-2 2
 python3 - "$W" "$K" <<'PY'
 import json, sys, os
 w, k = sys.argv[1], int(sys.argv[2])
-walls = dict(l.split() for l in open(os.path.join(w, "walls.txt")))
+walls = {n: float(b) - float(a) for n, a, b in (l.split() for l in open(os.path.join(w, "walls.txt")))}
 base = None
 print(f"validate --top {k}, Fashion-MNIST MLP 784-16-10: leave-one-out retraining (L-BFGS to 1e-8)")
 print("| run | workers | wall s | Σ job s | job s (mean) | speedup | overhead per job s | same validate.csv |")
@@ -39,7 +39,7 @@ ref = open(os.path.join(w, "serial-1", "validate.csv")).read()
 for name, workers in (("serial-1", 1), ("mpi-2x1", 2), ("serial-2", 2)):
     recs = [json.loads(l) for l in open(os.path.join(w, name, "loo.jsonl")).readlines()[1:]]
     jobs = sum(r["seconds"] for r in recs)
-    wall = float(walls[name])
+    wall = walls[name]
     base = base or wall
     # overhead: wall × workers beyond the jobs' own time, spread over the jobs (it includes
     # rank 0's serial part: loading the checkpoint, the influence solve, writing outputs)
