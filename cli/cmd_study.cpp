@@ -12,6 +12,7 @@
 #include "autodiff/blas.hpp"
 #include "cli/common.hpp"
 #include "cli/plot.hpp"
+#include "influence/metrics.hpp"
 #include "influence/studies.hpp"
 #include "nn/choices.hpp"
 #include "util/format.hpp"
@@ -67,13 +68,14 @@ std::set<std::string> done_keys(const CsvLog& log) {
 }
 
 const std::vector<std::string> kFragilityColumns = {
-    "key", "sweep", "depth", "width", "weight_decay", "test", "test_row", "test_source_row", "parameters", "train_accuracy", "test_accuracy",
+    "key", "sweep", "depth", "width", "weight_decay", "seed", "test", "test_row", "test_source_row", "parameters", "train_accuracy", "test_accuracy",
     "grad_norm", "lambda_min", "lambda_max", "negative", "n", "pearson", "spearman", "relative_error", "mean_abs_actual", "converged",
     "saddles", "unresolved", "retrained", "solve_rel_residual", "solve_warning", "undefined", "caveat"};
 
 std::vector<std::string> fragility_cells(const inf::FragilityRow& r) {
   const auto& s = r.setting;
-  return {s.key(r.test), s.sweep, std::to_string(s.depth), std::to_string(s.width), shortest(s.weight_decay), r.test, std::to_string(r.test_row),
+  return {s.key(r.test), s.sweep, std::to_string(s.depth), std::to_string(s.width), shortest(s.weight_decay), std::to_string(s.seed), r.test,
+          std::to_string(r.test_row),
           std::to_string(r.test_source_row), std::to_string(r.parameters), CsvLog::cell(r.train_accuracy), CsvLog::cell(r.test_accuracy),
           CsvLog::cell(r.grad_norm), CsvLog::cell(r.spectrum.smallest), CsvLog::cell(r.spectrum.largest),
           r.spectrum.exact ? std::to_string(r.spectrum.negative) : "n/a", std::to_string(r.scores.n), CsvLog::cell(r.scores.pearson),
@@ -85,10 +87,10 @@ std::vector<std::string> fragility_cells(const inf::FragilityRow& r) {
 
 std::string fragility_markdown(const std::vector<Row>& rows) {
   std::ostringstream md;
-  md << "| sweep | depth | width | λ | test | params | test acc | λmin(H) | λmax(H) | negative | n | Pearson | Spearman | rel. error | mean abs Δ | retrains: converged / saddle / unresolved | note |\n"
-     << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  md << "| sweep | depth | width | λ | seed | test | params | test acc | λmin(H) | λmax(H) | negative | n | Pearson | Spearman | rel. error | mean abs Δ | retrains: converged / saddle / unresolved | note |\n"
+     << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& r : rows)
-    md << "| " << r.at("sweep") << " | " << r.at("depth") << " | " << r.at("width") << " | " << r.at("weight_decay") << " | " << r.at("test")
+    md << "| " << r.at("sweep") << " | " << r.at("depth") << " | " << r.at("width") << " | " << r.at("weight_decay") << " | " << r.at("seed") << " | " << r.at("test")
        << " | " << r.at("parameters") << " | " << cell3(r, "test_accuracy") << " | " << fmt("%.3g", num(r, "lambda_min")) << " | "
        << fmt("%.3g", num(r, "lambda_max")) << " | " << r.at("negative") << " | " << r.at("n") << " | " << cell3(r, "pearson") << " | " << cell3(r, "spearman")
        << " | " << cell3(r, "relative_error") << " | " << fmt("%.2g", num(r, "mean_abs_actual")) << " | " << r.at("converged") << " / "
@@ -96,30 +98,82 @@ std::string fragility_markdown(const std::vector<Row>& rows) {
   return md.str();
 }
 
-// Pearson against depth or width, one line per λ and test kind (random test points: mean)
-json fragility_plot(const RunDir& rd, const std::vector<Row>& rows, const std::string& sweep, const std::vector<double>& decays,
-                    const std::string& dataset, std::size_t top) {
-  Plot pl{"Influence vs leave-one-out on " + dataset + ": Pearson against " + sweep, sweep == "depth" ? "hidden layers" : "hidden units",
-          "Pearson (top-" + std::to_string(top) + " by |Δ̂|)", {}, false};
-  json means = json::array();
+// One point of the sweep: a setting's rows over seeds (and, for random test points, over the
+// test points too) and the spread of its Pearson and Spearman (influence/metrics.hpp).
+struct SweepPoint {
+  std::string sweep, test;  // test: "highest" or "random"
+  std::size_t x = 0;        // depth or width
+  double weight_decay = 0;
+  inf::Spread pearson, spearman;
+  std::size_t rows = 0, saddles = 0, unresolved = 0, retrained = 0;
+};
+std::vector<SweepPoint> sweep_points(const std::vector<Row>& rows, const std::vector<double>& decays) {
+  std::vector<SweepPoint> out;
+  for (const std::string sweep : {"depth", "width"})
+    for (double wd : decays)
+      for (const std::string test : {"highest", "random"}) {
+        std::map<std::size_t, std::pair<std::vector<double>, std::vector<double>>> at;
+        std::map<std::size_t, SweepPoint> pts;
+        for (const auto& r : rows) {
+          if (r.at("sweep") != sweep || r.at("weight_decay") != shortest(wd) || (r.at("test") == "highest") != (test == "highest")) continue;
+          const std::size_t x = std::stoul(r.at(sweep));
+          at[x].first.push_back(num(r, "pearson")), at[x].second.push_back(num(r, "spearman"));
+          SweepPoint& p = pts[x];
+          p.rows += 1, p.saddles += std::stoul(r.at("saddles")), p.unresolved += std::stoul(r.at("unresolved"));
+          p.retrained += std::stoul(r.at("retrained"));
+        }
+        for (auto& [x, p] : pts) {
+          p.sweep = sweep, p.test = test, p.x = x, p.weight_decay = wd;
+          p.pearson = inf::spread(at[x].first), p.spearman = inf::spread(at[x].second);
+          out.push_back(p);
+        }
+      }
+  return out;
+}
+std::string spread_cell(const inf::Spread& s) {
+  if (!s.n) return "n/a";
+  std::string c = fmt("%.3f", s.median) + " [" + fmt("%.3f", s.q25) + ", " + fmt("%.3f", s.q75) + "]";
+  c += std::isfinite(s.ci_low) ? " (" + fmt("%.3f", s.ci_low) + "–" + fmt("%.3f", s.ci_high) + ")" : std::string(" (one value)");
+  return c;
+}
+// The sweep table: medians, inter-quartile ranges and bootstrap intervals of the medians.
+std::string spread_markdown(const std::vector<SweepPoint>& pts) {
+  std::ostringstream md;
+  md << "Median [IQR] (bootstrap 95% interval of the median) over seeds, and for random test points over the test points too.\n\n"
+     << "| sweep | depth or width | λ | test | rows (no correlation) | Pearson | Spearman | retrains at a saddle / unresolved |\n"
+     << "|---|---|---|---|---|---|---|---|\n";
+  for (const auto& p : pts)
+    md << "| " << p.sweep << " | " << p.x << " | " << shortest(p.weight_decay) << " | " << p.test << " | " << p.rows << " ("
+       << p.pearson.undefined << ") | " << spread_cell(p.pearson) << " | " << spread_cell(p.spearman) << " | " << p.saddles << " / "
+       << p.unresolved << " of " << p.retrained << " |\n";
+  return md.str();
+}
+json spread_json(const inf::Spread& s) {
+  auto v = [](double x) { return std::isfinite(x) ? json(x) : json(nullptr); };
+  return {{"n", s.n}, {"undefined", s.undefined}, {"median", v(s.median)}, {"q25", v(s.q25)}, {"q75", v(s.q75)},
+          {"ci95", {v(s.ci_low), v(s.ci_high)}}};
+}
+// The metric's median against depth or width, one line per λ and test kind, bars from the
+// lower to the upper quartile.
+void fragility_plot(const RunDir& rd, const std::vector<SweepPoint>& pts, const std::string& sweep, const std::string& metric,
+                    const std::vector<double>& decays, const std::string& dataset, std::size_t top, std::size_t seeds) {
+  const bool pearson = metric == "pearson";
+  Plot pl{"Influence vs leave-one-out on " + dataset + ": " + (pearson ? "Pearson" : "Spearman") + " against " + sweep + " (" +
+              std::to_string(seeds) + (seeds == 1 ? " seed)" : " seeds)"),
+          sweep == "depth" ? "hidden layers" : "hidden units",
+          std::string(pearson ? "Pearson" : "Spearman") + " (top-" + std::to_string(top) + " by |Δ̂|): median, bars = IQR", {}, false};
   for (double wd : decays)
     for (const std::string test : {"highest", "random"}) {
-      Series se{"λ = " + shortest(wd) + (test == "highest" ? ", highest-loss test point" : ", random test points (mean)"), {}, {}, true};
-      std::map<std::size_t, std::pair<double, int>> acc;
-      for (const auto& r : rows)
-        if (r.at("sweep") == sweep && r.at("weight_decay") == shortest(wd) && (r.at("test") == "highest") == (test == "highest")) {
-          auto& e = acc[std::stoul(r.at(sweep))];
-          if (std::isfinite(num(r, "pearson"))) e.first += num(r, "pearson"), e.second += 1;
-        }
-      for (const auto& [x, e] : acc) {  // no defined Pearson at x: NaN, a gap in the line
-        const double m = e.second ? e.first / e.second : std::nan("");
-        se.x.push_back(static_cast<double>(x)), se.y.push_back(m);
-        means.push_back({{"sweep", sweep}, {sweep, x}, {"weight_decay", wd}, {"test", test}, {"mean_pearson", std::isfinite(m) ? json(m) : json(nullptr)}});
+      Series se{"λ = " + shortest(wd) + (test == "highest" ? ", highest-loss test point" : ", random test points"), {}, {}, true};
+      for (const auto& p : pts) {
+        if (p.sweep != sweep || p.weight_decay != wd || p.test != test) continue;
+        const inf::Spread& s = pearson ? p.pearson : p.spearman;
+        se.x.push_back(static_cast<double>(p.x)), se.y.push_back(s.median);  // no defined value: NaN, a gap
+        se.lo.push_back(s.q25), se.hi.push_back(s.q75);
       }
       if (!se.x.empty()) pl.series.push_back(se);
     }
-  write_svg(rd.path("pearson-vs-" + sweep + ".svg"), pl);
-  return means;
+  write_svg(rd.path(metric + "-vs-" + sweep + ".svg"), pl);
 }
 }  // namespace
 
@@ -136,6 +190,7 @@ int run_study_fragility(Args& a) {
   const auto decays = a.reals("weight-decays", {0.0, 0.001});
   o.random_tests = a.count("random-tests", 2);
   o.top = a.count("top", 10, 3);
+  const std::size_t seeds = a.count("seeds", 3, 1, 1000);
   a.finish("inflab study fragility");
   if (pa.spec.model != inf::ModelKind::Mlp) throw UsageError("study fragility varies an MLP's depth and width; --model must be mlp");
   for (double wd : decays)
@@ -144,7 +199,7 @@ int run_study_fragility(Args& a) {
     if (d < 1 || d > 64) throw UsageError("--depths: " + std::to_string(d) + " is not in 1..64");
   for (auto w : widths)
     if (w < 1 || w > 100000) throw UsageError("--widths: " + std::to_string(w) + " is not in 1..100000");
-  const auto settings = inf::fragility_settings(pa.spec, depths, widths, decays);
+  const auto settings = inf::fragility_settings(pa.spec, depths, widths, decays, seeds);
   const RunDir rd(c.out, "study fragility", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
   std::filesystem::create_directories(rd.path("loo"));
@@ -164,14 +219,23 @@ int run_study_fragility(Args& a) {
   const auto rows = read_rows(rd.path("fragility.csv"));
   const std::string md = fragility_markdown(rows);
   write_file(rd.path("fragility.md"), md);
-  json means = json::array();
+  const auto pts = sweep_points(rows, decays);
+  const std::string smd = spread_markdown(pts);
+  write_file(rd.path("fragility-seeds.md"), smd);
+  json spreads = json::array();
+  for (const auto& p : pts)
+    spreads.push_back({{"sweep", p.sweep}, {p.sweep, p.x}, {"weight_decay", p.weight_decay}, {"test", p.test}, {"rows", p.rows},
+                       {"pearson", spread_json(p.pearson)}, {"spearman", spread_json(p.spearman)}, {"saddles", p.saddles},
+                       {"unresolved", p.unresolved}, {"retrained", p.retrained}});
   for (const std::string sweep : {"depth", "width"})
-    for (auto& m : fragility_plot(rd, rows, sweep, decays, pa.spec.dataset, o.top)) means.push_back(m);
+    for (const std::string metric : {"pearson", "spearman"}) fragility_plot(rd, pts, sweep, metric, decays, pa.spec.dataset, o.top, seeds);
   json summary = study_json(pa.spec, o.solver, o.retrain);
-  summary.update({{"settings", settings.size()}, {"rows", rows_json(rows)}, {"mean_pearson", means}});
+  summary.update({{"settings", settings.size()}, {"seeds", seeds}, {"rows", rows_json(rows)}, {"spread", spreads}});
   rd.write_json("summary.json", summary);
-  finish(c, rd, "study fragility: " + std::to_string(rows.size()) + " rows\n" + md + "Files: " + rd.dir() +
-             "/{fragility.csv, fragility.md, pearson-vs-depth.svg, pearson-vs-width.svg, summary.json}\n");
+  finish(c, rd, "study fragility: " + std::to_string(rows.size()) + " rows over " + std::to_string(seeds) + (seeds == 1 ? " seed\n" : " seeds\n") +
+             smd + "\nEvery row: fragility.md.\nFiles: " + rd.dir() +
+             "/{fragility.csv, fragility.md, fragility-seeds.md, pearson-vs-depth.svg, pearson-vs-width.svg, spearman-vs-depth.svg, "
+             "spearman-vs-width.svg, summary.json}\n");
   return 0;
 }
 

@@ -36,9 +36,11 @@ const std::vector<Command>& commands() {
       {"mislabel", "flip --flip of the training labels; rank rows by self-influence against training loss",
        "  --flip F       fraction of training labels flipped (0.1, seeded)\n  --inspect Q    share of the ranking inspected for 'found' (0.1)\n",
        "inflab mislabel --dataset digits --model softmax --flip 0.05", true, true, false, false, run_mislabel},
-      {"study fragility", "Basu, Pope & Feizi 2021: Pearson against depth, width, weight decay and test point",
+      {"study fragility", "Basu, Pope & Feizi 2021: Pearson against depth, width, weight decay and test point, over seeds",
        "  --depths 1,2,3,4,6,8 --widths 5,10,25,50 --weight-decays 0,0.001\n  --random-tests N  random test points besides the highest-loss one (2)\n"
-       "  --top K        rows retrained per test point (10)\n",
+       "  --top K        rows retrained per test point (10)\n"
+       "  --seeds K      repeats of every setting, seed = --seed + k: a new split, subsample and initialisation (3);\n"
+       "                 tables and plots show the median, quartiles and a bootstrap 95% interval of the median\n",
        "inflab study fragility --depths 1,2 --widths 8 --threads 2", true, true, true, false, run_study_fragility},
       {"study groups", "Basu, You & Feizi 2020: first against second-order group influence over p and kind",
        "  --fractions 0.01,0.05,0.1,0.2,0.3  --groups 10  --kinds random,knn,gradient\n  --no-select    skip the most-influential-group rows\n",

@@ -46,8 +46,9 @@ std::vector<double> ticks(double lo, double hi) {
 void range(const Plot& p, bool xaxis, double& lo, double& hi) {
   lo = std::numeric_limits<double>::infinity(), hi = -lo;
   for (const auto& s : p.series)
-    for (double v : xaxis ? s.x : s.y)
-      if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
+    for (const auto* vs : {xaxis ? &s.x : &s.y, xaxis ? &s.x : &s.lo, xaxis ? &s.x : &s.hi})
+      for (double v : *vs)
+        if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
   if (!std::isfinite(lo)) lo = 0, hi = 1;
   if (hi - lo < 1e-300 + 1e-12 * std::fabs(hi)) lo -= 0.5 + std::fabs(lo) * 0.05, hi += 0.5 + std::fabs(hi) * 0.05;
   const double pad = 0.05 * (hi - lo);
@@ -82,6 +83,12 @@ void draw_series(std::ostream& o, const Frame& f, const Series& se, std::size_t 
     }
     flush();
   }
+  for (std::size_t i = 0; i < se.x.size() && i < se.lo.size() && i < se.hi.size(); ++i)
+    if (std::isfinite(se.x[i]) && std::isfinite(se.lo[i]) && std::isfinite(se.hi[i])) {
+      const double x = f.X(se.x[i]), a = f.Y(se.lo[i]), b = f.Y(se.hi[i]);
+      o << "<path d=\"M" << x << "," << a << "V" << b << "M" << x - 4 << "," << a << "h8M" << x - 4 << "," << b << "h8\" stroke=\"" << c
+        << "\" stroke-width=\"1.5\" stroke-opacity=\"0.7\" fill=\"none\"/>\n";
+    }
   for (std::size_t i = 0; i < se.x.size(); ++i)
     if (std::isfinite(se.x[i]) && std::isfinite(se.y[i]))
       o << "<circle cx=\"" << f.X(se.x[i]) << "\" cy=\"" << f.Y(se.y[i]) << "\" r=\"" << (se.line ? 3 : 3.5) << "\" fill=\"" << c

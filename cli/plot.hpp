@@ -17,6 +17,7 @@ struct Series {
   std::string colour;  // "" : the palette's next colour
   bool dashed = false;  // a dashed line (pairs of series: same colour, solid and dashed)
   bool dotted = false;  // a dotted line (a third member of such a family)
+  std::vector<double> lo, hi;  // optional vertical bars from lo[i] to hi[i] at x[i] (an interval)
 };
 
 struct Plot {

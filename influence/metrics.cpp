@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
+#include <random>
 #include <set>
 
 namespace inflab::influence {
@@ -129,6 +131,38 @@ std::size_t sign_agreements(const Tensor& p, const Tensor& a) {
     n += (x > 0 && y > 0) || (x < 0 && y < 0);
   }
   return n;
+}
+
+double quantile(std::vector<double> v, double q) {
+  if (v.empty()) throw Error("quantile of no values");
+  if (!(q >= 0 && q <= 1)) throw Error("quantile: q = " + std::to_string(q) + " is not in [0, 1]");
+  std::sort(v.begin(), v.end());
+  const double h = q * static_cast<double>(v.size() - 1);  // position between order statistics
+  const std::size_t i = static_cast<std::size_t>(std::floor(h));
+  return i + 1 < v.size() ? v[i] + (h - static_cast<double>(i)) * (v[i + 1] - v[i]) : v[i];
+}
+
+Spread spread(const std::vector<double>& values, std::size_t resamples, std::uint64_t seed) {
+  Spread s;
+  std::vector<double> v;
+  for (double x : values) (std::isfinite(x) ? v.push_back(x) : void(++s.undefined));
+  s.n = v.size();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  if (v.empty()) {
+    s.median = s.q25 = s.q75 = s.ci_low = s.ci_high = nan;
+    return s;
+  }
+  s.median = quantile(v, 0.5), s.q25 = quantile(v, 0.25), s.q75 = quantile(v, 0.75);
+  s.ci_low = s.ci_high = nan;
+  if (v.size() < 2 || resamples == 0) return s;
+  std::mt19937_64 g(seed);
+  std::vector<double> medians(resamples), draw(v.size());
+  for (auto& m : medians) {
+    for (auto& d : draw) d = v[g() % v.size()];
+    m = quantile(draw, 0.5);
+  }
+  s.ci_low = quantile(medians, 0.025), s.ci_high = quantile(medians, 0.975);
+  return s;
 }
 
 }  // namespace inflab::influence

@@ -28,4 +28,17 @@ std::string undefined_reason(const Tensor& predicted, const Tensor& actual);
 // exactly 0 agrees with no prediction, and a prediction of 0 with no actual change.
 std::size_t sign_agreements(const Tensor& predicted, const Tensor& actual);
 
+// The spread of a score over repeats (seeds × test points), NaNs left out and counted:
+// median, quartiles (linear interpolation between order statistics, numpy's default) and a
+// percentile-bootstrap 95% interval of the median (`resamples` draws with replacement,
+// mt19937_64 from `seed`: the same numbers on every run). Fewer than 2 values: the interval
+// is NaN (one value has no spread to resample).
+struct Spread {
+  std::size_t n = 0, undefined = 0;  // values used; NaNs left out
+  double median = 0, q25 = 0, q75 = 0;
+  double ci_low = 0, ci_high = 0;  // bootstrap 95% interval of the median
+};
+double quantile(std::vector<double> values, double q);  // q ∈ [0, 1]; Error when empty
+Spread spread(const std::vector<double>& values, std::size_t resamples = 2000, std::uint64_t seed = 0);
+
 }  // namespace inflab::influence

@@ -8,22 +8,26 @@
 namespace inflab::influence {
 
 std::string FragilitySetting::key(const std::string& test) const {
-  return sweep + "-d" + std::to_string(depth) + "-w" + std::to_string(width) + "-wd" + shortest(weight_decay) + "-" + test;
+  return sweep + "-d" + std::to_string(depth) + "-w" + std::to_string(width) + "-wd" + shortest(weight_decay) + "-s" +
+         std::to_string(seed) + "-" + test;
 }
 
 std::vector<FragilitySetting> fragility_settings(const ProblemSpec& base, const std::vector<std::size_t>& depths,
-                                                 const std::vector<std::size_t>& widths, const std::vector<double>& decays) {
+                                                 const std::vector<std::size_t>& widths, const std::vector<double>& decays,
+                                                 std::size_t seeds) {
+  if (seeds == 0) throw Error("fragility: seeds must be at least 1");
   std::vector<FragilitySetting> out;
   auto add = [&](FragilitySetting s) {
     for (const auto& o : out)
-      if (o.sweep == s.sweep && o.depth == s.depth && o.width == s.width && o.weight_decay == s.weight_decay) return;
+      if (o.sweep == s.sweep && o.depth == s.depth && o.width == s.width && o.weight_decay == s.weight_decay && o.seed == s.seed) return;
     out.push_back(std::move(s));
   };
-  for (double wd : decays) {
-    if (!(wd >= 0) || !std::isfinite(wd)) throw Error("fragility: weight decay " + shortest(wd) + " is not ≥ 0");
-    for (auto d : depths) add({"depth", d, base.width, wd});
-    for (auto w : widths) add({"width", base.depth, w, wd});
-  }
+  for (std::size_t k = 0; k < seeds; ++k)
+    for (double wd : decays) {
+      if (!(wd >= 0) || !std::isfinite(wd)) throw Error("fragility: weight decay " + shortest(wd) + " is not ≥ 0");
+      for (auto d : depths) add({"depth", d, base.width, wd, k});
+      for (auto w : widths) add({"width", base.depth, w, wd, k});
+    }
   return out;
 }
 
@@ -80,12 +84,13 @@ std::vector<FragilityRow> fragility_setting(const ProblemSpec& base, const Fragi
   ProblemSpec spec = base;
   spec.model = ModelKind::Mlp;
   spec.depth = s.depth, spec.width = s.width, spec.weight_decay = s.weight_decay;
+  spec.seed = base.seed + s.seed;
   const Problem p = build_problem(spec, false);
   const CurvatureOperator A(*p.obj, p.train, p.theta);
   const SpectrumSummary spectrum = influence::spectrum(A);
   const InverseHvp inv(A, o.solver);
   std::vector<FragilityRow> rows;
-  for (const auto& [name, t] : fragility_tests(p, o.random_tests, base.seed)) {
+  for (const auto& [name, t] : fragility_tests(p, o.random_tests, spec.seed)) {
     if (done && done(s.key(name))) continue;
     RetrainRun run = how;
     run.progress = false;

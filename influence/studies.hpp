@@ -15,12 +15,15 @@ struct FragilitySetting {
   std::string sweep;  // "depth" or "width": the axis this setting belongs to
   std::size_t depth = 1, width = 16;
   double weight_decay = 0;
-  std::string key(const std::string& test) const;  // e.g. depth-d2-w16-wd0.001-highest
+  std::size_t seed = 0;  // repeat k: the problem's seed is base seed + k — a new split, subsample and initialisation
+  std::string key(const std::string& test) const;  // e.g. depth-d2-w16-wd0.001-s0-highest
 };
-// Every setting of the sweep: for each λ, the depths at the base width and the widths at
-// the base depth (repeats dropped, order kept).
+// Every setting of the sweep, for seeds 0..seeds−1 (seed outermost: the first pass is a whole
+// sweep): for each λ, the depths at the base width and the widths at the base depth
+// (repeats dropped, order kept).
 std::vector<FragilitySetting> fragility_settings(const ProblemSpec& base, const std::vector<std::size_t>& depths,
-                                                 const std::vector<std::size_t>& widths, const std::vector<double>& decays);
+                                                 const std::vector<std::size_t>& widths, const std::vector<double>& decays,
+                                                 std::size_t seeds = 1);
 
 struct FragilityOptions {
   std::size_t top = 10, random_tests = 2;

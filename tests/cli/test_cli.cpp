@@ -235,20 +235,40 @@ TEST_CASE("inflab group and study groups: second order closer than first on cohe
   CHECK(slurp(t.file("sg/pearson-vs-p.svg")).find("knn, second order") != std::string::npos);
 }
 
-TEST_CASE("inflab study fragility: one row per setting and test point, resumed after an interruption") {
+TEST_CASE("inflab study fragility: one row per setting, seed and test point; spread over seeds; resumed after an interruption") {
   const test::TempDir t;
-  const std::string args = "study fragility --quiet --depths 1,2 --widths 4 --width 6 --weight-decays 0.01 --random-tests 1 --top 6 --out f";
+  const std::string args =
+      "study fragility --quiet --depths 1,2 --widths 4 --width 6 --weight-decays 0.01 --random-tests 1 --top 6 --seeds 2 --out f";
   REQUIRE(run_inflab(t.dir(), args).code == 0);
   const std::string csv = slurp(t.file("f/fragility.csv"));
-  CHECK(lines(t.file("f/fragility.csv")) == 1 + 3 * 2);  // depths 1, 2 at width 6 and width 4 at depth 1; 2 test points
-  CHECK(csv.find("depth-d2-w6-wd0.01-highest,depth,2,6,") != std::string::npos);
+  CHECK(lines(t.file("f/fragility.csv")) == 1 + 2 * 3 * 2);  // 2 seeds × (depths 1, 2 at width 6, width 4 at depth 1) × 2 test points
+  CHECK(csv.find("depth-d2-w6-wd0.01-s1-highest,depth,2,6,0.01,1,highest,") != std::string::npos);
+  // the spread over seeds, recomputed from the rows: the highest-loss point of depth 2 over its 2 seeds
+  const json sum = summary(t.file("f/summary.json"));
+  std::vector<double> p2;
+  for (const auto& r : sum["rows"])
+    if (r["sweep"] == "depth" && r["depth"] == 2 && r["test"] == "highest") p2.push_back(r["pearson"].get<double>());
+  REQUIRE(p2.size() == 2);
+  bool found = false;
+  for (const auto& sp : sum["spread"])
+    if (sp["sweep"] == "depth" && sp["depth"] == 2 && sp["test"] == "highest") {
+      found = true;
+      CHECK(sp["rows"] == 2);
+      CHECK(sp["pearson"]["median"].get<double>() == doctest::Approx((p2[0] + p2[1]) / 2));
+      CHECK(sp["pearson"]["q25"].get<double>() == doctest::Approx(std::min(p2[0], p2[1]) + 0.25 * std::fabs(p2[0] - p2[1])));
+      CHECK(sp["pearson"]["ci95"][0].get<double>() == doctest::Approx(std::min(p2[0], p2[1])));  // 2 values: the interval spans them
+      CHECK(sp["pearson"]["ci95"][1].get<double>() == doctest::Approx(std::max(p2[0], p2[1])));
+    }
+  CHECK(found);
+  CHECK(slurp(t.file("f/fragility-seeds.md")).find("| depth | 2 | 0.01 | highest | 2 (0) | ") != std::string::npos);
+  CHECK(slurp(t.file("f/spearman-vs-width.svg")).find("bars = IQR") != std::string::npos);
   // interrupted: the last row never written; the rerun adds only it
   const std::string cut = csv.substr(0, csv.rfind('\n', csv.size() - 2) + 1);
   { std::ofstream(t.file("f/fragility.csv"), std::ios::trunc) << cut; }
   const Result again = run_inflab(t.dir(), args);
   REQUIRE(again.code == 0);
   CHECK(slurp(t.file("f/fragility.csv")) == csv);
-  CHECK(slurp(t.file("f/fragility.md")).find("| width | 1 | 4 | 0.01 | highest |") != std::string::npos);
+  CHECK(slurp(t.file("f/fragility.md")).find("| width | 1 | 4 | 0.01 | 1 | highest |") != std::string::npos);
   CHECK(slurp(t.file("f/pearson-vs-depth.svg")).find("λ = 0.01, highest-loss test point") != std::string::npos);
 }
 

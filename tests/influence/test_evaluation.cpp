@@ -3,7 +3,10 @@
 
 #include "influence/evaluation.hpp"
 #include "influence/influence.hpp"
+#include "influence/metrics.hpp"
 #include "tests/influence/fixtures.hpp"
+
+#include <cmath>
 
 using namespace inflab;
 using namespace inflab::influence;
@@ -59,4 +62,45 @@ TEST_CASE("LDS of first-order influence on L2 logistic regression, α = 0.5") {
   CHECK(r.retrains.size() == 20);
   CHECK(error_of([&] { linear_datamodeling_score(lr.obj, lr.train, lr.test, lr.theta, 0, inf.predicted_change, 2, 0.5, 3, p, run); })
             .find("at least 3") != std::string::npos);
+}
+
+TEST_CASE("spread over seeds: quantiles, IQR and the bootstrap interval of the median on hand-computed cases") {
+  // numpy's default (linear) quantiles: sorted {1, 1, 3, 4, 5}
+  CHECK(quantile({3, 1, 4, 1, 5}, 0.5) == 3);
+  CHECK(quantile({3, 1, 4, 1, 5}, 0.25) == 1);
+  CHECK(quantile({3, 1, 4, 1, 5}, 0.75) == 4);
+  CHECK(quantile({1, 2, 3, 4}, 0.25) == doctest::Approx(1.75));  // np.quantile([1,2,3,4], .25)
+  CHECK(quantile({1, 2, 3, 4}, 0.5) == doctest::Approx(2.5));
+  CHECK(quantile({7}, 0.9) == 7);
+  CHECK(error_of([] { quantile({}, 0.5); }).find("no values") != std::string::npos);
+  const Spread s = spread({3, 1, std::nan(""), 4, 1, 5});
+  CHECK(s.n == 5);
+  CHECK(s.undefined == 1);
+  CHECK(s.median == 3);
+  CHECK(s.q25 == 1);
+  CHECK(s.q75 == 4);
+  CHECK(s.ci_low <= s.median);
+  CHECK(s.ci_high >= s.median);
+  // {0, 1}: a resample's median is 0, ½ or 1 with probability ¼, ½, ¼, so the 2.5% and 97.5%
+  // quantiles of 2000 resampled medians are 0 and 1
+  const Spread two = spread({0, 1});
+  CHECK(two.ci_low == 0);
+  CHECK(two.ci_high == 1);
+  // {0, 1, 2}: P(median = 0) = P(≥ 2 zeros in 3 draws) = 7/27 > 2.5%, likewise for 2
+  const Spread three = spread({2, 0, 1});
+  CHECK(three.ci_low == 0);
+  CHECK(three.ci_high == 2);
+  const Spread constant = spread({0.5, 0.5, 0.5});
+  CHECK(constant.ci_low == 0.5);
+  CHECK(constant.ci_high == 0.5);
+  // one value: no spread to resample; none: all NaN
+  CHECK(std::isnan(spread({0.8}).ci_low));
+  CHECK(spread({0.8}).median == 0.8);
+  CHECK(std::isnan(spread({std::nan("")}).median));
+  // seeded: the same draws every run; another seed, another interval (on varied data)
+  std::vector<double> v;
+  for (int i = 0; i < 15; ++i) v.push_back(std::sin(1.7 * i));
+  CHECK(spread(v, 500, 3).ci_low == spread(v, 500, 3).ci_low);
+  CHECK(spread(v, 500, 3).ci_high == spread(v, 500, 3).ci_high);
+  CHECK((spread(v, 500, 3).ci_low != spread(v, 500, 4).ci_low || spread(v, 500, 3).ci_high != spread(v, 500, 4).ci_high));
 }

@@ -139,7 +139,7 @@ TEST_CASE("fragility_setting: one row per test point, keys name the setting exac
   base.max_steps = 3000;
   const auto settings = fragility_settings(base, {1, 1, 2}, {4}, {0.01});
   REQUIRE(settings.size() == 3);  // repeats dropped
-  CHECK(settings[0].key("highest") == "depth-d1-w6-wd0.01-highest");
+  CHECK(settings[0].key("highest") == "depth-d1-w6-wd0.01-s0-highest");
   FragilityOptions o;
   o.top = 6;
   o.random_tests = 1;
@@ -160,6 +160,24 @@ TEST_CASE("fragility_setting: one row per test point, keys name the setting exac
   REQUIRE(skipped.size() == 1);
   CHECK(skipped[0].test == "random0");
   CHECK(skipped[0].scores.pearson == doctest::Approx(rows[1].scores.pearson).epsilon(1e-9));
+  // seeds: every setting again per seed, seed outermost; seed k is a problem seeded base + k —
+  // repeatable, and another split and initialisation than seed 0
+  const auto seeded = fragility_settings(base, {1, 1, 2}, {4}, {0.01}, 2);
+  REQUIRE(seeded.size() == 6);
+  CHECK(seeded[3].seed == 1);
+  CHECK(seeded[3].key("highest") == "depth-d1-w6-wd0.01-s1-highest");
+  CHECK(test::error_of([&] { fragility_settings(base, {1}, {4}, {0.01}, 0); }).find("seeds") != std::string::npos);
+  o.random_tests = 0;
+  const auto s1 = fragility_setting(base, seeded[3], o, nullptr, nullptr, run);
+  const auto again = fragility_setting(base, seeded[3], o, nullptr, nullptr, run);
+  REQUIRE(s1.size() == 1);
+  CHECK(s1[0].scores.pearson == again[0].scores.pearson);
+  CHECK(s1[0].test_source_row == again[0].test_source_row);
+  ProblemSpec one = base;
+  one.seed = base.seed + 1;
+  const Problem p1 = build_problem(one, false);
+  CHECK(s1[0].test_accuracy == p1.test_accuracy);  // the problem seeded base + 1
+  CHECK(s1[0].scores.pearson != rows[0].scores.pearson);
 }
 
 TEST_CASE("evaluate_lds: subsets against retraining; no moved loss gives an undefined score, not an error") {

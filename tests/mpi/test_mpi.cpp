@@ -102,7 +102,7 @@ TEST_CASE("mpirun: every command that retrains writes one process's files, whate
       "validate --quiet --top 20",
       "group " + logreg + " --fraction 0.2 --groups 4 --kinds random,knn --select",
       "lds " + logreg + " --subsets 8 --alpha 0.7 --retrain newton --retrain-tol 1e-12",
-      "study fragility --quiet --depths 1,2 --widths 4 --width 6 --weight-decays 0.01 --random-tests 1 --top 6",
+      "study fragility --quiet --depths 1,2 --widths 4 --width 6 --weight-decays 0.01 --random-tests 1 --top 6 --seeds 2",
       "study groups --quiet --fractions 0.1 --groups 3",
       "influence " + logreg + " --test 3",  // retrains nothing: the other ranks wait, then stop
   };
