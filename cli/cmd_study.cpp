@@ -1,6 +1,7 @@
 // The two reproduced studies: loops over settings around influence/ calls (studies.hpp,
 // experiments.hpp). Each writes one CSV row per finished setting (an interrupted study
 // resumes where it stopped), then tables and plots from the whole CSV.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -106,6 +107,7 @@ struct SweepPoint {
   double weight_decay = 0;
   inf::Spread pearson, spearman;
   std::size_t rows = 0, saddles = 0, unresolved = 0, retrained = 0;
+  std::size_t unmeasured = 0;  // rows left out: some retrain took no step, so its Δ = 0 is no measurement
 };
 std::vector<SweepPoint> sweep_points(const std::vector<Row>& rows, const std::vector<double>& decays) {
   std::vector<SweepPoint> out;
@@ -117,10 +119,12 @@ std::vector<SweepPoint> sweep_points(const std::vector<Row>& rows, const std::ve
         for (const auto& r : rows) {
           if (r.at("sweep") != sweep || r.at("weight_decay") != shortest(wd) || (r.at("test") == "highest") != (test == "highest")) continue;
           const std::size_t x = std::stoul(r.at(sweep));
-          at[x].first.push_back(num(r, "pearson")), at[x].second.push_back(num(r, "spearman"));
           SweepPoint& p = pts[x];
           p.rows += 1, p.saddles += std::stoul(r.at("saddles")), p.unresolved += std::stoul(r.at("unresolved"));
           p.retrained += std::stoul(r.at("retrained"));
+          auto& [pe, sp] = at[x];
+          if (std::stoul(r.at("unresolved")) > 0) ++p.unmeasured;
+          else pe.push_back(num(r, "pearson")), sp.push_back(num(r, "spearman"));
         }
         for (auto& [x, p] : pts) {
           p.sweep = sweep, p.test = test, p.x = x, p.weight_decay = wd;
@@ -139,12 +143,14 @@ std::string spread_cell(const inf::Spread& s) {
 // The sweep table: medians, inter-quartile ranges and bootstrap intervals of the medians.
 std::string spread_markdown(const std::vector<SweepPoint>& pts) {
   std::ostringstream md;
-  md << "Median [IQR] (bootstrap 95% interval of the median) over seeds, and for random test points over the test points too.\n\n"
-     << "| sweep | depth or width | λ | test | rows (no correlation) | Pearson | Spearman | retrains at a saddle / unresolved |\n"
+  md << "Median [IQR] (bootstrap 95% interval of the median) over seeds, and for random test points over the test points too.\n"
+     << "Rows with an unresolved retrain (no step taken: Δ = 0 measures nothing) are left out; rows whose correlation is\n"
+     << "undefined are counted, not used; retrains that ended at a saddle stay in and are counted in the last column.\n\n"
+     << "| sweep | depth or width | λ | test | rows: used / no correlation / left out | Pearson | Spearman | retrains at a saddle / unresolved |\n"
      << "|---|---|---|---|---|---|---|---|\n";
   for (const auto& p : pts)
-    md << "| " << p.sweep << " | " << p.x << " | " << shortest(p.weight_decay) << " | " << p.test << " | " << p.rows << " ("
-       << p.pearson.undefined << ") | " << spread_cell(p.pearson) << " | " << spread_cell(p.spearman) << " | " << p.saddles << " / "
+    md << "| " << p.sweep << " | " << p.x << " | " << shortest(p.weight_decay) << " | " << p.test << " | " << p.pearson.n << " / "
+       << p.pearson.undefined << " / " << p.unmeasured << " | " << spread_cell(p.pearson) << " | " << spread_cell(p.spearman) << " | " << p.saddles << " / "
        << p.unresolved << " of " << p.retrained << " |\n";
   return md.str();
 }
@@ -171,7 +177,7 @@ void fragility_plot(const RunDir& rd, const std::vector<SweepPoint>& pts, const 
         se.x.push_back(static_cast<double>(p.x)), se.y.push_back(s.median);  // no defined value: NaN, a gap
         se.lo.push_back(s.q25), se.hi.push_back(s.q75);
       }
-      if (!se.x.empty()) pl.series.push_back(se);
+      if (std::any_of(se.y.begin(), se.y.end(), [](double v) { return std::isfinite(v); })) pl.series.push_back(se);
     }
   write_svg(rd.path(metric + "-vs-" + sweep + ".svg"), pl);
 }
@@ -224,7 +230,7 @@ int run_study_fragility(Args& a) {
   write_file(rd.path("fragility-seeds.md"), smd);
   json spreads = json::array();
   for (const auto& p : pts)
-    spreads.push_back({{"sweep", p.sweep}, {p.sweep, p.x}, {"weight_decay", p.weight_decay}, {"test", p.test}, {"rows", p.rows},
+    spreads.push_back({{"sweep", p.sweep}, {p.sweep, p.x}, {"weight_decay", p.weight_decay}, {"test", p.test}, {"rows", p.rows}, {"left_out_unresolved", p.unmeasured},
                        {"pearson", spread_json(p.pearson)}, {"spearman", spread_json(p.spearman)}, {"saddles", p.saddles},
                        {"unresolved", p.unresolved}, {"retrained", p.retrained}});
   for (const std::string sweep : {"depth", "width"})

@@ -101,6 +101,9 @@ bool covers(const Plot& p, const Frame& f, double cx, double cy, double lw, doub
   for (const auto& se : p.series)
     for (std::size_t i = 0; i < se.x.size(); ++i) {
       if (in(f.X(se.x[i]), f.Y(se.y[i]))) return true;
+      if (i < se.lo.size() && i < se.hi.size() && std::isfinite(se.lo[i]) && std::isfinite(se.hi[i]))  // an interval bar
+        for (double u = 0; u <= 1; u += 0.05)
+          if (in(f.X(se.x[i]), f.Y(se.lo[i] + u * (se.hi[i] - se.lo[i])))) return true;
       if (se.line && i + 1 < se.x.size())
         for (double u = 0.05; u < 1; u += 0.05)
           if (in(f.X(se.x[i] + u * (se.x[i + 1] - se.x[i])), f.Y(se.y[i] + u * (se.y[i + 1] - se.y[i])))) return true;
