@@ -13,6 +13,7 @@
 #include "autodiff/blas.hpp"
 #include "cli/common.hpp"
 #include "cli/plot.hpp"
+#include "influence/choices.hpp"
 #include "influence/metrics.hpp"
 #include "influence/studies.hpp"
 #include "nn/choices.hpp"
@@ -69,14 +70,14 @@ std::set<std::string> done_keys(const CsvLog& log) {
 }
 
 const std::vector<std::string> kFragilityColumns = {
-    "key", "sweep", "depth", "width", "weight_decay", "seed", "test", "test_row", "test_source_row", "parameters", "train_accuracy", "test_accuracy",
+    "key", "sweep", "depth", "width", "weight_decay", "seed", "test", "candidates", "test_row", "test_source_row", "parameters", "train_accuracy", "test_accuracy",
     "grad_norm", "lambda_min", "lambda_max", "negative", "n", "pearson", "spearman", "relative_error", "mean_abs_actual", "converged",
     "saddles", "unresolved", "retrained", "solve_rel_residual", "solve_warning", "undefined", "caveat"};
 
-std::vector<std::string> fragility_cells(const inf::FragilityRow& r) {
+std::vector<std::string> fragility_cells(const inf::FragilityRow& r, inf::Candidates candidates) {
   const auto& s = r.setting;
   return {s.key(r.test), s.sweep, std::to_string(s.depth), std::to_string(s.width), shortest(s.weight_decay), std::to_string(s.seed), r.test,
-          std::to_string(r.test_row),
+          inf::candidate_rules().name(candidates), std::to_string(r.test_row),
           std::to_string(r.test_source_row), std::to_string(r.parameters), CsvLog::cell(r.train_accuracy), CsvLog::cell(r.test_accuracy),
           CsvLog::cell(r.grad_norm), CsvLog::cell(r.spectrum.smallest), CsvLog::cell(r.spectrum.largest),
           r.spectrum.exact ? std::to_string(r.spectrum.negative) : "n/a", std::to_string(r.scores.n), CsvLog::cell(r.scores.pearson),
@@ -161,13 +162,23 @@ json spread_json(const inf::Spread& s) {
 }
 // The metric's median against depth or width, one line per λ and test kind, bars from the
 // lower to the upper quartile.
+// "top-10 by |Δ̂|", "10 highest-loss rows", "10 random rows": what a row retrains
+std::string candidates_text(inf::Candidates c, std::size_t top) {
+  const std::string k = std::to_string(top);
+  switch (c) {
+    case inf::Candidates::TopInfluence: return "top-" + k + " by |Δ̂|";
+    case inf::Candidates::HighestLoss: return k + " highest-loss rows";
+    case inf::Candidates::Random: return k + " random rows";
+  }
+  return k + " rows";
+}
 void fragility_plot(const RunDir& rd, const std::vector<SweepPoint>& pts, const std::string& sweep, const std::string& metric,
-                    const std::vector<double>& decays, const std::string& dataset, std::size_t top, std::size_t seeds) {
+                    const std::vector<double>& decays, const std::string& dataset, const std::string& candidates, std::size_t seeds) {
   const bool pearson = metric == "pearson";
   Plot pl{"Influence vs leave-one-out on " + dataset + ": " + (pearson ? "Pearson" : "Spearman") + " against " + sweep + " (" +
               std::to_string(seeds) + (seeds == 1 ? " seed)" : " seeds)"),
           sweep == "depth" ? "hidden layers" : "hidden units",
-          std::string(pearson ? "Pearson" : "Spearman") + " (top-" + std::to_string(top) + " by |Δ̂|): median, bars = IQR", {}, false};
+          std::string(pearson ? "Pearson" : "Spearman") + " (" + candidates + "): median, bars = IQR", {}, false};
   for (double wd : decays)
     for (const std::string test : {"highest", "random"}) {
       Series se{"λ = " + shortest(wd) + (test == "highest" ? ", highest-loss test point" : ", random test points"), {}, {}, true};
@@ -196,6 +207,7 @@ int run_study_fragility(Args& a) {
   const auto decays = a.reals("weight-decays", {0.0, 0.001});
   o.random_tests = a.count("random-tests", 2);
   o.top = a.count("top", 10, 3);
+  o.candidates = a.choice("candidates", inf::candidate_rules(), inf::Candidates::TopInfluence);
   const std::size_t seeds = a.count("seeds", 3, 1, 1000);
   a.finish("inflab study fragility");
   if (pa.spec.model != inf::ModelKind::Mlp) throw UsageError("study fragility varies an MLP's depth and width; --model must be mlp");
@@ -219,7 +231,7 @@ int run_study_fragility(Args& a) {
     const auto rows = inf::fragility_setting(
         pa.spec, s, o, [&](const std::string& k) { return done.count(k) > 0; }, [&](const std::string& k) { return rd.path("loo/" + k + ".jsonl"); },
         retrain_run(c, rd, "", false));
-    for (const auto& r : rows) log.row(fragility_cells(r)), prog.tick(s.key(r.test));
+    for (const auto& r : rows) log.row(fragility_cells(r, o.candidates)), prog.tick(s.key(r.test));
   }
   prog.done();
   const auto rows = read_rows(rd.path("fragility.csv"));
@@ -234,9 +246,9 @@ int run_study_fragility(Args& a) {
                        {"pearson", spread_json(p.pearson)}, {"spearman", spread_json(p.spearman)}, {"saddles", p.saddles},
                        {"unresolved", p.unresolved}, {"retrained", p.retrained}});
   for (const std::string sweep : {"depth", "width"})
-    for (const std::string metric : {"pearson", "spearman"}) fragility_plot(rd, pts, sweep, metric, decays, pa.spec.dataset, o.top, seeds);
+    for (const std::string metric : {"pearson", "spearman"}) fragility_plot(rd, pts, sweep, metric, decays, pa.spec.dataset, candidates_text(o.candidates, o.top), seeds);
   json summary = study_json(pa.spec, o.solver, o.retrain);
-  summary.update({{"settings", settings.size()}, {"seeds", seeds}, {"rows", rows_json(rows)}, {"spread", spreads}});
+  summary.update({{"settings", settings.size()}, {"seeds", seeds}, {"candidates", inf::candidate_rules().name(o.candidates)}, {"rows", rows_json(rows)}, {"spread", spreads}});
   rd.write_json("summary.json", summary);
   finish(c, rd, "study fragility: " + std::to_string(rows.size()) + " rows over " + std::to_string(seeds) + (seeds == 1 ? " seed\n" : " seeds\n") +
              smd + "\nEvery row: fragility.md.\nFiles: " + rd.dir() +

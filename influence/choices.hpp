@@ -10,11 +10,14 @@ namespace inflab::influence {
 enum class ModelKind { LogReg, Softmax, Mlp, Cnn };
 // How removal groups are formed (experiments.hpp, make_groups).
 enum class GroupKind { Random, Knn, Class, Gradient };
+// Which training rows a fragility row retrains (studies.hpp).
+enum class Candidates { TopInfluence, HighestLoss, Random };
 
 const Choices<Method>& solver_methods();
 const Choices<Curvature>& curvatures();
 const Choices<ExactOptions::Indefinite>& indefinite_treatments();  // exact on an indefinite H
 const Choices<ModelKind>& model_kinds();
 const Choices<GroupKind>& group_kinds();
+const Choices<Candidates>& candidate_rules();
 
 }  // namespace inflab::influence

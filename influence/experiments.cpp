@@ -154,12 +154,7 @@ MislabelDetection detect_mislabels(const ProblemSpec& spec, double fraction, con
   const Problem& p = m.problem;
   const CurvatureOperator A(*p.obj, p.train, p.theta);
   m.self_influence = self_influence(A, solver, &m.warning);
-  m.train_loss = zeros({p.train.size()});
-  for (std::size_t i = 0; i < p.train.size(); ++i) {
-    double l = 0;
-    test_loss_gradient(*p.obj, p.train, {i}, p.theta, &l);
-    m.train_loss(i) = l;
-  }
+  m.train_loss = row_losses(*p.obj, p.train, p.theta);
   m.auc_influence = detection_auc(m.self_influence, flipped);
   m.auc_loss = detection_auc(m.train_loss, flipped);
   m.found_influence = fraction_found(m.self_influence, flipped, top);

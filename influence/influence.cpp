@@ -46,6 +46,10 @@ Tensor test_loss_gradient(const nn::Objective& obj, const data::Dataset& test, c
   return rec.grad();
 }
 
+Tensor row_losses(const nn::Objective& obj, const data::Dataset& d, const Tensor& theta) {
+  return ad::Recording([&](ad::Var th) { return obj.losses(th, d); }, theta).value();
+}
+
 Tensor train_gradient_dots(const nn::Objective& obj, const data::Dataset& train, const Tensor& theta, const Tensor& S,
                            std::size_t batch) {
   const std::size_t p = theta.size(), n = train.size();

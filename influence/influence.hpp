@@ -92,6 +92,8 @@ struct Ranked {
 // most) or, with helpful = false, the most negative (most harmful). Rows of the other sign
 // (or 0) are never listed, so a list holds fewer than k when fewer have its sign.
 std::vector<Ranked> top_k(const Tensor& predicted_change, std::size_t k, bool helpful);
+// ℓ(zᵢ; θ) of every row of d (no regulariser), in one pass: [n].
+Tensor row_losses(const nn::Objective& obj, const data::Dataset& d, const Tensor& theta);
 // The k rows with the largest |v|, largest first (ties keep row order): the rows whose
 // removal is predicted to matter most, the ones retraining checks.
 std::vector<std::size_t> largest_magnitude(const Tensor& v, std::size_t k);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "datasets/split.hpp"
+#include "influence/choices.hpp"
 #include "util/format.hpp"
 
 namespace inflab::influence {
@@ -44,6 +46,27 @@ std::vector<std::pair<std::string, std::size_t>> fragility_tests(const Problem& 
   return tests;
 }
 
+std::vector<std::size_t> fragility_candidates(const Problem& p, const Tensor& predicted, Candidates rule, std::size_t top,
+                                              std::uint64_t seed) {
+  switch (rule) {
+    case Candidates::TopInfluence: return largest_magnitude(predicted, top);
+    case Candidates::HighestLoss: {
+      const Tensor l = row_losses(*p.obj, p.train, p.theta);
+      std::vector<std::size_t> rows(l.size());
+      for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i;
+      std::stable_sort(rows.begin(), rows.end(), [&](std::size_t a, std::size_t b) { return l(a) > l(b); });
+      rows.resize(std::min(top, rows.size()));
+      return rows;
+    }
+    case Candidates::Random: {
+      auto rows = data::permutation(p.train.size(), seed * 7919 + 13);  // its own stream, apart from the split's
+      rows.resize(std::min(top, rows.size()));
+      return rows;
+    }
+  }
+  throw Error("fragility: unknown candidate rule");
+}
+
 FragilityRow fragility_row(const Problem& p, const InverseHvp& inv, const SpectrumSummary& spectrum, const FragilitySetting& s,
                            const std::string& test, std::size_t test_row, const FragilityOptions& o, const RetrainRun& run) {
   FragilityRow r;
@@ -61,7 +84,7 @@ FragilityRow fragility_row(const Problem& p, const InverseHvp& inv, const Spectr
   r.rel_residual = sol.rel_residual;
   r.warning = sol.warning;
   const Tensor pc = train_gradient_dots(*p.obj, p.train, p.theta, sol.x) / static_cast<double>(p.train.size());
-  const auto rows = largest_magnitude(pc, o.top);
+  const auto rows = fragility_candidates(p, pc, o.candidates, o.top, p.spec.seed + test_row);
   const auto rec = leave_one_out(*p.obj, p.train, p.test, p.theta, rows, {test_row}, o.retrain, run);
   Tensor pred = zeros({rows.size()}), act = zeros({rows.size()});
   for (std::size_t j = 0; j < rows.size(); ++j) {

@@ -27,6 +27,7 @@ std::vector<FragilitySetting> fragility_settings(const ProblemSpec& base, const 
 
 struct FragilityOptions {
   std::size_t top = 10, random_tests = 2;
+  Candidates candidates = Candidates::TopInfluence;  // which rows are retrained
   SolverChoice solver;
   RetrainProtocol retrain;
 };
@@ -45,7 +46,10 @@ struct FragilityRow {
 // The test points of a problem: the highest-loss one, then `random` others (seeded; the
 // same for every setting since the split is the same).
 std::vector<std::pair<std::string, std::size_t>> fragility_tests(const Problem& p, std::size_t random, std::uint64_t seed);
-// One row: Δ̂ for every training row, leave-one-out of the top |Δ̂|, scores.
+// The rows a fragility row retrains: `top` of them by the rule, Δ̂ the predictions of every row.
+std::vector<std::size_t> fragility_candidates(const Problem& p, const Tensor& predicted, Candidates rule, std::size_t top,
+                                              std::uint64_t seed);
+// One row: Δ̂ for every training row, leave-one-out of the candidates, scores.
 FragilityRow fragility_row(const Problem& p, const InverseHvp& inv, const SpectrumSummary& spectrum, const FragilitySetting& s,
                            const std::string& test, std::size_t test_row, const FragilityOptions& o, const RetrainRun& run);
 // Trains the setting's problem and returns the rows of its test points whose key `done`

@@ -270,6 +270,16 @@ TEST_CASE("inflab study fragility: one row per setting, seed and test point; spr
   CHECK(slurp(t.file("f/fragility.csv")) == csv);
   CHECK(slurp(t.file("f/fragility.md")).find("| width | 1 | 4 | 0.01 | 1 | highest |") != std::string::npos);
   CHECK(slurp(t.file("f/pearson-vs-depth.svg")).find("λ = 0.01, highest-loss test point") != std::string::npos);
+  // the replication's candidate rule: the highest-training-loss rows, recorded in every output
+  const Result l = run_inflab(t.dir(), "study fragility --quiet --depths 1 --widths 6 --width 6 --weight-decays 0.01 --random-tests 0 --top 5 "
+                                       "--seeds 1 --candidates loss --out fl");
+  REQUIRE_MESSAGE(l.code == 0, l.out);
+  CHECK(slurp(t.file("fl/fragility.csv")).find(",0,highest,loss,") != std::string::npos);
+  CHECK(summary(t.file("fl/summary.json"))["candidates"] == "loss");
+  CHECK(slurp(t.file("fl/pearson-vs-depth.svg")).find("5 highest-loss rows") != std::string::npos);
+  const Result bad = run_inflab(t.dir(), "study fragility --candidates largest --out fb");
+  CHECK(bad.code == 2);
+  CHECK(bad.out.find("largest") != std::string::npos);
 }
 
 TEST_CASE("inflab: a checkpoint rebuilds its problem; a contradicting flag is a usage error naming the setting") {

@@ -5,8 +5,10 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
+#include "influence/choices.hpp"
 #include "influence/studies.hpp"
 #include "tests/datasets/temp_files.hpp"
 #include "tests/test_util.hpp"
@@ -198,4 +200,37 @@ TEST_CASE("evaluate_lds: subsets against retraining; no moved loss gives an unde
   CHECK(std::isnan(z.lds.spearman));
   CHECK(z.scores.undefined.find("every actual change is 0") != std::string::npos);
   CHECK(z.retrain.unresolved == 8);
+}
+
+TEST_CASE("fragility candidates: top |Δ̂|, highest training loss, seeded random rows") {
+  ProblemSpec spec;
+  spec.depth = 1;
+  spec.width = 6;
+  spec.max_steps = 3000;
+  const Problem p = build_problem(spec, false);
+  const Tensor l = row_losses(*p.obj, p.train, p.theta);
+  REQUIRE(l.size() == p.train.size());
+  for (std::size_t i : {0, 17, 95}) {  // one pass equals the row's own loss
+    double li = 0;
+    test_loss_gradient(*p.obj, p.train, {i}, p.theta, &li);
+    CHECK(l(i) == doctest::Approx(li).epsilon(1e-12));
+  }
+  Tensor pred = zeros({p.train.size()});
+  for (std::size_t i = 0; i < pred.size(); ++i) pred(i) = std::sin(0.3 * static_cast<double>(i));
+  CHECK(fragility_candidates(p, pred, Candidates::TopInfluence, 7, 0) == largest_magnitude(pred, 7));
+  const auto by_loss = fragility_candidates(p, pred, Candidates::HighestLoss, 7, 0);
+  REQUIRE(by_loss.size() == 7);
+  double lowest_taken = INFINITY;
+  for (std::size_t j = 0; j < by_loss.size(); ++j) {
+    if (j) CHECK(l(by_loss[j]) <= l(by_loss[j - 1]));  // highest first
+    lowest_taken = std::min(lowest_taken, l(by_loss[j]));
+  }
+  std::size_t above = 0;  // no row left out has a higher loss than one taken
+  for (std::size_t i = 0; i < l.size(); ++i) above += l(i) > lowest_taken;
+  CHECK(above <= 6);
+  const auto r1 = fragility_candidates(p, pred, Candidates::Random, 7, 3), r2 = fragility_candidates(p, pred, Candidates::Random, 7, 3);
+  CHECK(r1 == r2);
+  CHECK(r1 != fragility_candidates(p, pred, Candidates::Random, 7, 4));
+  CHECK(std::set<std::size_t>(r1.begin(), r1.end()).size() == 7);
+  CHECK(candidate_rules().parse("loss") == Candidates::HighestLoss);
 }
