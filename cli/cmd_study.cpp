@@ -71,7 +71,7 @@ std::set<std::string> done_keys(const CsvLog& log) {
 
 const std::vector<std::string> kFragilityColumns = {
     "key", "sweep", "depth", "width", "weight_decay", "seed", "test", "candidates", "test_row", "test_source_row", "parameters", "train_accuracy", "test_accuracy",
-    "grad_norm", "lambda_min", "lambda_max", "negative", "n", "pearson", "spearman", "relative_error", "mean_abs_actual", "converged",
+    "grad_norm", "lambda_min", "lambda_max", "negative", "n", "pearson", "spearman", "relative_error", "mean_abs_actual", "noise_floor", "converged",
     "saddles", "unresolved", "retrained", "solve_rel_residual", "solve_warning", "undefined", "caveat"};
 
 std::vector<std::string> fragility_cells(const inf::FragilityRow& r, inf::Candidates candidates) {
@@ -81,7 +81,7 @@ std::vector<std::string> fragility_cells(const inf::FragilityRow& r, inf::Candid
           std::to_string(r.test_source_row), std::to_string(r.parameters), CsvLog::cell(r.train_accuracy), CsvLog::cell(r.test_accuracy),
           CsvLog::cell(r.grad_norm), CsvLog::cell(r.spectrum.smallest), CsvLog::cell(r.spectrum.largest),
           r.spectrum.exact ? std::to_string(r.spectrum.negative) : "n/a", std::to_string(r.scores.n), CsvLog::cell(r.scores.pearson),
-          CsvLog::cell(r.scores.spearman), CsvLog::cell(r.scores.relative_error), CsvLog::cell(r.mean_abs_actual),
+          CsvLog::cell(r.scores.spearman), CsvLog::cell(r.scores.relative_error), CsvLog::cell(r.mean_abs_actual), CsvLog::cell(r.noise_floor),
           std::to_string(r.retrain.converged), std::to_string(r.retrain.saddles), std::to_string(r.retrain.unresolved),
           std::to_string(r.retrain.jobs),
           CsvLog::cell(r.rel_residual), CsvLog::text(r.warning), CsvLog::text(r.scores.undefined), CsvLog::text(r.scores.caveat)};
@@ -109,13 +109,17 @@ struct SweepPoint {
   inf::Spread pearson, spearman;
   std::size_t rows = 0, saddles = 0, unresolved = 0, retrained = 0;
   std::size_t unmeasured = 0;  // rows left out: some retrain took no step, so its Δ = 0 is no measurement
+  inf::Spread mean_abs_actual, noise_floor;  // over the rows used
 };
 std::vector<SweepPoint> sweep_points(const std::vector<Row>& rows, const std::vector<double>& decays) {
   std::vector<SweepPoint> out;
+  struct Values {
+    std::vector<double> pearson, spearman, mean_abs_actual, noise_floor;
+  };
   for (const std::string sweep : {"depth", "width"})
     for (double wd : decays)
       for (const std::string test : {"highest", "random"}) {
-        std::map<std::size_t, std::pair<std::vector<double>, std::vector<double>>> at;
+        std::map<std::size_t, Values> at;
         std::map<std::size_t, SweepPoint> pts;
         for (const auto& r : rows) {
           if (r.at("sweep") != sweep || r.at("weight_decay") != shortest(wd) || (r.at("test") == "highest") != (test == "highest")) continue;
@@ -123,13 +127,18 @@ std::vector<SweepPoint> sweep_points(const std::vector<Row>& rows, const std::ve
           SweepPoint& p = pts[x];
           p.rows += 1, p.saddles += std::stoul(r.at("saddles")), p.unresolved += std::stoul(r.at("unresolved"));
           p.retrained += std::stoul(r.at("retrained"));
-          auto& [pe, sp] = at[x];
-          if (std::stoul(r.at("unresolved")) > 0) ++p.unmeasured;
-          else pe.push_back(num(r, "pearson")), sp.push_back(num(r, "spearman"));
+          Values& v = at[x];
+          if (std::stoul(r.at("unresolved")) > 0) {
+            ++p.unmeasured;
+            continue;
+          }
+          v.pearson.push_back(num(r, "pearson")), v.spearman.push_back(num(r, "spearman"));
+          v.mean_abs_actual.push_back(num(r, "mean_abs_actual")), v.noise_floor.push_back(num(r, "noise_floor"));
         }
         for (auto& [x, p] : pts) {
           p.sweep = sweep, p.test = test, p.x = x, p.weight_decay = wd;
-          p.pearson = inf::spread(at[x].first), p.spearman = inf::spread(at[x].second);
+          p.pearson = inf::spread(at[x].pearson), p.spearman = inf::spread(at[x].spearman);
+          p.mean_abs_actual = inf::spread(at[x].mean_abs_actual, 0), p.noise_floor = inf::spread(at[x].noise_floor, 0);
           out.push_back(p);
         }
       }
@@ -147,11 +156,14 @@ std::string spread_markdown(const std::vector<SweepPoint>& pts) {
   md << "Median [IQR] (bootstrap 95% interval of the median) over seeds, and for random test points over the test points too.\n"
      << "Rows with an unresolved retrain (no step taken: Δ = 0 measures nothing) are left out; rows whose correlation is\n"
      << "undefined are counted, not used; retrains that ended at a saddle stay in and are counted in the last column.\n\n"
-     << "| sweep | depth or width | λ | test | rows: used / no correlation / left out | Pearson | Spearman | retrains at a saddle / unresolved |\n"
-     << "|---|---|---|---|---|---|---|---|\n";
+     << "Mean |Δ| and the noise floor (|Δ| of the same retraining with nothing removed; only for a fixed sgd/adam budget): medians.\n\n"
+     << "| sweep | depth or width | λ | test | rows: used / no correlation / left out | Pearson | Spearman | mean \\|Δ\\| / noise floor | retrains at a saddle / unresolved |\n"
+     << "|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& p : pts)
     md << "| " << p.sweep << " | " << p.x << " | " << shortest(p.weight_decay) << " | " << p.test << " | " << p.pearson.n << " / "
-       << p.pearson.undefined << " / " << p.unmeasured << " | " << spread_cell(p.pearson) << " | " << spread_cell(p.spearman) << " | " << p.saddles << " / "
+       << p.pearson.undefined << " / " << p.unmeasured << " | " << spread_cell(p.pearson) << " | " << spread_cell(p.spearman) << " | "
+       << (p.mean_abs_actual.n ? fmt("%.2g", p.mean_abs_actual.median) : std::string("n/a")) << " / "
+       << (p.noise_floor.n ? fmt("%.2g", p.noise_floor.median) : std::string("n/a")) << " | " << p.saddles << " / "
        << p.unresolved << " of " << p.retrained << " |\n";
   return md.str();
 }
@@ -243,7 +255,8 @@ int run_study_fragility(Args& a) {
   json spreads = json::array();
   for (const auto& p : pts)
     spreads.push_back({{"sweep", p.sweep}, {p.sweep, p.x}, {"weight_decay", p.weight_decay}, {"test", p.test}, {"rows", p.rows}, {"left_out_unresolved", p.unmeasured},
-                       {"pearson", spread_json(p.pearson)}, {"spearman", spread_json(p.spearman)}, {"saddles", p.saddles},
+                       {"pearson", spread_json(p.pearson)}, {"spearman", spread_json(p.spearman)},
+                       {"mean_abs_actual", spread_json(p.mean_abs_actual)}, {"noise_floor", spread_json(p.noise_floor)}, {"saddles", p.saddles},
                        {"unresolved", p.unresolved}, {"retrained", p.retrained}});
   for (const std::string sweep : {"depth", "width"})
     for (const std::string metric : {"pearson", "spearman"}) fragility_plot(rd, pts, sweep, metric, decays, pa.spec.dataset, candidates_text(o.candidates, o.top), seeds);

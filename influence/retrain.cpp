@@ -62,7 +62,8 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
                                           const Tensor& theta_hat, const std::vector<std::vector<std::size_t>>& groups,
                                           const std::vector<std::size_t>& test_rows, const RetrainProtocol& p,
                                           const RetrainRun& run) {
-  for (const auto& g : groups) check_group(g, train.size());
+  for (const auto& g : groups)  // an empty group removes nothing: the protocol's own noise (studies.hpp)
+    if (!g.empty()) check_group(g, train.size());
   if (run.threads == 0) throw Error("retrain: threads must be at least 1");
   std::vector<double> base;
   for (auto t : test_rows) {

@@ -91,7 +91,8 @@ struct RetrainRun {
   std::size_t stop_after = 0;  // run at most this many new jobs, then return (0: all) — for tests
 };
 
-// groups: the sets to remove (each checked); test_rows: rows of `test` whose loss is tracked.
+// groups: the sets to remove (each checked; an empty one removes nothing — retraining then
+// measures the protocol's own noise); test_rows: rows of `test` whose loss is tracked.
 // Refuses a results file written for a different configuration, naming the setting.
 std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::Dataset& train, const data::Dataset& test,
                                           const Tensor& theta_hat, const std::vector<std::vector<std::size_t>>& groups,

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "datasets/split.hpp"
+#include "nn/trainer.hpp"
 #include "influence/choices.hpp"
 #include "util/format.hpp"
 
@@ -85,7 +86,12 @@ FragilityRow fragility_row(const Problem& p, const InverseHvp& inv, const Spectr
   r.warning = sol.warning;
   const Tensor pc = train_gradient_dots(*p.obj, p.train, p.theta, sol.x) / static_cast<double>(p.train.size());
   const auto rows = fragility_candidates(p, pc, o.candidates, o.top, p.spec.seed + test_row);
-  const auto rec = leave_one_out(*p.obj, p.train, p.test, p.theta, rows, {test_row}, o.retrain, run);
+  std::vector<std::vector<std::size_t>> groups;
+  for (auto i : rows) groups.push_back({i});
+  const bool budget = !nn::to_tolerance(o.retrain.optimizer);
+  if (budget) groups.push_back({});  // the last job removes nothing: the noise floor
+  auto rec = retrain_groups(*p.obj, p.train, p.test, p.theta, groups, {test_row}, o.retrain, run);
+  if (budget) r.noise_floor = std::fabs(rec.back().test_loss_change.at(0)), rec.pop_back();
   Tensor pred = zeros({rows.size()}), act = zeros({rows.size()});
   for (std::size_t j = 0; j < rows.size(); ++j) {
     pred(j) = pc(rows[j]), act(j) = rec[j].test_loss_change.at(0);

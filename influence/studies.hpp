@@ -39,6 +39,10 @@ struct FragilityRow {
   SpectrumSummary spectrum;
   Scores scores;
   double mean_abs_actual = 0;  // beside retraining's precision: how much the correlation can mean
+  // |Δ| of the same retraining with nothing removed (a fixed sgd/adam budget from θ̂, its own
+  // batch order): what the protocol alone moves the test loss; an actual change below it is
+  // noise. NaN for retraining to a tolerance, where removing nothing takes no step.
+  double noise_floor = std::numeric_limits<double>::quiet_NaN();
   RetrainSummary retrain;
   double rel_residual = 0;  // of the solve for s = (H + μI)⁻¹∇ℓ(z_t)
   std::string warning;      // the solve's warning ("" when fine)

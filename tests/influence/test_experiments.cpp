@@ -180,6 +180,31 @@ TEST_CASE("fragility_setting: one row per test point, keys name the setting exac
   const Problem p1 = build_problem(one, false);
   CHECK(s1[0].test_accuracy == p1.test_accuracy);  // the problem seeded base + 1
   CHECK(s1[0].scores.pearson != rows[0].scores.pearson);
+  // retraining to a tolerance has no noise floor (nothing removed: no step); a fixed Adam
+  // budget does: one more job removes nothing, and its |Δ| is exactly retraining the whole
+  // training set from θ̂ with that job's batch order (seed + job index)
+  CHECK(std::isnan(rows[0].noise_floor));
+  FragilityOptions b = o;
+  b.retrain.optimizer = nn::Optimizer::Adam;
+  b.retrain.epochs = 15;
+  b.retrain.lr = 1e-3;
+  b.retrain.batch_size = 16;
+  const auto nb = fragility_setting(base, settings[0], b, nullptr, nullptr, run);
+  REQUIRE(nb.size() == 1);
+  CHECK(nb[0].retrain.jobs == 6);  // the floor's job is not one of the leave-one-out retrains
+  ProblemSpec s0 = base;
+  s0.model = ModelKind::Mlp;
+  s0.weight_decay = 0.01;
+  const Problem p0 = build_problem(s0, false);
+  nn::TrainOptions t;
+  t.optimizer = nn::Optimizer::Adam;
+  t.epochs = 15, t.lr = 1e-3, t.batch_size = 16, t.seed = b.retrain.seed + 6, t.progress = false;
+  const Tensor th = nn::train(*p0.obj, p0.train, p0.theta, t).theta;
+  double before = 0, after = 0;
+  test_loss_gradient(*p0.obj, p0.test, {nb[0].test_row}, p0.theta, &before);
+  test_loss_gradient(*p0.obj, p0.test, {nb[0].test_row}, th, &after);
+  CHECK(nb[0].noise_floor == doctest::Approx(std::fabs(after - before)).epsilon(1e-12));
+  CHECK(nb[0].noise_floor > 0);
 }
 
 TEST_CASE("evaluate_lds: subsets against retraining; no moved loss gives an undefined score, not an error") {
