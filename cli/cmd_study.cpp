@@ -15,6 +15,7 @@
 #include "cli/plot.hpp"
 #include "influence/choices.hpp"
 #include "influence/metrics.hpp"
+#include "influence/retrain_jobs.hpp"
 #include "influence/studies.hpp"
 #include "nn/choices.hpp"
 #include "util/format.hpp"
@@ -61,7 +62,7 @@ json study_json(const inf::ProblemSpec& base, const inf::SolverChoice& sc, const
   json spec;
   inf::to_json(spec, base);
   return {{"base_spec", spec}, {"method", inf::solver_methods().name(sc.method)}, {"damping", sc.damping}, {"curvature", "hessian"},
-          {"retrain", nn::optimizers().name(rp.optimizer)}, {"retrain_tol", rp.grad_tol}};
+          {"retrain", nn::optimizers().name(rp.optimizer)}, {"retrain_tol", rp.grad_tol}, {"retrain_protocol", inf::protocol_json(rp)}};
 }
 std::string cell3(const Row& r, const std::string& k) { return std::isfinite(num(r, k)) ? fmt("%.3f", num(r, k)) : "n/a"; }
 std::set<std::string> done_keys(const CsvLog& log) {
