@@ -133,7 +133,7 @@ int run_lds(Args& a) {
                                  {{"subsets keeping α = " + shortest(o.alpha), vec(e.lds.actual), vec(e.lds.predicted), false}}, true});
   rd.write_json("summary.json", {{"problem", problem_json(p)}, {"test_row", t}, {"test_source_row", p.test.source_row(t)},
                                  {"alpha", o.alpha}, {"subsets", o.subsets}, {"method", inf::solver_methods().name(o.solver.method)},
-                                 {"curvature", inf::curvatures().name(o.curvature)}, {"damping", o.solver.damping},
+                                 {"curvature", inf::curvatures().name(o.curvature.kind)}, {"damping", o.solver.damping},
                                  {"solve", solve_json(e.influence.solve)}, {"warnings", warnings_of(p, e.influence.solve)},
                                  {"lds", e.scores.undefined.empty() ? json(e.scores.spearman) : json(nullptr)},
                                  {"scores", scores_json(e.scores)}, {"retrains", retrain_json(e.retrain)}});

@@ -8,12 +8,17 @@
 namespace inflab::influence {
 
 enum class ModelKind { LogReg, Softmax, Mlp, Cnn };
+// Estimators that `inflab influence --method` takes besides the inverse-HVP solvers: gradient
+// similarity and TracIn (tracin.hpp), TRAK (trak.hpp).
+enum class Estimator { GradDot, GradCos, TracIn, Trak };
 // How removal groups are formed (experiments.hpp, make_groups).
 enum class GroupKind { Random, Knn, Class, Gradient };
 
 const Choices<Method>& solver_methods();
 const Choices<Curvature>& curvatures();
+const Choices<FisherLabels>& fisher_labels();  // K-FAC's output gradients
 const Choices<ExactOptions::Indefinite>& indefinite_treatments();  // exact on an indefinite H
+const Choices<Estimator>& estimators();
 const Choices<ModelKind>& model_kinds();
 const Choices<GroupKind>& group_kinds();
 

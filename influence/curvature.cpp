@@ -2,8 +2,10 @@
 
 #include <cmath>
 
+#include "autodiff/blas.hpp"
 #include "autodiff/ops.hpp"
 #include "datasets/split.hpp"
+#include "influence/kfac.hpp"
 
 namespace inflab::influence {
 
@@ -45,8 +47,9 @@ struct CurvatureOperator::Batch {
 };
 
 CurvatureOperator::CurvatureOperator(const nn::Objective& obj, const data::Dataset& train, const Tensor& theta,
-                                     Curvature kind, std::size_t batch_size)
-    : obj_(obj), train_(train), theta_(theta), kind_(kind), p_(theta.size()) {
+                                     const CurvatureChoice& choice, std::size_t batch_size)
+    : obj_(obj), train_(train), theta_(theta), kind_(choice.kind), p_(theta.size()) {
+  const Curvature kind = choice.kind;
   obj.check_fits(train);
   if (p_ != obj.model().param_count())
     throw Error("curvature: θ has " + std::to_string(p_) + " values, the model has " +
@@ -69,6 +72,7 @@ CurvatureOperator::CurvatureOperator(const nn::Objective& obj, const data::Datas
     value_ += b->weight * r.scalar_value();
     const Tensor g = r.grad();
     for (std::size_t i = 0; i < p_; ++i) grad(i) += b->weight * g(i);
+    if (factored(kind)) continue;  // products come from the factors, not from recordings
     if (kind == Curvature::Hessian) {
       b->rec = std::make_unique<ad::Recording>(std::move(r));
     } else {
@@ -79,6 +83,7 @@ CurvatureOperator::CurvatureOperator(const nn::Objective& obj, const data::Datas
     batches_.push_back(std::move(b));
   }
   grad_norm_ = norm2(grad);
+  if (factored(kind)) kfac_ = std::make_unique<Kfac>(obj, train, theta, choice);
 }
 
 CurvatureOperator::~CurvatureOperator() = default;
@@ -90,6 +95,10 @@ Tensor CurvatureOperator::apply(const Tensor& v) const {
   if (!(single && sv[0] == p_) && !(sv.size() == 2 && sv[1] == p_))
     throw Error("curvature: direction of shape " + shape_str(sv) + " for p = " + std::to_string(p_));
   const std::size_t k = single ? 1 : sv[0];
+  if (kfac_) {
+    products_ += k;
+    return kfac_->apply(v, obj_.weight_decay());
+  }
   Tensor out = zeros(sv);
   for (const auto& b : batches_) {
     Tensor part;
@@ -120,7 +129,7 @@ Tensor CurvatureOperator::apply(const Tensor& v) const {
 }
 
 Tensor CurvatureOperator::apply_sample(const Tensor& v, std::size_t batch, std::uint64_t seed) const {
-  if (batch == 0 || batch >= train_.size()) return apply(v);
+  if (batch == 0 || batch >= train_.size() || kfac_) return apply(v);  // K-FAC: one factored matrix
   auto perm = data::permutation(train_.size(), seed);
   perm.resize(batch);
   const data::Dataset d = data::subset(train_, perm);
@@ -128,6 +137,32 @@ Tensor CurvatureOperator::apply_sample(const Tensor& v, std::size_t batch, std::
   if (kind_ == Curvature::Hessian) return ad::Recording(obj_.fn(d), theta_).hvp(v);
   CurvatureOperator one(obj_, d, theta_, kind_, 0);
   return one.apply(v);
+}
+
+Tensor projected_gauss_newton(const nn::Objective& obj, const data::Dataset& train, const Tensor& theta, const Tensor& P,
+                              std::size_t batch) {
+  const std::size_t n = train.size(), p = theta.size();
+  if (P.dimension() != 2 || P.shape(1) != p)
+    throw Error("projected_gauss_newton: projection of shape " + shape_str(shape_of(P)) + " for p = " + std::to_string(p));
+  const std::size_t k = P.shape(0), bs = batch ? std::min(batch, n) : n;
+  Tensor out = zeros({k, k});
+  const nn::Model& m = obj.model();
+  for (std::size_t start = 0; start < n; start += bs) {
+    std::vector<std::size_t> rows;
+    for (std::size_t i = start; i < std::min(n, start + bs); ++i) rows.push_back(i);
+    const data::Dataset part = bs == n ? train : data::subset(train, rows);
+    ad::Recording rec([&](ad::Var th) { return m.forward(th, th.tape->leaf(part.X, false)); }, theta);
+    const Tensor U = rec.jvp(P);  // [k, n_b, out...]: J Pᵀ
+    const Tensor HU = loss_hessian_times(obj.loss(), rec.value(), U, part.size());
+    const std::size_t len = rec.value().size();
+    blas::gemm(false, true, k, k, len, 1.0 / static_cast<double>(n), U.data(), HU.data(), 1.0, out.data());
+  }
+  Tensor PPt = zeros({k, k});
+  blas::gemm(false, true, k, k, p, obj.weight_decay(), P.data(), P.data(), 0.0, PPt.data());
+  axpy_inplace(out, 1.0, PPt);
+  for (std::size_t i = 0; i < k; ++i)  // symmetrise the rounding
+    for (std::size_t j = i + 1; j < k; ++j) out(i, j) = out(j, i) = 0.5 * (out(i, j) + out(j, i));
+  return out;
 }
 
 Tensor dense_matrix(const CurvatureOperator& A, std::size_t block, const std::function<void(std::size_t)>& after_block) {

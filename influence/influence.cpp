@@ -5,11 +5,13 @@
 
 #include "autodiff/ops.hpp"
 #include "datasets/split.hpp"
+#include "influence/kfac.hpp"
 
 namespace inflab::influence {
 
 SolveResult solve(const CurvatureOperator& A, const Tensor& b, const SolverChoice& c) {
   check_damping(c.damping);
+  if (c.method == Method::Exact && A.kfac()) return solve_kfac(A, b, c.damping);  // factored: no dense matrix
   switch (c.method) {
     case Method::Exact: { auto o = c.exact; o.damping = c.damping; return solve_exact(A, b, o); }
     case Method::Cg: { auto o = c.cg; o.damping = c.damping; return solve_cg(A, b, o); }
@@ -23,7 +25,7 @@ SolveResult solve(const CurvatureOperator& A, const Tensor& b, const SolverChoic
 InverseHvp::InverseHvp(const CurvatureOperator& A, SolverChoice c) : A_(A), c_(std::move(c)) { check_damping(c_.damping); }
 
 SolveResult InverseHvp::operator()(const Tensor& b) const {
-  if (c_.method != Method::Exact) return solve(A_, b, c_);
+  if (c_.method != Method::Exact || A_.kfac()) return solve(A_, b, c_);
   const std::size_t before = A_.products();
   if (!eigen_) eigen_ = std::make_shared<const Eigen>(dense_eigen(A_, c_.exact.max_gib));
   auto o = c_.exact;
@@ -153,7 +155,7 @@ Tensor parameter_change(const CurvatureOperator& A, std::size_t row, const Solve
 Tensor self_influence(const CurvatureOperator& A, const SolverChoice& c, std::string* warning) {
   const std::size_t n = A.train().size(), p = A.dim();
   Tensor out = zeros({n});
-  if (c.method == Method::Exact) {
+  if (c.method == Method::Exact && !A.kfac()) {
     check_damping(c.damping);
     const Eigen e = dense_eigen(A, c.exact.max_gib);
     for (std::size_t i = 0; i < n; ++i) {

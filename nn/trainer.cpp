@@ -129,6 +129,7 @@ TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, co
       else adam.step(theta, vg.grad, lr);
       ++step;
       check_finite_step(obj, theta, vg.value, step, epoch);
+      if (opt.on_step) opt.on_step(step, theta, lr);
       // loss of this batch; ‖∇R‖ of the full training set at the end of the last epoch
       if (prog.shown())
         prog.tick(loss_detail("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(opt.epochs) + "  ", vg.value,

@@ -50,6 +50,8 @@ struct TrainOptions {
   bool evaluate_epochs = true;
   // After every epoch (sgd/adam) or iteration (lbfgs/newton); return false to stop.
   std::function<bool(const EpochStats&)> callback;
+  // sgd/adam: after every step, with the steps taken, θ and that step's learning rate (TracIn's checkpoints).
+  std::function<void(std::size_t step, const Tensor& theta, double lr)> on_step;
 };
 
 struct TrainResult {
