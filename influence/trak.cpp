@@ -45,8 +45,8 @@ Tensor trak(const nn::Objective& obj, const data::Dataset& train, const data::Da
   if (thetas.empty()) throw Error("TRAK: no models given");
   if (rows.empty()) throw Error("TRAK: no test points given");
   const std::size_t n = train.size(), m = rows.size(), k = o.dim, p = thetas[0].size();
-  // rows per forward-mode pass: k tangents of every activation must fit in memory
-  const std::size_t batch = std::max<std::size_t>(1, (std::size_t{1} << 22) / std::max<std::size_t>(1, k * numel(obj.model().input_shape())));
+  // rows per forward-mode pass: k tangents of every activation (a few times the input size) must fit in memory
+  const std::size_t batch = std::max<std::size_t>(1, (std::size_t{1} << 20) / std::max<std::size_t>(1, k * numel(obj.model().input_shape())));
   Tensor out = zeros({m, n});
   for (std::size_t mi = 0; mi < thetas.size(); ++mi) {
     const Tensor& th = thetas[mi];
