@@ -4,6 +4,7 @@
 #include "autodiff/check.hpp"
 #include "influence/curvature.hpp"
 #include "influence/influence.hpp"
+#include "nn/layers.hpp"
 
 namespace inflab::influence {
 
@@ -39,14 +40,29 @@ Tensor random_projection(std::size_t k, std::size_t p, Projection kind, std::uin
   return P;
 }
 
+namespace {
+// The largest activation one row produces (elements), where forward mode carries k tangents.
+std::size_t largest_activation(const nn::Module& m, Shape& shape) {
+  std::size_t most = 0;
+  if (const auto* s = dynamic_cast<const nn::Sequential*>(&m)) {
+    for (const auto& l : s->layers) most = std::max(most, largest_activation(*l, shape));
+    return most;
+  }
+  shape = m.output_shape(shape);
+  return numel(shape);
+}
+}  // namespace
+
 Tensor trak(const nn::Objective& obj, const data::Dataset& train, const data::Dataset& test, const std::vector<std::size_t>& rows,
             const std::vector<Tensor>& thetas, const TrakOptions& o) {
   check_damping(o.damping);
   if (thetas.empty()) throw Error("TRAK: no models given");
   if (rows.empty()) throw Error("TRAK: no test points given");
   const std::size_t n = train.size(), m = rows.size(), k = o.dim, p = thetas[0].size();
-  // rows per forward-mode pass: k tangents of every activation (a few times the input size) must fit in memory
-  const std::size_t batch = std::max<std::size_t>(1, (std::size_t{1} << 20) / std::max<std::size_t>(1, k * numel(obj.model().input_shape())));
+  // rows per forward-mode pass: k tangents of the largest activation, 4 Mi values (32 MiB) per tensor
+  Shape shape = obj.model().input_shape();
+  const std::size_t widest = largest_activation(obj.model().root(), shape);
+  const std::size_t batch = std::max<std::size_t>(1, (std::size_t{1} << 22) / std::max<std::size_t>(1, k * widest));
   Tensor out = zeros({m, n});
   for (std::size_t mi = 0; mi < thetas.size(); ++mi) {
     const Tensor& th = thetas[mi];
