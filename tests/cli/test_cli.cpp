@@ -589,6 +589,9 @@ TEST_CASE("inflab influence: ekfac, graddot, tracin and trak against the library
   // gradient dot, and TracIn over the checkpoint's saved steps
   REQUIRE(run_inflab(t.dir(), "influence " + ck + " --method graddot --test 2 --out gd").code == 0);
   CHECK(worst(column("gd/influence.csv"), influence::gradient_dot(*p.obj, p.train, p.test, {2}, p.theta)) < 1e-9);
+  REQUIRE(run_inflab(t.dir(), "influence " + ck + " --method gradcos --test 2 --out gc").code == 0);
+  CHECK(slurp(t.file("gc/influence.csv")).find("gradient_cosine_test2") != std::string::npos);
+  CHECK(worst(column("gc/influence.csv"), influence::gradient_cosine(*p.obj, p.train, p.test, {2}, p.theta)) < 1e-9);
   REQUIRE(run_inflab(t.dir(), "influence " + ck + " --method tracin --test 2 --out ti").code == 0);
   {
     const Tensor want = influence::tracin(*p.obj, p.train, p.test, {2}, p.trajectory);

@@ -106,6 +106,22 @@ TEST_CASE("K-FAC is the Gauss–Newton matrix where the factorisation is exact")
     CHECK(rel_err(K, dense(obj, d, th, Curvature::Hessian)) < 1e-10);
     CHECK(rel_err(dense(obj, d, th, Curvature::Ekfac), G) < 1e-12);
   }
+  SUBCASE("empirical Fisher, one Linear layer and one example: the outer product of the loss gradient") {
+    // g = ∇_z ℓ(z, y) at the true label: S ⊗ A = (g ⊗ x̃)(g ⊗ x̃)ᵀ = ∇θℓ ∇θℓᵀ
+    const data::Dataset d = iris_rows(1);
+    const nn::Objective obj(nn::softmax_regression(4, 3), nn::LossKind::CrossEntropy, 0.01);
+    const Tensor th = ad::random_normal({obj.model().param_count()}, 6);
+    CurvatureChoice e = Curvature::Kfac;
+    e.labels = FisherLabels::Empirical;
+    Tensor K = dense(obj, d, th, e);
+    Tensor g = per_example_gradient(obj, d, th, 0);  // ∇ℓ̃ = ∇ℓ + λθ
+    axpy_inplace(g, -0.01, th);
+    const std::size_t p = th.size();
+    Tensor want = zeros({p, p});
+    for (std::size_t i = 0; i < p; ++i)
+      for (std::size_t j = 0; j < p; ++j) want(i, j) = g(i) * g(j) + (i == j ? 0.01 : 0.0);
+    CHECK(rel_err(K, want) < 1e-12);
+  }
   SUBCASE("one convolution whose output is one position (kernel = input), one example") {
     const data::Dataset d = images(1, 2, 3, 3, 3, 7);
     const nn::Model m(std::make_shared<nn::Sequential>(std::vector<nn::ModulePtr>{std::make_shared<nn::Conv2d>(2, 3, 3), std::make_shared<nn::Flatten>()}),
