@@ -9,6 +9,20 @@
 
 namespace inflab::influence {
 
+Tensor softmax_rows(const Tensor& z, std::size_t n) {
+  const std::size_t k = z.size() / n;
+  Tensor P = Tensor::from_shape(shape_of(z));
+  for (std::size_t i = 0; i < n; ++i) {
+    const double* zi = z.data() + i * k;
+    double* pi = P.data() + i * k;
+    double m = zi[0], s = 0;
+    for (std::size_t c = 1; c < k; ++c) m = std::max(m, zi[c]);
+    for (std::size_t c = 0; c < k; ++c) s += pi[c] = std::exp(zi[c] - m);
+    for (std::size_t c = 0; c < k; ++c) pi[c] /= s;
+  }
+  return P;
+}
+
 namespace {
 // The Hessian of the per-example loss with respect to the model output z, applied to u
 // (rows: examples): cross-entropy (diag p − p pᵀ) u; binary logistic σ(1−σ) u;
@@ -17,17 +31,16 @@ Tensor loss_hessian_times(nn::LossKind loss, const Tensor& z, const Tensor& u, s
   Tensor out = Tensor::from_shape(u.shape());
   const std::size_t k = z.size() / n;
   const std::size_t dirs = u.size() / z.size();
+  const Tensor P = loss == nn::LossKind::CrossEntropy ? softmax_rows(z, n) : Tensor();
   for (std::size_t j = 0; j < dirs; ++j)
     for (std::size_t i = 0; i < n; ++i) {
       const double* zi = z.data() + i * k;
       const double* ui = u.data() + j * z.size() + i * k;
       double* oi = out.data() + j * z.size() + i * k;
       if (loss == nn::LossKind::CrossEntropy) {
-        double m = zi[0], s = 0, pu = 0;
-        for (std::size_t c = 1; c < k; ++c) m = std::max(m, zi[c]);
-        std::vector<double> p(k);
-        for (std::size_t c = 0; c < k; ++c) s += p[c] = std::exp(zi[c] - m);
-        for (std::size_t c = 0; c < k; ++c) p[c] /= s, pu += p[c] * ui[c];
+        const double* p = P.data() + i * k;
+        double pu = 0;
+        for (std::size_t c = 0; c < k; ++c) pu += p[c] * ui[c];
         for (std::size_t c = 0; c < k; ++c) oi[c] = p[c] * (ui[c] - pu);
       } else if (loss == nn::LossKind::BinaryLogistic) {
         const double sg = 1 / (1 + std::exp(-zi[0]));

@@ -71,6 +71,9 @@ class CurvatureOperator {
 Tensor projected_gauss_newton(const nn::Objective& obj, const data::Dataset& train, const Tensor& theta, const Tensor& P,
                               std::size_t batch = 0);
 
+// Row-wise softmax of outputs z [n, k] (stable: the row maximum subtracted).
+Tensor softmax_rows(const Tensor& z, std::size_t n);
+
 // The dense [p, p] matrix of A (one implementation: batched products against identity blocks
 // of `block` columns, then symmetrised, (M + Mᵀ)/2, to remove the rounding asymmetry). Needs
 // 8p² bytes; see dense_cost in solvers.hpp before calling it on a large model.

@@ -1,13 +1,14 @@
 #include "influence/kfac.hpp"
 
-#include <chrono>
 #include <cmath>
 #include <random>
 
 #include "autodiff/blas.hpp"
 #include "autodiff/ops.hpp"
+#include "autodiff/ops/im2col.hpp"
 #include "datasets/split.hpp"
 #include "nn/layers.hpp"
+#include "util/random.hpp"
 
 namespace inflab::influence {
 
@@ -43,28 +44,18 @@ ad::Var walk(const nn::Module& m, ad::Var x, nn::ParamCursor& cur, std::vector<S
   return y;
 }
 
-double uniform(std::mt19937_64& g) { return static_cast<double>(g() >> 11) * 0x1.0p-53; }
-double normal(std::mt19937_64& g) {  // Box–Muller: portable, unlike std::normal_distribution
-  const double u = 1.0 - uniform(g), v = uniform(g);
-  return std::sqrt(-2.0 * std::log(u)) * std::cos(2.0 * M_PI * v);
-}
-
 // Output cotangents w [nb, k] whose Σ_c w_c w_cᵀ is, per row, ∇²_z ℓ (expected), or the
 // gradient ∇_z ℓ at a label drawn from the model (sampled) or the true one (empirical).
+// Sampled labels: one generator per row (seeded by the row's index in the training set), so
+// the draws do not depend on the row batches and EK-FAC's second pass replays the first's.
 std::vector<Tensor> output_seeds(nn::LossKind loss, const Tensor& z, const data::Dataset& d, FisherLabels mode,
-                                 std::mt19937_64& rng) {
+                                 std::uint64_t seed, std::size_t first_row) {
   const std::size_t nb = d.size(), k = z.size() / nb;
   std::vector<Tensor> seeds;
   auto fresh = [&] { return zeros(shape_of(z)); };
+  auto row_rng = [&](std::size_t i) { return std::mt19937_64(seed * 0x9E3779B97F4A7C15ULL + first_row + i); };
   if (loss == nn::LossKind::CrossEntropy) {
-    Tensor P = Tensor::from_shape(shape_of(z));  // softmax rows
-    for (std::size_t i = 0; i < nb; ++i) {
-      const double* zi = z.data() + i * k;
-      double m = zi[0], s = 0;
-      for (std::size_t c = 1; c < k; ++c) m = std::max(m, zi[c]);
-      for (std::size_t c = 0; c < k; ++c) s += P.data()[i * k + c] = std::exp(zi[c] - m);
-      for (std::size_t c = 0; c < k; ++c) P.data()[i * k + c] /= s;
-    }
+    const Tensor P = softmax_rows(z, nb);
     if (mode == FisherLabels::Expected) {
       // diag p − p pᵀ = Σ_c p_c (p − e_c)(p − e_c)ᵀ
       for (std::size_t c = 0; c < k; ++c) {
@@ -82,7 +73,8 @@ std::vector<Tensor> output_seeds(nn::LossKind loss, const Tensor& z, const data:
         const double* p = P.data() + i * k;
         std::size_t y = d.y[i];
         if (mode == FisherLabels::Sampled) {
-          double u = uniform(rng), acc = 0;
+          std::mt19937_64 rng = row_rng(i);
+          double u = util::uniform(rng), acc = 0;
           y = k - 1;
           for (std::size_t c = 0; c < k; ++c)
             if ((acc += p[c]) > u) { y = c; break; }
@@ -96,7 +88,12 @@ std::vector<Tensor> output_seeds(nn::LossKind loss, const Tensor& z, const data:
     for (std::size_t i = 0; i < nb; ++i) {
       const double s = 1 / (1 + std::exp(-z.data()[i]));
       if (mode == FisherLabels::Expected) w.data()[i] = std::sqrt(s * (1 - s));
-      else w.data()[i] = s - (mode == FisherLabels::Sampled ? (uniform(rng) < s ? 1.0 : 0.0) : static_cast<double>(d.y[i]));
+      else if (mode == FisherLabels::Sampled) {
+        std::mt19937_64 rng = row_rng(i);
+        w.data()[i] = s - (util::uniform(rng) < s ? 1.0 : 0.0);
+      } else {
+        w.data()[i] = s - static_cast<double>(d.y[i]);
+      }
     }
     seeds.push_back(std::move(w));
   } else {  // mse, ℓ = (1/k) Σ (z − t)²: ∇²_z ℓ = (2/k) I
@@ -109,32 +106,34 @@ std::vector<Tensor> output_seeds(nn::LossKind loss, const Tensor& z, const data:
       }
     } else {
       Tensor w = fresh();
-      for (std::size_t i = 0; i < w.size(); ++i)
-        w.data()[i] = mode == FisherLabels::Sampled ? r * normal(rng)  // (2/k)(z − t̂), t̂ ~ N(z, k/2)
-                                                    : 2.0 / static_cast<double>(k) * (z.data()[i] - d.targets.data()[i]);
+      for (std::size_t i = 0; i < nb; ++i) {
+        std::mt19937_64 rng = row_rng(i);
+        for (std::size_t j = i * k; j < (i + 1) * k; ++j)
+          w.data()[j] = mode == FisherLabels::Sampled ? r * util::normal(rng)  // (2/k)(z − t̂), t̂ ~ N(z, k/2)
+                                                      : 2.0 / static_cast<double>(k) * (z.data()[j] - d.targets.data()[j]);
+      }
       seeds.push_back(std::move(w));
     }
   }
   return seeds;
 }
 
-// Rows of a layer's inputs: [nb·T, d] with the bias column of ones. A convolution's patches
-// are the convolution of its input with the identity kernel (im2col through the op itself).
+// Rows of a layer's inputs: [nb·T, d] with the bias column of ones; a convolution's are its
+// patches (the conv op's im2col, transposed: one row per output position).
 Tensor input_rows(const KfacBlock& b, const nn::Module& m, const Tensor& x) {
   const std::size_t nb = x.shape(0), T = b.positions, d = b.d();
   Tensor rows = Tensor::from_shape({nb * T, d});
   if (const auto* conv = dynamic_cast<const nn::Conv2d*>(&m)) {
-    const std::size_t C = conv->in_channels, k = conv->kernel;
-    Tensor eye = zeros({b.in, C, k, k});
-    for (std::size_t r = 0; r < b.in; ++r) eye.data()[r * b.in + r] = 1.0;
-    ad::TapeScope scope;
-    const Tensor cols = ad::conv2d(ad::constant(x), ad::constant(eye), ad::Conv2dOptions{conv->stride, conv->padding}).value();
-    for (std::size_t i = 0; i < nb; ++i)
+    const std::size_t C = x.shape(1), H = x.shape(2), W = x.shape(3), k = conv->kernel;
+    std::vector<double> cols(b.in * T);
+    for (std::size_t i = 0; i < nb; ++i) {
+      ad::detail::im2col(x.data() + i * C * H * W, C, H, W, k, k, conv->stride, conv->padding, cols.data());
       for (std::size_t t = 0; t < T; ++t) {
         double* row = rows.data() + (i * T + t) * d;
-        for (std::size_t r = 0; r < b.in; ++r) row[r] = cols.data()[(i * b.in + r) * T + t];
+        for (std::size_t r = 0; r < b.in; ++r) row[r] = cols[r * T + t];
         if (b.bias) row[b.in] = 1.0;
       }
+    }
   } else {
     for (std::size_t i = 0; i < nb; ++i) {
       std::copy(x.data() + i * b.in, x.data() + (i + 1) * b.in, rows.data() + i * d);
@@ -172,7 +171,6 @@ Kfac::Kfac(const nn::Objective& obj, const data::Dataset& train, const Tensor& t
   const std::size_t bs = std::max<std::size_t>(1, std::min(batch, n));
   std::vector<const nn::Module*> layers;
   // Two passes over the data: the factors, then (EK-FAC) the eigenvalues in their bases.
-  // Sampled labels are drawn from one generator per row batch, so both passes see the same.
   for (int pass = 0; pass < (corrected_ ? 2 : 1); ++pass) {
     for (std::size_t start = 0; start < n; start += bs) {
       std::vector<std::size_t> rows;
@@ -221,8 +219,7 @@ Kfac::Kfac(const nn::Objective& obj, const data::Dataset& train, const Tensor& t
           X[l] = std::move(xq);
         }
       }
-      std::mt19937_64 rng(c.seed * 0x9E3779B97F4A7C15ULL + start);
-      for (const Tensor& w : output_seeds(obj.loss(), z.value(), part, c.labels, rng)) {
+      for (const Tensor& w : output_seeds(obj.loss(), z.value(), part, c.labels, c.seed, start)) {
         scope.tape().backward(z, ad::Dual(w));
         for (std::size_t l = 0; l < sites.size(); ++l) {
           KfacBlock& b = blocks_[l];
@@ -253,6 +250,8 @@ Kfac::Kfac(const nn::Objective& obj, const data::Dataset& train, const Tensor& t
     // the bases (and K-FAC's eigenvalues s_o a_i, clipped at 0: both factors are PSD up to rounding)
     if (pass == 0)
       for (KfacBlock& b : blocks_) {
+        if (!all_finite(b.A) || !all_finite(b.S))
+          throw Error("K-FAC: the factors of layer " + b.name + " are not finite (non-finite θ or data, or overflowing outputs)");
         Tensor a, s;
         symmetric_eigen_into(b.A, b.QA, a);
         symmetric_eigen_into(b.S, b.QS, s);
@@ -261,6 +260,9 @@ Kfac::Kfac(const nn::Objective& obj, const data::Dataset& train, const Tensor& t
           for (std::size_t o = 0; o < b.out; ++o)
             for (std::size_t i = 0; i < b.d(); ++i) b.eigen(o, i) = std::max(0.0, s(o)) * std::max(0.0, a(i));
       }
+    else
+      for (const KfacBlock& b : blocks_)
+        if (!all_finite(b.eigen)) throw Error("EK-FAC: the re-fitted eigenvalues of layer " + b.name + " are not finite");
   }
 }
 
@@ -303,37 +305,16 @@ Tensor Kfac::apply(const Tensor& v, double shift) const { return transform(v, sh
 Tensor Kfac::solve(const Tensor& v, double shift) const {
   double lo = INFINITY, hi = 0;
   for (const KfacBlock& b : blocks_)
-    for (double e : b.eigen) lo = std::min(lo, e + shift), hi = std::max(hi, e + shift);
+    for (double e : b.eigen) {
+      if (!std::isfinite(e))  // std::min/max would skip a NaN
+        throw Error(std::string(corrected_ ? "EK-FAC" : "K-FAC") + ": layer " + b.name + " has a non-finite eigenvalue");
+      lo = std::min(lo, e + shift), hi = std::max(hi, e + shift);
+    }
   if (!(lo > 1e-12 * hi))  // zero up to rounding: the factors of a few rows are rank-deficient
     throw Error(std::string(corrected_ ? "EK-FAC" : "K-FAC") + ": the curvature + (λ + μ)I is singular (smallest eigenvalue " +
                 std::to_string(lo) + ", largest " + std::to_string(hi) + ", λ + μ = " + std::to_string(shift) +
                 "); add damping (--damping) or weight decay");
   return transform(v, shift, true);
-}
-
-SolveResult solve_kfac(const CurvatureOperator& A, const Tensor& b, double damping) {
-  check_damping(damping);
-  if (!A.kfac()) throw Error("solve_kfac: the curvature is not kfac or ekfac");
-  const auto t0 = std::chrono::steady_clock::now();
-  const std::size_t before = A.products();
-  SolveResult r;
-  r.method = "exact";
-  r.note = std::string(A.kind() == Curvature::Ekfac ? "EK-FAC" : "K-FAC") +
-           ": inverted in the Kronecker factors' eigenbases (exact for that matrix, not for H)";
-  const double shift = A.objective_fn().weight_decay() + damping;
-  r.x = A.kfac()->solve(b, shift);
-  Tensor res = A.apply(r.x);
-  axpy_inplace(res, damping, r.x);
-  axpy_inplace(res, -1.0, b);
-  const double nb = norm2(b);
-  r.rel_residual = nb > 0 ? norm2(res) / nb : norm2(res);
-  r.products = A.products() - before;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const double thr = residual_warning_threshold("exact");
-  if (r.rel_residual > thr)
-    r.warning = "relative residual " + std::to_string(r.rel_residual) + " above " + std::to_string(thr) +
-                ": the estimate is not the exact inverse-HVP of this curvature";
-  return r;
 }
 
 }  // namespace inflab::influence

@@ -47,9 +47,4 @@ class Kfac {
   std::size_t p_ = 0;
   bool corrected_ = false;
 };
-
-// (A + μI) x = b for a K-FAC or EK-FAC operator, in the factors' eigenbases (exact for that
-// matrix); the residual is measured with one product like every solve.
-SolveResult solve_kfac(const CurvatureOperator& A, const Tensor& b, double damping);
-
 }  // namespace inflab::influence

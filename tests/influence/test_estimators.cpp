@@ -140,6 +140,60 @@ TEST_CASE("K-FAC is the Gauss–Newton matrix where the factorisation is exact")
     const Tensor th = ad::random_normal({obj.model().param_count()}, 10);
     CHECK(rel_err(dense(obj, d, th, Curvature::Kfac), dense(obj, d, th, Curvature::GaussNewton)) < 1e-12);
   }
+  SUBCASE("logistic regression (binary logistic loss), one example") {
+    // one output: S = σ(1−σ), and the block is σ(1−σ) x̃x̃ᵀ = S ⊗ A; linear, so also the Hessian
+    data::Dataset d;
+    d.name = "binary";
+    d.X = ad::random_normal({1, 4}, 21);
+    d.y = {1};
+    d.class_names = {"a", "b"};
+    data::validate(d);
+    const nn::Objective obj(nn::logistic_regression(4), nn::LossKind::BinaryLogistic, 0.01);
+    const Tensor th = ad::random_normal({obj.model().param_count()}, 22);
+    const Tensor G = dense(obj, d, th, Curvature::GaussNewton);
+    CHECK(rel_err(dense(obj, d, th, Curvature::Kfac), G) < 1e-12);
+    CHECK(rel_err(dense(obj, d, th, Curvature::Ekfac), G) < 1e-12);
+    CHECK(rel_err(G, dense(obj, d, th, Curvature::Hessian)) < 1e-10);
+    // and by hand: σ(1−σ) x̃x̃ᵀ + λI, x̃ = (x, 1)
+    double z = th(4);
+    for (std::size_t i = 0; i < 4; ++i) z += th(i) * d.X(0, i);
+    const double sg = 1 / (1 + std::exp(-z));
+    Tensor want = zeros({5, 5});
+    for (std::size_t i = 0; i < 5; ++i)
+      for (std::size_t j = 0; j < 5; ++j)
+        want(i, j) = sg * (1 - sg) * (i < 4 ? d.X(0, i) : 1.0) * (j < 4 ? d.X(0, j) : 1.0) + (i == j ? 0.01 : 0.0);
+    CHECK(rel_err(dense(obj, d, th, Curvature::Kfac), want) < 1e-12);
+  }
+  SUBCASE("one convolution with many output positions, mse over all O·T outputs, any number of images") {
+    // ℓ = (1/K) Σ (z − t)², K = O·T: ∇²_z ℓ = (2/K)I, so S = (2/K)I_O and the block is
+    // (1/n) Σᵢ Σ_{o,t} (2/K) vec(e_o x̃_{it}ᵀ) vec(…)ᵀ = S ⊗ A, A = (1/n) Σᵢ Σ_t x̃x̃ᵀ — exact for any n and T
+    struct Geometry {
+      std::size_t C, H, W, O, k, stride, pad;
+      bool bias;
+    };
+    for (const Geometry g : {Geometry{2, 5, 4, 3, 3, 1, 1, true}, Geometry{1, 6, 6, 2, 3, 2, 1, true}, Geometry{3, 4, 5, 2, 2, 1, 0, false},
+                             Geometry{2, 7, 5, 3, 3, 2, 2, true}})
+      for (std::size_t n : {1, 3, 8}) {
+        CAPTURE(g.C);
+        CAPTURE(g.stride);
+        CAPTURE(n);
+        const nn::Conv2d conv(g.C, g.O, g.k, g.stride, g.pad, g.bias);
+        const Shape in{g.C, g.H, g.W}, out = conv.output_shape(in);
+        REQUIRE(out[1] * out[2] > 1);  // T > 1
+        const nn::Model m(std::make_shared<nn::Sequential>(std::vector<nn::ModulePtr>{
+                              std::make_shared<nn::Conv2d>(g.C, g.O, g.k, g.stride, g.pad, g.bias), std::make_shared<nn::Flatten>()}),
+                          in);
+        data::Dataset d;
+        d.name = "conv-regression";
+        d.X = ad::random_normal({n, g.C, g.H, g.W}, 30 + n);
+        d.targets = ad::random_normal({n, numel(out)}, 40 + n);
+        const nn::Objective obj(m, nn::LossKind::MSE, 0.01);
+        const Tensor th = ad::random_normal({m.param_count()}, 50 + n);
+        const Tensor G = dense(obj, d, th, Curvature::GaussNewton);
+        CHECK(rel_err(dense(obj, d, th, Curvature::Kfac), G) < 1e-12);
+        CHECK(rel_err(dense(obj, d, th, Curvature::Ekfac), G) < 1e-12);
+      }
+  }
   SUBCASE("not exact in general: a tanh MLP on 30 rows, and the sampled Fisher") {
     const data::Dataset d = iris_rows(30);
     const nn::Objective obj(nn::mlp(4, 1, 5, nn::Activation::Tanh, 3), nn::LossKind::CrossEntropy, 0.01);
@@ -153,6 +207,37 @@ TEST_CASE("K-FAC is the Gauss–Newton matrix where the factorisation is exact")
     CHECK(rel_err(K1, K2) == 0.0);  // seeded: repeatable
     s.seed = 4;
     CHECK(rel_err(dense(obj, d, th, s), K1) > 1e-3);
+  }
+}
+
+TEST_CASE("K-FAC and EK-FAC do not depend on the row batches (expected and sampled labels)") {
+  // the factors accumulate over batches, and a sampled label belongs to its row, so EK-FAC's
+  // second pass sees the first's draws whatever the batch size
+  const data::Dataset d = images(30, 1, 4, 4, 3, 23);
+  const nn::Objective obj(conv_model(1, 2, 3, 1, {1, 4, 4}, 3), nn::LossKind::CrossEntropy, 0.01);
+  const Tensor th = ad::random_normal({obj.model().param_count()}, 24);
+  const Tensor v = ad::random_normal({3, th.size()}, 25);
+  for (Curvature kind : {Curvature::Kfac, Curvature::Ekfac})
+    for (FisherLabels labels : {FisherLabels::Expected, FisherLabels::Sampled, FisherLabels::Empirical}) {
+      CurvatureChoice c = kind;
+      c.labels = labels;
+      c.seed = 5;
+      const Kfac whole(obj, d, th, c), small(obj, d, th, c, 7);
+      CHECK(rel_err(small.apply(v, 0.0), whole.apply(v, 0.0)) < 1e-12);
+      CHECK(rel_err(small.solve(v, 0.1), whole.solve(v, 0.1)) < 1e-12);
+    }
+  SUBCASE("sampled labels, one Linear layer and one row: EK-FAC replays K-FAC's draw") {
+    // S = g gᵀ for the one drawn label, so the re-fitted eigenvalues are K-FAC's s_o a_i only
+    // when the second pass uses the same g
+    const data::Dataset one = iris_rows(1);
+    const nn::Objective lin(nn::softmax_regression(4, 3), nn::LossKind::CrossEntropy, 0.0);
+    const Tensor t = ad::random_normal({lin.model().param_count()}, 26);
+    for (std::uint64_t seed : {1, 2, 3}) {
+      CurvatureChoice k = Curvature::Kfac, e = Curvature::Ekfac;
+      k.labels = e.labels = FisherLabels::Sampled;
+      k.seed = e.seed = seed;
+      CHECK(rel_err(dense(lin, one, t, e), dense(lin, one, t, k)) < 1e-12);
+    }
   }
 }
 
@@ -189,6 +274,22 @@ TEST_CASE("K-FAC solves: the factored inverse, its measured residual, and bad in
     CHECK(rel_err(r.x, dense_solve(Md, b)) < 1e-9);
     c.damping = -1;
     CHECK(error_of([&] { solve(A, b, c); }).find("damping") != std::string::npos);
+  }
+  SUBCASE("non-finite input is an error, never a silent NaN") {
+    const CurvatureOperator A(obj, d, th, Curvature::Ekfac);
+    Tensor bad = b;
+    bad(3) = NAN;
+    CHECK(error_of([&] { solve(A, bad, test::exact_solver()); }).find("right-hand side is not finite") != std::string::npos);
+    bad(3) = INFINITY;
+    CHECK(error_of([&] { solve_kfac(A, bad, 0.0); }).find("right-hand side is not finite") != std::string::npos);
+    CHECK(error_of([&] { solve_kfac(A, ad::random_normal({2, th.size()}, 1), 0.0); }).find("right-hand side of shape") != std::string::npos);
+    Tensor th_nan = th;
+    th_nan(th.size() - 1) = NAN;  // the last layer's bias: its output gradients, S, are NaN
+    for (Curvature k : {Curvature::Kfac, Curvature::Ekfac})
+      CHECK(error_of([&] { CurvatureOperator(obj, d, th_nan, k); }).find("are not finite") != std::string::npos);
+    data::Dataset d_inf = d;
+    d_inf.X(2, 1) = INFINITY;  // the first layer's A
+    CHECK(error_of([&] { Kfac(obj, d_inf, th, Curvature::Kfac); }).find("layer 0.weight are not finite") != std::string::npos);
   }
   const nn::Objective no_decay(nn::mlp(4, 1, 6, nn::Activation::Tanh, 3), nn::LossKind::CrossEntropy, 0.0);
   data::Dataset one = iris_rows(1);  // rank-one factors: singular without λ or μ
