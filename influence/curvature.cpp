@@ -51,6 +51,10 @@ Tensor loss_hessian_times(nn::LossKind loss, const Tensor& z, const Tensor& u, s
     }
   return out;
 }
+// The model's outputs z(θ) on d, recorded for J v and Jᵀ w (d and m must outlive it).
+ad::Recording output_recording(const nn::Model& m, const data::Dataset& d, const Tensor& theta) {
+  return ad::Recording([&m, &d](ad::Var th) { return m.forward(th, th.tape->leaf(d.X, false)); }, theta);
+}
 }  // namespace
 
 struct CurvatureOperator::Batch {
@@ -68,33 +72,19 @@ CurvatureOperator::CurvatureOperator(const nn::Objective& obj, const data::Datas
     throw Error("curvature: θ has " + std::to_string(p_) + " values, the model has " +
                 std::to_string(obj.model().param_count()) + " parameters");
   const std::size_t n = train.size();
-  const std::size_t bs = batch_size ? std::min(batch_size, n) : n;
   Tensor grad = zeros({p_});
-  for (std::size_t start = 0; start < n; start += bs) {
+  data::for_row_batches(train, batch_size, [&](std::size_t, const data::Dataset& part) {
     auto b = std::make_unique<Batch>();
-    if (bs == n) {
-      b->data = train;
-    } else {
-      std::vector<std::size_t> rows;
-      for (std::size_t i = start; i < std::min(n, start + bs); ++i) rows.push_back(i);
-      b->data = data::subset(train, rows);
-    }
-    b->weight = static_cast<double>(b->data.size()) / static_cast<double>(n);
-    const data::Dataset& bd = b->data;
-    ad::Recording r(obj.fn(bd), theta);
+    b->data = part;
+    b->weight = static_cast<double>(part.size()) / static_cast<double>(n);
+    ad::Recording r(obj.fn(b->data), theta);
     value_ += b->weight * r.scalar_value();
     const Tensor g = r.grad();
     for (std::size_t i = 0; i < p_; ++i) grad(i) += b->weight * g(i);
-    if (factored(kind)) continue;  // products come from the factors, not from recordings
-    if (kind == Curvature::Hessian) {
-      b->rec = std::make_unique<ad::Recording>(std::move(r));
-    } else {
-      const nn::Model& m = obj.model();
-      b->rec = std::make_unique<ad::Recording>(
-          [&m, &bd](ad::Var th) { return m.forward(th, th.tape->leaf(bd.X, false)); }, theta);
-    }
+    if (factored(kind)) return;  // products come from the factors, not from recordings
+    b->rec = std::make_unique<ad::Recording>(kind == Curvature::Hessian ? std::move(r) : output_recording(obj.model(), b->data, theta));
     batches_.push_back(std::move(b));
-  }
+  });
   grad_norm_ = norm2(grad);
   if (factored(kind)) kfac_ = std::make_unique<Kfac>(obj, train, theta, choice);
 }
@@ -157,19 +147,15 @@ Tensor projected_gauss_newton(const nn::Objective& obj, const data::Dataset& tra
   const std::size_t n = train.size(), p = theta.size();
   if (P.dimension() != 2 || P.shape(1) != p)
     throw Error("projected_gauss_newton: projection of shape " + shape_str(shape_of(P)) + " for p = " + std::to_string(p));
-  const std::size_t k = P.shape(0), bs = batch ? std::min(batch, n) : n;
+  const std::size_t k = P.shape(0);
   Tensor out = zeros({k, k});
-  const nn::Model& m = obj.model();
-  for (std::size_t start = 0; start < n; start += bs) {
-    std::vector<std::size_t> rows;
-    for (std::size_t i = start; i < std::min(n, start + bs); ++i) rows.push_back(i);
-    const data::Dataset part = bs == n ? train : data::subset(train, rows);
-    ad::Recording rec([&](ad::Var th) { return m.forward(th, th.tape->leaf(part.X, false)); }, theta);
+  data::for_row_batches(train, batch, [&](std::size_t, const data::Dataset& part) {
+    ad::Recording rec = output_recording(obj.model(), part, theta);
     const Tensor U = rec.jvp(P);  // [k, n_b, out...]: J Pᵀ
     const Tensor HU = loss_hessian_times(obj.loss(), rec.value(), U, part.size());
     const std::size_t len = rec.value().size();
     blas::gemm(false, true, k, k, len, 1.0 / static_cast<double>(n), U.data(), HU.data(), 1.0, out.data());
-  }
+  });
   Tensor PPt = zeros({k, k});
   blas::gemm(false, true, k, k, p, obj.weight_decay(), P.data(), P.data(), 0.0, PPt.data());
   axpy_inplace(out, 1.0, PPt);

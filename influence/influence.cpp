@@ -62,21 +62,12 @@ Tensor train_gradient_dots(const nn::Objective& obj, const data::Dataset& train,
   for (std::size_t j = 0; j < k; ++j)
     for (std::size_t i = 0; i < p; ++i) reg[j] += obj.weight_decay() * theta(i) * V(j, i);
   Tensor out = zeros({k, n});
-  const std::size_t bs = batch ? std::min(batch, n) : n;
-  for (std::size_t start = 0; start < n; start += bs) {
-    const std::size_t end = std::min(n, start + bs);
-    data::Dataset part;
-    if (bs == n) part = train;
-    else {
-      std::vector<std::size_t> rows;
-      for (std::size_t i = start; i < end; ++i) rows.push_back(i);
-      part = data::subset(train, rows);
-    }
+  data::for_row_batches(train, batch, [&](std::size_t start, const data::Dataset& part) {
     ad::Recording rec([&](ad::Var th) { return obj.losses(th, part); }, theta);
     const Tensor J = rec.jvp(V);  // [k, rows]: ∇ℓ(zᵢ)ᵀ s_j
     for (std::size_t j = 0; j < k; ++j)
-      for (std::size_t i = start; i < end; ++i) out(j, i) = J(j, i - start) + reg[j];
-  }
+      for (std::size_t i = 0; i < part.size(); ++i) out(j, start + i) = J(j, i) + reg[j];
+  });
   if (single) out.reshape({n});
   return out;
 }

@@ -22,26 +22,19 @@ struct Site {
   ad::Var input, probe;
 };
 
-// The model's forward pass with probes (one implementation of the layer walk).
-ad::Var walk(const nn::Module& m, ad::Var x, nn::ParamCursor& cur, std::vector<Site>& sites) {
-  if (const auto* s = dynamic_cast<const nn::Sequential*>(&m)) {
-    for (const auto& l : s->layers) x = walk(*l, x, cur, sites);
-    return x;
-  }
-  if (const auto* r = dynamic_cast<const nn::Residual*>(&m)) {
-    ad::Var b = walk(*r->body, x, cur, sites);
-    ad::Var skip = r->projection ? walk(*r->projection, x, cur, sites) : x;
-    return nn::activate(r->act, ad::add(b, skip));
-  }
-  const std::size_t before = cur.used();
-  ad::Var y = m.forward(x, cur);
-  if (dynamic_cast<const nn::Linear*>(&m) || dynamic_cast<const nn::Conv2d*>(&m)) {
-    ad::Var probe = ad::variable(zeros(y.shape()));
-    sites.push_back({&m, before, x, probe});
-    return ad::add(y, probe);
-  }
-  if (cur.used() != before) throw Error("K-FAC: a " + m.kind() + " layer has parameters; K-FAC covers Linear and Conv2d layers only");
-  return y;
+// The model's forward pass (nn::forward_leaves) with probes on the Linear and Conv2d layers.
+ad::Var walk(const nn::Module& root, ad::Var x, nn::ParamCursor& cur, std::vector<Site>& sites) {
+  return nn::forward_leaves(root, x, cur, [&](const nn::Module& m, ad::Var in, nn::ParamCursor& c) {
+    const std::size_t before = c.used();
+    ad::Var y = m.forward(in, c);
+    if (dynamic_cast<const nn::Linear*>(&m) || dynamic_cast<const nn::Conv2d*>(&m)) {
+      ad::Var probe = ad::variable(zeros(y.shape()));
+      sites.push_back({&m, before, in, probe});
+      return ad::add(y, probe);
+    }
+    if (c.used() != before) throw Error("K-FAC: a " + m.kind() + " layer has parameters; K-FAC covers Linear and Conv2d layers only");
+    return y;
+  });
 }
 
 // Output cotangents w [nb, k] whose Σ_c w_c w_cᵀ is, per row, ∇²_z ℓ (expected), or the
@@ -168,14 +161,10 @@ Kfac::Kfac(const nn::Objective& obj, const data::Dataset& train, const Tensor& t
   obj.check_fits(train);
   const std::size_t n = train.size();
   const nn::Model& model = obj.model();
-  const std::size_t bs = std::max<std::size_t>(1, std::min(batch, n));
   std::vector<const nn::Module*> layers;
   // Two passes over the data: the factors, then (EK-FAC) the eigenvalues in their bases.
   for (int pass = 0; pass < (corrected_ ? 2 : 1); ++pass) {
-    for (std::size_t start = 0; start < n; start += bs) {
-      std::vector<std::size_t> rows;
-      for (std::size_t i = start; i < std::min(n, start + bs); ++i) rows.push_back(i);
-      const data::Dataset part = data::subset(train, rows);
+    data::for_row_batches(train, batch, [&](std::size_t start, const data::Dataset& part) {
       const std::size_t nb = part.size();
       ad::TapeScope scope;
       nn::ParamCursor cur(ad::constant(theta));
@@ -246,7 +235,7 @@ Kfac::Kfac(const nn::Objective& obj, const data::Dataset& train, const Tensor& t
           }
         }
       }
-    }
+    });
     // the bases (and K-FAC's eigenvalues s_o a_i, clipped at 0: both factors are PSD up to rounding)
     if (pass == 0)
       for (KfacBlock& b : blocks_) {

@@ -31,7 +31,8 @@ struct KfacBlock {
 
 class Kfac {
  public:
-  // Error if the model has parameters outside Linear and Conv2d layers.
+  // Error if the model has parameters outside Linear and Conv2d layers. `batch`: rows per
+  // forward/backward pass (0: all); the result does not depend on it.
   Kfac(const nn::Objective& obj, const data::Dataset& train, const Tensor& theta, const CurvatureChoice& c,
        std::size_t batch = 256);
   const std::vector<KfacBlock>& blocks() const { return blocks_; }

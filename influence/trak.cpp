@@ -2,6 +2,7 @@
 
 #include "autodiff/blas.hpp"
 #include "autodiff/check.hpp"
+#include "autodiff/ops.hpp"
 #include "influence/curvature.hpp"
 #include "influence/influence.hpp"
 #include "nn/layers.hpp"
@@ -41,15 +42,20 @@ Tensor random_projection(std::size_t k, std::size_t p, Projection kind, std::uin
 }
 
 namespace {
-// The largest activation one row produces (elements), where forward mode carries k tangents.
-std::size_t largest_activation(const nn::Module& m, Shape& shape) {
-  std::size_t most = 0;
-  if (const auto* s = dynamic_cast<const nn::Sequential*>(&m)) {
-    for (const auto& l : s->layers) most = std::max(most, largest_activation(*l, shape));
-    return most;
-  }
-  shape = m.output_shape(shape);
-  return numel(shape);
+// The largest activation one row produces (elements), where forward mode carries k tangents:
+// the model's walk (nn::forward_leaves) on one row of zeros.
+std::size_t largest_activation(const nn::Model& model) {
+  Shape s{1};
+  for (std::size_t e : model.input_shape()) s.push_back(e);
+  ad::TapeScope scope;
+  nn::ParamCursor cur(ad::constant(zeros({model.param_count()})));
+  std::size_t most = numel(s);
+  nn::forward_leaves(model.root(), ad::constant(zeros(s)), cur, [&](const nn::Module& m, ad::Var x, nn::ParamCursor& c) {
+    ad::Var y = m.forward(x, c);
+    most = std::max(most, y.value().size());
+    return y;
+  });
+  return most;
 }
 }  // namespace
 
@@ -60,8 +66,7 @@ Tensor trak(const nn::Objective& obj, const data::Dataset& train, const data::Da
   if (rows.empty()) throw Error("TRAK: no test points given");
   const std::size_t n = train.size(), m = rows.size(), k = o.dim, p = thetas[0].size();
   // rows per forward-mode pass: k tangents of the largest activation, 4 Mi values (32 MiB) per tensor
-  Shape shape = obj.model().input_shape();
-  const std::size_t widest = largest_activation(obj.model().root(), shape);
+  const std::size_t widest = largest_activation(obj.model());
   const std::size_t batch = std::max<std::size_t>(1, (std::size_t{1} << 22) / std::max<std::size_t>(1, k * widest));
   Tensor out = zeros({m, n});
   for (std::size_t mi = 0; mi < thetas.size(); ++mi) {

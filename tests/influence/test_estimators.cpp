@@ -247,6 +247,16 @@ TEST_CASE("EK-FAC's re-fitted eigenvalues are the Gauss–Newton block's diagona
     const nn::Objective obj(nn::mlp(4, 1, 5, nn::Activation::Tanh, 3), nn::LossKind::CrossEntropy, 0.01);
     CHECK(ekfac_identity_gap(obj, d, ad::random_normal({obj.model().param_count()}, 12)) < 1e-10);
   }
+  SUBCASE("a residual block (the model's own walk: the probes see the body and the skip path)") {
+    const data::Dataset d = iris_rows(20);
+    auto body = std::make_shared<nn::Sequential>(std::vector<nn::ModulePtr>{std::make_shared<nn::Linear>(5, 5)});
+    const nn::Model m(std::make_shared<nn::Sequential>(std::vector<nn::ModulePtr>{
+                          std::make_shared<nn::Linear>(4, 5), std::make_shared<nn::ActivationLayer>(nn::Activation::Tanh),
+                          std::make_shared<nn::Residual>(body, nullptr, nn::Activation::Tanh), std::make_shared<nn::Linear>(5, 3)}),
+                      {4});
+    const nn::Objective obj(m, nn::LossKind::CrossEntropy, 0.01);
+    CHECK(ekfac_identity_gap(obj, d, ad::random_normal({m.param_count()}, 27)) < 1e-10);
+  }
   SUBCASE("a small CNN (conv 3×3, padding 1, 16 positions) on 6 images") {
     const data::Dataset d = images(6, 1, 4, 4, 3, 13);
     const nn::Objective obj(conv_model(1, 2, 3, 1, {1, 4, 4}, 3), nn::LossKind::CrossEntropy, 0.01);
