@@ -75,12 +75,17 @@ struct EstimatorArgs {
   inf::TrakOptions trak;
   std::size_t models = 1;
   bool dim_given = false;
+  std::string checkpoint;  // --checkpoint, or empty when trained here
 };
+// options of the estimators, refused with a solver method
+constexpr const char* kEstimatorOnly[] = {"projection-dim", "projection", "projection-seed", "models", "save-steps"};
 EstimatorArgs read_estimator(Args& a, inf::Estimator kind, const ProblemArgs& pa) {
   EstimatorArgs e;
   e.kind = kind;
   const std::string name = "--method " + inf::estimators().name(kind);
-  for (const char* o : {"curvature", "fisher", "fisher-seed", "indefinite", "tol", "max-iterations", "rank", "solver-seed"})
+  e.checkpoint = pa.checkpoint;
+  for (const char* o : {"curvature", "fisher", "fisher-seed", "indefinite", "tol", "max-iterations", "rank", "solver-seed", "lissa-scale",
+                        "lissa-depth", "lissa-repeats", "lissa-batch"})
     if (a.given(o)) throw UsageError(std::string("--") + o + " does not apply to " + name + " (it sets the inverse-HVP solvers)");
   if (kind != inf::Estimator::Trak)
     for (const char* o : {"damping", "projection-dim", "projection", "projection-seed", "models"})
@@ -112,6 +117,7 @@ struct Estimate {
   std::string line;         // the same on screen
   std::string quantity;     // column name
   std::string units;        // for summary.json
+  bool loss_change = true;  // values in Δ̂'s units (the gallery captions say Δ̂); false: the cosine
 };
 
 Estimate run_estimator(const EstimatorArgs& e, const inf::Problem& p, const std::vector<std::size_t>& rows, bool progress) {
@@ -128,12 +134,13 @@ Estimate run_estimator(const EstimatorArgs& e, const inf::Problem& p, const std:
     case inf::Estimator::GradCos:
       r.D = inf::gradient_cosine(*p.obj, p.train, p.test, rows, p.theta);
       r.quantity = "gradient_cosine";
+      r.loss_change = false;
       r.units = "gradient_cosine = cos(∇ℓ(z_t), ∇ℓ̃(z)) at θ̂: unitless in [−1, 1], same sign as Δ̂; a ranking, not a loss change";
       r.line = "gradient cosine at θ̂ (unitless: not a loss change)";
       break;
     case inf::Estimator::TracIn: {
       if (p.trajectory.empty())
-        throw UsageError("--method tracin needs parameters saved during training, and checkpoint '" + p.fit.how.substr(p.fit.how.find(' ') + 1) +
+        throw UsageError("--method tracin needs parameters saved during training, and checkpoint '" + e.checkpoint +
                          "' has none: train it with --save-steps S1,S2,… (an sgd or adam run)");
       r.D = inf::tracin(*p.obj, p.train, p.test, rows, p.trajectory);
       std::string steps;
@@ -177,8 +184,13 @@ int run_influence(Args& a) {
   EstimatorArgs ea;
   inf::SolverChoice sc;
   inf::CurvatureChoice kind;
-  if (estimator) ea = read_estimator(a, inf::estimators().parse(method), pa);
-  else sc = read_solver(a), kind = read_curvature(a);
+  if (estimator) {
+    ea = read_estimator(a, inf::estimators().parse(method), pa);
+  } else {
+    for (const char* o : kEstimatorOnly)
+      if (a.given(o)) throw UsageError(std::string("--") + o + " does not apply to --method " + method + " (it sets the estimators tracin and trak)");
+    sc = read_solver(a), kind = read_curvature(a);
+  }
   const std::string spec = a.text("test", "highest");
   const std::size_t top = a.count("top", 10, 1);
   a.finish("inflab influence");
@@ -206,7 +218,7 @@ int run_influence(Args& a) {
   std::ostringstream screen;
   screen << problem_line(p);
   const Examples ex(p.spec);
-  const bool pictures = ex.pictures() && est.quantity == "predicted_loss_change";  // captions say Δ̂
+  const bool pictures = ex.pictures() && est.loss_change;  // captions say Δ̂
   Report report;
   for (std::size_t j = 0; j < rows.size(); ++j) {
     const Tensor d = xt::view(D, j, xt::all());
@@ -221,9 +233,8 @@ int run_influence(Args& a) {
     if (!solves[j].warning.empty()) warnings.push_back("test row " + std::to_string(rows[j]) + ": " + solves[j].warning);
   json summary = {{"problem", problem_json(p)}, {"method", method}, {"grad_norm", grad_norm}, {"units", est.units}, {"warnings", warnings}, {"tests", per}};
   if (!estimator) {
-    summary["curvature"] = inf::curvatures().name(kind.kind);
+    summary.update(curvature_json(kind));
     summary["damping"] = sc.damping;
-    if (inf::factored(kind.kind)) summary["fisher"] = inf::fisher_labels().name(kind.labels);
   }
   rd.write_json("summary.json", summary);
   screen << (estimator ? est.units : "Δ̂ is the predicted change of the test loss when the training row is removed (÷n; docs/conventions.md)")
@@ -299,13 +310,14 @@ int run_validate(Args& a) {
             {"Leave-one-out, " + p.train.name + " test row " + std::to_string(e.test_row) + ": " + sc + " (n = " + std::to_string(e.scores.n) + ")",
              "actual change of the test loss (retrained)", "predicted change (influence; top " + std::to_string(e.rows.size()) + " rows by |predicted|)",
              series, true});
-  rd.write_json("summary.json", {{"problem", problem_json(p)}, {"test_row", e.test_row}, {"test_source_row", p.test.source_row(e.test_row)},
-                                 {"test_loss", e.influence.test_value}, {"method", inf::solver_methods().name(o.solver.method)},
-                                 {"curvature", inf::curvatures().name(o.curvature.kind)}, {"damping", o.solver.damping},
-                                 {"solve", solve_json(e.influence.solve)}, {"grad_norm", e.influence.grad_norm},
-                                 {"warnings", warnings_of(p, e.influence.solve)},
-                                 {"retrain", nn::optimizers().name(o.retrain.optimizer)}, {"retrains", retrain_json(e.retrain)},
-                                 {"scores", scores_json(e.scores)}, {"converged_scores", scores_json(e.converged_scores)}});
+  json summary = {{"problem", problem_json(p)}, {"test_row", e.test_row}, {"test_source_row", p.test.source_row(e.test_row)},
+                  {"test_loss", e.influence.test_value}, {"method", inf::solver_methods().name(o.solver.method)},
+                  {"damping", o.solver.damping}, {"solve", solve_json(e.influence.solve)}, {"grad_norm", e.influence.grad_norm},
+                  {"warnings", warnings_of(p, e.influence.solve)},
+                  {"retrain", nn::optimizers().name(o.retrain.optimizer)}, {"retrains", retrain_json(e.retrain)},
+                  {"scores", scores_json(e.scores)}, {"converged_scores", scores_json(e.converged_scores)}};
+  summary.update(curvature_json(o.curvature));
+  rd.write_json("summary.json", summary);
   std::vector<double> actual(p.train.size(), NAN);  // the retrained Δ and its status, where there is one
   std::vector<std::string> status(p.train.size());
   for (std::size_t j = 0; j < e.rows.size(); ++j) actual[e.rows[j]] = e.actual(j), status[e.rows[j]] = retrain_status(e.retrains[j]);

@@ -114,9 +114,10 @@ int run_hessian(Args& a) {
   std::size_t neg = 0;
   for (std::size_t i = 0; i < e.values.size(); ++i) ev.row({std::to_string(i), CsvLog::cell(e.values(i))}), neg += e.values(i) < 0;
   const double lo = e.values(0), hi = e.values(e.values.size() - 1);
-  rd.write_json("summary.json", {{"problem", problem_json(p)}, {"curvature", influence::curvatures().name(kind.kind)},
-                                 {"dimension", H.shape(0)}, {"largest", hi}, {"smallest", lo}, {"negative", neg},
-                                 {"condition", lo > 0 ? hi / lo : INFINITY}});
+  nlohmann::json summary = {{"problem", problem_json(p)}, {"dimension", H.shape(0)}, {"largest", hi}, {"smallest", lo}, {"negative", neg},
+                            {"condition", lo > 0 ? hi / lo : INFINITY}};
+  summary.update(curvature_json(kind));
+  rd.write_json("summary.json", summary);
   finish(c, rd, problem_line(p) + "H: " + std::to_string(H.shape(0)) + "×" + std::to_string(H.shape(0)) + " → " + rd.path("hessian.npy") +
              "; eigenvalues " + fmt("%.4g", lo) + " .. " + fmt("%.4g", hi) + ", " + std::to_string(neg) + " negative\n");
   return 0;

@@ -117,14 +117,28 @@ inf::SolverChoice read_solver(Args& a, inf::Method fallback) {
 
 inf::CurvatureChoice read_curvature(Args& a) {
   inf::CurvatureChoice c = a.choice("curvature", inf::curvatures(), inf::Curvature::Hessian);
+  const std::string name = "--curvature " + inf::curvatures().name(c.kind);
   if (!inf::factored(c.kind)) {
     for (const char* o : {"fisher", "fisher-seed"})
       if (a.given(o)) throw UsageError(std::string("--") + o + " applies to --curvature kfac or ekfac only");
     return c;
   }
+  // K-FAC is one factored matrix: positive semi-definite + λI, the same on every mini-batch
+  if (a.given("indefinite")) throw UsageError("--indefinite does not apply to " + name + " (its matrix is positive semi-definite + λI)");
+  if (a.given("lissa-batch"))
+    throw UsageError("--lissa-batch does not apply to " + name + " (one factored matrix built from all rows, not mini-batch products)");
   c.labels = a.choice("fisher", inf::fisher_labels(), inf::FisherLabels::Expected);
+  if (c.labels != inf::FisherLabels::Sampled && a.given("fisher-seed"))
+    throw UsageError("--fisher-seed applies to --fisher sampled only (--fisher " + inf::fisher_labels().name(c.labels) + " draws nothing)");
   c.seed = a.count("fisher-seed", 0);
   return c;
+}
+
+nlohmann::json curvature_json(const inf::CurvatureChoice& c) {
+  nlohmann::json j = {{"curvature", inf::curvatures().name(c.kind)}};
+  if (inf::factored(c.kind)) j["fisher"] = inf::fisher_labels().name(c.labels);
+  if (inf::factored(c.kind) && c.labels == inf::FisherLabels::Sampled) j["fisher_seed"] = c.seed;
+  return j;
 }
 
 std::string solver_usage(bool curvature) {

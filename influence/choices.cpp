@@ -68,4 +68,11 @@ const Choices<GroupKind>& group_kinds() {
   return t;
 }
 
+const Choices<Projection>& projections() {
+  static const Choices<Projection> t{"projection",
+                                     {{"gaussian", Projection::Gaussian, "entries N(0, 1/k) (Johnson–Lindenstrauss)"},
+                                      {"orthogonal", Projection::Orthogonal, "Gaussian rows orthonormalised (k = p: an orthogonal matrix)"}}};
+  return t;
+}
+
 }  // namespace inflab::influence

@@ -165,6 +165,11 @@ Problem build_problem(const ProblemSpec& s, data::TrainTest data, bool progress,
     if (nn::to_tolerance(s.optimizer))
       throw Error("saving steps (TracIn) needs an sgd or adam run, whose steps have a learning rate; this problem trains with " +
                   nn::optimizers().name(s.optimizer));
+    const std::size_t planned = nn::planned_steps(t, p.train.size());
+    for (std::size_t step : save_steps)  // before training, not after
+      if (step == 0 || step > planned)
+        throw Error("save step " + std::to_string(step) + " is not a step of this run (it takes at most " + std::to_string(planned) +
+                    " steps, counted from 1: epochs × batches per epoch)");
     t.on_step = [&](std::size_t step, const Tensor& th, double lr) {
       if (std::find(save_steps.begin(), save_steps.end(), step) != save_steps.end()) p.trajectory.push_back({step, lr, th});
     };
@@ -328,6 +333,9 @@ Problem load_problem(const std::string& dir) {
       throw Error(tj.string() + ": not valid JSON (" + e.what() + ")");
     }
     const Tensor all = nn::load_npy((fs::path(dir) / "trajectory.npy").string());
+    for (const char* key : {"steps", "learning_rates"})
+      if (!t.is_object() || !t.contains(key) || !t[key].is_array())
+        throw Error(tj.string() + ": no list '" + key + "' (write it with `inflab train --save-steps`)");
     const auto& steps = t.at("steps");
     const auto& rates = t.at("learning_rates");
     if (all.dimension() != 2 || all.shape(0) != steps.size() || rates.size() != steps.size() || all.shape(1) != p.theta.size())
@@ -336,6 +344,8 @@ Problem load_problem(const std::string& dir) {
     for (std::size_t m = 0; m < steps.size(); ++m) {
       Tensor th = Tensor::from_shape({p.theta.size()});
       std::copy(all.data() + m * p.theta.size(), all.data() + (m + 1) * p.theta.size(), th.data());
+      if (!steps[m].is_number_unsigned() || !rates[m].is_number())
+        throw Error(tj.string() + ": entry " + std::to_string(m) + " of 'steps' or 'learning_rates' is not a number");
       p.trajectory.push_back({steps[m].get<std::size_t>(), rates[m].get<double>(), th});
     }
   }

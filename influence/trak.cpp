@@ -9,13 +9,6 @@
 
 namespace inflab::influence {
 
-const Choices<Projection>& projections() {
-  static const Choices<Projection> t{"projection",
-                                     {{"gaussian", Projection::Gaussian, "entries N(0, 1/k) (Johnson–Lindenstrauss)"},
-                                      {"orthogonal", Projection::Orthogonal, "Gaussian rows orthonormalised (k = p: an orthogonal matrix)"}}};
-  return t;
-}
-
 Tensor random_projection(std::size_t k, std::size_t p, Projection kind, std::uint64_t seed) {
   if (k == 0 || k > p)
     throw Error("projection dimension " + std::to_string(k) + " must be between 1 and the parameter count p = " + std::to_string(p));

@@ -8,13 +8,10 @@
 #pragma once
 #include <vector>
 
+#include "influence/choices.hpp"
 #include "influence/problem.hpp"
-#include "util/choice.hpp"
 
 namespace inflab::influence {
-
-enum class Projection { Gaussian, Orthogonal };
-const Choices<Projection>& projections();
 
 struct TrakOptions {
   std::size_t dim = 0;  // k, 1 ≤ k ≤ p

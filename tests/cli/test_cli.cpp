@@ -632,4 +632,35 @@ TEST_CASE("inflab influence: ekfac, graddot, tracin and trak against the library
   expect("influence " + ck + " --fisher sampled", 2, "--fisher applies to --curvature kfac or ekfac only");
   expect("influence " + ck + " --method graddot --curvature ggn", 2, "--curvature does not apply to --method graddot");
   expect("influence " + ck + " --method cosine", 2, "is not one of: exact, cg, minres, lissa, lowrank, graddot, gradcos, tracin, trak");
+  // an option of the other family names the method, not "unknown option"
+  expect("influence " + ck + " --projection-dim 5", 2, "--projection-dim does not apply to --method exact");
+  expect("influence " + ck + " --method cg --models 2", 2, "--models does not apply to --method cg");
+  expect("influence " + ck + " --method lissa --save-steps 3", 2, "--save-steps does not apply to --method lissa");
+  expect("influence " + ck + " --method graddot --lissa-depth 10", 2, "--lissa-depth does not apply to --method graddot");
+  // options that would be silently ignored
+  expect("influence " + ck + " --curvature kfac --fisher-seed 3", 2, "--fisher-seed applies to --fisher sampled only");
+  expect("influence " + ck + " --curvature ekfac --fisher empirical --fisher-seed 3", 2, "--fisher-seed applies to --fisher sampled only");
+  expect("influence " + ck + " --curvature ekfac --indefinite abs", 2, "--indefinite does not apply to --curvature ekfac");
+  expect("influence " + ck + " --curvature kfac --method lissa --lissa-batch 10", 2, "--lissa-batch does not apply to --curvature kfac");
+  // a save step beyond the run: refused before training (20000 epochs would take minutes)
+  expect("influence " + mlp + " --optimizer adam --epochs 20000 --batch-size 40 --method tracin --save-steps 60001", 1,
+         "save step 60001 is not a step of this run (it takes at most 60000 steps");
+  // a trajectory.json without a key names the file
+  std::filesystem::copy(t.file("tr"), t.file("tr2"), std::filesystem::copy_options::recursive);
+  std::ofstream(t.file("tr2/checkpoint/trajectory.json")) << "{\"steps\": [10, 30, 60]}\n";
+  expect("influence --checkpoint " + t.file("tr2/checkpoint") + " --quiet --method tracin", 1, "trajectory.json: no list 'learning_rates'");
+}
+
+TEST_CASE("validate and lds record the curvature and its Fisher labels in summary.json") {
+  const test::TempDir t;
+  const std::string mlp = "--dataset iris --width 4 --weight-decay 0.01 --quiet --curvature kfac --fisher sampled --fisher-seed 4";
+  REQUIRE(run_inflab(t.dir(), "validate " + mlp + " --top 3 --out v").code == 0);
+  REQUIRE(run_inflab(t.dir(), "lds " + mlp + " --subsets 3 --out l").code == 0);
+  for (const char* f : {"v/summary.json", "l/summary.json"}) {
+    CAPTURE(f);
+    const json s = summary(t.file(f));
+    CHECK(s["curvature"] == "kfac");
+    CHECK(s["fisher"] == "sampled");
+    CHECK(s["fisher_seed"] == 4);
+  }
 }

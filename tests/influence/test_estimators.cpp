@@ -350,7 +350,7 @@ TEST_CASE("saved steps: build_problem keeps θ and the learning rate after the a
   CHECK(p.trajectory[0].lr == 0.1);
   CHECK(rel_err(p.trajectory[1].theta, p.theta) == 0.0);  // the last step is θ̂
   CHECK(rel_err(p.trajectory[0].theta, p.theta) > 1e-3);
-  CHECK(error_of([&] { build_problem(s, false, {10}); }).find("took 9 steps") != std::string::npos);
+  CHECK(error_of([&] { build_problem(s, false, {10}); }).find("takes at most 9 steps") != std::string::npos);
   ProblemSpec l = s;
   l.optimizer = nn::Optimizer::Lbfgs;
   CHECK(error_of([&] { build_problem(l, false, {1}); }).find("sgd or adam") != std::string::npos);
