@@ -1,7 +1,8 @@
 // K-FAC / EK-FAC curvature, gradient similarity, TracIn and TRAK against identities:
 // where the Kronecker factorisation is exact, K-FAC is the Gauss–Newton matrix; EK-FAC's
 // eigenvalues are the Gauss–Newton block's diagonal in its eigenbasis; TracIn at one
-// checkpoint with η = 1 is the gradient dot; TRAK with k = p, an orthogonal projection and one
+// checkpoint with η = 1 is the gradient dot, and in general Σ_t η_t ∇ℓ_test·∇ℓ̃ᵢ / n from
+// single-row autodiff gradients; TRAK with k = p, an orthogonal projection and one
 // model is Gauss–Newton influence.
 #include <doctest/doctest.h>
 
@@ -336,6 +337,37 @@ TEST_CASE("gradient dot and cosine equal explicit per-example gradients; TracIn 
   CHECK(error_of([&] { tracin(obj, tt.train, tt.test, rows, {}); }).find("saved during training") != std::string::npos);
 }
 
+TEST_CASE("TracIn is Σ_t η_t ∇ℓ(z_test; θ_t)·∇ℓ̃(zᵢ; θ_t) / n from single-row gradients") {
+  data::Dataset d = data::load_iris();
+  data::Standardizer::fit(d).apply(d);
+  const data::TrainTest tt = data::stratified_split(d, 0.2, 6);
+  const double lambda = 0.02;
+  const nn::Objective obj(nn::mlp(4, 1, 5, nn::Activation::Tanh, 3), nn::LossKind::CrossEntropy, lambda);
+  const nn::Objective bare(nn::mlp(4, 1, 5, nn::Activation::Tanh, 3), nn::LossKind::CrossEntropy, 0.0);  // the test loss: no λ
+  const std::vector<Snapshot> traj = {{3, 0.3, ad::random_normal({obj.model().param_count()}, 31)},
+                                      {7, 0.05, ad::random_normal({obj.model().param_count()}, 32)},
+                                      {12, 0.2, ad::random_normal({obj.model().param_count()}, 33)}};
+  const std::vector<std::size_t> rows = {1, 5};
+  const Tensor got = tracin(obj, tt.train, tt.test, rows, traj);
+  const std::size_t n = tt.train.size();
+  REQUIRE(got.shape(0) == 2);
+  REQUIRE(got.shape(1) == n);
+  Tensor want = zeros({2, n});
+  for (const Snapshot& s : traj)
+    for (std::size_t j = 0; j < rows.size(); ++j) {
+      // autodiff of one-row objectives: ℓ(z_t) alone, and ℓ(zᵢ) + (λ/2)‖θ‖² = ℓ̃(zᵢ)
+      const Tensor gt = ad::value_and_grad(bare.fn(data::subset(tt.test, {rows[j]})), s.theta).grad;
+      for (std::size_t i = 0; i < n; ++i) {
+        const Tensor gi = ad::value_and_grad(obj.fn(data::subset(tt.train, {i})), s.theta).grad;
+        double dotv = 0;
+        for (std::size_t k = 0; k < gt.size(); ++k) dotv += gt(k) * gi(k);
+        want(j, i) += s.lr * dotv / static_cast<double>(n);
+      }
+    }
+  CHECK(rel_err(got, want) < 1e-12);
+  CHECK(max_abs(want) > 1e-4);  // not a comparison of zeros
+}
+
 TEST_CASE("saved steps: build_problem keeps θ and the learning rate after the asked sgd steps") {
   ProblemSpec s;
   s.dataset = "iris";
@@ -382,9 +414,33 @@ TEST_CASE("TRAK with k = p, an orthogonal projection and one model equals Gauss�
     // a Gaussian projection of k = p is invertible: Pᵀ(PGPᵀ)⁻¹P = G⁻¹, the same answer without
     // damping (with μ > 0, (PGPᵀ + μI)⁻¹ damps other directions unless P is orthogonal)
     t.projection = Projection::Gaussian;
-    const double gauss = rel_err(trak(obj, tt.train, tt.test, rows, {th}, t), want);
-    if (mu == 0) CHECK(gauss < 1e-6);
-    else CHECK(gauss > 1e-3);
+    const Tensor gauss = trak(obj, tt.train, tt.test, rows, {th}, t);
+    if (mu == 0) CHECK(rel_err(gauss, want) < 1e-6);
+    else CHECK(rel_err(gauss, want) > 1e-3);
+    {  // its value, by dense matrices: (1/n) (P g_t)ᵀ (P G Pᵀ + μI)⁻¹ P gᵢ, P the same seeded projection
+      const Tensor P = random_projection(p, p, Projection::Gaussian, 19);
+      const Tensor G = dense_matrix(CurvatureOperator(obj, tt.train, th, Curvature::GaussNewton));  // includes λI
+      Tensor M = zeros({p, p});
+      for (std::size_t a = 0; a < p; ++a)
+        for (std::size_t b = 0; b < p; ++b) {
+          double v = 0;
+          for (std::size_t i = 0; i < p; ++i)
+            for (std::size_t k = 0; k < p; ++k) v += P(a, i) * G(i, k) * P(b, k);
+          M(a, b) = v + (a == b ? mu : 0.0);
+        }
+      auto project = [&](const Tensor& g) {
+        Tensor out = zeros({p});
+        for (std::size_t a = 0; a < p; ++a)
+          for (std::size_t i = 0; i < p; ++i) out(a) += P(a, i) * g(i);
+        return out;
+      };
+      const double n = static_cast<double>(tt.train.size());
+      for (std::size_t j = 0; j < rows.size(); ++j) {
+        const Tensor x = dense_solve(M, project(test_loss_gradient(obj, tt.test, {rows[j]}, th)));
+        for (std::size_t i = 0; i < tt.train.size(); i += 9)
+          CHECK(gauss(j, i) == doctest::Approx(dot(x, project(per_example_gradient(obj, tt.train, th, i))) / n).epsilon(1e-7));
+      }
+    }
     // k < p is a sketch: correlated, not equal
     t.dim = p / 2;
     const Tensor sketch = trak(obj, tt.train, tt.test, rows, {th}, t);
