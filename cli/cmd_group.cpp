@@ -131,12 +131,13 @@ int run_lds(Args& a) {
                                      " (n = " + std::to_string(e.scores.n) + " subsets)",
                                  "actual change of the test loss (retrained on the subset)", "predicted change (sum over the removed rows)",
                                  {{"subsets keeping α = " + shortest(o.alpha), vec(e.lds.actual), vec(e.lds.predicted), false}}, true});
-  rd.write_json("summary.json", {{"problem", problem_json(p)}, {"test_row", t}, {"test_source_row", p.test.source_row(t)},
-                                 {"alpha", o.alpha}, {"subsets", o.subsets}, {"method", inf::solver_methods().name(o.solver.method)},
-                                 {"curvature", inf::curvatures().name(o.curvature)}, {"damping", o.solver.damping},
-                                 {"solve", solve_json(e.influence.solve)}, {"warnings", warnings_of(p, e.influence.solve)},
-                                 {"lds", e.scores.undefined.empty() ? json(e.scores.spearman) : json(nullptr)},
-                                 {"scores", scores_json(e.scores)}, {"retrains", retrain_json(e.retrain)}});
+  json summary = {{"problem", problem_json(p)}, {"test_row", t}, {"test_source_row", p.test.source_row(t)},
+                  {"alpha", o.alpha}, {"subsets", o.subsets}, {"method", inf::solver_methods().name(o.solver.method)},
+                  {"damping", o.solver.damping}, {"solve", solve_json(e.influence.solve)}, {"warnings", warnings_of(p, e.influence.solve)},
+                  {"lds", e.scores.undefined.empty() ? json(e.scores.spearman) : json(nullptr)},
+                  {"scores", scores_json(e.scores)}, {"retrains", retrain_json(e.retrain)}};
+  summary.update(curvature_json(o.curvature));
+  rd.write_json("summary.json", summary);
   finish(c, rd, problem_line(p) + "test row " + std::to_string(t) + ": " + solve_line(e.influence.solve) + "\n" + std::to_string(o.subsets) +
              " random subsets keeping α = " + shortest(o.alpha) + " of the training rows, retrained: " + retrain_line(e.retrain) + "\n  LDS (Spearman) " +
              score_cell(e.scores.spearman) + "; " + scores_line(e.scores) +

@@ -20,10 +20,11 @@ using json = nlohmann::json;
 int run_train(Args& a) {
   const Common c = read_common(a, "train");
   const ProblemArgs pa = read_problem(a, {}, "train makes a checkpoint");
+  const std::vector<std::size_t> save_steps = read_save_steps(a, pa);
   a.finish("inflab train");
   const RunDir rd(c.out, "train", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
-  const influence::Problem p = influence::build_problem(pa.spec, !c.quiet);
+  const influence::Problem p = influence::build_problem(pa.spec, !c.quiet, save_steps);
   influence::save_problem(rd.path("checkpoint"), p);
   CsvLog h(rd.path("history.csv"), {"epoch", "steps", "loss", "accuracy", "grad_norm", "seconds"});
   Series loss{"R(θ) on the training set", {}, {}, true}, grad{"‖∇R(θ)‖ (influence assumes ≈ 0)", {}, {}, true};
@@ -96,7 +97,7 @@ int run_check(Args& a) {
 int run_hessian(Args& a) {
   const Common c = read_common(a, "hessian");
   const ProblemArgs pa = read_problem(a);
-  const influence::Curvature kind = read_curvature(a);
+  const influence::CurvatureChoice kind = read_curvature(a);
   const std::size_t max_dim = a.count("max-dim", 4000, 1);
   a.finish("inflab hessian");
   const RunDir rd(c.out, "hessian", a.settings());
@@ -113,9 +114,10 @@ int run_hessian(Args& a) {
   std::size_t neg = 0;
   for (std::size_t i = 0; i < e.values.size(); ++i) ev.row({std::to_string(i), CsvLog::cell(e.values(i))}), neg += e.values(i) < 0;
   const double lo = e.values(0), hi = e.values(e.values.size() - 1);
-  rd.write_json("summary.json", {{"problem", problem_json(p)}, {"curvature", influence::curvatures().name(kind)},
-                                 {"dimension", H.shape(0)}, {"largest", hi}, {"smallest", lo}, {"negative", neg},
-                                 {"condition", lo > 0 ? hi / lo : INFINITY}});
+  nlohmann::json summary = {{"problem", problem_json(p)}, {"dimension", H.shape(0)}, {"largest", hi}, {"smallest", lo}, {"negative", neg},
+                            {"condition", lo > 0 ? hi / lo : INFINITY}};
+  summary.update(curvature_json(kind));
+  rd.write_json("summary.json", summary);
   finish(c, rd, problem_line(p) + "H: " + std::to_string(H.shape(0)) + "×" + std::to_string(H.shape(0)) + " → " + rd.path("hessian.npy") +
              "; eigenvalues " + fmt("%.4g", lo) + " .. " + fmt("%.4g", hi) + ", " + std::to_string(neg) + " negative\n");
   return 0;
@@ -124,7 +126,7 @@ int run_hessian(Args& a) {
 int run_spectrum(Args& a) {
   const Common c = read_common(a, "spectrum");
   const ProblemArgs pa = read_problem(a);
-  const influence::Curvature kind = read_curvature(a);
+  const influence::CurvatureChoice kind = read_curvature(a);
   const std::size_t exact_up_to = a.count("exact-up-to", 2000);
   const std::size_t steps = a.count("steps", 60, 2);
   a.finish("inflab spectrum");
@@ -162,7 +164,7 @@ int run_spectrum(Args& a) {
   std::vector<Series> series;
   if (!pos.x.empty()) series.push_back(pos);
   if (!negs.x.empty()) series.push_back(negs);
-  write_svg(rd.path("spectrum.svg"), {"Spectrum of " + std::string(kind == influence::Curvature::Hessian ? "H" : "G") + " (" + p.train.name + ", " +
+  write_svg(rd.path("spectrum.svg"), {"Spectrum of " + std::string(kind.kind == influence::Curvature::Hessian ? "H" : kind.kind == influence::Curvature::GaussNewton ? "G" : influence::curvatures().name(kind.kind) + " G") + " (" + p.train.name + ", " +
                                           std::to_string(p.theta.size()) + " parameters, " + std::to_string(neg) + " negative)",
                                       "index (ascending)", "sign(λ) · log10(1 + |λ| / " + fmt("%.2g", c0) + ")", series, false});
   const double lo = values.front(), hi = values.back();

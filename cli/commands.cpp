@@ -3,24 +3,32 @@
 #include <cstdio>
 
 #include "cli/common.hpp"
+#include "influence/trak.hpp"
 
 namespace inflab::cli {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> t = {
-      {"train", "train a model → checkpoint/ (with its problem), history.csv, loss.svg", "", "inflab train --dataset wine --width 8 --out runs/wine",
+      {"train", "train a model → checkpoint/ (with its problem), history.csv, loss.svg",
+       "  --save-steps S1,S2  also keep θ after these sgd/adam steps in the checkpoint (for influence --method tracin)\n",
+       "inflab train --dataset wine --width 8 --out runs/wine",
        true, false, false, false, run_train},
       {"check", "gradient, HVP, symmetry and Taylor checks of R(θ)",
        "  --at-init      check at the initialisation instead of θ̂\n  --rows N       rows of the training set used (200)\n",
        "inflab check --depth 2 --at-init", true, false, false, false, run_check},
       {"hessian", "dense H (or --curvature ggn) → hessian.npy, eigenvalues.csv",
-       "  --curvature C  hessian or ggn\n  --max-dim N    refuse a dense H above N parameters (4000)\n", "inflab hessian --model logreg --classes 1,2",
+       "  --curvature C  hessian, ggn, kfac or ekfac (--fisher expected|sampled|empirical, --fisher-seed S)\n  --max-dim N    refuse a dense H above N parameters (4000)\n", "inflab hessian --model logreg --classes 1,2",
        true, false, false, false, run_hessian},
       {"spectrum", "eigenvalues of H: exact up to --exact-up-to, else Lanczos → spectrum.csv/.svg",
-       "  --curvature C  hessian or ggn\n  --exact-up-to P  dense eigendecomposition up to P parameters (2000)\n  --steps N      Lanczos steps (60)\n",
+       "  --curvature C  hessian, ggn, kfac or ekfac (--fisher expected|sampled|empirical, --fisher-seed S)\n  --exact-up-to P  dense eigendecomposition up to P parameters (2000)\n  --steps N      Lanczos steps (60)\n",
        "inflab spectrum --depth 3 --weight-decay 0", true, false, false, false, run_spectrum},
       {"influence", "Δ̂ of every training row for --test points → influence.csv, top.csv",
-       "  --test T       highest (default), random:K or split rows 3,8\n  --top K        helpful and harmful rows listed per test point (10)\n",
+       "  --test T       highest (default), random:K or split rows 3,8\n  --top K        helpful and harmful rows listed per test point (10)\n"
+       "  --method M     a solver (below), or an estimator of its own:\n" + influence::estimators().help("      ") +
+       "  --save-steps S1,S2      tracin, training here (sgd/adam): θ kept after these steps\n"
+       "  --projection-dim K      trak: k, 1 ≤ k ≤ p (min(p, 256))\n  --projection P          trak: " + influence::projections().names() + " (gaussian)\n"
+       "  --projection-seed S     trak (0)\n  --models M              trak: models from other seeds, averaged (1)\n"
+       "  --damping MU            trak: (P G Pᵀ + μI)⁻¹ (0)\n",
        "inflab influence --checkpoint runs/train/checkpoint --test 3", true, true, false, true, run_influence},
       {"validate", "influence against leave-one-out retraining of the --top K rows → validate.csv, scatter.svg",
        "  --test T       one test point: highest (default) or a split row\n  --top K        rows retrained, by |Δ̂| (20, at least 3)\n",

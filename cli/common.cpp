@@ -117,16 +117,54 @@ inf::SolverChoice read_solver(Args& a, inf::Method fallback) {
   return c;
 }
 
-inf::Curvature read_curvature(Args& a) { return a.choice("curvature", inf::curvatures(), inf::Curvature::Hessian); }
+inf::CurvatureChoice read_curvature(Args& a) {
+  inf::CurvatureChoice c = a.choice("curvature", inf::curvatures(), inf::Curvature::Hessian);
+  const std::string name = "--curvature " + inf::curvatures().name(c.kind);
+  if (!inf::factored(c.kind)) {
+    for (const char* o : {"fisher", "fisher-seed"})
+      if (a.given(o)) throw UsageError(std::string("--") + o + " applies to --curvature kfac or ekfac only");
+    return c;
+  }
+  // K-FAC is one factored matrix: positive semi-definite + λI, the same on every mini-batch
+  if (a.given("indefinite")) throw UsageError("--indefinite does not apply to " + name + " (its matrix is positive semi-definite + λI)");
+  if (a.given("lissa-batch"))
+    throw UsageError("--lissa-batch does not apply to " + name + " (one factored matrix built from all rows, not mini-batch products)");
+  c.labels = a.choice("fisher", inf::fisher_labels(), inf::FisherLabels::Expected);
+  if (c.labels != inf::FisherLabels::Sampled && a.given("fisher-seed"))
+    throw UsageError("--fisher-seed applies to --fisher sampled only (--fisher " + inf::fisher_labels().name(c.labels) + " draws nothing)");
+  c.seed = a.count("fisher-seed", 0);
+  return c;
+}
+
+nlohmann::json curvature_json(const inf::CurvatureChoice& c) {
+  nlohmann::json j = {{"curvature", inf::curvatures().name(c.kind)}};
+  if (inf::factored(c.kind)) j["fisher"] = inf::fisher_labels().name(c.labels);
+  if (inf::factored(c.kind) && c.labels == inf::FisherLabels::Sampled) j["fisher_seed"] = c.seed;
+  return j;
+}
 
 std::string solver_usage(bool curvature) {
   return "solver options:\n  --method M          (exact)\n" + inf::solver_methods().help("      ") +
          "  --damping MU        solve (H + μI) x = b (0)\n" +
-         (curvature ? "  --curvature C       (hessian)\n" + inf::curvatures().help("      ") : std::string()) +
+         (curvature ? "  --curvature C       (hessian)\n" + inf::curvatures().help("      ") +
+                           "  --fisher F          kfac/ekfac output gradients (expected)\n" + inf::fisher_labels().help("      ") +
+                           "  --fisher-seed S     sampled labels (0)\n"
+                     : std::string()) +
          "  --indefinite F      exact (and self-influence) on an indefinite H (invert)\n" + inf::indefinite_treatments().help("      ") +
          "  --tol T --max-iterations N              cg / minres (1e-10, 1000)\n"
          "  --lissa-scale S --lissa-depth N --lissa-repeats N --lissa-batch N\n"
          "  --rank R                                lowrank (20)\n";
+}
+
+std::vector<std::size_t> read_save_steps(Args& a, const ProblemArgs& pa) {
+  if (!a.given("save-steps")) return {};
+  const std::vector<std::size_t> steps = a.counts("save-steps", {});
+  if (nn::to_tolerance(pa.spec.optimizer))
+    throw UsageError("--save-steps keeps θ after steps of an sgd or adam run (TracIn weighs them by the learning rate); this problem trains with " +
+                     nn::optimizers().name(pa.spec.optimizer) + " (add --optimizer adam or sgd)");
+  for (std::size_t s : steps)
+    if (s == 0) throw UsageError("--save-steps: steps count from 1 (θ after that many optimizer steps)");
+  return steps;
 }
 
 inf::RetrainProtocol read_retrain(Args& a, double default_tol) {

@@ -37,7 +37,13 @@ ProblemArgs read_problem(Args& a, const influence::ProblemSpec& defaults = {}, c
 influence::Problem obtain_problem(const ProblemArgs& pa, bool progress);
 
 influence::SolverChoice read_solver(Args& a, influence::Method fallback = influence::Method::Exact);
-influence::Curvature read_curvature(Args& a);
+// --curvature, and for kfac/ekfac --fisher and --fisher-seed
+influence::CurvatureChoice read_curvature(Args& a);
+// {"curvature": name} and, for kfac/ekfac, "fisher" (and "fisher_seed" when sampled): the
+// curvature as summary.json records it
+nlohmann::json curvature_json(const influence::CurvatureChoice& c);
+// --save-steps S1,S2,…: steps of an sgd/adam run whose θ is kept (TracIn); empty when not given.
+std::vector<std::size_t> read_save_steps(Args& a, const ProblemArgs& pa);
 influence::RetrainProtocol read_retrain(Args& a, double default_tol = 1e-8);
 std::string problem_usage();
 std::string solver_usage(bool curvature = true);  // curvature: the command reads --curvature

@@ -100,6 +100,16 @@ Dataset first_n(const Dataset& d, std::size_t n) {
   return subset(d, rows);
 }
 
+void for_row_batches(const Dataset& d, std::size_t size, const std::function<void(std::size_t, const Dataset&)>& f) {
+  const std::size_t n = d.size(), bs = size ? std::min(size, n) : n;
+  if (bs == n) return f(0, d);
+  for (std::size_t start = 0; start < n; start += bs) {
+    std::vector<std::size_t> rows;
+    for (std::size_t i = start; i < std::min(n, start + bs); ++i) rows.push_back(i);
+    f(start, subset(d, rows));
+  }
+}
+
 Dataset random_n(const Dataset& d, std::size_t n, std::uint64_t seed) {
   if (n > d.size())
     throw Error("random_n: asked for " + std::to_string(n) + " rows of '" + d.name + "', which has " +

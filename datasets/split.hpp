@@ -3,6 +3,7 @@
 // unless it is random by nature.
 #pragma once
 #include <cstdint>
+#include <functional>
 
 #include "datasets/dataset.hpp"
 
@@ -25,6 +26,10 @@ Dataset per_class(const Dataset& d, std::size_t n, std::uint64_t seed);
 
 Dataset first_n(const Dataset& d, std::size_t n);
 Dataset random_n(const Dataset& d, std::size_t n, std::uint64_t seed);  // without replacement
+
+// f(first row, rows) for consecutive batches of at most `size` rows (0: one batch, which is d
+// itself, not a copy).
+void for_row_batches(const Dataset& d, std::size_t size, const std::function<void(std::size_t, const Dataset&)>& f);
 
 // A seeded permutation of 0..n−1 (Fisher–Yates over mt19937_64, portable).
 std::vector<std::size_t> permutation(std::size_t n, std::uint64_t seed);

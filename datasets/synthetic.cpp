@@ -3,18 +3,16 @@
 #include <cmath>
 #include <random>
 
+#include "util/random.hpp"
+
 namespace inflab::data {
 
 namespace {
-// Portable draws (std::normal_distribution differs between standard libraries).
 struct Rng {
   std::mt19937_64 g;
   explicit Rng(std::uint64_t seed) : g(seed) {}
-  double uniform() { return (static_cast<double>(g() >> 11) + 0.5) * 0x1.0p-53; }  // (0, 1)
-  double normal() {
-    const double u = uniform(), v = uniform();
-    return std::sqrt(-2 * std::log(u)) * std::cos(2 * M_PI * v);
-  }
+  double uniform() { return util::uniform(g); }
+  double normal() { return util::normal(g); }
   std::size_t below(std::size_t n) { return static_cast<std::size_t>(uniform() * static_cast<double>(n)); }
 };
 std::vector<std::string> numbered(std::size_t k) {

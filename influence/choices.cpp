@@ -16,7 +16,18 @@ const Choices<Method>& solver_methods() {
 const Choices<Curvature>& curvatures() {
   static const Choices<Curvature> t{"curvature",
                                     {{"hessian", Curvature::Hessian, "H = ∇²R(θ̂), including λI"},
-                                     {"ggn", Curvature::GaussNewton, "Gauss–Newton G + λI: positive semi-definite"}}};
+                                     {"ggn", Curvature::GaussNewton, "Gauss–Newton G + λI: positive semi-definite"},
+                                     {"kfac", Curvature::Kfac, "K-FAC: per-layer Kronecker factors of G (Linear, Conv2d) + λI; --fisher"},
+                                     {"ekfac", Curvature::Ekfac, "EK-FAC: K-FAC's eigenbases with eigenvalues re-fitted on the data + λI"}}};
+  return t;
+}
+
+const Choices<FisherLabels>& fisher_labels() {
+  static const Choices<FisherLabels> t{
+      "Fisher labels",
+      {{"expected", FisherLabels::Expected, "every label, weighted by the model (= the Gauss–Newton's loss Hessian)"},
+       {"sampled", FisherLabels::Sampled, "one label per row drawn from the model (--fisher-seed)"},
+       {"empirical", FisherLabels::Empirical, "the true labels (empirical Fisher; not the Gauss–Newton)"}}};
   return t;
 }
 
@@ -26,6 +37,16 @@ const Choices<ExactOptions::Indefinite>& indefinite_treatments() {
       {{"invert", ExactOptions::Invert, "the plain inverse, negative eigenvalues included (fails on a zero one)"},
        {"abs", ExactOptions::Abs, "1/|λ + μ| in every direction (a positive definite stand-in)"},
        {"drop", ExactOptions::Drop, "leave out directions with |λ + μ| < 1e-8"}}};
+  return t;
+}
+
+const Choices<Estimator>& estimators() {
+  static const Choices<Estimator> t{
+      "estimator",
+      {{"graddot", Estimator::GradDot, "gradient dot product (1/n)∇ℓ(z_t)ᵀ∇ℓ̃(z): Δ̂ with H = I"},
+       {"gradcos", Estimator::GradCos, "gradient cosine: a unitless ranking in [−1, 1]"},
+       {"tracin", Estimator::TracIn, "TracIn (Pruthi et al. 2020): Σ η_t gradient dots over steps saved in training (--save-steps)"},
+       {"trak", Estimator::Trak, "TRAK-style: projected gradients (--projection-dim), Gauss–Newton in projected space, --models"}}};
   return t;
 }
 
@@ -53,6 +74,13 @@ const Choices<Candidates>& candidate_rules() {
       {{"top", Candidates::TopInfluence, "the --top rows with the largest |Δ̂| (Basu et al. 2021)"},
        {"loss", Candidates::HighestLoss, "the --top rows with the highest training loss at θ̂ (Epifano et al. 2023)"},
        {"random", Candidates::Random, "--top random rows (seeded): influence over typical rows, not extreme ones"}}};
+  return t;
+}
+
+const Choices<Projection>& projections() {
+  static const Choices<Projection> t{"projection",
+                                     {{"gaussian", Projection::Gaussian, "entries N(0, 1/k) (Johnson–Lindenstrauss)"},
+                                      {"orthogonal", Projection::Orthogonal, "Gaussian rows orthonormalised (k = p: an orthogonal matrix)"}}};
   return t;
 }
 

@@ -2,10 +2,26 @@
 
 #include <cmath>
 
+#include "autodiff/blas.hpp"
 #include "autodiff/ops.hpp"
 #include "datasets/split.hpp"
+#include "influence/kfac.hpp"
 
 namespace inflab::influence {
+
+Tensor softmax_rows(const Tensor& z, std::size_t n) {
+  const std::size_t k = z.size() / n;
+  Tensor P = Tensor::from_shape(shape_of(z));
+  for (std::size_t i = 0; i < n; ++i) {
+    const double* zi = z.data() + i * k;
+    double* pi = P.data() + i * k;
+    double m = zi[0], s = 0;
+    for (std::size_t c = 1; c < k; ++c) m = std::max(m, zi[c]);
+    for (std::size_t c = 0; c < k; ++c) s += pi[c] = std::exp(zi[c] - m);
+    for (std::size_t c = 0; c < k; ++c) pi[c] /= s;
+  }
+  return P;
+}
 
 namespace {
 // The Hessian of the per-example loss with respect to the model output z, applied to u
@@ -15,17 +31,16 @@ Tensor loss_hessian_times(nn::LossKind loss, const Tensor& z, const Tensor& u, s
   Tensor out = Tensor::from_shape(u.shape());
   const std::size_t k = z.size() / n;
   const std::size_t dirs = u.size() / z.size();
+  const Tensor P = loss == nn::LossKind::CrossEntropy ? softmax_rows(z, n) : Tensor();
   for (std::size_t j = 0; j < dirs; ++j)
     for (std::size_t i = 0; i < n; ++i) {
       const double* zi = z.data() + i * k;
       const double* ui = u.data() + j * z.size() + i * k;
       double* oi = out.data() + j * z.size() + i * k;
       if (loss == nn::LossKind::CrossEntropy) {
-        double m = zi[0], s = 0, pu = 0;
-        for (std::size_t c = 1; c < k; ++c) m = std::max(m, zi[c]);
-        std::vector<double> p(k);
-        for (std::size_t c = 0; c < k; ++c) s += p[c] = std::exp(zi[c] - m);
-        for (std::size_t c = 0; c < k; ++c) p[c] /= s, pu += p[c] * ui[c];
+        const double* p = P.data() + i * k;
+        double pu = 0;
+        for (std::size_t c = 0; c < k; ++c) pu += p[c] * ui[c];
         for (std::size_t c = 0; c < k; ++c) oi[c] = p[c] * (ui[c] - pu);
       } else if (loss == nn::LossKind::BinaryLogistic) {
         const double sg = 1 / (1 + std::exp(-zi[0]));
@@ -36,6 +51,10 @@ Tensor loss_hessian_times(nn::LossKind loss, const Tensor& z, const Tensor& u, s
     }
   return out;
 }
+// The model's outputs z(θ) on d, recorded for J v and Jᵀ w (d and m must outlive it).
+ad::Recording output_recording(const nn::Model& m, const data::Dataset& d, const Tensor& theta) {
+  return ad::Recording([&m, &d](ad::Var th) { return m.forward(th, th.tape->leaf(d.X, false)); }, theta);
+}
 }  // namespace
 
 struct CurvatureOperator::Batch {
@@ -45,40 +64,29 @@ struct CurvatureOperator::Batch {
 };
 
 CurvatureOperator::CurvatureOperator(const nn::Objective& obj, const data::Dataset& train, const Tensor& theta,
-                                     Curvature kind, std::size_t batch_size)
-    : obj_(obj), train_(train), theta_(theta), kind_(kind), p_(theta.size()) {
+                                     const CurvatureChoice& choice, std::size_t batch_size)
+    : obj_(obj), train_(train), theta_(theta), kind_(choice.kind), p_(theta.size()) {
+  const Curvature kind = choice.kind;
   obj.check_fits(train);
   if (p_ != obj.model().param_count())
     throw Error("curvature: θ has " + std::to_string(p_) + " values, the model has " +
                 std::to_string(obj.model().param_count()) + " parameters");
   const std::size_t n = train.size();
-  const std::size_t bs = batch_size ? std::min(batch_size, n) : n;
   Tensor grad = zeros({p_});
-  for (std::size_t start = 0; start < n; start += bs) {
+  data::for_row_batches(train, batch_size, [&](std::size_t, const data::Dataset& part) {
     auto b = std::make_unique<Batch>();
-    if (bs == n) {
-      b->data = train;
-    } else {
-      std::vector<std::size_t> rows;
-      for (std::size_t i = start; i < std::min(n, start + bs); ++i) rows.push_back(i);
-      b->data = data::subset(train, rows);
-    }
-    b->weight = static_cast<double>(b->data.size()) / static_cast<double>(n);
-    const data::Dataset& bd = b->data;
-    ad::Recording r(obj.fn(bd), theta);
+    b->data = part;
+    b->weight = static_cast<double>(part.size()) / static_cast<double>(n);
+    ad::Recording r(obj.fn(b->data), theta);
     value_ += b->weight * r.scalar_value();
     const Tensor g = r.grad();
     for (std::size_t i = 0; i < p_; ++i) grad(i) += b->weight * g(i);
-    if (kind == Curvature::Hessian) {
-      b->rec = std::make_unique<ad::Recording>(std::move(r));
-    } else {
-      const nn::Model& m = obj.model();
-      b->rec = std::make_unique<ad::Recording>(
-          [&m, &bd](ad::Var th) { return m.forward(th, th.tape->leaf(bd.X, false)); }, theta);
-    }
+    if (factored(kind)) return;  // products come from the factors, not from recordings
+    b->rec = std::make_unique<ad::Recording>(kind == Curvature::Hessian ? std::move(r) : output_recording(obj.model(), b->data, theta));
     batches_.push_back(std::move(b));
-  }
+  });
   grad_norm_ = norm2(grad);
+  if (factored(kind)) kfac_ = std::make_unique<Kfac>(obj, train, theta, choice);
 }
 
 CurvatureOperator::~CurvatureOperator() = default;
@@ -90,6 +98,10 @@ Tensor CurvatureOperator::apply(const Tensor& v) const {
   if (!(single && sv[0] == p_) && !(sv.size() == 2 && sv[1] == p_))
     throw Error("curvature: direction of shape " + shape_str(sv) + " for p = " + std::to_string(p_));
   const std::size_t k = single ? 1 : sv[0];
+  if (kfac_) {
+    products_ += k;
+    return kfac_->apply(v, obj_.weight_decay());
+  }
   Tensor out = zeros(sv);
   for (const auto& b : batches_) {
     Tensor part;
@@ -120,7 +132,7 @@ Tensor CurvatureOperator::apply(const Tensor& v) const {
 }
 
 Tensor CurvatureOperator::apply_sample(const Tensor& v, std::size_t batch, std::uint64_t seed) const {
-  if (batch == 0 || batch >= train_.size()) return apply(v);
+  if (batch == 0 || batch >= train_.size() || kfac_) return apply(v);  // K-FAC: one factored matrix
   auto perm = data::permutation(train_.size(), seed);
   perm.resize(batch);
   const data::Dataset d = data::subset(train_, perm);
@@ -128,6 +140,28 @@ Tensor CurvatureOperator::apply_sample(const Tensor& v, std::size_t batch, std::
   if (kind_ == Curvature::Hessian) return ad::Recording(obj_.fn(d), theta_).hvp(v);
   CurvatureOperator one(obj_, d, theta_, kind_, 0);
   return one.apply(v);
+}
+
+Tensor projected_gauss_newton(const nn::Objective& obj, const data::Dataset& train, const Tensor& theta, const Tensor& P,
+                              std::size_t batch) {
+  const std::size_t n = train.size(), p = theta.size();
+  if (P.dimension() != 2 || P.shape(1) != p)
+    throw Error("projected_gauss_newton: projection of shape " + shape_str(shape_of(P)) + " for p = " + std::to_string(p));
+  const std::size_t k = P.shape(0);
+  Tensor out = zeros({k, k});
+  data::for_row_batches(train, batch, [&](std::size_t, const data::Dataset& part) {
+    ad::Recording rec = output_recording(obj.model(), part, theta);
+    const Tensor U = rec.jvp(P);  // [k, n_b, out...]: J Pᵀ
+    const Tensor HU = loss_hessian_times(obj.loss(), rec.value(), U, part.size());
+    const std::size_t len = rec.value().size();
+    blas::gemm(false, true, k, k, len, 1.0 / static_cast<double>(n), U.data(), HU.data(), 1.0, out.data());
+  });
+  Tensor PPt = zeros({k, k});
+  blas::gemm(false, true, k, k, p, obj.weight_decay(), P.data(), P.data(), 0.0, PPt.data());
+  axpy_inplace(out, 1.0, PPt);
+  for (std::size_t i = 0; i < k; ++i)  // symmetrise the rounding
+    for (std::size_t j = i + 1; j < k; ++j) out(i, j) = out(j, i) = 0.5 * (out(i, j) + out(j, i));
+  return out;
 }
 
 Tensor dense_matrix(const CurvatureOperator& A, std::size_t block, const std::function<void(std::size_t)>& after_block) {

@@ -39,7 +39,7 @@ Scores score_converged(const Tensor& predicted, const Tensor& actual, const std:
 struct LooOptions {
   std::size_t top = 20;  // retrain the rows with the largest |Δ̂|
   SolverChoice solver;
-  Curvature curvature = Curvature::Hessian;
+  CurvatureChoice curvature;  // hessian unless set
   RetrainProtocol retrain;
 };
 struct LooEvaluation {
@@ -86,7 +86,7 @@ struct LdsOptions {
   std::size_t subsets = 20;
   double alpha = 0.5;  // fraction of the training set each subset keeps
   SolverChoice solver;
-  Curvature curvature = Curvature::Hessian;
+  CurvatureChoice curvature;  // hessian unless set
   RetrainProtocol retrain;
 };
 struct LdsEvaluation {

@@ -5,11 +5,13 @@
 
 #include "autodiff/ops.hpp"
 #include "datasets/split.hpp"
+#include "influence/kfac.hpp"
 
 namespace inflab::influence {
 
 SolveResult solve(const CurvatureOperator& A, const Tensor& b, const SolverChoice& c) {
   check_damping(c.damping);
+  if (c.method == Method::Exact && A.kfac()) return solve_kfac(A, b, c.damping);  // factored: no dense matrix
   switch (c.method) {
     case Method::Exact: { auto o = c.exact; o.damping = c.damping; return solve_exact(A, b, o); }
     case Method::Cg: { auto o = c.cg; o.damping = c.damping; return solve_cg(A, b, o); }
@@ -23,7 +25,7 @@ SolveResult solve(const CurvatureOperator& A, const Tensor& b, const SolverChoic
 InverseHvp::InverseHvp(const CurvatureOperator& A, SolverChoice c) : A_(A), c_(std::move(c)) { check_damping(c_.damping); }
 
 SolveResult InverseHvp::operator()(const Tensor& b) const {
-  if (c_.method != Method::Exact) return solve(A_, b, c_);
+  if (c_.method != Method::Exact || A_.kfac()) return solve(A_, b, c_);
   const std::size_t before = A_.products();
   if (!eigen_) eigen_ = std::make_shared<const Eigen>(dense_eigen(A_, c_.exact.max_gib));
   auto o = c_.exact;
@@ -64,21 +66,12 @@ Tensor train_gradient_dots(const nn::Objective& obj, const data::Dataset& train,
   for (std::size_t j = 0; j < k; ++j)
     for (std::size_t i = 0; i < p; ++i) reg[j] += obj.weight_decay() * theta(i) * V(j, i);
   Tensor out = zeros({k, n});
-  const std::size_t bs = batch ? std::min(batch, n) : n;
-  for (std::size_t start = 0; start < n; start += bs) {
-    const std::size_t end = std::min(n, start + bs);
-    data::Dataset part;
-    if (bs == n) part = train;
-    else {
-      std::vector<std::size_t> rows;
-      for (std::size_t i = start; i < end; ++i) rows.push_back(i);
-      part = data::subset(train, rows);
-    }
+  data::for_row_batches(train, batch, [&](std::size_t start, const data::Dataset& part) {
     ad::Recording rec([&](ad::Var th) { return obj.losses(th, part); }, theta);
     const Tensor J = rec.jvp(V);  // [k, rows]: ∇ℓ(zᵢ)ᵀ s_j
     for (std::size_t j = 0; j < k; ++j)
-      for (std::size_t i = start; i < end; ++i) out(j, i) = J(j, i - start) + reg[j];
-  }
+      for (std::size_t i = 0; i < part.size(); ++i) out(j, start + i) = J(j, i) + reg[j];
+  });
   if (single) out.reshape({n});
   return out;
 }
@@ -157,7 +150,7 @@ Tensor parameter_change(const CurvatureOperator& A, std::size_t row, const Solve
 Tensor self_influence(const CurvatureOperator& A, const SolverChoice& c, std::string* warning) {
   const std::size_t n = A.train().size(), p = A.dim();
   Tensor out = zeros({n});
-  if (c.method == Method::Exact) {
+  if (c.method == Method::Exact && !A.kfac()) {
     check_damping(c.damping);
     const Eigen e = dense_eigen(A, c.exact.max_gib);
     for (std::size_t i = 0; i < n; ++i) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -135,15 +136,11 @@ std::unique_ptr<nn::Objective> make_objective(const ProblemSpec& s, const data::
   return obj;
 }
 
-Problem build_problem(const ProblemSpec& s, bool progress) { return build_problem(s, load_data(s), progress); }
+Problem build_problem(const ProblemSpec& s, bool progress, const std::vector<std::size_t>& save_steps) {
+  return build_problem(s, load_data(s), progress, save_steps);
+}
 
-Problem build_problem(const ProblemSpec& s, data::TrainTest data, bool progress) {
-  Problem p;
-  p.spec = s;
-  p.train = std::move(data.train);
-  p.test = std::move(data.test);
-  p.obj = make_objective(s, p.train, &p.description);
-  p.obj->check_fits(p.train);
+nn::TrainOptions train_options(const ProblemSpec& s, bool progress) {
   nn::TrainOptions t;
   t.optimizer = s.optimizer;
   t.grad_tol = s.grad_tol;
@@ -153,6 +150,30 @@ Problem build_problem(const ProblemSpec& s, data::TrainTest data, bool progress)
   t.batch_size = s.batch_size;
   t.seed = s.seed;
   t.progress = progress;
+  return t;
+}
+
+Problem build_problem(const ProblemSpec& s, data::TrainTest data, bool progress, const std::vector<std::size_t>& save_steps) {
+  Problem p;
+  p.spec = s;
+  p.train = std::move(data.train);
+  p.test = std::move(data.test);
+  p.obj = make_objective(s, p.train, &p.description);
+  p.obj->check_fits(p.train);
+  nn::TrainOptions t = train_options(s, progress);
+  if (!save_steps.empty()) {
+    if (nn::to_tolerance(s.optimizer))
+      throw Error("saving steps (TracIn) needs an sgd or adam run, whose steps have a learning rate; this problem trains with " +
+                  nn::optimizers().name(s.optimizer));
+    const std::size_t planned = nn::planned_steps(t, p.train.size());
+    for (std::size_t step : save_steps)  // before training, not after
+      if (step == 0 || step > planned)
+        throw Error("save step " + std::to_string(step) + " is not a step of this run (it takes at most " + std::to_string(planned) +
+                    " steps, counted from 1: epochs × batches per epoch)");
+    t.on_step = [&](std::size_t step, const Tensor& th, double lr) {
+      if (std::find(save_steps.begin(), save_steps.end(), step) != save_steps.end()) p.trajectory.push_back({step, lr, th});
+    };
+  }
   std::vector<nn::EpochStats> iterations;  // L-BFGS / Newton: one row per iteration, not one in all
   if (nn::to_tolerance(s.optimizer))  // the trainer's closing summary (epoch 0 again) is not an iteration
     t.callback = [&](const nn::EpochStats& e) {
@@ -160,6 +181,9 @@ Problem build_problem(const ProblemSpec& s, data::TrainTest data, bool progress)
       return true;
     };
   const nn::TrainResult r = nn::train(*p.obj, p.train, p.obj->model().init(s.seed), t);
+  for (std::size_t step : save_steps)
+    if (step == 0 || step > r.steps)
+      throw Error("save step " + std::to_string(step) + " is not a step of this run (it took " + std::to_string(r.steps) + " steps, counted from 1)");
   p.theta = r.theta;
   p.history = nn::to_tolerance(s.optimizer) ? iterations : r.history;
   p.fit = {"trained", nn::optimizers().name(s.optimizer), r.steps, r.loss, r.grad_norm, r.converged, r.stop_reason};
@@ -240,7 +264,18 @@ void save_problem(const std::string& dir, const Problem& p) {
                     {"stop_reason", p.fit.stop_reason}}},
                   {"train_data", data::fingerprint(p.train)},
                   {"test_data", data::fingerprint(p.test)}};
-  nn::save_checkpoint(dir, p.obj->model(), p.theta, {{"problem.json", j.dump(2) + "\n"}});
+  std::map<std::string, std::string> files = {{"problem.json", j.dump(2) + "\n"}};
+  if (!p.trajectory.empty()) {
+    Tensor all = zeros({p.trajectory.size(), p.theta.size()});
+    json steps = json::array(), rates = json::array();
+    for (std::size_t m = 0; m < p.trajectory.size(); ++m) {
+      std::copy(p.trajectory[m].theta.data(), p.trajectory[m].theta.data() + p.theta.size(), all.data() + m * p.theta.size());
+      steps.push_back(p.trajectory[m].step), rates.push_back(p.trajectory[m].lr);
+    }
+    files["trajectory.npy"] = nn::npy_bytes(all);
+    files["trajectory.json"] = json{{"steps", steps}, {"learning_rates", rates}, {"what", "row m of trajectory.npy: θ after steps[m] optimizer steps"}}.dump(2) + "\n";
+  }
+  nn::save_checkpoint(dir, p.obj->model(), p.theta, files);
 }
 
 namespace {
@@ -288,6 +323,32 @@ Problem load_problem(const std::string& dir) {
     throw Error(pj.string() + ": loss " + j["loss"].dump() + " does not match the model's " + nn::loss_name(p.obj->loss()));
   p.obj->check_fits(p.train);
   p.theta = ck.theta;
+  if (fs::exists(fs::path(dir) / "trajectory.json")) {
+    const fs::path tj = fs::path(dir) / "trajectory.json";
+    json t;
+    try {
+      std::ifstream in(tj);
+      t = json::parse(in);
+    } catch (const std::exception& e) {
+      throw Error(tj.string() + ": not valid JSON (" + e.what() + ")");
+    }
+    const Tensor all = nn::load_npy((fs::path(dir) / "trajectory.npy").string());
+    for (const char* key : {"steps", "learning_rates"})
+      if (!t.is_object() || !t.contains(key) || !t[key].is_array())
+        throw Error(tj.string() + ": no list '" + key + "' (write it with `inflab train --save-steps`)");
+    const auto& steps = t.at("steps");
+    const auto& rates = t.at("learning_rates");
+    if (all.dimension() != 2 || all.shape(0) != steps.size() || rates.size() != steps.size() || all.shape(1) != p.theta.size())
+      throw Error(tj.string() + ": " + std::to_string(steps.size()) + " steps do not match trajectory.npy of shape " + shape_str(shape_of(all)) +
+                  " for p = " + std::to_string(p.theta.size()));
+    for (std::size_t m = 0; m < steps.size(); ++m) {
+      Tensor th = Tensor::from_shape({p.theta.size()});
+      std::copy(all.data() + m * p.theta.size(), all.data() + (m + 1) * p.theta.size(), th.data());
+      if (!steps[m].is_number_unsigned() || !rates[m].is_number())
+        throw Error(tj.string() + ": entry " + std::to_string(m) + " of 'steps' or 'learning_rates' is not a number");
+      p.trajectory.push_back({steps[m].get<std::size_t>(), rates[m].get<double>(), th});
+    }
+  }
   const json& f = j.at("fit");
   p.fit = {"checkpoint " + dir, f.value("optimizer", ""), f.value("steps", std::size_t{0}), f.value("loss", 0.0),
            f.value("grad_norm", 0.0), f.value("converged", false), f.value("stop_reason", "")};

@@ -51,6 +51,13 @@ struct Fit {
   std::string stop_reason;
 };
 
+// θ after `step` optimizer steps of an sgd/adam run, with that step's learning rate.
+struct Snapshot {
+  std::size_t step = 0;
+  double lr = 0;
+  Tensor theta;
+};
+
 struct Problem {
   ProblemSpec spec;
   data::Dataset train, test;  // source_row(i): the row of the dataset file
@@ -58,6 +65,7 @@ struct Problem {
   Tensor theta;
   Fit fit;
   std::vector<nn::EpochStats> history;  // of this run's training (empty when loaded)
+  std::vector<Snapshot> trajectory;     // θ at the steps asked for (TracIn), in step order; saved with the checkpoint
   std::string description;              // e.g. "MLP 4-16-3 (tanh)"
   double train_accuracy = 0, test_accuracy = 0;
 };
@@ -76,12 +84,17 @@ data::TrainTest load_data(const ProblemSpec& s);
 data::Dataset load_source(const ProblemSpec& s, bool train_split);
 // The objective of a spec for data with the given classes and sample shape.
 std::unique_ptr<nn::Objective> make_objective(const ProblemSpec& s, const data::Dataset& train, std::string* description = nullptr);
-// Loads the data and trains θ̂ from the seeded initialisation.
-Problem build_problem(const ProblemSpec& s, bool progress);
+// Loads the data and trains θ̂ from the seeded initialisation. save_steps: keep θ after these
+// optimizer steps in `trajectory` (sgd/adam only: an Error for lbfgs/newton, or a step the run
+// does not reach).
+Problem build_problem(const ProblemSpec& s, bool progress, const std::vector<std::size_t>& save_steps = {});
 // The same on data given (e.g. with flipped labels).
-Problem build_problem(const ProblemSpec& s, data::TrainTest data, bool progress);
+Problem build_problem(const ProblemSpec& s, data::TrainTest data, bool progress, const std::vector<std::size_t>& save_steps = {});
+// The trainer's options for a spec (optimizer, budget, seed), as build_problem uses them.
+nn::TrainOptions train_options(const ProblemSpec& s, bool progress);
 
-// checkpoint DIR: model.json and .npy files (nn/checkpoint.hpp) plus problem.json (spec and fit).
+// checkpoint DIR: model.json and .npy files (nn/checkpoint.hpp) plus problem.json (spec and fit),
+// and, when the problem has a trajectory, trajectory.npy [m, p] with trajectory.json (steps, rates).
 void save_problem(const std::string& dir, const Problem& p);
 // Rebuilds the problem saved in dir: the data from its spec, θ̂ from the .npy files, the
 // model checked against the spec. A checkpoint without problem.json (one written by numpy

@@ -7,6 +7,7 @@
 
 #include <xtensor-blas/xlinalg.hpp>
 
+#include "influence/kfac.hpp"
 #include "influence/spectrum.hpp"
 
 namespace inflab::influence {
@@ -79,6 +80,18 @@ double residual_warning_threshold(const std::string& method, double tol) {
   if (method == "cg" || method == "minres") return std::max(1e-6, 10 * tol);
   if (method == "lissa" || method == "lowrank") return 1e-3;
   return 1e-6;  // exact and anything else
+}
+
+SolveResult solve_kfac(const CurvatureOperator& A, const Tensor& b, double damping) {
+  if (!A.kfac()) throw Error("solve_kfac: the curvature is not kfac or ekfac");
+  Start s = start(A, b, damping, "exact");
+  SolveResult& r = s.r;
+  r.note = std::string(A.kind() == Curvature::Ekfac ? "EK-FAC" : "K-FAC") +
+           ": inverted in the Kronecker factors' eigenbases (exact for that matrix, not for H)";
+  r.x = A.kfac()->solve(b, A.objective_fn().weight_decay() + damping);
+  finish(r, A, b, damping, s.before, s.t0);
+  set_warning(r);
+  return r;
 }
 
 Tensor dense_solve(Tensor H, Tensor b) {

@@ -84,6 +84,10 @@ Eigen symmetric_eigen(Tensor H);
 // The exact solve with a decomposition computed before (many right-hand sides, one dsyevd).
 SolveResult solve_exact(const CurvatureOperator& A, const Eigen& e, const Tensor& b, const ExactOptions& opt = {});
 
+// (A + μI) x = b for a K-FAC or EK-FAC operator (A.kfac() set), inverted in the factors'
+// eigenbases (exact for that matrix); checked and measured like every solve (method "exact").
+SolveResult solve_kfac(const CurvatureOperator& A, const Tensor& b, double damping);
+
 // Conjugate gradients; stops at ‖r‖/‖b‖ ≤ tol. Meeting pᵀ(A + μI)p ≤ 0 is an Error that says
 // A + μI is not positive definite (and suggests minres or damping).
 struct CgOptions {

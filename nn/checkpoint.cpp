@@ -30,6 +30,8 @@ void save_npy(const std::string& path, const Tensor& t) {
   util::rename_into_place(tmp, path);
 }
 
+std::string npy_bytes(const Tensor& t) { return xt::dump_npy(t); }
+
 namespace {
 // The value of 'key' in a .npy header dict ("{'descr': '<f8', 'fortran_order': False, 'shape': (16, 4), }"),
 // up to the next top-level comma or the closing brace.

@@ -24,6 +24,7 @@ Checkpoint load_checkpoint(const std::string& dir);
 
 // One tensor as .npy (float64, C order), atomically; and back.
 void save_npy(const std::string& path, const Tensor& t);
+std::string npy_bytes(const Tensor& t);  // the same file's contents (for save_checkpoint's extra files)
 Tensor load_npy(const std::string& path);
 
 }  // namespace inflab::nn

@@ -133,10 +133,24 @@ Shape Sequential::output_shape(const Shape& in) const {
 void Sequential::params(std::vector<ParamSpec>& o, const std::string& pre) const {
   for (std::size_t i = 0; i < layers.size(); ++i) layers[i]->params(o, pre + std::to_string(i) + ".");
 }
-ad::Var Sequential::forward(ad::Var x, ParamCursor& p) const {
-  for (const auto& m : layers) x = m->forward(x, p);
-  return x;
+ad::Var forward_leaves(const Module& m, ad::Var x, ParamCursor& p, const LeafForward& leaf) {
+  if (const auto* s = dynamic_cast<const Sequential*>(&m)) {
+    for (const auto& l : s->layers) x = forward_leaves(*l, x, p, leaf);
+    return x;
+  }
+  if (const auto* r = dynamic_cast<const Residual*>(&m)) {
+    ad::Var b = forward_leaves(*r->body, x, p, leaf);
+    ad::Var skip = r->projection ? forward_leaves(*r->projection, x, p, leaf) : x;
+    return activate(r->act, ad::add(b, skip));
+  }
+  return leaf(m, x, p);
 }
+
+namespace {
+ad::Var own_forward(const Module& m, ad::Var x, ParamCursor& p) { return m.forward(x, p); }
+}  // namespace
+
+ad::Var Sequential::forward(ad::Var x, ParamCursor& p) const { return forward_leaves(*this, x, p, own_forward); }
 void Sequential::to_json(json& j) const {
   j = {{"kind", kind()}, {"layers", json::array()}};
   for (const auto& m : layers) {
@@ -162,11 +176,7 @@ void Residual::params(std::vector<ParamSpec>& o, const std::string& pre) const {
   body->params(o, pre + "body.");
   if (projection) projection->params(o, pre + "projection.");
 }
-ad::Var Residual::forward(ad::Var x, ParamCursor& p) const {
-  ad::Var b = body->forward(x, p);
-  ad::Var s = projection ? projection->forward(x, p) : x;
-  return activate(act, ad::add(b, s));
-}
+ad::Var Residual::forward(ad::Var x, ParamCursor& p) const { return forward_leaves(*this, x, p, own_forward); }
 void Residual::to_json(json& j) const {
   json b;
   body->to_json(b);

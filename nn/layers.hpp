@@ -2,6 +2,7 @@
 // Conv2d weight [out_c, in_c, k, k]; inputs are [n, features] or NCHW. Default init is
 // PyTorch's: U(−1/√fan_in, 1/√fan_in) for weights and biases (Kaiming-uniform, a = √5).
 #pragma once
+#include <functional>
 #include <vector>
 
 #include "nn/module.hpp"
@@ -91,5 +92,11 @@ class Residual : public Module {
   ModulePtr body, projection;  // projection may be null
   Activation act;
 };
+
+// The one walk of a module tree: Sequential and Residual compose their children as their
+// forward does (which is this walk); every other module, a leaf, is evaluated by `leaf`
+// (e.g. to observe a layer's input and output).
+using LeafForward = std::function<ad::Var(const Module& leaf, ad::Var x, ParamCursor& p)>;
+ad::Var forward_leaves(const Module& m, ad::Var x, ParamCursor& p, const LeafForward& leaf);
 
 }  // namespace inflab::nn

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "autodiff/ops.hpp"
+#include "util/random.hpp"
 
 namespace inflab::nn {
 
@@ -24,7 +25,7 @@ Tensor Model::init(std::uint64_t seed) const {
   for (const auto& s : params_) {
     if (s.init == Init::Zero) continue;
     for (std::size_t i = 0; i < numel(s.shape); ++i) {
-      const double u = (static_cast<double>(g() >> 11) + 0.5) * 0x1.0p-53;  // portable U(0,1)
+      const double u = util::uniform(g);
       theta(s.offset + i) = s.bound * (2 * u - 1);
     }
   }

@@ -53,6 +53,12 @@ double full_value_grad(const Objective& obj, const data::Dataset& d, const Tenso
 }
 }  // namespace
 
+std::size_t planned_steps(const TrainOptions& opt, std::size_t n) {
+  const std::size_t bs = opt.batch_size ? std::min(opt.batch_size, n) : n;
+  const std::size_t planned = opt.epochs * data::BatchIterator(n, bs, opt.seed, bs < n).batches_per_epoch();
+  return opt.max_steps ? std::min(opt.max_steps, planned) : planned;
+}
+
 TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, const TrainOptions& opt) {
   obj.check_fits(d);
   if (theta.size() != obj.model().param_count())
@@ -116,8 +122,7 @@ TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, co
   std::vector<std::size_t> rows;
   std::size_t step = 0;
   res.stop_reason = "epoch budget reached";
-  const std::size_t planned = opt.epochs * batches.batches_per_epoch();
-  util::Progress prog(optimizers().name(opt.optimizer) + " step", opt.max_steps ? std::min(opt.max_steps, planned) : planned, opt.progress);
+  util::Progress prog(optimizers().name(opt.optimizer) + " step", planned_steps(opt, n), opt.progress);
   for (std::size_t epoch = 0; epoch < opt.epochs; ++epoch) {
     const double lr = opt.lr * opt.schedule.factor(epoch, opt.epochs);
     while (batches.next(rows)) {
@@ -129,6 +134,7 @@ TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, co
       else adam.step(theta, vg.grad, lr);
       ++step;
       check_finite_step(obj, theta, vg.value, step, epoch);
+      if (opt.on_step) opt.on_step(step, theta, lr);
       // loss of this batch; ‖∇R‖ of the full training set at the end of the last epoch
       if (prog.shown())
         prog.tick(loss_detail("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(opt.epochs) + "  ", vg.value,

@@ -50,6 +50,8 @@ struct TrainOptions {
   bool evaluate_epochs = true;
   // After every epoch (sgd/adam) or iteration (lbfgs/newton); return false to stop.
   std::function<bool(const EpochStats&)> callback;
+  // sgd/adam: after every step, with the steps taken, θ and that step's learning rate (TracIn's checkpoints).
+  std::function<void(std::size_t step, const Tensor& theta, double lr)> on_step;
 };
 
 struct TrainResult {
@@ -65,5 +67,7 @@ struct TrainResult {
 // Errors: bad options; data that does not fit the model; a non-finite loss or parameter
 // (naming the step and the first parameter tensor that went non-finite).
 TrainResult train(const Objective& obj, const data::Dataset& train_set, Tensor theta0, const TrainOptions& opt);
+// sgd/adam: the most steps train() takes on n rows (epochs × batches per epoch, capped by max_steps).
+std::size_t planned_steps(const TrainOptions& opt, std::size_t n);
 
 }  // namespace inflab::nn

@@ -4,6 +4,7 @@
 //   x̄ += conv_dx(g, w):    x̄_n  = col2im(Wᵀ g_n)
 //   w̄ += conv_dw(x, g):    w̄    = Σ_n g_n · cols(x_n)ᵀ
 #include "autodiff/blas.hpp"
+#include "autodiff/ops/im2col.hpp"
 #include "autodiff/ops/op_util.hpp"
 
 namespace inflab::ad {
@@ -76,6 +77,12 @@ void conv_dw(const double* x, const double* gy, double* dw, const Geom& g) {
   }
 }
 }  // namespace
+
+void detail::im2col(const double* x, std::size_t C, std::size_t H, std::size_t W, std::size_t kh, std::size_t kw,
+                    std::size_t stride, std::size_t pad, double* cols) {
+  Geom g{1, C, H, W, 0, kh, kw, stride, pad, (H + 2 * pad - kh) / stride + 1, (W + 2 * pad - kw) / stride + 1};
+  im2col(x, g, cols);
+}
 
 Var conv2d(Var x, Var w, Conv2dOptions opt) {
   Tape& tape = detail::tape_of("conv2d", x);

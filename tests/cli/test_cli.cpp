@@ -22,6 +22,7 @@
 
 #include "influence/problem.hpp"
 #include "influence/influence.hpp"
+#include "influence/tracin.hpp"
 #include "nn/checkpoint.hpp"
 #include "tests/cli/run_inflab.hpp"
 #include "tests/datasets/temp_files.hpp"
@@ -545,4 +546,127 @@ TEST_CASE("inflab influence on Fashion-MNIST: the gallery shows influence.csv's 
   CHECK(train_tiles == 8);  // 4 helpful and 4 harmful (each list has rows of both signs here)
   CHECK(lines(t.file("f/top.csv")) == 1 + train_tiles);
   CHECK(slurp(t.file("f/index.html")).find("<img src=\"examples-test0.svg\"") != std::string::npos);
+}
+
+TEST_CASE("inflab influence: ekfac, graddot, tracin and trak against the library, and their bad input") {
+  const test::TempDir t;
+  // column j of influence.csv (after train_row, source_row, label), indexed by train_row
+  auto column = [&](const std::string& file, std::size_t j = 0) {
+    std::ifstream csv(t.file(file));
+    std::string line;
+    std::getline(csv, line);
+    std::vector<double> v;
+    while (std::getline(csv, line)) {
+      std::vector<std::string> cells;
+      std::stringstream ss(line);
+      for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
+      REQUIRE(std::stoul(cells.at(0)) == v.size());
+      v.push_back(std::stod(cells.at(3 + j)));
+    }
+    return v;
+  };
+  auto worst = [](const std::vector<double>& a, const Tensor& b) {
+    double w = 0, scale = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) w = std::max(w, std::fabs(a[i] - b(i))), scale = std::max(scale, std::fabs(b(i)));
+    return w / scale;
+  };
+  const std::string mlp = "--dataset iris --width 6 --weight-decay 0.01 --quiet";
+  REQUIRE(run_inflab(t.dir(), "train " + mlp + " --optimizer adam --epochs 20 --batch-size 40 --lr 0.01 --save-steps 10,30,60 --out tr").code == 0);
+  const std::string ck = "--checkpoint " + t.file("tr/checkpoint") + " --quiet";
+  const influence::Problem p = influence::load_problem(t.file("tr/checkpoint"));
+  REQUIRE(p.trajectory.size() == 3);
+  CHECK(p.trajectory[2].step == 60);
+  CHECK(p.trajectory[0].lr == 0.01);
+
+  // EK-FAC: the same numbers as the library's solve on the EK-FAC operator
+  REQUIRE(run_inflab(t.dir(), "influence " + ck + " --curvature ekfac --damping 0.001 --test 2 --out ek").code == 0);
+  {
+    const influence::CurvatureOperator A(*p.obj, p.train, p.theta, influence::Curvature::Ekfac);
+    influence::SolverChoice c;
+    c.method = influence::Method::Exact;
+    c.damping = 0.001;
+    const influence::Influence want = influence::influence_on_test(A, p.test, {2}, c);
+    CHECK(worst(column("ek/influence.csv"), want.predicted_change) < 1e-9);
+    const json s = summary(t.file("ek/summary.json"));
+    CHECK(s["curvature"] == "ekfac");
+    CHECK(s["fisher"] == "expected");
+    CHECK(s["tests"][0]["solve"]["relative_residual"].get<double>() < 1e-10);
+  }
+  // gradient dot, and TracIn over the checkpoint's saved steps
+  REQUIRE(run_inflab(t.dir(), "influence " + ck + " --method graddot --test 2 --out gd").code == 0);
+  CHECK(worst(column("gd/influence.csv"), influence::gradient_dot(*p.obj, p.train, p.test, {2}, p.theta)) < 1e-9);
+  REQUIRE(run_inflab(t.dir(), "influence " + ck + " --method gradcos --test 2 --out gc").code == 0);
+  CHECK(slurp(t.file("gc/influence.csv")).find("gradient_cosine_test2") != std::string::npos);
+  CHECK(worst(column("gc/influence.csv"), influence::gradient_cosine(*p.obj, p.train, p.test, {2}, p.theta)) < 1e-9);
+  REQUIRE(run_inflab(t.dir(), "influence " + ck + " --method tracin --test 2 --out ti").code == 0);
+  {
+    const Tensor want = influence::tracin(*p.obj, p.train, p.test, {2}, p.trajectory);
+    CHECK(worst(column("ti/influence.csv"), want) < 1e-9);
+    const json s = summary(t.file("ti/summary.json"));
+    CHECK(s["tests"][0]["estimator"]["checkpoints"].size() == 3);
+    CHECK(s["units"].get<std::string>().find("TracIn = n × this") != std::string::npos);
+  }
+  // TRAK with k = p, an orthogonal projection and one model is Gauss–Newton influence
+  const std::string P = std::to_string(p.theta.size());
+  REQUIRE(run_inflab(t.dir(), "influence " + ck + " --method trak --projection-dim " + P + " --projection orthogonal --damping 0.01 --test 2 --out tk").code == 0);
+  REQUIRE(run_inflab(t.dir(), "influence " + ck + " --curvature ggn --damping 0.01 --test 2 --out gn").code == 0);
+  {
+    const std::vector<double> gn = column("gn/influence.csv");
+    Tensor g = zeros({gn.size()});
+    for (std::size_t i = 0; i < gn.size(); ++i) g(i) = gn[i];
+    CHECK(worst(column("tk/influence.csv"), g) < 1e-7);
+  }
+  // the K-FAC matrix through `hessian`: symmetric, ⪰ λI
+  REQUIRE(run_inflab(t.dir(), "hessian " + ck + " --curvature kfac --fisher sampled --fisher-seed 2 --out hk").code == 0);
+  CHECK(summary(t.file("hk/summary.json"))["smallest"].get<double>() >= 0.01 - 1e-12);
+
+  auto expect = [&](const std::string& args, int code, const std::string& text) {
+    CAPTURE(args);
+    const Result r = run_inflab(t.dir(), args + " --out bad");
+    CHECK(r.code == code);
+    CHECK_MESSAGE(r.out.find(text) != std::string::npos, r.out);
+  };
+  expect("influence " + ck + " --curvature ekfac --damping -1", 2, "--damping -1 is out of range");
+  expect("influence " + ck + " --method trak --damping -0.5", 2, "--damping -0.5 is out of range");
+  expect("influence " + ck + " --method trak --projection-dim 0", 2, "--projection-dim 0");
+  expect("influence " + ck + " --method trak --projection-dim " + std::to_string(p.theta.size() + 1), 2,
+         "--projection-dim " + std::to_string(p.theta.size() + 1) + " is above the parameter count p = " + P);
+  expect("influence " + mlp + " --method tracin", 2, "--method tracin needs parameters saved during training: give --save-steps");
+  expect("influence " + mlp + " --method tracin --save-steps 5", 2, "this problem trains with lbfgs");
+  REQUIRE(run_inflab(t.dir(), "train " + mlp + " --out plain").code == 0);
+  expect("influence --checkpoint " + t.file("plain/checkpoint") + " --method tracin", 2, "has none: train it with --save-steps");
+  expect("influence " + ck + " --fisher sampled", 2, "--fisher applies to --curvature kfac or ekfac only");
+  expect("influence " + ck + " --method graddot --curvature ggn", 2, "--curvature does not apply to --method graddot");
+  expect("influence " + ck + " --method cosine", 2, "is not one of: exact, cg, minres, lissa, lowrank, graddot, gradcos, tracin, trak");
+  // an option of the other family names the method, not "unknown option"
+  expect("influence " + ck + " --projection-dim 5", 2, "--projection-dim does not apply to --method exact");
+  expect("influence " + ck + " --method cg --models 2", 2, "--models does not apply to --method cg");
+  expect("influence " + ck + " --method lissa --save-steps 3", 2, "--save-steps does not apply to --method lissa");
+  expect("influence " + ck + " --method graddot --lissa-depth 10", 2, "--lissa-depth does not apply to --method graddot");
+  // options that would be silently ignored
+  expect("influence " + ck + " --curvature kfac --fisher-seed 3", 2, "--fisher-seed applies to --fisher sampled only");
+  expect("influence " + ck + " --curvature ekfac --fisher empirical --fisher-seed 3", 2, "--fisher-seed applies to --fisher sampled only");
+  expect("influence " + ck + " --curvature ekfac --indefinite abs", 2, "--indefinite does not apply to --curvature ekfac");
+  expect("influence " + ck + " --curvature kfac --method lissa --lissa-batch 10", 2, "--lissa-batch does not apply to --curvature kfac");
+  // a save step beyond the run: refused before training (20000 epochs would take minutes)
+  expect("influence " + mlp + " --optimizer adam --epochs 20000 --batch-size 40 --method tracin --save-steps 60001", 1,
+         "save step 60001 is not a step of this run (it takes at most 60000 steps");
+  // a trajectory.json without a key names the file
+  std::filesystem::copy(t.file("tr"), t.file("tr2"), std::filesystem::copy_options::recursive);
+  std::ofstream(t.file("tr2/checkpoint/trajectory.json")) << "{\"steps\": [10, 30, 60]}\n";
+  expect("influence --checkpoint " + t.file("tr2/checkpoint") + " --quiet --method tracin", 1, "trajectory.json: no list 'learning_rates'");
+}
+
+TEST_CASE("validate and lds record the curvature and its Fisher labels in summary.json") {
+  const test::TempDir t;
+  const std::string mlp = "--dataset iris --width 4 --weight-decay 0.01 --quiet --curvature kfac --fisher sampled --fisher-seed 4";
+  REQUIRE(run_inflab(t.dir(), "validate " + mlp + " --top 3 --out v").code == 0);
+  REQUIRE(run_inflab(t.dir(), "lds " + mlp + " --subsets 3 --out l").code == 0);
+  for (const char* f : {"v/summary.json", "l/summary.json"}) {
+    CAPTURE(f);
+    const json s = summary(t.file(f));
+    CHECK(s["curvature"] == "kfac");
+    CHECK(s["fisher"] == "sampled");
+    CHECK(s["fisher_seed"] == 4);
+  }
 }
