@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/common.hpp"
+#include "influence/benchmark.hpp"
 #include "influence/trak.hpp"
 
 namespace inflab::cli {
@@ -54,6 +55,16 @@ const std::vector<Command>& commands() {
       {"study groups", "Basu, You & Feizi 2020: first against second-order group influence over p and kind",
        "  --fractions 0.01,0.05,0.1,0.2,0.3  --groups 10  --kinds random,knn,gradient\n  --no-select    skip the most-influential-group rows\n",
        "inflab study groups --fractions 0.05,0.2", true, true, true, false, run_study_groups},
+      {"benchmark", "estimators scored against retraining: LOO and LDS correlations, noisy-label AUC, time (docs/benchmark.md)",
+       "  --estimators E,…  " + influence::benchmark_estimators().names() + " (exact,cg,ggn,kfac,ekfac,graddot,trak)\n" +
+           influence::benchmark_estimators().help("      ") +
+           "  --test-points M  random test points (10)   --loo-rows K  random rows left out, one retrain each (100)\n"
+           "  --subsets S      LDS subsets (100)   --alpha A  share of rows each keeps (0.5)\n"
+           "  --flip F         share of labels flipped for the noisy-label problem (0.1)\n"
+           "  --damping μ (0)  --tol T (1e-10)  --max-iterations N (2000)  --rank R (50)  --trak-dim K (256)\n"
+           "  --lissa-scale S (10)  --lissa-depth N (1000)\n"
+           "  defaults: Fashion-MNIST with 5000 train / 500 test rows, softmax regression, λ = 0.01\n",
+       "inflab benchmark --n-train 1000 --n-test 200 --loo-rows 30 --subsets 30 --threads 2", true, false, true, false, run_benchmark},
   };
   return t;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "autodiff/blas.hpp"
 #include "autodiff/ops.hpp"
 #include "datasets/split.hpp"
 #include "influence/kfac.hpp"
@@ -153,17 +154,26 @@ Tensor self_influence(const CurvatureOperator& A, const SolverChoice& c, std::st
   if (c.method == Method::Exact && !A.kfac()) {
     check_damping(c.damping);
     const Eigen e = dense_eigen(A, c.exact.max_gib);
-    for (std::size_t i = 0; i < n; ++i) {
-      const Tensor g = per_example_gradient(A.objective_fn(), A.train(), A.theta(), i);
-      double s = 0;
-      for (std::size_t k = 0; k < p; ++k) {
-        double u = 0;
-        for (std::size_t j = 0; j < p; ++j) u += e.vectors(j, k) * g(j);
-        const double lam = e.values(k) + c.damping;
-        if (c.exact.indefinite == ExactOptions::Drop && std::fabs(lam) < c.exact.drop_below) continue;
-        if (lam != 0) s += u * u / (c.exact.indefinite == ExactOptions::Abs ? std::fabs(lam) : lam);
+    // s_i = Σ_k (vₖᵀgᵢ)² / λₖ: the coordinates of a block of gradients in the eigenbasis by
+    // one GEMM (U = G V), not a p × p loop per row
+    constexpr std::size_t kBlock = 64;
+    Tensor G = zeros({kBlock, p}), U = zeros({kBlock, p});
+    for (std::size_t i0 = 0; i0 < n; i0 += kBlock) {
+      const std::size_t b = std::min(kBlock, n - i0);
+      for (std::size_t r = 0; r < b; ++r) {
+        const Tensor g = per_example_gradient(A.objective_fn(), A.train(), A.theta(), i0 + r);
+        std::copy(g.data(), g.data() + p, G.data() + r * p);
       }
-      out(i) = s;
+      blas::gemm(false, false, b, p, p, 1.0, G.data(), e.vectors.data(), 0.0, U.data());
+      for (std::size_t r = 0; r < b; ++r) {
+        double s = 0;
+        for (std::size_t k = 0; k < p; ++k) {
+          const double u = U(r, k), lam = e.values(k) + c.damping;
+          if (c.exact.indefinite == ExactOptions::Drop && std::fabs(lam) < c.exact.drop_below) continue;
+          if (lam != 0) s += u * u / (c.exact.indefinite == ExactOptions::Abs ? std::fabs(lam) : lam);
+        }
+        out(i0 + r) = s;
+      }
     }
     return out;
   }

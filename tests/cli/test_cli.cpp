@@ -670,3 +670,35 @@ TEST_CASE("validate and lds record the curvature and its Fisher labels in summar
     CHECK(s["fisher_seed"] == 4);
   }
 }
+
+TEST_CASE("inflab benchmark: a tiny run end to end — every estimator a row, scores against its own journals, bad input refused") {
+  const test::TempDir t;
+  const std::string args = "benchmark " + logreg + " --estimators exact,cg,kfac,graddot --loo-rows 12 --subsets 10 --test-points 3 "
+                           "--retrain newton --retrain-tol 1e-11 --out b";
+  const Result r = run_inflab(t.dir(), args);
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  CHECK(lines(t.file("b/benchmark.csv")) == 1 + 4);
+  CHECK(lines(t.file("b/loo.jsonl")) == 1 + 12);
+  CHECK(lines(t.file("b/lds.jsonl")) == 1 + 10);
+  const json s = summary(t.file("b/summary.json"));
+  REQUIRE(s["estimators"].size() == 4);
+  const auto& ex = s["estimators"][0];
+  CHECK(ex["estimator"] == "exact");
+  CHECK(ex["loo_pearson"].get<double>() > 0.99);  // convex, retrained to 1e-11
+  CHECK(ex["loo_points"] == 3);
+  CHECK(ex["lds_spearman"].get<double>() > 0.8);
+  CHECK(ex["noisy_label_auc"].get<double>() > 0.5);
+  CHECK(s["estimators"][1]["noisy_label_auc"].is_null());  // cg: one solve per row, said in the note
+  CHECK(s["estimators"][1]["note"].get<std::string>().find("one iterative solve per training row") != std::string::npos);
+  CHECK(s["estimators"][1]["loo_pearson"].get<double>() == doctest::Approx(ex["loo_pearson"].get<double>()).epsilon(1e-6));
+  CHECK(s["loo_retrains"]["jobs"] == 12);
+  CHECK(s["retrain_protocol"]["optimizer"] == "newton");
+  // rerun: the ground truth comes back from the journals
+  const Result again = run_inflab(t.dir(), args);
+  REQUIRE(again.code == 0);
+  CHECK(summary(t.file("b/summary.json"))["loo_retrains"]["resumed"] == 12);
+  CHECK(run_inflab(t.dir(), "benchmark " + logreg + " --estimators exact,nope --out x").code == 2);
+  const Result big = run_inflab(t.dir(), "benchmark " + logreg + " --loo-rows 500 --out y");
+  CHECK(big.code == 2);
+  CHECK(big.out.find("--loo-rows 500") != std::string::npos);
+}

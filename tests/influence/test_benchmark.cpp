@@ -1,0 +1,77 @@
+// The attribution benchmark's pieces: scores on hand-made ground truth, ground truth equal to
+// plain retraining, estimates and self-influence equal to the functions they wrap.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "influence/benchmark.hpp"
+#include "influence/metrics.hpp"
+#include "influence/tracin.hpp"
+#include "tests/test_util.hpp"
+
+using namespace inflab;
+using namespace inflab::influence;
+
+TEST_CASE("benchmark scores on hand-made ground truth: LOO means over points, LDS sums over the removed rows") {
+  GroundTruth g;
+  g.test_rows = {7, 9};
+  g.removed = {{0}, {1}, {2}, {3}};
+  g.actual = tensor({4, 2}, {1, 5, 2, 5, 4, 5, 3, 5});  // point 1's changes are all 5: no correlation
+  Tensor pred = zeros({2, 6});
+  for (std::size_t i = 0; i < 4; ++i) pred(0, i) = 2 * g.actual(i, 0) + 1, pred(1, i) = static_cast<double>(i);
+  const BenchScores loo = loo_scores(pred, g);
+  CHECK(loo.pearson == doctest::Approx(1));
+  CHECK(loo.spearman == doctest::Approx(1));
+  CHECK(loo.points == 1);
+  CHECK(loo.undefined == 1);
+  // LDS: subsets remove {0,1}, {2,3}, {1,2}, {0,3}; predicted sums for point 0 (pred = 2a + 1):
+  // 2·(1+2)+2 = 8, 2·(4+3)+2 = 16, 2·(2+4)+2 = 14, 2·(1+3)+2 = 10 → ranks 1 4 3 2
+  GroundTruth s = g;
+  s.removed = {{0, 1}, {2, 3}, {1, 2}, {0, 3}};
+  s.actual = tensor({4, 2}, {0.1, 1, 0.4, 2, 0.2, 3, 0.3, 4});  // ranks 1 4 2 3
+  const BenchScores lds = lds_scores(pred, s);
+  // Spearman of ranks (1 4 3 2) and (1 4 2 3): 1 − 6·Σd²/(n(n²−1)) = 1 − 6·2/60 = 0.8
+  CHECK(lds.points == 2);
+  const double expected1 = spearman(tensor({4}, {0 + 1, 2 + 3, 1 + 2, 0 + 3}), tensor({4}, {1, 2, 3, 4}));  // point 1: pred = row index
+  CHECK(lds.spearman == doctest::Approx((0.8 + expected1) / 2));
+  CHECK(std::isnan(lds.pearson));
+}
+
+TEST_CASE("benchmark on L2 logistic regression: ground truth is leave-one-out; estimates and self-scores are the functions they wrap") {
+  ProblemSpec spec;
+  spec.classes = {1, 2};
+  spec.model = ModelKind::LogReg;
+  spec.weight_decay = 0.01;
+  spec.grad_tol = 1e-10;
+  const Problem p = build_problem(spec, false);
+  const std::vector<std::size_t> tests = {0, 5, 11}, rows = {2, 8, 13, 21, 34};
+  RetrainProtocol rp;
+  rp.optimizer = nn::Optimizer::Newton;
+  rp.grad_tol = 1e-11;
+  RetrainRun run;
+  run.progress = false;
+  const GroundTruth g = loo_truth(p, rows, tests, rp, run);
+  const auto direct = leave_one_out(*p.obj, p.train, p.test, p.theta, rows, tests, rp, run);
+  REQUIRE(g.actual.shape()[0] == 5);
+  for (std::size_t j = 0; j < 5; ++j)
+    for (std::size_t t = 0; t < 3; ++t) CHECK(g.actual(j, t) == direct[j].test_loss_change[t]);
+  BenchmarkSettings s;
+  const Estimate ex = estimate(p, BenchEstimator::Exact, tests, s), cg = estimate(p, BenchEstimator::Cg, tests, s);
+  REQUIRE(ex.predicted.shape()[0] == 3);
+  for (std::size_t i = 0; i < p.train.size(); ++i) CHECK(cg.predicted(1, i) == doctest::Approx(ex.predicted(1, i)).epsilon(1e-7));
+  const Tensor gd = gradient_dot(*p.obj, p.train, p.test, tests, p.theta);
+  CHECK(estimate(p, BenchEstimator::GradDot, tests, s).predicted(2, 9) == gd(2, 9));
+  // convex and retrained to 1e-11: the influence function tracks leave-one-out closely
+  CHECK(loo_scores(ex.predicted, g).pearson > 0.99);
+  std::string why;
+  const auto self = self_scores(p, BenchEstimator::Exact, s, &why);
+  REQUIRE(self.has_value());
+  SolverChoice c;
+  c.method = Method::Exact;
+  const CurvatureOperator A(*p.obj, p.train, p.theta);
+  const Tensor ref = self_influence(A, c);
+  for (std::size_t i : {0, 3, 40}) CHECK((*self)(i) == doctest::Approx(ref(i)).epsilon(1e-12));
+  CHECK_FALSE(self_scores(p, BenchEstimator::Cg, s, &why).has_value());
+  CHECK(why.find("one iterative solve per training row") != std::string::npos);
+  CHECK(test::error_of([&] { lds_truth(p, 3, 1.0, tests, rp, run, 0); }).find("α") != std::string::npos);
+}
