@@ -8,6 +8,8 @@
 #include "datasets/split.hpp"
 #include "influence/benchmark.hpp"
 #include "influence/evaluation.hpp"
+#include "influence/influence.hpp"
+#include "influence/metrics.hpp"
 #include "influence/retrain_jobs.hpp"
 #include "util/format.hpp"
 
@@ -59,6 +61,12 @@ int run_benchmark(Args& a) {
   // ground truth first (journals: resumable, spread over MPI ranks), then every estimator
   const inf::GroundTruth loo = inf::loo_truth(p, rows, tests, rp, retrain_run(c, rd, "loo.jsonl"));
   const inf::GroundTruth lds = inf::lds_truth(p, subsets, alpha, tests, rp, retrain_run(c, rd, "lds.jsonl"), pa.spec.seed);
+  const Tensor floor = inf::seed_floor(p, tests);
+  auto median_abs = [](const Tensor& v) {
+    std::vector<double> x;
+    for (double e : v) x.push_back(std::fabs(e));
+    return inf::quantile(x, 0.5);
+  };
   data::TrainTest noisy_data = inf::load_data(pa.spec);
   const auto flipped = inf::flip_labels(noisy_data.train, flip, pa.spec.seed + 17);
   const inf::Problem noisy = inf::build_problem(pa.spec, std::move(noisy_data), !c.quiet);
@@ -106,13 +114,18 @@ int run_benchmark(Args& a) {
   json summary = {{"problem", problem_json(p)}, {"noisy_problem", problem_json(noisy)}, {"test_rows", tests}, {"loo_rows", rows},
                   {"subsets", subsets}, {"alpha", alpha}, {"flip", flip}, {"flipped", flipped.size()},
                   {"retrain_protocol", inf::protocol_json(rp)}, {"loo_retrains", retrain_json(loo.retrain)},
-                  {"lds_retrains", retrain_json(lds.retrain)}, {"noisy_label_auc_training_loss", num(auc_loss)}, {"estimators", rows_j},
+                  {"lds_retrains", retrain_json(lds.retrain)}, {"noisy_label_auc_training_loss", num(auc_loss)},
+                  {"noise_floor", {{"per_test_point", std::vector<double>(floor.begin(), floor.end())}, {"median", median_abs(floor)},
+                                   {"median_abs_loo_change", median_abs(loo.actual)}, {"median_abs_lds_change", median_abs(lds.actual)}}}, {"estimators", rows_j},
                   {"warnings", warnings_of(p, inf::SolveResult{})}};
   rd.write_json("summary.json", summary);
   std::ostringstream screen;
   screen << problem_line(p) << "ground truth on " << tests.size() << " random test points: leave-one-out of " << loo_rows
          << " random rows (" << retrain_line(loo.retrain) << "); " << subsets << " subsets keeping α = " << shortest(alpha) << " ("
-         << retrain_line(lds.retrain) << "); noisy labels: " << flipped.size() << " of " << noisy.train.size() << " flipped\n\n"
+         << retrain_line(lds.retrain) << "); noisy labels: " << flipped.size() << " of " << noisy.train.size() << " flipped\n"
+         << "noise floor (θ′ from another initialisation, same data and training): median |Δℓ| " << fmt("%.2g", median_abs(floor))
+         << " against median |Δ| " << fmt("%.2g", median_abs(loo.actual)) << " (leave-one-out) and " << fmt("%.2g", median_abs(lds.actual))
+         << " (subsets)\n\n"
          << md.str()
          << "\nLOO: correlation of Δ̂ with the retrained change over the removed rows, mean over test points; LDS: Spearman of Σ Δ̂ over\n"
             "each subset's removed rows with its retrained change; AUC: self-influence as a detector of flipped labels (docs/benchmark.md).\n"

@@ -104,6 +104,20 @@ GroundTruth lds_truth(const Problem& p, std::size_t subsets, double alpha, const
   return truth_of(p, std::move(groups), test_rows, protocol, run);
 }
 
+Tensor seed_floor(const Problem& p, const std::vector<std::size_t>& test_rows) {
+  ProblemSpec other = p.spec;
+  other.seed += 1;  // with the data given, the seed sets the initialisation and batch order only
+  const Problem q = build_problem(other, data::TrainTest{p.train, p.test}, false);
+  Tensor out = zeros({test_rows.size()});
+  for (std::size_t t = 0; t < test_rows.size(); ++t) {
+    double a = 0, b = 0;
+    test_loss_gradient(*p.obj, p.test, {test_rows[t]}, p.theta, &a);
+    test_loss_gradient(*q.obj, q.test, {test_rows[t]}, q.theta, &b);
+    out(t) = std::fabs(b - a);
+  }
+  return out;
+}
+
 Estimate estimate(const Problem& p, BenchEstimator e, const std::vector<std::size_t>& test_rows, const BenchmarkSettings& s) {
   Estimate out;
   const auto t0 = std::chrono::steady_clock::now();

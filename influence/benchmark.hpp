@@ -44,6 +44,11 @@ GroundTruth loo_truth(const Problem& p, const std::vector<std::size_t>& rows, co
 GroundTruth lds_truth(const Problem& p, std::size_t subsets, double alpha, const std::vector<std::size_t>& test_rows,
                       const RetrainProtocol& protocol, const RetrainRun& run, std::uint64_t seed);
 
+// The ground truth's noise floor: |ℓ(z_t; θ′) − ℓ(z_t; θ̂)| for each test row, θ′ trained on the
+// same data from another initialisation (seed + 1) the way θ̂ was. Where the objective has one
+// minimum this is the training tolerance's imprecision; an actual change below it is noise.
+Tensor seed_floor(const Problem& p, const std::vector<std::size_t>& test_rows);
+
 // One estimator's Δ̂ [m, n] for the test rows (÷n, docs/conventions.md), and its time.
 struct Estimate {
   Tensor predicted;

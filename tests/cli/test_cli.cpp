@@ -693,6 +693,11 @@ TEST_CASE("inflab benchmark: a tiny run end to end — every estimator a row, sc
   CHECK(s["estimators"][1]["loo_pearson"].get<double>() == doctest::Approx(ex["loo_pearson"].get<double>()).epsilon(1e-6));
   CHECK(s["loo_retrains"]["jobs"] == 12);
   CHECK(s["retrain_protocol"]["optimizer"] == "newton");
+  // convex and trained to 1e-10: another initialisation lands on the same θ̂ to ~1e-10, far
+  // below the changes being scored
+  CHECK(s["noise_floor"]["per_test_point"].size() == 3);
+  CHECK(s["noise_floor"]["median"].get<double>() < 1e-7);
+  CHECK(s["noise_floor"]["median_abs_loo_change"].get<double>() > 1e3 * s["noise_floor"]["median"].get<double>());
   // rerun: the ground truth comes back from the journals
   const Result again = run_inflab(t.dir(), args);
   REQUIRE(again.code == 0);
