@@ -28,6 +28,7 @@ RUNS = {  # command → arguments (small and quick)
     "mislabel": "--dataset digits --classes 1,7 --model logreg --weight-decay 0.01 --flip 0.1",
     "study fragility": "--depths 1 --widths 4 --weight-decays 0.01 --random-tests 0 --top 5",
     "study groups": "--fractions 0.1,0.2 --groups 3 --kinds random",
+    "benchmark": LOGREG + " --estimators cg,kfac,graddot --loo-rows 5 --subsets 5 --test-points 2",
 }
 failures = []
 
