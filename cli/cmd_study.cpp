@@ -139,7 +139,7 @@ std::vector<SweepPoint> sweep_points(const std::vector<Row>& rows, const std::ve
         for (auto& [x, p] : pts) {
           p.sweep = sweep, p.test = test, p.x = x, p.weight_decay = wd;
           p.pearson = inf::spread(at[x].pearson), p.spearman = inf::spread(at[x].spearman);
-          p.mean_abs_actual = inf::spread(at[x].mean_abs_actual, 0), p.noise_floor = inf::spread(at[x].noise_floor, 0);
+          p.mean_abs_actual = inf::spread(at[x].mean_abs_actual), p.noise_floor = inf::spread(at[x].noise_floor);
           out.push_back(p);
         }
       }
@@ -148,13 +148,14 @@ std::vector<SweepPoint> sweep_points(const std::vector<Row>& rows, const std::ve
 std::string spread_cell(const inf::Spread& s) {
   if (!s.n) return "n/a";
   std::string c = fmt("%.3f", s.median) + " [" + fmt("%.3f", s.q25) + ", " + fmt("%.3f", s.q75) + "]";
-  c += std::isfinite(s.ci_low) ? " (" + fmt("%.3f", s.ci_low) + "–" + fmt("%.3f", s.ci_high) + ")" : std::string(" (one value)");
+  c += std::isfinite(s.ci_low) ? " (" + fmt("%.3f", s.ci_low) + "–" + fmt("%.3f", s.ci_high) + ")" : std::string("");
   return c;
 }
-// The sweep table: medians, inter-quartile ranges and bootstrap intervals of the medians.
+// The sweep table: medians, inter-quartile ranges and 95% intervals of the medians.
 std::string spread_markdown(const std::vector<SweepPoint>& pts) {
   std::ostringstream md;
-  md << "Median [IQR] (bootstrap 95% interval of the median) over seeds, and for random test points over the test points too.\n"
+  md << "Median [IQR] (95% interval of the median, distribution-free, from 6 values up) over seeds, and for random test points over\n"
+     << "the test points too (those share their seed's network, so they are not independent: read their interval as optimistic).\n"
      << "Rows with an unresolved retrain (no step taken: Δ = 0 measures nothing) are left out; rows whose correlation is\n"
      << "undefined are counted, not used; retrains that ended at a saddle stay in and are counted in the last column.\n\n"
      << "Mean |Δ| and the noise floor (|Δ| of the same retraining with nothing removed; only for a fixed sgd/adam budget): medians.\n\n"

@@ -50,7 +50,7 @@ const std::vector<Command>& commands() {
        "  --top K        rows retrained per test point (10)\n"
        "  --candidates R which rows: top (largest |Δ̂|, default), loss (highest training loss), random\n"
        "  --seeds K      repeats of every setting, seed = --seed + k: a new split, subsample and initialisation (3);\n"
-       "                 tables and plots show the median, quartiles and a bootstrap 95% interval of the median\n",
+       "                 tables and plots show the median, quartiles and a 95% interval of the median (from 6 values)\n",
        "inflab study fragility --depths 1,2 --widths 8 --threads 2", true, true, true, false, run_study_fragility},
       {"study groups", "Basu, You & Feizi 2020: first against second-order group influence over p and kind",
        "  --fractions 0.01,0.05,0.1,0.2,0.3  --groups 10  --kinds random,knn,gradient\n  --no-select    skip the most-influential-group rows\n",

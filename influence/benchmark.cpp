@@ -34,10 +34,12 @@ GroundTruth truth_of(const Problem& p, std::vector<std::vector<std::size_t>> gro
   GroundTruth g;
   g.test_rows = test_rows;
   const auto rec = retrain_groups(*p.obj, p.train, p.test, p.theta, groups, test_rows, protocol, run);
+  if (rec.size() != groups.size())
+    throw Error("benchmark: " + std::to_string(rec.size()) + " of " + std::to_string(groups.size()) + " retrains came back; every one is needed");
   g.removed = std::move(groups);
   g.actual = zeros({rec.size(), test_rows.size()});
-  for (std::size_t j = 0; j < rec.size(); ++j)
-    for (std::size_t t = 0; t < test_rows.size(); ++t) g.actual(j, t) = rec[j].test_loss_change.at(t);
+  for (const auto& r : rec)
+    for (std::size_t t = 0; t < test_rows.size(); ++t) g.actual(r.job, t) = r.test_loss_change.at(t);
   g.retrain = summarize(rec);
   return g;
 }
@@ -104,10 +106,11 @@ GroundTruth lds_truth(const Problem& p, std::size_t subsets, double alpha, const
   return truth_of(p, std::move(groups), test_rows, protocol, run);
 }
 
-Tensor seed_floor(const Problem& p, const std::vector<std::size_t>& test_rows) {
+Tensor seed_floor(const Problem& p, const std::vector<std::size_t>& test_rows, bool* converged) {
   ProblemSpec other = p.spec;
   other.seed += 1;  // with the data given, the seed sets the initialisation and batch order only
   const Problem q = build_problem(other, data::TrainTest{p.train, p.test}, false);
+  if (converged) *converged = q.fit.converged;
   Tensor out = zeros({test_rows.size()});
   for (std::size_t t = 0; t < test_rows.size(); ++t) {
     double a = 0, b = 0;

@@ -47,7 +47,8 @@ GroundTruth lds_truth(const Problem& p, std::size_t subsets, double alpha, const
 // The ground truth's noise floor: |ℓ(z_t; θ′) − ℓ(z_t; θ̂)| for each test row, θ′ trained on the
 // same data from another initialisation (seed + 1) the way θ̂ was. Where the objective has one
 // minimum this is the training tolerance's imprecision; an actual change below it is noise.
-Tensor seed_floor(const Problem& p, const std::vector<std::size_t>& test_rows);
+// `converged` (if given): whether θ′ met the training tolerance.
+Tensor seed_floor(const Problem& p, const std::vector<std::size_t>& test_rows, bool* converged = nullptr);
 
 // One estimator's Δ̂ [m, n] for the test rows (÷n, docs/conventions.md), and its time.
 struct Estimate {

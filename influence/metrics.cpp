@@ -4,7 +4,6 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
-#include <random>
 #include <set>
 
 namespace inflab::influence {
@@ -136,32 +135,38 @@ std::size_t sign_agreements(const Tensor& p, const Tensor& a) {
 double quantile(std::vector<double> v, double q) {
   if (v.empty()) throw Error("quantile of no values");
   if (!(q >= 0 && q <= 1)) throw Error("quantile: q = " + std::to_string(q) + " is not in [0, 1]");
+  for (double x : v)
+    if (std::isnan(x)) throw Error("quantile of values with a NaN (leave undefined values out first)");
   std::sort(v.begin(), v.end());
   const double h = q * static_cast<double>(v.size() - 1);  // position between order statistics
   const std::size_t i = static_cast<std::size_t>(std::floor(h));
   return i + 1 < v.size() ? v[i] + (h - static_cast<double>(i)) * (v[i + 1] - v[i]) : v[i];
 }
 
-Spread spread(const std::vector<double>& values, std::size_t resamples, std::uint64_t seed) {
+Spread spread(const std::vector<double>& values) {
   Spread s;
   std::vector<double> v;
   for (double x : values) (std::isfinite(x) ? v.push_back(x) : void(++s.undefined));
   s.n = v.size();
   const double nan = std::numeric_limits<double>::quiet_NaN();
+  s.ci_low = s.ci_high = nan;
   if (v.empty()) {
-    s.median = s.q25 = s.q75 = s.ci_low = s.ci_high = nan;
+    s.median = s.q25 = s.q75 = nan;
     return s;
   }
   s.median = quantile(v, 0.5), s.q25 = quantile(v, 0.25), s.q75 = quantile(v, 0.75);
-  s.ci_low = s.ci_high = nan;
-  if (v.size() < 2 || resamples == 0) return s;
-  std::mt19937_64 g(seed);
-  std::vector<double> medians(resamples), draw(v.size());
-  for (auto& m : medians) {
-    for (auto& d : draw) d = v[g() % v.size()];
-    m = quantile(draw, 0.5);
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  // P(B ≤ i) for B ~ Binomial(n, ½), summed in log space (2⁻ⁿ underflows for n > 1074)
+  double cdf = 0;
+  std::size_t j = 0;  // order statistics x₍ⱼ₎, x₍ₙ₋ⱼ₊₁₎ (1-based); 0: none
+  for (std::size_t i = 0; 2 * i < n; ++i) {
+    const double dn = static_cast<double>(n), di = static_cast<double>(i);
+    cdf += std::exp(std::lgamma(dn + 1) - std::lgamma(di + 1) - std::lgamma(dn - di + 1) - dn * std::log(2.0));
+    if (2 * cdf > 0.05) break;
+    j = i + 1;
   }
-  s.ci_low = quantile(medians, 0.025), s.ci_high = quantile(medians, 0.975);
+  if (j) s.ci_low = v[j - 1], s.ci_high = v[n - j];
   return s;
 }
 

@@ -132,8 +132,7 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
     next = pending.size();  // stop handing out work; finished jobs are already saved
   };
   auto finish = [&](RetrainRecord r) {
-    std::lock_guard<std::mutex> lock(mu);
-    if (!failure.empty()) return;  // after a failure nothing more is appended (no torn lines)
+    std::lock_guard<std::mutex> lock(mu);  // whole lines only: appends are serialised here
     if (!run.results_path.empty()) {
       std::ofstream out(run.results_path, std::ios::app);
       out << encode_record(r) << "\n";

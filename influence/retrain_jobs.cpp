@@ -26,7 +26,9 @@ json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 double num_of(const json& j) { return j.is_null() ? std::numeric_limits<double>::quiet_NaN() : j.get<double>(); }
 
 json record_json(const RetrainRecord& r) {
-  return {{"job", r.job}, {"removed", r.removed}, {"test_loss_change", r.test_loss_change}, {"grad_norm", r.grad_norm},
+  json changes = json::array();
+  for (double d : r.test_loss_change) changes.push_back(num(d));  // a diverged retrain's NaN survives the trip
+  return {{"job", r.job}, {"removed", r.removed}, {"test_loss_change", changes}, {"grad_norm", num(r.grad_norm)},
           {"converged", r.converged}, {"steps", r.steps}, {"seconds", r.seconds}, {"status", status_name(r.status)},
           {"status_reason", r.status_reason}, {"lambda_min", num(r.lambda_min)}, {"lambda_max", num(r.lambda_max)},
           {"saddle", r.saddle}, {"escapes", r.escapes}, {"rank", r.rank}};
@@ -35,8 +37,8 @@ RetrainRecord record_of(const json& j) {
   RetrainRecord r;
   r.job = j.at("job").get<std::size_t>();
   r.removed = j.at("removed").get<std::vector<std::size_t>>();
-  r.test_loss_change = j.at("test_loss_change").get<std::vector<double>>();
-  r.grad_norm = j.at("grad_norm").get<double>();
+  for (const auto& d : j.at("test_loss_change")) r.test_loss_change.push_back(num_of(d));
+  r.grad_norm = num_of(j.at("grad_norm"));
   r.converged = j.at("converged").get<bool>();
   r.steps = j.at("steps").get<std::size_t>();
   r.seconds = j.at("seconds").get<double>();

@@ -34,7 +34,11 @@ Session* current = nullptr;
 long launched_size() {
   for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"})
     if (const char* s = std::getenv(v)) return std::atol(s);
-  return std::getenv("PMIX_RANK") ? 2 : 0;  // PMIx (srun --mpi=pmix) names no size: treat as several
+  if (std::getenv("PMIX_RANK")) {  // PMIx (srun --mpi=pmix) names no size; srun's own task count does
+    const char* n = std::getenv("SLURM_NTASKS");
+    return n ? std::atol(n) : 2;
+  }
+  return 0;
 }
 }  // namespace
 
@@ -66,8 +70,8 @@ constexpr std::size_t kChunk = std::size_t{1} << 30;  // MPI counts are int: bro
 // cancelled), say what survives before going. Only async-signal-safe calls here.
 extern "C" void on_terminate(int sig) {
   static const char msg[] =
-      "\ninflab: stopped by a signal — under mpirun, another rank died or the job was cancelled; every finished "
-      "retraining job is in the run directory's journal (*.jsonl): rerun the same command, with any number of ranks "
+      "\ninflab: stopped by a signal — under mpirun, another rank died or the job was cancelled; every retraining "
+      "job that finished is in the run directory's journal (*.jsonl): rerun the same command, with any number of ranks "
       "or without mpirun, to resume\n";
   [[maybe_unused]] const auto n = write(2, msg, sizeof msg - 1);
   signal(sig, SIG_DFL);
@@ -156,10 +160,18 @@ class Ranks final : public influence::RemoteWorkers {
       const auto kind = static_cast<Kind>(m[sizeof t]);
       const std::string text = m.substr(sizeof t + 1);
       if (kind == Result) {
+        std::optional<influence::RetrainRecord> r;
         try {
-          finished(influence::decode_record(text));
+          r = influence::decode_record(text);
         } catch (const std::exception& e) {
-          failed("a result from rank " + std::to_string(st.MPI_SOURCE) + ": " + e.what());
+          failed("a result from rank " + std::to_string(st.MPI_SOURCE) + " did not decode: " + e.what());
+        }
+        if (r) {
+          try {
+            finished(std::move(*r));
+          } catch (const std::exception& e) {
+            failed(e.what());  // e.g. the journal could not be appended to
+          }
         }
       } else if (kind == Failure) {
         failed(text + " (on rank " + std::to_string(st.MPI_SOURCE) + ")");
@@ -230,7 +242,7 @@ Session::~Session() {
   current = nullptr;
 }
 
-int Session::work() {
+int Session::work() try {
   const blas::ThreadsGuard one(1);  // parallel jobs, not parallel GEMMs: as on rank 0
   for (;;) {
     const MPI_Status st = probe(0, MPI_ANY_TAG);
@@ -256,6 +268,10 @@ int Session::work() {
     work_thread(batch.get(), broken, 0, rank_);
     for (auto& th : threads) th.join();
   }
+} catch (const std::exception& e) {  // returning would let MPI_Finalize wait for rank 0, which waits for us
+  std::fprintf(stderr, "inflab (rank %zu): %s\n", rank_, e.what());
+  MPI_Abort(MPI_COMM_WORLD, 1);
+  return 1;
 }
 
 const char* library_version() {

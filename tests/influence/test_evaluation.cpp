@@ -64,7 +64,7 @@ TEST_CASE("LDS of first-order influence on L2 logistic regression, α = 0.5") {
             .find("at least 3") != std::string::npos);
 }
 
-TEST_CASE("spread over seeds: quantiles, IQR and the bootstrap interval of the median on hand-computed cases") {
+TEST_CASE("spread over seeds: quantiles, IQR and the distribution-free interval of the median on hand-computed cases") {
   // numpy's default (linear) quantiles: sorted {1, 1, 3, 4, 5}
   CHECK(quantile({3, 1, 4, 1, 5}, 0.5) == 3);
   CHECK(quantile({3, 1, 4, 1, 5}, 0.25) == 1);
@@ -73,34 +73,40 @@ TEST_CASE("spread over seeds: quantiles, IQR and the bootstrap interval of the m
   CHECK(quantile({1, 2, 3, 4}, 0.5) == doctest::Approx(2.5));
   CHECK(quantile({7}, 0.9) == 7);
   CHECK(error_of([] { quantile({}, 0.5); }).find("no values") != std::string::npos);
+  CHECK(error_of([] { quantile({1, std::nan(""), 2}, 0.5); }).find("NaN") != std::string::npos);
   const Spread s = spread({3, 1, std::nan(""), 4, 1, 5});
   CHECK(s.n == 5);
   CHECK(s.undefined == 1);
   CHECK(s.median == 3);
   CHECK(s.q25 == 1);
   CHECK(s.q75 == 4);
-  CHECK(s.ci_low <= s.median);
-  CHECK(s.ci_high >= s.median);
-  // {0, 1}: a resample's median is 0, ½ or 1 with probability ¼, ½, ¼, so the 2.5% and 97.5%
-  // quantiles of 2000 resampled medians are 0 and 1
-  const Spread two = spread({0, 1});
-  CHECK(two.ci_low == 0);
-  CHECK(two.ci_high == 1);
-  // {0, 1, 2}: P(median = 0) = P(≥ 2 zeros in 3 draws) = 7/27 > 2.5%, likewise for 2
-  const Spread three = spread({2, 0, 1});
-  CHECK(three.ci_low == 0);
-  CHECK(three.ci_high == 2);
-  const Spread constant = spread({0.5, 0.5, 0.5});
-  CHECK(constant.ci_low == 0.5);
-  CHECK(constant.ci_high == 0.5);
-  // one value: no spread to resample; none: all NaN
+  // 5 values: [min, max] covers the median with 1 − 2/2⁵ = 93.75% < 95%: no interval
+  CHECK(std::isnan(s.ci_low));
+  CHECK(std::isnan(s.ci_high));
+  // 6 values: 1 − 2/2⁶ = 96.9% for [x₍₁₎, x₍₆₎]; [x₍₂₎, x₍₅₎] would be 1 − 2·7/64 = 78%
+  const Spread six = spread({6, 2, 9, 4, 1, 7});
+  CHECK(six.ci_low == 1);
+  CHECK(six.ci_high == 9);
+  // 10 values: 2·P(B ≤ 1) = 22/1024 = 2.1% ≤ 5% but 2·P(B ≤ 2) = 112/1024 = 10.9%: [x₍₂₎, x₍₉₎]
+  const Spread ten = spread({10, 1, 9, 2, 8, 3, 7, 4, 6, 5});
+  CHECK(ten.ci_low == 2);
+  CHECK(ten.ci_high == 9);
+  CHECK(ten.median == 5.5);
+  // 20 values: 2·P(B ≤ 5) = 4.1%, 2·P(B ≤ 6) = 11.5%: [x₍₆₎, x₍₁₅₎]
+  std::vector<double> twenty;
+  for (int i = 20; i >= 1; --i) twenty.push_back(i);
+  const Spread tw = spread(twenty);
+  CHECK(tw.ci_low == 6);
+  CHECK(tw.ci_high == 15);
+  // large n: the interval shrinks around the median (n = 2000: ±~44 order statistics)
+  std::vector<double> many;
+  for (int i = 0; i < 2000; ++i) many.push_back(i);
+  const Spread m = spread(many);
+  CHECK(m.ci_low > 940);
+  CHECK(m.ci_low < 960);
+  CHECK(m.ci_high == 1999 - m.ci_low);
+  // one value, none
   CHECK(std::isnan(spread({0.8}).ci_low));
   CHECK(spread({0.8}).median == 0.8);
   CHECK(std::isnan(spread({std::nan("")}).median));
-  // seeded: the same draws every run; another seed, another interval (on varied data)
-  std::vector<double> v;
-  for (int i = 0; i < 15; ++i) v.push_back(std::sin(1.7 * i));
-  CHECK(spread(v, 500, 3).ci_low == spread(v, 500, 3).ci_low);
-  CHECK(spread(v, 500, 3).ci_high == spread(v, 500, 3).ci_high);
-  CHECK((spread(v, 500, 3).ci_low != spread(v, 500, 4).ci_low || spread(v, 500, 3).ci_high != spread(v, 500, 4).ci_high));
 }
