@@ -89,6 +89,10 @@ int run_benchmark(Args& a) {
       const inf::Estimate est = inf::estimate(p, e, tests, s);
       r.seconds = est.seconds, r.note = est.warning;
       r.loo = inf::loo_scores(est.predicted, loo), r.lds = inf::lds_scores(est.predicted, lds);
+      for (const auto& [what, sc] : {std::pair<const char*, const inf::BenchScores*>{"LOO", &r.loo}, {"LDS", &r.lds}})
+        if (sc->undefined)  // the mean is over fewer points than asked: say so beside it
+          r.note += (r.note.empty() ? "" : "; ") + std::string(what) + ": mean over " + std::to_string(sc->points) + " of " +
+                    std::to_string(sc->points + sc->undefined) + " test points (no correlation at the others)";
       std::string why;
       if (flipped.empty()) why = "--flip 0";
       else if (const auto self = inf::self_scores(noisy, e, s, &why)) r.auc = inf::detection_auc(*self, flipped);
@@ -125,7 +129,13 @@ int run_benchmark(Args& a) {
                       {"loo_points", r.loo.points}, {"loo_undefined", r.loo.undefined}, {"lds_spearman", num(r.lds.spearman)},
                       {"lds_points", r.lds.points}, {"lds_undefined", r.lds.undefined}, {"noisy_label_auc", num(r.auc)},
                       {"seconds", num(r.seconds)}, {"note", r.note}});
-  json summary = {{"problem", problem_json(p)}, {"noisy_problem", problem_json(noisy)}, {"test_rows", tests}, {"loo_rows", rows},
+  auto sources = [](const data::Dataset& d, const std::vector<std::size_t>& r) {
+    std::vector<std::size_t> s;
+    for (auto i : r) s.push_back(d.source_row(i));
+    return s;
+  };
+  json summary = {{"problem", problem_json(p)}, {"noisy_problem", problem_json(noisy)}, {"test_rows", tests},
+                  {"test_source_rows", sources(p.test, tests)}, {"loo_rows", rows}, {"loo_source_rows", sources(p.train, rows)},
                   {"subsets", subsets}, {"alpha", alpha}, {"flip", flip}, {"flipped", flipped.size()},
                   {"retrain_protocol", inf::protocol_json(rp)}, {"loo_retrains", retrain_json(loo.retrain)},
                   {"lds_retrains", retrain_json(lds.retrain)}, {"noisy_label_auc_training_loss", num(auc_loss)},
