@@ -71,14 +71,14 @@ std::set<std::string> done_keys(const CsvLog& log) {
 }
 
 const std::vector<std::string> kFragilityColumns = {
-    "key", "sweep", "depth", "width", "weight_decay", "seed", "test", "candidates", "test_row", "test_source_row", "parameters", "train_accuracy", "test_accuracy",
+    "key", "sweep", "depth", "width", "weight_decay", "seed", "test", "candidates", "params", "test_row", "test_source_row", "parameters", "train_accuracy", "test_accuracy",
     "grad_norm", "lambda_min", "lambda_max", "negative", "n", "pearson", "spearman", "relative_error", "mean_abs_actual", "noise_floor", "converged",
     "saddles", "unresolved", "retrained", "solve_rel_residual", "solve_warning", "undefined", "caveat"};
 
-std::vector<std::string> fragility_cells(const inf::FragilityRow& r, inf::Candidates candidates) {
+std::vector<std::string> fragility_cells(const inf::FragilityRow& r, const inf::FragilityOptions& o) {
   const auto& s = r.setting;
   return {s.key(r.test), s.sweep, std::to_string(s.depth), std::to_string(s.width), shortest(s.weight_decay), std::to_string(s.seed), r.test,
-          inf::candidate_rules().name(candidates), std::to_string(r.test_row),
+          inf::candidate_rules().name(o.candidates), inf::param_scopes().name(o.params), std::to_string(r.test_row),
           std::to_string(r.test_source_row), std::to_string(r.parameters), CsvLog::cell(r.train_accuracy), CsvLog::cell(r.test_accuracy),
           CsvLog::cell(r.grad_norm), CsvLog::cell(r.spectrum.smallest), CsvLog::cell(r.spectrum.largest),
           r.spectrum.exact ? std::to_string(r.spectrum.negative) : "n/a", std::to_string(r.scores.n), CsvLog::cell(r.scores.pearson),
@@ -222,9 +222,11 @@ int run_study_fragility(Args& a) {
   o.random_tests = a.count("random-tests", 2);
   o.top = a.count("top", 10, 3);
   o.candidates = a.choice("candidates", inf::candidate_rules(), inf::Candidates::TopInfluence);
+  o.params = a.choice("params", inf::param_scopes(), inf::ParamScope::All);
   const std::size_t seeds = a.count("seeds", 3, 1, 1000);
   a.finish("inflab study fragility");
   if (pa.spec.model != inf::ModelKind::Mlp) throw UsageError("study fragility varies an MLP's depth and width; --model must be mlp");
+  if (a.given("hidden")) throw UsageError("--hidden does not apply to study fragility: it sweeps --depths and --widths");
   for (double wd : decays)
     if (wd < 0) throw UsageError("--weight-decays: " + shortest(wd) + " is negative");
   for (auto d : depths)
@@ -245,7 +247,7 @@ int run_study_fragility(Args& a) {
     const auto rows = inf::fragility_setting(
         pa.spec, s, o, [&](const std::string& k) { return done.count(k) > 0; }, [&](const std::string& k) { return rd.path("loo/" + k + ".jsonl"); },
         retrain_run(c, rd, "", false));
-    for (const auto& r : rows) log.row(fragility_cells(r, o.candidates)), prog.tick(s.key(r.test));
+    for (const auto& r : rows) log.row(fragility_cells(r, o)), prog.tick(s.key(r.test));
   }
   prog.done();
   const auto rows = read_rows(rd.path("fragility.csv"));
@@ -261,9 +263,9 @@ int run_study_fragility(Args& a) {
                        {"mean_abs_actual", spread_json(p.mean_abs_actual)}, {"noise_floor", spread_json(p.noise_floor)}, {"saddles", p.saddles},
                        {"unresolved", p.unresolved}, {"retrained", p.retrained}});
   for (const std::string sweep : {"depth", "width"})
-    for (const std::string metric : {"pearson", "spearman"}) fragility_plot(rd, pts, sweep, metric, decays, pa.spec.dataset, candidates_text(o.candidates, o.top), seeds);
+    for (const std::string metric : {"pearson", "spearman"}) fragility_plot(rd, pts, sweep, metric, decays, pa.spec.dataset, candidates_text(o.candidates, o.top) + (o.params == inf::ParamScope::LastLayer ? ", last layer" : ""), seeds);
   json summary = study_json(pa.spec, o.solver, o.retrain);
-  summary.update({{"settings", settings.size()}, {"seeds", seeds}, {"candidates", inf::candidate_rules().name(o.candidates)}, {"rows", rows_json(rows)}, {"spread", spreads}});
+  summary.update({{"settings", settings.size()}, {"seeds", seeds}, {"candidates", inf::candidate_rules().name(o.candidates)}, {"params", inf::param_scopes().name(o.params)}, {"rows", rows_json(rows)}, {"spread", spreads}});
   rd.write_json("summary.json", summary);
   finish(c, rd, "study fragility: " + std::to_string(rows.size()) + " rows over " + std::to_string(seeds) + (seeds == 1 ? " seed\n" : " seeds\n") +
              smd + "\nEvery row: fragility.md.\nFiles: " + rd.dir() +

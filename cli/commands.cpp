@@ -49,6 +49,7 @@ const std::vector<Command>& commands() {
        "  --depths 1,2,3,4,6,8 --widths 5,10,25,50 --weight-decays 0,0.001\n  --random-tests N  random test points besides the highest-loss one (2)\n"
        "  --top K        rows retrained per test point (10)\n"
        "  --candidates R which rows: top (largest |Δ̂|, default), loss (highest training loss), random\n"
+       "  --params P     Δ̂ over all parameters (default) or last: the last layer only, the layers below frozen\n"
        "  --seeds K      repeats of every setting, seed = --seed + k: a new split, subsample and initialisation (3);\n"
        "                 tables and plots show the median, quartiles and a 95% interval of the median (from 6 values)\n",
        "inflab study fragility --depths 1,2 --widths 8 --threads 2", true, true, true, false, run_study_fragility},

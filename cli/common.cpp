@@ -1,5 +1,6 @@
 #include "cli/common.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -59,6 +60,17 @@ ProblemArgs read_problem(Args& a, const inf::ProblemSpec& given_defaults, const 
   s.model = a.choice("model", inf::model_kinds(), d.model);
   s.depth = a.count("depth", d.depth, 1, 64);
   s.width = a.count("width", d.width, 1, 100000);
+  s.hidden = a.counts("hidden", d.hidden);
+  if (a.given("hidden")) {
+    if (a.given("depth") || a.given("width")) throw UsageError("--hidden gives every hidden width; leave out --depth and --width");
+    if (s.hidden.empty() || s.hidden.size() > 64) throw UsageError("--hidden needs 1 to 64 widths, e.g. --hidden 128,64");
+    for (auto w : s.hidden)
+      if (w < 1 || w > 100000) throw UsageError("--hidden: width " + std::to_string(w) + " is not in 1..100000");
+    s.depth = s.hidden.size(), s.width = s.hidden[0];
+    if (std::all_of(s.hidden.begin(), s.hidden.end(), [&](std::size_t w) { return w == s.width; })) s.hidden.clear();  // one form per model
+  } else if (a.given("depth") || a.given("width")) {
+    s.hidden.clear();  // a checkpoint's mixed widths are replaced, and contradict below
+  }
   s.activation = a.choice("activation", nn::activations(), d.activation);
   s.weight_decay = a.real("weight-decay", d.weight_decay, 0, 1e6);
   const bool cnn_default = pa.checkpoint.empty() && s.model == inf::ModelKind::Cnn && !a.given("optimizer");
@@ -92,6 +104,7 @@ std::string problem_usage() {
          "  --test-fraction F     test share of the tabular sets (0.2)\n"
          "  --model M             (mlp)\n" + inf::model_kinds().help("      ") +
          "  --depth D --width W   MLP: D hidden layers of W units (1, 16)\n"
+         "  --hidden W1,W2,...    MLP: hidden layers of these widths, e.g. 128,64 (instead of --depth/--width)\n"
          "  --activation A        " + nn::activations().names() + " (tanh)\n"
          "  --weight-decay L      λ in R(θ) = mean ℓ + λ/2 ‖θ‖² (0.001)\n"
          "  --optimizer O         (lbfgs; adam for cnn)\n" + nn::optimizers().help("      ") +

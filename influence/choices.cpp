@@ -54,7 +54,7 @@ const Choices<ModelKind>& model_kinds() {
   static const Choices<ModelKind> t{"model",
                                     {{"logreg", ModelKind::LogReg, "logistic regression (2 classes; binary logistic loss)"},
                                      {"softmax", ModelKind::Softmax, "softmax regression (cross-entropy)"},
-                                     {"mlp", ModelKind::Mlp, "--depth hidden layers of --width units with --activation"},
+                                     {"mlp", ModelKind::Mlp, "--depth hidden layers of --width units (or --hidden widths) with --activation"},
                                      {"cnn", ModelKind::Cnn, "small CNN for images: 2 × (conv 5×5, pool), dense 64"}}};
   return t;
 }
@@ -74,6 +74,14 @@ const Choices<Candidates>& candidate_rules() {
       {{"top", Candidates::TopInfluence, "the --top rows with the largest |Δ̂| (Basu et al. 2021)"},
        {"loss", Candidates::HighestLoss, "the --top rows with the highest training loss at θ̂ (Epifano et al. 2023)"},
        {"random", Candidates::Random, "--top random rows (seeded): influence over typical rows, not extreme ones"}}};
+  return t;
+}
+
+const Choices<ParamScope>& param_scopes() {
+  static const Choices<ParamScope> t{
+      "parameter scope",
+      {{"all", ParamScope::All, "every parameter: H is the whole network's Hessian"},
+       {"last", ParamScope::LastLayer, "the last layer's weights and bias, the layers below frozen at θ̂ (Epifano et al. 2023)"}}};
   return t;
 }
 

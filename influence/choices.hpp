@@ -17,6 +17,8 @@ enum class Projection { Gaussian, Orthogonal };
 enum class GroupKind { Random, Knn, Class, Gradient };
 // Which training rows a fragility row retrains (studies.hpp).
 enum class Candidates { TopInfluence, HighestLoss, Random };
+// Which parameters influence differentiates: all, or the last layer's (last_layer.hpp).
+enum class ParamScope { All, LastLayer };
 
 const Choices<Method>& solver_methods();
 const Choices<Curvature>& curvatures();
@@ -27,5 +29,6 @@ const Choices<Projection>& projections();
 const Choices<ModelKind>& model_kinds();
 const Choices<GroupKind>& group_kinds();
 const Choices<Candidates>& candidate_rules();
+const Choices<ParamScope>& param_scopes();
 
 }  // namespace inflab::influence

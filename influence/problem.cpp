@@ -119,9 +119,10 @@ std::unique_ptr<nn::Objective> make_objective(const ProblemSpec& s, const data::
       desc = "softmax regression " + std::to_string(in) + "-" + std::to_string(C);
       break;
     case ModelKind::Mlp: {
-      obj = std::make_unique<nn::Objective>(nn::mlp(in, s.depth, s.width, s.activation, C), nn::LossKind::CrossEntropy, s.weight_decay);
+      const auto widths = hidden_widths(s);
+      obj = std::make_unique<nn::Objective>(nn::mlp(in, widths, s.activation, C), nn::LossKind::CrossEntropy, s.weight_decay);
       desc = "MLP " + std::to_string(in);
-      for (std::size_t l = 0; l < s.depth; ++l) desc += "-" + std::to_string(s.width);
+      for (auto w : widths) desc += "-" + std::to_string(w);
       desc += "-" + std::to_string(C) + " (" + nn::activations().name(s.activation) + ")";
       break;
     }
@@ -192,6 +193,10 @@ Problem build_problem(const ProblemSpec& s, data::TrainTest data, bool progress,
   return p;
 }
 
+std::vector<std::size_t> hidden_widths(const ProblemSpec& s) {
+  return s.hidden.empty() ? std::vector<std::size_t>(s.depth, s.width) : s.hidden;
+}
+
 void to_json(json& j, const ProblemSpec& s) {
   j = {{"dataset", s.dataset},
        {"classes", s.classes},
@@ -201,6 +206,7 @@ void to_json(json& j, const ProblemSpec& s) {
        {"model", model_kinds().name(s.model)},
        {"depth", s.depth},
        {"width", s.width},
+       {"hidden", s.hidden},
        {"activation", nn::activations().name(s.activation)},
        {"weight_decay", s.weight_decay},
        {"optimizer", nn::optimizers().name(s.optimizer)},
@@ -223,6 +229,7 @@ ProblemSpec spec_from_json(const json& j, const std::string& where) {
     s.model = model_kinds().parse(j.at("model").get<std::string>());
     s.depth = j.at("depth").get<std::size_t>();
     s.width = j.at("width").get<std::size_t>();
+    s.hidden = j.value("hidden", std::vector<std::size_t>{});  // absent in checkpoints from before --hidden
     s.activation = nn::activations().parse(j.at("activation").get<std::string>());
     s.weight_decay = j.at("weight_decay").get<double>();
     s.optimizer = nn::optimizers().parse(j.at("optimizer").get<std::string>());
@@ -235,6 +242,9 @@ ProblemSpec spec_from_json(const json& j, const std::string& where) {
   } catch (const std::exception& e) {
     throw Error(where + ": not a problem spec inflab can read (" + e.what() + ")");
   }
+  if (!s.hidden.empty() && (s.hidden.size() != s.depth || s.hidden[0] != s.width))
+    throw Error(where + ": hidden " + json(s.hidden).dump() + " disagrees with depth " + std::to_string(s.depth) + " and width " +
+                std::to_string(s.width));
   return s;
 }
 

@@ -24,7 +24,8 @@ struct ProblemSpec {
   std::size_t n_train = 0, n_test = 0;    // subsample; 0: the dataset's own size (fashion-mnist: 1000/500)
   double test_fraction = 0.2;             // tabular data: the stratified test share
   ModelKind model = ModelKind::Mlp;
-  std::size_t depth = 1, width = 16;      // MLP
+  std::size_t depth = 1, width = 16;      // MLP: depth hidden layers of width units …
+  std::vector<std::size_t> hidden;        // … or these widths (--hidden 128,64); depth and width then repeat its size and first entry
   nn::Activation activation = nn::Activation::Tanh;
   double weight_decay = 0.001;            // λ
   nn::Optimizer optimizer = nn::Optimizer::Lbfgs;
@@ -32,6 +33,8 @@ struct ProblemSpec {
   double lr = 1e-3, grad_tol = 1e-8;
   std::uint64_t seed = 0;                 // split, subsample, initialisation, batch order
 };
+// The MLP's hidden widths: `hidden` when given, else depth × width.
+std::vector<std::size_t> hidden_widths(const ProblemSpec& s);
 // The spec as JSON (names from the choice tables) and back; from_json names a bad key.
 void to_json(nlohmann::json& j, const ProblemSpec& s);
 ProblemSpec spec_from_json(const nlohmann::json& j, const std::string& where);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "datasets/split.hpp"
 #include "nn/trainer.hpp"
@@ -68,23 +69,23 @@ std::vector<std::size_t> fragility_candidates(const Problem& p, const Tensor& pr
   throw Error("fragility: unknown candidate rule");
 }
 
-FragilityRow fragility_row(const Problem& p, const InverseHvp& inv, const SpectrumSummary& spectrum, const FragilitySetting& s,
+FragilityRow fragility_row(const Problem& p, const Problem& est, const InverseHvp& inv, const SpectrumSummary& spectrum, const FragilitySetting& s,
                            const std::string& test, std::size_t test_row, const FragilityOptions& o, const RetrainRun& run) {
   FragilityRow r;
   r.setting = s;
   r.test = test;
   r.test_row = test_row;
   r.test_source_row = p.test.source_row(test_row);
-  r.parameters = p.theta.size();
+  r.parameters = est.theta.size();
   r.train_accuracy = p.train_accuracy;
   r.test_accuracy = p.test_accuracy;
   r.grad_norm = inv.op().grad_norm();
   r.spectrum = spectrum;
-  const Tensor tg = test_loss_gradient(*p.obj, p.test, {test_row}, p.theta);
+  const Tensor tg = test_loss_gradient(*est.obj, est.test, {test_row}, est.theta);
   const SolveResult sol = inv(tg);
   r.rel_residual = sol.rel_residual;
   r.warning = sol.warning;
-  const Tensor pc = train_gradient_dots(*p.obj, p.train, p.theta, sol.x) / static_cast<double>(p.train.size());
+  const Tensor pc = train_gradient_dots(*est.obj, est.train, est.theta, sol.x) / static_cast<double>(est.train.size());
   const auto rows = fragility_candidates(p, pc, o.candidates, o.top, p.spec.seed + test_row);
   std::vector<std::vector<std::size_t>> groups;
   for (auto i : rows) groups.push_back({i});
@@ -112,10 +113,13 @@ std::vector<FragilityRow> fragility_setting(const ProblemSpec& base, const Fragi
   }
   ProblemSpec spec = base;
   spec.model = ModelKind::Mlp;
-  spec.depth = s.depth, spec.width = s.width, spec.weight_decay = s.weight_decay;
+  spec.depth = s.depth, spec.width = s.width, spec.hidden.clear(), spec.weight_decay = s.weight_decay;
   spec.seed = base.seed + s.seed;
   const Problem p = build_problem(spec, false);
-  const CurvatureOperator A(*p.obj, p.train, p.theta);
+  std::optional<Problem> head;
+  if (o.params == ParamScope::LastLayer) head = last_layer(p);
+  const Problem& est = head ? *head : p;
+  const CurvatureOperator A(*est.obj, est.train, est.theta);
   const SpectrumSummary spectrum = influence::spectrum(A);
   const InverseHvp inv(A, o.solver);
   std::vector<FragilityRow> rows;
@@ -124,7 +128,7 @@ std::vector<FragilityRow> fragility_setting(const ProblemSpec& base, const Fragi
     RetrainRun run = how;
     run.progress = false;
     run.results_path = journal ? journal(s.key(name)) : "";
-    rows.push_back(fragility_row(p, inv, spectrum, s, name, t, o, run));
+    rows.push_back(fragility_row(p, est, inv, spectrum, s, name, t, o, run));
   }
   return rows;
 }

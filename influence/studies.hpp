@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "influence/experiments.hpp"
+#include "influence/last_layer.hpp"
 #include "influence/spectrum.hpp"
 
 namespace inflab::influence {
@@ -28,13 +29,15 @@ std::vector<FragilitySetting> fragility_settings(const ProblemSpec& base, const 
 struct FragilityOptions {
   std::size_t top = 10, random_tests = 2;
   Candidates candidates = Candidates::TopInfluence;  // which rows are retrained
+  ParamScope params = ParamScope::All;               // what Δ̂ differentiates; retraining always trains every parameter
   SolverChoice solver;
   RetrainProtocol retrain;
 };
 struct FragilityRow {
   FragilitySetting setting;
   std::string test;                 // "highest", "random0", …
-  std::size_t test_row = 0, test_source_row = 0, parameters = 0;
+  std::size_t test_row = 0, test_source_row = 0;
+  std::size_t parameters = 0;  // of the matrix inverted (the last layer's with ParamScope::LastLayer), as the spectrum
   double train_accuracy = 0, test_accuracy = 0, grad_norm = 0;
   SpectrumSummary spectrum;
   Scores scores;
@@ -53,8 +56,9 @@ std::vector<std::pair<std::string, std::size_t>> fragility_tests(const Problem& 
 // The rows a fragility row retrains: `top` of them by the rule, Δ̂ the predictions of every row.
 std::vector<std::size_t> fragility_candidates(const Problem& p, const Tensor& predicted, Candidates rule, std::size_t top,
                                               std::uint64_t seed);
-// One row: Δ̂ for every training row, leave-one-out of the candidates, scores.
-FragilityRow fragility_row(const Problem& p, const InverseHvp& inv, const SpectrumSummary& spectrum, const FragilitySetting& s,
+// One row: Δ̂ for every training row from `est` (p itself, or last_layer(p): the same rows),
+// leave-one-out of the candidates by retraining all of p, scores.
+FragilityRow fragility_row(const Problem& p, const Problem& est, const InverseHvp& inv, const SpectrumSummary& spectrum, const FragilitySetting& s,
                            const std::string& test, std::size_t test_row, const FragilityOptions& o, const RetrainRun& run);
 // Trains the setting's problem and returns the rows of its test points whose key `done`
 // does not report finished; `journal(key)` names each row's retraining journal ("" none).
