@@ -283,6 +283,7 @@ int run_validate(Args& a) {
   o.retrain = read_retrain(a);
   const std::string spec = a.text("test", "highest");
   o.top = a.count("top", 20, 3);
+  o.params = a.choice("params", inf::param_scopes(), inf::ParamScope::All);
   a.finish("inflab validate");
   const RunDir rd(c.out, "validate", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
@@ -312,7 +313,7 @@ int run_validate(Args& a) {
              series, true});
   json summary = {{"problem", problem_json(p)}, {"test_row", e.test_row}, {"test_source_row", p.test.source_row(e.test_row)},
                   {"test_loss", e.influence.test_value}, {"method", inf::solver_methods().name(o.solver.method)},
-                  {"damping", o.solver.damping}, {"solve", solve_json(e.influence.solve)}, {"grad_norm", e.influence.grad_norm},
+                  {"damping", o.solver.damping}, {"params", inf::param_scopes().name(o.params)}, {"solve", solve_json(e.influence.solve)}, {"grad_norm", e.influence.grad_norm},
                   {"warnings", warnings_of(p, e.influence.solve)},
                   {"retrain", nn::optimizers().name(o.retrain.optimizer)}, {"retrains", retrain_json(e.retrain)},
                   {"scores", scores_json(e.scores)}, {"converged_scores", scores_json(e.converged_scores)}};

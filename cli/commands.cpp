@@ -32,7 +32,8 @@ const std::vector<Command>& commands() {
        "  --damping MU            trak: (P G Pᵀ + μI)⁻¹ (0)\n",
        "inflab influence --checkpoint runs/train/checkpoint --test 3", true, true, false, true, run_influence},
       {"validate", "influence against leave-one-out retraining of the --top K rows → validate.csv, scatter.svg",
-       "  --test T       one test point: highest (default) or a split row\n  --top K        rows retrained, by |Δ̂| (20, at least 3)\n",
+       "  --test T       one test point: highest (default) or a split row\n  --top K        rows retrained, by |Δ̂| (20, at least 3)\n"
+       "  --params P     Δ̂ over all parameters (default) or last: the last layer only, the layers below frozen\n",
        "inflab validate --depth 4 --weight-decay 0", true, true, true, true, run_validate},
       {"group", "group influence (first, second order, Newton) against group retraining",
        "  --test T       one test point (highest)\n  --fraction P   group size as a share of the training set (0.1)\n"

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "datasets/split.hpp"
+#include "influence/last_layer.hpp"
 #include "influence/metrics.hpp"
 
 namespace inflab::influence {
@@ -56,8 +58,11 @@ LooEvaluation evaluate_leave_one_out(const Problem& p, std::size_t test_row, con
   if (o.top < 1) throw Error("leave-one-out: retrain at least one row (top = 0)");
   LooEvaluation e;
   e.test_row = test_row;
-  const CurvatureOperator A(*p.obj, p.train, p.theta, o.curvature);
-  e.influence = influence_on_test(A, p.test, {test_row}, o.solver, kStationaryTol);
+  std::optional<Problem> head;
+  if (o.params == ParamScope::LastLayer) head = last_layer(p);
+  const Problem& est = head ? *head : p;  // the same rows as p
+  const CurvatureOperator A(*est.obj, est.train, est.theta, o.curvature);
+  e.influence = influence_on_test(A, est.test, {test_row}, o.solver, kStationaryTol);
   e.rows = largest_magnitude(e.influence.predicted_change, o.top);
   e.retrains = leave_one_out(*p.obj, p.train, p.test, p.theta, e.rows, {test_row}, o.retrain, run);
   const std::size_t k = e.rows.size();

@@ -40,6 +40,7 @@ struct LooOptions {
   std::size_t top = 20;  // retrain the rows with the largest |Δ̂|
   SolverChoice solver;
   CurvatureChoice curvature;  // hessian unless set
+  ParamScope params = ParamScope::All;  // Δ̂ over all parameters or the last layer's (last_layer.hpp); retraining trains all
   RetrainProtocol retrain;
 };
 struct LooEvaluation {

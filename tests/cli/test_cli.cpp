@@ -22,6 +22,7 @@
 
 #include "influence/problem.hpp"
 #include "influence/influence.hpp"
+#include "influence/last_layer.hpp"
 #include "influence/tracin.hpp"
 #include "nn/checkpoint.hpp"
 #include "tests/cli/run_inflab.hpp"
@@ -706,4 +707,57 @@ TEST_CASE("inflab benchmark: a tiny run end to end — every estimator a row, sc
   const Result big = run_inflab(t.dir(), "benchmark " + logreg + " --loo-rows 500 --out y");
   CHECK(big.code == 2);
   CHECK(big.out.find("--loo-rows 500") != std::string::npos);
+}
+
+TEST_CASE("inflab --hidden and validate --params last: mixed widths in the checkpoint, Δ̂ of the last layer as the library computes it") {
+  const test::TempDir t;
+  const Result tr = run_inflab(t.dir(), "train --quiet --dataset iris --hidden 6,4 --weight-decay 0.01 --out tr");
+  REQUIRE_MESSAGE(tr.code == 0, tr.out);
+  CHECK(summary(t.file("tr/summary.json"))["model"] == "MLP 4-6-4-3 (tanh)");
+  CHECK(summary(t.file("tr/checkpoint/problem.json"))["spec"]["hidden"] == json::array({6, 4}));
+  const Result v = run_inflab(t.dir(), "validate --quiet --checkpoint tr/checkpoint --params last --top 5 --out v");
+  REQUIRE_MESSAGE(v.code == 0, v.out);
+  const json s = summary(t.file("v/summary.json"));
+  CHECK(s["params"] == "last");
+  CHECK(s["retrains"]["jobs"] == 5);
+  // the same Δ̂ from the library: the last layer (4·3 + 3 parameters) on frozen features, exact H
+  const influence::Problem p = influence::load_problem(t.file("tr/checkpoint"));
+  const influence::Problem h = influence::last_layer(p);
+  REQUIRE(h.theta.size() == 15);
+  influence::SolverChoice exact;
+  exact.method = influence::Method::Exact;
+  const influence::CurvatureOperator A(*h.obj, h.train, h.theta);
+  const std::size_t test_row = s["test_row"].get<std::size_t>();
+  const auto inf = influence::influence_on_test(A, h.test, {test_row}, exact);
+  std::ifstream in(t.file("v/validate.csv"));
+  std::string line;
+  std::getline(in, line);
+  REQUIRE(line.rfind("train_row,source_row,label,predicted_loss_change,", 0) == 0);
+  std::size_t rows = 0;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
+    REQUIRE(cells.size() >= 5);
+    const std::size_t row = std::stoul(cells[0]);
+    CHECK(std::stod(cells[3]) == doctest::Approx(inf.predicted_change(row)).epsilon(1e-9));
+    ++rows;
+  }
+  CHECK(rows == 5);
+  // bad input: both forms of the widths, a contradiction of the checkpoint's widths, a study that sweeps them
+  const Result both = run_inflab(t.dir(), "train --quiet --hidden 6,4 --depth 2 --out x");
+  CHECK(both.code == 2);
+  CHECK(both.out.find("--hidden gives every hidden width; leave out --depth and --width") != std::string::npos);
+  const Result zero = run_inflab(t.dir(), "train --quiet --hidden 6,0 --out x");
+  CHECK(zero.code == 2);
+  CHECK(zero.out.find("--hidden: width 0 is not in 1..100000") != std::string::npos);
+  const Result contra = run_inflab(t.dir(), "validate --quiet --checkpoint tr/checkpoint --depth 2 --out y");
+  CHECK(contra.code == 2);
+  CHECK(contra.out.find("contradicts the checkpoint") != std::string::npos);
+  const Result study = run_inflab(t.dir(), "study fragility --quiet --hidden 6,4 --out z");
+  CHECK(study.code == 2);
+  CHECK(study.out.find("--hidden does not apply to study fragility") != std::string::npos);
+  const Result scope = run_inflab(t.dir(), "validate --quiet --checkpoint tr/checkpoint --params first --out w");
+  CHECK(scope.code == 2);
+  CHECK(scope.out.find("all, last") != std::string::npos);
 }
