@@ -47,7 +47,17 @@ int run_benchmark(Args& a) {
   const std::size_t loo_rows = a.count("loo-rows", 100, 3), points = a.count("test-points", 10, 1);
   const std::size_t subsets = a.count("subsets", 100, 3);
   const double alpha = a.real("alpha", 0.5, 1e-6, 0.999999), flip = a.real("flip", 0.1, 0, 0.5);
+  const auto truth = a.choice("truth", inf::benchmark_truths(), inf::BenchTruth::Retrain);
+  inf::BenchmarkSettings ref = s;  // the reference: CG on H + μI, to its own tolerance
+  ref.tol = a.real("reference-tol", 1e-10, 1e-300, 1);
+  ref.max_iterations = a.count("reference-iterations", 10000, 1);
+  if (truth == inf::BenchTruth::Retrain)
+    for (const char* o : {"reference-tol", "reference-iterations"})
+      if (a.given(o)) throw UsageError(std::string("--") + o + " applies to --truth cg only");
   const inf::RetrainProtocol rp = read_retrain(a);
+  if (truth == inf::BenchTruth::Cg)
+    for (const char* o : {"retrain", "retrain-tol", "retrain-epochs", "retrain-lr", "retrain-steps"})
+      if (a.given(o)) throw UsageError(std::string("--") + o + " does not apply to --truth cg: nothing is retrained");
   a.finish("inflab benchmark");
   const RunDir rd(c.out, "benchmark", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
@@ -59,13 +69,27 @@ int run_benchmark(Args& a) {
   rows.resize(loo_rows);
 
   // ground truth first (journals: resumable, spread over MPI ranks), then every estimator
-  const inf::GroundTruth loo = inf::loo_truth(p, rows, tests, rp, retrain_run(c, rd, "loo.jsonl"));
-  const inf::GroundTruth lds = inf::lds_truth(p, subsets, alpha, tests, rp, retrain_run(c, rd, "lds.jsonl"), pa.spec.seed);
+  const bool retrained = truth == inf::BenchTruth::Retrain;
+  inf::Estimate reference;  // --truth cg: Δ̂ of CG to --reference-tol
+  std::string reference_note;
+  if (!retrained) {
+    reference = inf::estimate(p, inf::BenchEstimator::Cg, tests, ref);
+    reference_note = reference.warning.empty() ? "CG on H + μI to relative residual " + shortest(ref.tol) + " at every test point"
+                                               : "the reference is not exact: " + reference.warning;
+    if (!c.quiet) say(c, "reference: " + reference_note + " (" + fmt("%.1f", reference.seconds) + " s)\n");
+  }
+  std::vector<std::vector<std::size_t>> loo_groups;
+  for (auto r : rows) loo_groups.push_back({r});
+  const inf::GroundTruth loo = retrained ? inf::loo_truth(p, rows, tests, rp, retrain_run(c, rd, "loo.jsonl"))
+                                         : inf::reference_truth(reference.predicted, loo_groups, tests);
+  const inf::GroundTruth lds = retrained ? inf::lds_truth(p, subsets, alpha, tests, rp, retrain_run(c, rd, "lds.jsonl"), pa.spec.seed)
+                                         : inf::reference_truth(reference.predicted, inf::lds_groups(p.train.size(), subsets, alpha, pa.spec.seed), tests);
   bool floor_converged = false;
-  const Tensor floor = inf::seed_floor(p, tests, &floor_converged);
   // a floor only where both trainings end at the one minimum: a convex model, θ′ to the tolerance
   const bool convex = pa.spec.model == inf::ModelKind::LogReg || pa.spec.model == inf::ModelKind::Softmax;
-  const std::string floor_note = !convex ? "not a floor: a non-convex model's other initialisation ends at another minimum"
+  const Tensor floor = retrained ? inf::seed_floor(p, tests, &floor_converged) : Tensor(zeros({0}));
+  const std::string floor_note = !retrained ? "no retraining: the reference's precision is its solve's residual"
+                                 : !convex ? "not a floor: a non-convex model's other initialisation ends at another minimum"
                                  : !floor_converged ? "θ′ did not meet the training tolerance: the floor is approximate"
                                                     : "";
   auto median_abs = [](const Tensor& v) {
@@ -120,6 +144,7 @@ int run_benchmark(Args& a) {
       md << "\ncaveat: " << g->retrain.jobs - g->retrain.converged << " of " << g->retrain.jobs << " " << what
          << " retrains did not end at a minimum to the tolerance (" << g->retrain.saddles << " at a saddle, " << g->retrain.unresolved
          << " took no step, the rest stopped before the tolerance); their Δ is approximate and in the scores above.";
+  if (!retrained && !reference.warning.empty()) md << "\ncaveat: " << reference_note << " — every score above is against it.";
   md << "\n";
   write_file(rd.path("benchmark.md"), md.str());
 
@@ -137,24 +162,37 @@ int run_benchmark(Args& a) {
   json summary = {{"problem", problem_json(p)}, {"noisy_problem", problem_json(noisy)}, {"test_rows", tests},
                   {"test_source_rows", sources(p.test, tests)}, {"loo_rows", rows}, {"loo_source_rows", sources(p.train, rows)},
                   {"subsets", subsets}, {"alpha", alpha}, {"flip", flip}, {"flipped", flipped.size()},
-                  {"retrain_protocol", inf::protocol_json(rp)}, {"loo_retrains", retrain_json(loo.retrain)},
-                  {"lds_retrains", retrain_json(lds.retrain)}, {"noisy_label_auc_training_loss", num(auc_loss)},
+                  {"truth", inf::benchmark_truths().name(truth)},
+                  {"noisy_label_auc_training_loss", num(auc_loss)},
                   {"noise_floor", {{"per_test_point", std::vector<double>(floor.begin(), floor.end())},
                                    {"median", convex ? num(median_abs(floor)) : json(nullptr)}, {"note", floor_note},
                                    {"median_abs_loo_change", median_abs(loo.actual)}, {"median_abs_lds_change", median_abs(lds.actual)}}}, {"estimators", rows_j},
                   {"warnings", warnings_of(p, inf::SolveResult{})}};
+  if (retrained)
+    summary.update({{"retrain_protocol", inf::protocol_json(rp)}, {"loo_retrains", retrain_json(loo.retrain)}, {"lds_retrains", retrain_json(lds.retrain)}});
+  else
+    summary["reference"] = {{"method", "cg"}, {"curvature", "hessian"}, {"damping", ref.damping}, {"tol", ref.tol},
+                            {"max_iterations", ref.max_iterations}, {"seconds", reference.seconds}, {"warning", reference.warning}};
   rd.write_json("summary.json", summary);
   std::ostringstream screen;
-  screen << problem_line(p) << "ground truth on " << tests.size() << " random test points: leave-one-out of " << loo_rows
-         << " random rows (" << retrain_line(loo.retrain) << "); " << subsets << " subsets keeping α = " << shortest(alpha) << " ("
-         << retrain_line(lds.retrain) << "); noisy labels: " << flipped.size() << " of " << noisy.train.size() << " flipped\n"
-         << "noise floor (θ′ from another initialisation, same data and training): median |Δℓ| " << fmt("%.2g", median_abs(floor))
-         << " against median |Δ| " << fmt("%.2g", median_abs(loo.actual)) << " (leave-one-out) and " << fmt("%.2g", median_abs(lds.actual))
-         << " (subsets)" << (floor_note.empty() ? "" : " — " + floor_note) << "\n\n"
-         << md.str()
-         << "\nLOO: correlation of Δ̂ with the retrained change over the removed rows, mean over test points; LDS: Spearman of Σ Δ̂ over\n"
-            "each subset's removed rows with its retrained change; AUC: self-influence as a detector of flipped labels (docs/benchmark.md).\n"
-         << "Files: " << rd.dir() << "/{benchmark.csv, benchmark.md, summary.json, loo.jsonl, lds.jsonl}\n";
+  screen << problem_line(p);
+  if (retrained)
+    screen << "ground truth on " << tests.size() << " random test points: leave-one-out of " << loo_rows << " random rows ("
+           << retrain_line(loo.retrain) << "); " << subsets << " subsets keeping α = " << shortest(alpha) << " (" << retrain_line(lds.retrain)
+           << "); noisy labels: " << flipped.size() << " of " << noisy.train.size() << " flipped\n"
+           << "noise floor (θ′ from another initialisation, same data and training): median |Δℓ| " << fmt("%.2g", median_abs(floor))
+           << " against median |Δ| " << fmt("%.2g", median_abs(loo.actual)) << " (leave-one-out) and " << fmt("%.2g", median_abs(lds.actual))
+           << " (subsets)" << (floor_note.empty() ? "" : " — " + floor_note) << "\n\n";
+  else
+    screen << "reference on " << tests.size() << " random test points (no retraining): " << reference_note << " in "
+           << fmt("%.1f", reference.seconds) << " s; scored at " << loo_rows << " random rows and " << subsets << " subsets keeping α = "
+           << shortest(alpha) << "; noisy labels: " << flipped.size() << " of " << noisy.train.size() << " flipped\n\n";
+  screen << md.str()
+         << (retrained ? "\nLOO: correlation of Δ̂ with the retrained change over the removed rows, mean over test points; LDS: Spearman of Σ Δ̂ over\n"
+                         "each subset's removed rows with its retrained change; AUC: self-influence as a detector of flipped labels (docs/benchmark.md).\n"
+                       : "\nLOO: correlation of Δ̂ with the reference's Δ̂ over the chosen rows, mean over test points; LDS: Spearman of Σ Δ̂ over\n"
+                         "each subset's removed rows with the reference's sum; AUC: self-influence as a detector of flipped labels (docs/benchmark.md).\n")
+         << "Files: " << rd.dir() << "/{benchmark.csv, benchmark.md, summary.json" << (retrained ? ", loo.jsonl, lds.jsonl}\n" : "}\n");
   finish(c, rd, screen.str());
   return 0;
 }

@@ -65,6 +65,9 @@ const std::vector<Command>& commands() {
            "  --flip F         share of labels flipped for the noisy-label problem (0.1)\n"
            "  --damping μ (0)  --tol T (1e-10)  --max-iterations N (2000)  --rank R (50)  --trak-dim K (256)\n"
            "  --lissa-scale S (10)  --lissa-depth N (1000)\n"
+           "  --truth T        retrain (default) or cg: scored against Δ̂ of CG on H + μI, no retraining\n" +
+           influence::benchmark_truths().help("      ") +
+           "  --reference-tol T (1e-10)  --reference-iterations N (10000)   the cg reference's solve\n"
            "  defaults: Fashion-MNIST with 5000 train / 500 test rows, softmax regression, λ = 0.01\n",
        "inflab benchmark --n-train 1000 --n-test 200 --loo-rows 30 --subsets 30 --threads 2", true, false, true, false, run_benchmark},
   };

@@ -90,9 +90,7 @@ GroundTruth loo_truth(const Problem& p, const std::vector<std::size_t>& rows, co
   return truth_of(p, std::move(groups), test_rows, protocol, run);
 }
 
-GroundTruth lds_truth(const Problem& p, std::size_t subsets, double alpha, const std::vector<std::size_t>& test_rows,
-                      const RetrainProtocol& protocol, const RetrainRun& run, std::uint64_t seed) {
-  const std::size_t n = p.train.size();
+std::vector<std::vector<std::size_t>> lds_groups(std::size_t n, std::size_t subsets, double alpha, std::uint64_t seed) {
   if (!(alpha > 0 && alpha < 1)) throw Error("benchmark: α = " + std::to_string(alpha) + " must be in (0, 1)");
   const auto keep = static_cast<std::size_t>(std::llround(alpha * static_cast<double>(n)));
   if (keep == 0 || keep >= n) throw Error("benchmark: α = " + std::to_string(alpha) + " keeps " + std::to_string(keep) + " of " + std::to_string(n) + " rows");
@@ -103,7 +101,34 @@ GroundTruth lds_truth(const Problem& p, std::size_t subsets, double alpha, const
     std::sort(removed.begin(), removed.end());
     groups.push_back(std::move(removed));
   }
-  return truth_of(p, std::move(groups), test_rows, protocol, run);
+  return groups;
+}
+
+GroundTruth lds_truth(const Problem& p, std::size_t subsets, double alpha, const std::vector<std::size_t>& test_rows,
+                      const RetrainProtocol& protocol, const RetrainRun& run, std::uint64_t seed) {
+  return truth_of(p, lds_groups(p.train.size(), subsets, alpha, seed), test_rows, protocol, run);
+}
+
+const Choices<BenchTruth>& benchmark_truths() {
+  static const Choices<BenchTruth> t{
+      "ground truth",
+      {{"retrain", BenchTruth::Retrain, "retraining after each removal, to the --retrain protocol's tolerance"},
+       {"cg", BenchTruth::Cg, "Δ̂ of CG on H + μI to --reference-tol: exact first-order influence (no retraining)"}}};
+  return t;
+}
+
+GroundTruth reference_truth(const Tensor& reference, std::vector<std::vector<std::size_t>> groups, const std::vector<std::size_t>& test_rows) {
+  const std::size_t m = test_rows.size();
+  if (reference.dimension() != 2 || reference.shape()[0] != m)
+    throw Error("benchmark: the reference has shape " + shape_str(shape_of(reference)) + ", not [" + std::to_string(m) + ", n]");
+  GroundTruth g;
+  g.test_rows = test_rows;
+  g.actual = zeros({groups.size(), m});
+  for (std::size_t j = 0; j < groups.size(); ++j)
+    for (std::size_t t = 0; t < m; ++t)
+      for (auto i : groups[j]) g.actual(j, t) += reference(t, i);
+  g.removed = std::move(groups);  // g.retrain stays empty: nothing was retrained
+  return g;
 }
 
 Tensor seed_floor(const Problem& p, const std::vector<std::size_t>& test_rows, bool* converged) {

@@ -37,6 +37,17 @@ struct GroundTruth {
   Tensor actual;  // [jobs, m]
   RetrainSummary retrain;
 };
+// The benchmark's removal groups: `subsets` random subsets keeping round(α n) of n rows
+// (seeded); each group is the rows its subset leaves out, sorted.
+std::vector<std::vector<std::size_t>> lds_groups(std::size_t n, std::size_t subsets, double alpha, std::uint64_t seed);
+// Where the ground truth comes from: retraining, or a reference influence computed to a tolerance.
+enum class BenchTruth { Retrain, Cg };
+const Choices<BenchTruth>& benchmark_truths();
+// The reference instead of retraining: `reference` [m, n] is Δ̂ of CG on H + μI to a tolerance
+// (exact first-order influence, where retraining a network to a tolerance is out of reach);
+// job j's "actual" change is Σ_{i ∈ groups[j]} reference(t, i) (first order is additive), so
+// LOO scores compare Δ̂ row by row and LDS scores compare subset sums with the reference's.
+GroundTruth reference_truth(const Tensor& reference, std::vector<std::vector<std::size_t>> groups, const std::vector<std::size_t>& test_rows);
 // One retrain per row (leave-one-out).
 GroundTruth loo_truth(const Problem& p, const std::vector<std::size_t>& rows, const std::vector<std::size_t>& test_rows,
                       const RetrainProtocol& protocol, const RetrainRun& run);

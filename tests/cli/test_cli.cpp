@@ -709,6 +709,29 @@ TEST_CASE("inflab benchmark: a tiny run end to end — every estimator a row, sc
   CHECK(big.out.find("--loo-rows 500") != std::string::npos);
 }
 
+TEST_CASE("inflab benchmark --truth cg: scored against CG's Δ̂ to 1e-10 — exact scores 1 — with no retraining; retraining options refused") {
+  const test::TempDir t;
+  const std::string mlp = "--dataset iris --width 5 --weight-decay 0.01 --quiet";
+  const Result r = run_inflab(t.dir(), "benchmark " + mlp + " --truth cg --estimators exact,kfac,graddot --loo-rows 30 --subsets 12 --test-points 3 --out b");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  CHECK(!std::filesystem::exists(t.file("b/loo.jsonl")));
+  const json s = summary(t.file("b/summary.json"));
+  CHECK(s["truth"] == "cg");
+  CHECK(s["reference"]["tol"] == 1e-10);
+  CHECK(s["reference"]["warning"] == "");
+  CHECK(!s.contains("loo_retrains"));
+  const auto& ex = s["estimators"][0];
+  CHECK(ex["loo_pearson"].get<double>() > 1 - 1e-8);  // exact H⁻¹ against CG to 1e-10
+  CHECK(ex["lds_spearman"].get<double>() == doctest::Approx(1));
+  CHECK(s["estimators"][2]["loo_pearson"].get<double>() < 0.99);  // graddot is not H⁻¹
+  const Result bad = run_inflab(t.dir(), "benchmark " + mlp + " --truth cg --retrain newton --out c");
+  CHECK(bad.code == 2);
+  CHECK(bad.out.find("--retrain does not apply to --truth cg") != std::string::npos);
+  const Result bad2 = run_inflab(t.dir(), "benchmark " + mlp + " --reference-tol 1e-8 --out d");
+  CHECK(bad2.code == 2);
+  CHECK(bad2.out.find("--reference-tol applies to --truth cg only") != std::string::npos);
+}
+
 TEST_CASE("inflab --hidden and validate --params last: mixed widths in the checkpoint, Δ̂ of the last layer as the library computes it") {
   const test::TempDir t;
   const Result tr = run_inflab(t.dir(), "train --quiet --dataset iris --hidden 6,4 --weight-decay 0.01 --out tr");

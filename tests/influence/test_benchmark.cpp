@@ -75,3 +75,27 @@ TEST_CASE("benchmark on L2 logistic regression: ground truth is leave-one-out; e
   CHECK(why.find("one iterative solve per training row") != std::string::npos);
   CHECK(test::error_of([&] { lds_truth(p, 3, 1.0, tests, rp, run, 0); }).find("α") != std::string::npos);
 }
+
+TEST_CASE("benchmark reference truth: each group's value is its rows' reference Δ̂ summed; the LDS groups are lds_truth's") {
+  const Tensor ref = tensor({2, 5}, {1, 2, 3, 4, 5, -1, 0.5, 0, 2, 8});
+  const GroundTruth g = reference_truth(ref, {{0}, {3}, {1, 4}, {0, 2, 3}}, {11, 12});
+  REQUIRE(g.actual.shape() == Shape{4, 2});
+  const std::vector<double> want = {1, -1, 4, 2, 2 + 5, 0.5 + 8, 1 + 3 + 4, -1 + 0 + 2};
+  for (std::size_t k = 0; k < want.size(); ++k) CHECK(g.actual.data()[k] == want[k]);
+  CHECK(g.retrain.jobs == 0);  // nothing retrained
+  CHECK(g.test_rows == std::vector<std::size_t>{11, 12});
+  // the reference scored against itself: LOO and LDS exactly 1
+  const auto loo = loo_scores(ref, reference_truth(ref, {{0}, {1}, {2}, {3}, {4}}, {11, 12}));
+  CHECK(loo.pearson == doctest::Approx(1).epsilon(1e-12));
+  CHECK(test::error_of([&] { reference_truth(ref, {{0}}, {11}); }).find("not [1, n]") != std::string::npos);
+  // lds_groups: round(α n) kept, the rest removed, sorted, seeded
+  const auto groups = lds_groups(10, 4, 0.3, 5);
+  REQUIRE(groups.size() == 4);
+  for (const auto& r : groups) {
+    CHECK(r.size() == 7);
+    CHECK(std::is_sorted(r.begin(), r.end()));
+  }
+  CHECK(groups == lds_groups(10, 4, 0.3, 5));
+  CHECK(groups != lds_groups(10, 4, 0.3, 6));
+  CHECK(benchmark_truths().parse("cg") == BenchTruth::Cg);
+}
