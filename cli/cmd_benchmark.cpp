@@ -56,7 +56,7 @@ int run_benchmark(Args& a) {
       if (a.given(o)) throw UsageError(std::string("--") + o + " applies to --truth cg only");
   const inf::RetrainProtocol rp = read_retrain(a);
   if (truth == inf::BenchTruth::Cg)
-    for (const char* o : {"retrain", "retrain-tol", "retrain-epochs", "retrain-lr", "retrain-steps"})
+    for (const char* o : {"retrain", "retrain-tol", "retrain-epochs", "retrain-lr", "retrain-steps", "escape-saddles"})
       if (a.given(o)) throw UsageError(std::string("--") + o + " does not apply to --truth cg: nothing is retrained");
   a.finish("inflab benchmark");
   const RunDir rd(c.out, "benchmark", a.settings());
@@ -112,6 +112,8 @@ int run_benchmark(Args& a) {
     try {
       const inf::Estimate est = inf::estimate(p, e, tests, s);
       r.seconds = est.seconds, r.note = est.warning;
+      if (!retrained && e == inf::BenchEstimator::Cg && s.tol <= ref.tol)
+        r.note += (r.note.empty() ? "" : "; ") + std::string("the reference itself (--tol ≤ --reference-tol): give a larger --tol to score a cheaper CG");
       r.loo = inf::loo_scores(est.predicted, loo), r.lds = inf::lds_scores(est.predicted, lds);
       for (const auto& [what, sc] : {std::pair<const char*, const inf::BenchScores*>{"LOO", &r.loo}, {"LDS", &r.lds}})
         if (sc->undefined)  // the mean is over fewer points than asked: say so beside it

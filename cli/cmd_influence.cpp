@@ -250,7 +250,8 @@ std::string validate_report(const inf::Problem& p, const inf::LooEvaluation& e, 
   const std::size_t t = e.test_row, k = e.rows.size();
   s << "\n" << problem_line(p);
   s << "Test row " << t << " (source row " << p.test.source_row(t) << ", " << label_of(p.test, t) << "), loss "
-    << fmt("%.4g", e.influence.test_value) << ": Δ̂ for all " << p.train.size() << " training rows from one " << solve_line(e.influence.solve) << "\n";
+    << fmt("%.4g", e.influence.test_value) << ": Δ̂ for all " << p.train.size() << " training rows from one " << solve_line(e.influence.solve)
+    << (e.influence.s.size() < p.theta.size() ? " on the last layer's " + std::to_string(e.influence.s.size()) + " parameters (--params last)" : "") << "\n";
   s << "Retrained without each of the " << k << " rows with the largest |Δ̂| (" << nn::optimizers().name(rp.optimizer)
     << ", from θ̂): " << retrain_line(e.retrain) << "\n\n";
   s << "  train row  source row  label            predicted Δ̂      actual Δ   retrain\n";
@@ -309,7 +310,8 @@ int run_validate(Args& a) {
   for (auto& [k, s] : by_status) series.push_back(s);
   write_svg(rd.path("scatter.svg"),
             {"Leave-one-out, " + p.train.name + " test row " + std::to_string(e.test_row) + ": " + sc + " (n = " + std::to_string(e.scores.n) + ")",
-             "actual change of the test loss (retrained)", "predicted change (influence; top " + std::to_string(e.rows.size()) + " rows by |predicted|)",
+             "actual change of the test loss (retrained)", "predicted change (influence" + std::string(o.params == inf::ParamScope::LastLayer ? " on the last layer" : "") + "; top " +
+                 std::to_string(e.rows.size()) + " rows by |predicted|)",
              series, true});
   json summary = {{"problem", problem_json(p)}, {"test_row", e.test_row}, {"test_source_row", p.test.source_row(e.test_row)},
                   {"test_loss", e.influence.test_value}, {"method", inf::solver_methods().name(o.solver.method)},

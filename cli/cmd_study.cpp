@@ -90,7 +90,7 @@ std::vector<std::string> fragility_cells(const inf::FragilityRow& r, const inf::
 
 std::string fragility_markdown(const std::vector<Row>& rows) {
   std::ostringstream md;
-  md << "| sweep | depth | width | λ | seed | test | params | test acc | λmin(H) | λmax(H) | negative | n | Pearson | Spearman | rel. error | mean abs Δ | retrains: converged / saddle / unresolved | note |\n"
+  md << "| sweep | depth | width | λ | seed | test | dim H | test acc | λmin(H) | λmax(H) | negative | n | Pearson | Spearman | rel. error | mean abs Δ | retrains: converged / saddle / unresolved | note |\n"
      << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& r : rows)
     md << "| " << r.at("sweep") << " | " << r.at("depth") << " | " << r.at("width") << " | " << r.at("weight_decay") << " | " << r.at("seed") << " | " << r.at("test")

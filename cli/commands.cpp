@@ -57,7 +57,7 @@ const std::vector<Command>& commands() {
       {"study groups", "Basu, You & Feizi 2020: first against second-order group influence over p and kind",
        "  --fractions 0.01,0.05,0.1,0.2,0.3  --groups 10  --kinds random,knn,gradient\n  --no-select    skip the most-influential-group rows\n",
        "inflab study groups --fractions 0.05,0.2", true, true, true, false, run_study_groups},
-      {"benchmark", "estimators scored against retraining: LOO and LDS correlations, noisy-label AUC, time (docs/benchmark.md)",
+      {"benchmark", "estimators scored against retraining (or a CG reference): LOO and LDS correlations, noisy-label AUC, time (docs/benchmark.md)",
        "  --estimators E,…  " + influence::benchmark_estimators().names() + " (exact,cg,ggn,kfac,ekfac,graddot,trak)\n" +
            influence::benchmark_estimators().help("      ") +
            "  --test-points M  random test points (10)   --loo-rows K  random rows left out, one retrain each (100)\n"

@@ -71,6 +71,9 @@ ProblemArgs read_problem(Args& a, const inf::ProblemSpec& given_defaults, const 
   } else if (a.given("depth") || a.given("width")) {
     s.hidden.clear();  // a checkpoint's mixed widths are replaced, and contradict below
   }
+  // the settings (and command.txt) name the widths one way: --hidden, or --depth and --width
+  if (s.hidden.empty()) a.unrecord("hidden");
+  else a.unrecord("depth"), a.unrecord("width");
   s.activation = a.choice("activation", nn::activations(), d.activation);
   s.weight_decay = a.real("weight-decay", d.weight_decay, 0, 1e6);
   const bool cnn_default = pa.checkpoint.empty() && s.model == inf::ModelKind::Cnn && !a.given("optimizer");
@@ -82,7 +85,17 @@ ProblemArgs read_problem(Args& a, const inf::ProblemSpec& given_defaults, const 
   s.grad_tol = a.real("grad-tol", d.grad_tol, 0, 1e3);
   s.seed = a.count("seed", d.seed);
   if (!pa.checkpoint.empty())
-    for (const auto& diff : inf::differences(d, s)) {
+    for (auto diff : inf::differences(d, s)) {
+      if (diff.key == "depth" || diff.key == "width" || diff.key == "hidden") {  // one setting, the flag the user gave
+        diff.key = a.given("hidden") ? "hidden" : a.given("depth") ? "depth" : "width";
+        auto widths = [](const inf::ProblemSpec& x) {
+          std::string t;
+          for (auto w : inf::hidden_widths(x)) t += (t.empty() ? "" : ",") + std::to_string(w);
+          return t;
+        };
+        diff.want = diff.key == "hidden" ? widths(s) : std::to_string(diff.key == "depth" ? s.depth : s.width);
+        diff.have = "hidden widths " + widths(d);
+      }
       std::string opt = diff.key;
       for (auto& ch : opt) ch = ch == '_' ? '-' : ch;
       throw UsageError("--" + opt + " " + diff.want + " contradicts the checkpoint '" + pa.checkpoint + "', made with " + diff.have +

@@ -197,7 +197,12 @@ std::vector<std::size_t> hidden_widths(const ProblemSpec& s) {
   return s.hidden.empty() ? std::vector<std::size_t>(s.depth, s.width) : s.hidden;
 }
 
-void to_json(json& j, const ProblemSpec& s) {
+void to_json(json& j, const ProblemSpec& spec) {
+  ProblemSpec s = spec;  // one form per model: depth and width from `hidden`, equal widths as depth × width
+  if (!s.hidden.empty()) {
+    s.depth = s.hidden.size(), s.width = s.hidden[0];
+    if (std::all_of(s.hidden.begin(), s.hidden.end(), [&](std::size_t w) { return w == s.width; })) s.hidden.clear();
+  }
   j = {{"dataset", s.dataset},
        {"classes", s.classes},
        {"n_train", s.n_train},

@@ -79,7 +79,7 @@ FragilityRow fragility_row(const Problem& p, const Problem& est, const InverseHv
   r.parameters = est.theta.size();
   r.train_accuracy = p.train_accuracy;
   r.test_accuracy = p.test_accuracy;
-  r.grad_norm = inv.op().grad_norm();
+  r.grad_norm = p.fit.grad_norm;  // ‖∇R(θ̂)‖ of the whole network, also with the last layer's Δ̂
   r.spectrum = spectrum;
   const Tensor tg = test_loss_gradient(*est.obj, est.test, {test_row}, est.theta);
   const SolveResult sol = inv(tg);

@@ -711,7 +711,7 @@ TEST_CASE("inflab benchmark: a tiny run end to end — every estimator a row, sc
 
 TEST_CASE("inflab benchmark --truth cg: scored against CG's Δ̂ to 1e-10 — exact scores 1 — with no retraining; retraining options refused") {
   const test::TempDir t;
-  const std::string mlp = "--dataset iris --width 5 --weight-decay 0.01 --quiet";
+  const std::string mlp = "--dataset iris --model mlp --width 5 --weight-decay 0.01 --quiet";
   const Result r = run_inflab(t.dir(), "benchmark " + mlp + " --truth cg --estimators exact,kfac,graddot --loo-rows 30 --subsets 12 --test-points 3 --out b");
   REQUIRE_MESSAGE(r.code == 0, r.out);
   CHECK(!std::filesystem::exists(t.file("b/loo.jsonl")));
@@ -720,10 +720,14 @@ TEST_CASE("inflab benchmark --truth cg: scored against CG's Δ̂ to 1e-10 — ex
   CHECK(s["reference"]["tol"] == 1e-10);
   CHECK(s["reference"]["warning"] == "");
   CHECK(!s.contains("loo_retrains"));
+  CHECK(s["problem"]["model"] == "MLP 4-5-3 (tanh)");
   const auto& ex = s["estimators"][0];
   CHECK(ex["loo_pearson"].get<double>() > 1 - 1e-8);  // exact H⁻¹ against CG to 1e-10
   CHECK(ex["lds_spearman"].get<double>() == doctest::Approx(1));
   CHECK(s["estimators"][2]["loo_pearson"].get<double>() < 0.99);  // graddot is not H⁻¹
+  const Result self = run_inflab(t.dir(), "benchmark " + mlp + " --truth cg --estimators cg --loo-rows 10 --subsets 5 --test-points 2 --out s");
+  REQUIRE(self.code == 0);
+  CHECK(summary(t.file("s/summary.json"))["estimators"][0]["note"].get<std::string>().find("the reference itself") != std::string::npos);
   const Result bad = run_inflab(t.dir(), "benchmark " + mlp + " --truth cg --retrain newton --out c");
   CHECK(bad.code == 2);
   CHECK(bad.out.find("--retrain does not apply to --truth cg") != std::string::npos);
@@ -776,7 +780,13 @@ TEST_CASE("inflab --hidden and validate --params last: mixed widths in the check
   CHECK(zero.out.find("--hidden: width 0 is not in 1..100000") != std::string::npos);
   const Result contra = run_inflab(t.dir(), "validate --quiet --checkpoint tr/checkpoint --depth 2 --out y");
   CHECK(contra.code == 2);
-  CHECK(contra.out.find("contradicts the checkpoint") != std::string::npos);
+  CHECK(contra.out.find("--depth 2 contradicts the checkpoint") != std::string::npos);
+  CHECK(contra.out.find("made with hidden widths 6,4") != std::string::npos);
+  // the run directory says how to repeat it: --hidden alone, not the default depth and width beside it
+  const std::string cmd = slurp(t.file("tr/command.txt"));
+  CHECK(cmd.find("--hidden 6,4") != std::string::npos);
+  CHECK(cmd.find("--depth") == std::string::npos);
+  CHECK(cmd.find("--width") == std::string::npos);
   const Result study = run_inflab(t.dir(), "study fragility --quiet --hidden 6,4 --out z");
   CHECK(study.code == 2);
   CHECK(study.out.find("--hidden does not apply to study fragility") != std::string::npos);

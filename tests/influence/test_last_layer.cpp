@@ -150,5 +150,8 @@ TEST_CASE("fragility with --params last: Δ̂ on the last layer's 21 parameters,
   const auto full = fragility_setting(base, settings[0], all, nullptr, nullptr, run);
   CHECK(full[0].parameters == 4 * 6 + 6 + 6 * 3 + 3);
   CHECK(full[0].test_row == rows[0].test_row);
+  REQUIRE(std::isfinite(full[0].scores.pearson));
+  REQUIRE(std::isfinite(rows[0].scores.pearson));
   CHECK(full[0].scores.pearson != rows[0].scores.pearson);
+  CHECK(full[0].grad_norm == rows[0].grad_norm);  // the whole network's ‖∇R(θ̂)‖ either way
 }
