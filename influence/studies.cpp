@@ -82,7 +82,14 @@ FragilityRow fragility_row(const Problem& p, const Problem& est, const InverseHv
   r.grad_norm = p.fit.grad_norm;  // ‖∇R(θ̂)‖ of the whole network, also with the last layer's Δ̂
   r.spectrum = spectrum;
   const Tensor tg = test_loss_gradient(*est.obj, est.test, {test_row}, est.theta);
-  const SolveResult sol = inv(tg);
+  SolveResult sol;
+  try {
+    sol = inv(tg);
+  } catch (const Error& e) {  // e.g. a singular H at λ = 0: this row has no Δ̂, the study goes on
+    r.warning = std::string("no Δ̂: ") + e.what();
+    r.scores.undefined = r.warning;
+    return r;
+  }
   r.rel_residual = sol.rel_residual;
   r.warning = sol.warning;
   const Tensor pc = train_gradient_dots(*est.obj, est.train, est.theta, sol.x) / static_cast<double>(est.train.size());

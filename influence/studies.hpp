@@ -57,7 +57,8 @@ std::vector<std::pair<std::string, std::size_t>> fragility_tests(const Problem& 
 std::vector<std::size_t> fragility_candidates(const Problem& p, const Tensor& predicted, Candidates rule, std::size_t top,
                                               std::uint64_t seed);
 // One row: Δ̂ for every training row from `est` (p itself, or last_layer(p): the same rows),
-// leave-one-out of the candidates by retraining all of p, scores.
+// leave-one-out of the candidates by retraining all of p, scores. A solve that fails (a
+// singular H) gives a row with no retraining whose scores and warning say why.
 FragilityRow fragility_row(const Problem& p, const Problem& est, const InverseHvp& inv, const SpectrumSummary& spectrum, const FragilitySetting& s,
                            const std::string& test, std::size_t test_row, const FragilityOptions& o, const RetrainRun& run);
 // Trains the setting's problem and returns the rows of its test points whose key `done`

@@ -259,3 +259,27 @@ TEST_CASE("fragility candidates: top |Δ̂|, highest training loss, seeded rando
   CHECK(std::set<std::size_t>(r1.begin(), r1.end()).size() == 7);
   CHECK(candidate_rules().parse("loss") == Candidates::HighestLoss);
 }
+
+TEST_CASE("fragility_setting: a solve that fails gives rows saying why, with nothing retrained, and the study goes on") {
+  // λ = 0 on a tanh MLP: H has eigenvalues ≤ 0, which LiSSA refuses (an Error from the solve)
+  ProblemSpec base;
+  base.depth = 1, base.width = 5;
+  base.max_steps = 3000;
+  const auto settings = fragility_settings(base, {1}, {5}, {0.0});
+  FragilityOptions o;
+  o.top = 4, o.random_tests = 1;
+  o.solver.method = Method::Lissa;
+  RetrainRun run;
+  run.progress = false;
+  const auto rows = fragility_setting(base, settings[0], o, nullptr, nullptr, run);
+  REQUIRE(rows.size() == 2);
+  for (const auto& r : rows) {
+    CAPTURE(r.warning);
+    CHECK(r.warning.rfind("no Δ̂: lissa: ", 0) == 0);
+    CHECK(r.scores.undefined == r.warning);
+    CHECK(std::isnan(r.scores.pearson));
+    CHECK(r.retrain.jobs == 0);
+    CHECK(r.spectrum.negative > 0);
+  }
+  CHECK(rows[1].test == "random0");
+}
