@@ -59,8 +59,7 @@ LooEvaluation evaluate_leave_one_out(const Problem& p, std::size_t test_row, con
   LooEvaluation e;
   e.test_row = test_row;
   std::optional<Problem> head;
-  if (o.params == ParamScope::LastLayer) head = last_layer(p);
-  const Problem& est = head ? *head : p;  // the same rows as p
+  const Problem& est = scoped(p, o.params, head);  // the same rows as p
   const CurvatureOperator A(*est.obj, est.train, est.theta, o.curvature);
   e.influence = influence_on_test(A, est.test, {test_row}, o.solver, kStationaryTol);
   e.rows = largest_magnitude(e.influence.predicted_change, o.top);

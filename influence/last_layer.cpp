@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "influence/choices.hpp"
 #include "nn/layers.hpp"
 #include "util/error.hpp"
 
@@ -54,6 +55,12 @@ Problem last_layer(const Problem& p) {
                     " on frozen features";
   out.train_accuracy = p.train_accuracy, out.test_accuracy = p.test_accuracy;
   return out;
+}
+
+const Problem& scoped(const Problem& p, ParamScope scope, std::optional<Problem>& storage) {
+  if (scope == ParamScope::All) return p;
+  storage = last_layer(p);
+  return *storage;
 }
 
 }  // namespace inflab::influence

@@ -5,6 +5,8 @@
 // differs from R(θ̂ with the last layer set to (W, b)) by the constant (λ/2)‖θ_below‖², so its
 // gradient and Hessian are exactly the last layer's blocks of ∇R and ∇²R (docs/influence.md).
 #pragma once
+#include <optional>
+
 #include "influence/problem.hpp"
 
 namespace inflab::influence {
@@ -14,5 +16,7 @@ namespace inflab::influence {
 // of p.theta (the trailing entries). Error naming the model when it does not end in a Linear
 // layer inside a Sequential.
 Problem last_layer(const Problem& p);
+// The problem Δ̂ is computed on: p itself (ParamScope::All), or last_layer(p) held in `storage`.
+const Problem& scoped(const Problem& p, ParamScope scope, std::optional<Problem>& storage);
 
 }  // namespace inflab::influence

@@ -124,8 +124,7 @@ std::vector<FragilityRow> fragility_setting(const ProblemSpec& base, const Fragi
   spec.seed = base.seed + s.seed;
   const Problem p = build_problem(spec, false);
   std::optional<Problem> head;
-  if (o.params == ParamScope::LastLayer) head = last_layer(p);
-  const Problem& est = head ? *head : p;
+  const Problem& est = scoped(p, o.params, head);  // the same rows as p
   const CurvatureOperator A(*est.obj, est.train, est.theta);
   const SpectrumSummary spectrum = influence::spectrum(A);
   const InverseHvp inv(A, o.solver);
