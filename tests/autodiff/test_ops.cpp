@@ -2,9 +2,13 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
+#include "autodiff/check.hpp"
+#include "autodiff/functional.hpp"
 #include "autodiff/op_catalogue.hpp"
+#include "autodiff/ops.hpp"
 #include "tests/autodiff/op_harness.hpp"
 
 using inflab::test::run_op_cases;
@@ -92,4 +96,58 @@ TEST_CASE("the tape refuses ops that are not in the catalogue") {
     threw = std::string(e.what()).find("my_new_op") != std::string::npos;
   }
   CHECK(threw);
+}
+
+// conv2d runs a batch as chunks of images, one GEMM each (autodiff/ops/conv.cpp). A batch
+// that spans several chunks must give, image by image, what each image gives alone: the
+// value, x̄, w̄ (summed over images) and the HVP, for f = Σ (conv(x, w))² ⊙ R.
+TEST_CASE("conv2d over several chunks of a batch equals each image alone") {
+  using namespace inflab;
+  using namespace inflab::ad;
+  struct Geometry {
+    std::size_t N, C, H, k, stride, pad;
+  };
+  for (const Geometry& geo : {Geometry{30, 2, 28, 5, 1, 2}, Geometry{25, 2, 64, 5, 2, 1}}) {
+    INFO("N " << geo.N << " H " << geo.H << " stride " << geo.stride);
+    const std::size_t img = geo.C * geo.H * geo.H, nw = 3 * geo.C * geo.k * geo.k;
+    const std::size_t Ho = (geo.H + 2 * geo.pad - geo.k) / geo.stride + 1;
+    const Tensor R = random_normal({geo.N, 3, Ho, Ho}, 7);
+    auto f_for = [&](std::size_t n0, std::size_t count) {
+      return [&, n0, count](Var th) {
+        Var x = reshape(slice(th, 0, count * img), Shape{count, geo.C, geo.H, geo.H});
+        Var w = reshape(slice(th, count * img, count * img + nw), Shape{3, geo.C, geo.k, geo.k});
+        Tensor r = Tensor::from_shape({count, 3, Ho, Ho});
+        std::copy_n(R.data() + n0 * 3 * Ho * Ho, r.size(), r.data());
+        Var y = conv2d(x, w, Conv2dOptions{geo.stride, geo.pad});
+        return sum(mul(mul(y, y), constant(r)));
+      };
+    };
+    const Tensor theta = random_normal({geo.N * img + nw}, 8), v = random_normal({geo.N * img + nw}, 9);
+    const ValueGrad all = value_and_grad(f_for(0, geo.N), theta);
+    const Tensor hv_all = hvp(f_for(0, geo.N), theta, v);
+    double value = 0;
+    Tensor gw = zeros({nw}), hw = zeros({nw});
+    double worst = 0;
+    for (std::size_t n = 0; n < geo.N; ++n) {
+      Tensor th1 = Tensor::from_shape({img + nw}), v1 = Tensor::from_shape({img + nw});
+      std::copy_n(theta.data() + n * img, img, th1.data());
+      std::copy_n(theta.data() + geo.N * img, nw, th1.data() + img);
+      std::copy_n(v.data() + n * img, img, v1.data());
+      std::copy_n(v.data() + geo.N * img, nw, v1.data() + img);
+      const ValueGrad one = value_and_grad(f_for(n, 1), th1);
+      const Tensor hv1 = hvp(f_for(n, 1), th1, v1);
+      value += one.value;
+      for (std::size_t i = 0; i < img; ++i) {
+        worst = std::max(worst, std::abs(all.grad(n * img + i) - one.grad(i)) / (1 + std::abs(one.grad(i))));
+        worst = std::max(worst, std::abs(hv_all(n * img + i) - hv1(i)) / (1 + std::abs(hv1(i))));
+      }
+      for (std::size_t i = 0; i < nw; ++i) gw(i) += one.grad(img + i), hw(i) += hv1(img + i);
+    }
+    for (std::size_t i = 0; i < nw; ++i) {
+      worst = std::max(worst, std::abs(all.grad(geo.N * img + i) - gw(i)) / (1 + std::abs(gw(i))));
+      worst = std::max(worst, std::abs(hv_all(geo.N * img + i) - hw(i)) / (1 + std::abs(hw(i))));
+    }
+    CHECK(all.value == doctest::Approx(value).epsilon(1e-12));
+    CHECK(worst < 1e-11);
+  }
 }
