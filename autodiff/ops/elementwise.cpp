@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "autodiff/ops/op_util.hpp"
+#include "autodiff/vecmath.hpp"
 
 namespace inflab::ad {
 
@@ -25,7 +26,7 @@ Var unary(const char* op, Var x, F f, D1 d1, D2 d2) {
 template <class F, class D1, class D2>
 Var unary_by_output(const char* op, Var x, F f, D1 d1, D2 d2) {
   Tape& tape = detail::tape_of(op, x);
-  Tensor v = kern::map(x.value(), f);
+  Tensor v = f(x.value());  // f maps the whole array (vectorised where it can be)
   return tape.record(op, {x}, std::move(v),
       [d1](const Ctx& c) {
         const Dual& X = c.x(0);
@@ -75,7 +76,7 @@ constexpr double kInvSqrt2Pi = 0.39894228040143267794;
 }  // namespace
 
 Var exp(Var x) {
-  auto e = [](double v) { return std::exp(v); };
+  auto e = [](const Tensor& v) { return vec::exp(v); };
   auto same = [](double y) { return y; };  // exp′ = exp″ = exp = y
   return unary_by_output("exp", x, e, same, same);
 }
@@ -100,12 +101,12 @@ Var abs(Var x) {
 }
 // tanh′ = 1 − t², tanh″ = −2t(1 − t²)
 Var tanh(Var x) {
-  return unary_by_output("tanh", x, [](double v) { return std::tanh(v); }, [](double t) { return 1 - t * t; },
+  return unary_by_output("tanh", x, [](const Tensor& v) { return vec::tanh(v); }, [](double t) { return 1 - t * t; },
                          [](double t) { return -2 * t * (1 - t * t); });
 }
 // σ′ = σ(1 − σ), σ″ = σ(1 − σ)(1 − 2σ)
 Var sigmoid(Var x) {
-  return unary_by_output("sigmoid", x, sigm, [](double s) { return s * (1 - s); },
+  return unary_by_output("sigmoid", x, [](const Tensor& v) { return kern::map(v, sigm); }, [](double s) { return s * (1 - s); },
                          [](double s) { return s * (1 - s) * (1 - 2 * s); });
 }
 Var relu(Var x) {

@@ -1,0 +1,38 @@
+#include "autodiff/vecmath.hpp"
+
+#include <cmath>
+
+namespace inflab::vec {
+
+namespace avx2 {
+void tanh(const double* x, double* y, std::size_t n);
+void exp(const double* x, double* y, std::size_t n);
+}  // namespace avx2
+
+namespace {
+const bool kAvx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}  // namespace
+
+bool simd() { return kAvx2; }
+
+void tanh(const double* x, double* y, std::size_t n) {
+  if (kAvx2) return avx2::tanh(x, y, n);
+  for (std::size_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
+}
+void exp(const double* x, double* y, std::size_t n) {
+  if (kAvx2) return avx2::exp(x, y, n);
+  for (std::size_t i = 0; i < n; ++i) y[i] = std::exp(x[i]);
+}
+
+Tensor tanh(const Tensor& x) {
+  Tensor y = Tensor::from_shape(x.shape());
+  tanh(x.data(), y.data(), x.size());
+  return y;
+}
+Tensor exp(const Tensor& x) {
+  Tensor y = Tensor::from_shape(x.shape());
+  exp(x.data(), y.data(), x.size());
+  return y;
+}
+
+}  // namespace inflab::vec
