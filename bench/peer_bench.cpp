@@ -10,9 +10,15 @@
 //       it draws, which is written out for the peer)
 //   (e) sᵀ∇ℓ̃ᵢ for all 5000 training rows (the influence of each on one test point)
 //   (f) 50 CG iterations on (H + μI) x = b for (a)
+//   (g) leave-one-out retraining: 20 jobs, each L-BFGS (history 10, strong Wolfe) from θ̂ to
+//       ‖∇R₋ᵢ‖ ≤ 1e-8 without row i, on (g1) Iris, MLP 4-16-3 (150 standardised rows) and
+//       (g2) 1000 Fashion-MNIST rows, MLP 784-32-10; θ̂ trained to 1e-8 first (not timed).
+//       Result: the retrained losses of 5 test rows per job; at 2 threads two jobs run at once.
 // R(θ) = mean cross-entropy + (λ/2)‖θ‖², λ = 1e-2, everywhere.
 // usage: inflab-bench-peer DIR THREADS [BUDGET_SECONDS]   (budget 0: one run each;
-//        INFLAB_PEER_ONLY=a_hvp runs one workload, for a profiler)
+//        INFLAB_PEER_ONLY=a_hvp runs one workload, for a profiler; INFLAB_PEER_QUICK=1 retrains
+//        3 rows in (g) instead of 20, for the cross-check test)
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -27,7 +33,9 @@
 #include "datasets/idx.hpp"
 #include "datasets/split.hpp"
 #include "datasets/transforms.hpp"
+#include "datasets/csv.hpp"
 #include "influence/influence.hpp"
+#include "influence/retrain.hpp"
 #include "nn/builders.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/trainer.hpp"
@@ -37,6 +45,8 @@ using namespace inflab;
 namespace {
 constexpr double kLambda = 1e-2, kDamping = 5.0, kLr = 0.01;  // μ = 5: H is indefinite at initialisation (λmin ≈ −1)
 constexpr std::size_t kRows = 5000, kBatchA = 1000, kBatchC = 64, kEpochBatch = 128, kCgIters = 50;
+constexpr std::size_t kLooRowsG2 = 1000, kLooTestRows = 5;
+constexpr double kLooTol = 1e-8;
 volatile double sink = 0;
 
 struct Timing {
@@ -86,12 +96,36 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < 120; ++i) iris_like.y.push_back(i % 3);
   iris_like.class_names = {"0", "1", "2"};
 
+  // (g): Iris standardised, and the first 1000 Fashion-MNIST rows; the next rows are test rows
+  data::Dataset iris = data::load_iris();
+  data::Standardizer::fit(iris).apply(iris);
+  const data::Dataset g2_train = data::first_n(train, kLooRowsG2);
+  std::vector<std::size_t> g2_test_rows;
+  for (std::size_t i = 0; i < kLooTestRows; ++i) g2_test_rows.push_back(kLooRowsG2 + i);
+  const data::Dataset g2_test = data::subset(train, g2_test_rows);
+  const data::Dataset g1_test = data::first_n(iris, kLooTestRows);  // Iris has no held-out rows: its first 5
+  const std::size_t loo_jobs = std::getenv("INFLAB_PEER_QUICK") ? 3 : 20;
+
   const nn::Objective obj_a(nn::mlp(784, {128, 64}, nn::Activation::Tanh, 10), nn::LossKind::CrossEntropy, kLambda);
   const nn::Objective obj_b(nn::mlp(4, {16, 16}, nn::Activation::Tanh, 3), nn::LossKind::CrossEntropy, kLambda);
   const nn::Objective obj_c(nn::small_cnn({1, 28, 28}, 10, nn::Activation::Relu), nn::LossKind::CrossEntropy, kLambda);
   const Tensor theta_a = obj_a.model().init(2), theta_b = obj_b.model().init(2), theta_c = obj_c.model().init(2);
   const Tensor v_a = ad::random_normal({theta_a.size()}, 3), v_b = ad::random_normal({theta_b.size()}, 3);
   const Tensor v_c = ad::random_normal({theta_c.size()}, 3);
+  const nn::Objective obj_g1(nn::mlp(4, {16}, nn::Activation::Tanh, 3), nn::LossKind::CrossEntropy, kLambda);
+  const nn::Objective obj_g2(nn::mlp(784, {32}, nn::Activation::Tanh, 10), nn::LossKind::CrossEntropy, kLambda);
+  auto fit = [&](const nn::Objective& o, const data::Dataset& d) {  // θ̂ to 1e-8 (setup, not timed)
+    nn::TrainOptions t;
+    t.optimizer = nn::Optimizer::Lbfgs;
+    t.grad_tol = kLooTol;
+    t.max_steps = 50000;
+    t.progress = false;
+    const nn::TrainResult r = nn::train(o, d, o.model().init(2), t);
+    if (!r.converged) throw Error("bench (g): θ̂ did not reach ‖∇R‖ ≤ 1e-8");
+    return r.theta;
+  };
+  const bool want_g = !std::getenv("INFLAB_PEER_ONLY") || std::string(std::getenv("INFLAB_PEER_ONLY")).rfind("g", 0) == 0;
+  const Tensor theta_g1 = want_g ? fit(obj_g1, iris) : Tensor(), theta_g2 = want_g ? fit(obj_g2, g2_train) : Tensor();
   // the trainer's batch order for (d), for the peer to follow
   Tensor order = zeros({kRows});
   {
@@ -103,14 +137,17 @@ int main(int argc, char** argv) {
   }
   const std::map<std::string, const Tensor*> inputs = {
       {"X", &train.X},        {"X_c", &images.X}, {"X_b", &iris_like.X}, {"theta_a", &theta_a}, {"theta_b", &theta_b},
-      {"theta_c", &theta_c},  {"v_a", &v_a},      {"v_b", &v_b},         {"v_c", &v_c},         {"order", &order}};
+      {"theta_c", &theta_c},  {"v_a", &v_a},      {"v_b", &v_b},         {"v_c", &v_c},         {"order", &order},
+      {"X_g1", &iris.X},      {"theta_g1", &theta_g1}, {"theta_g2", &theta_g2}};
   for (const auto& [name, t] : inputs) nn::save_npy(path("in_" + name + ".npy"), *t);
   nn::save_npy(path("in_y.npy"), labels_as_tensor(train));
   nn::save_npy(path("in_y_b.npy"), labels_as_tensor(iris_like));
+  nn::save_npy(path("in_y_g1.npy"), labels_as_tensor(iris));
   {
     std::ofstream c(path("in_constants.json"));
     c << "{\"lambda\": " << kLambda << ", \"damping\": " << kDamping << ", \"lr\": " << kLr << ", \"batch_a\": " << kBatchA
-      << ", \"batch_c\": " << kBatchC << ", \"epoch_batch\": " << kEpochBatch << ", \"cg_iterations\": " << kCgIters << "}\n";
+      << ", \"batch_c\": " << kBatchC << ", \"epoch_batch\": " << kEpochBatch << ", \"cg_iterations\": " << kCgIters << ", \"loo_rows_g2\": " << kLooRowsG2 << ", \"loo_test_rows\": " << kLooTestRows
+      << ", \"loo_jobs\": " << loo_jobs << ", \"loo_tol\": " << kLooTol << "}\n";
   }
 
   std::map<std::string, Timing> times;
@@ -149,6 +186,43 @@ int main(int argc, char** argv) {
     o.max_iterations = kCgIters;
     return influence::solve_cg(A, v_a, o).x;
   });
+  // (g): the retrained test losses ℓ(z_t; θ̂₋ᵢ) = ℓ(z_t; θ̂) + Δ, [jobs, test rows]; one timed run
+  auto loo = [&](const nn::Objective& o, const data::Dataset& tr, const data::Dataset& te, const Tensor& th) {
+    influence::RetrainProtocol p;
+    p.grad_tol = kLooTol;
+    p.max_steps = 20000;
+    p.check_saddles = false;  // the peer does not check either: the job is the retraining itself
+    influence::RetrainRun r;
+    r.threads = static_cast<std::size_t>(threads);  // 2 threads: two jobs at once, BLAS at 1 thread each
+    r.progress = false;
+    std::vector<std::size_t> rows(loo_jobs), test_rows(te.size());
+    for (std::size_t i = 0; i < loo_jobs; ++i) rows[i] = i;
+    for (std::size_t i = 0; i < te.size(); ++i) test_rows[i] = i;
+    const auto records = influence::leave_one_out(o, tr, te, th, rows, test_rows, p, r);
+    Tensor base;
+    {
+      ad::TapeScope scope;
+      base = o.losses(ad::constant(th), te).value();
+    }
+    Tensor out = zeros({loo_jobs, te.size()});
+    for (const auto& rec : records) {
+      if (!rec.converged) throw Error("bench (g): a retrain did not reach 1e-8: " + rec.status_reason);
+      for (std::size_t t = 0; t < te.size(); ++t) out(rec.job, t) = base(t) + rec.test_loss_change[t];
+    }
+    return out;
+  };
+  auto run_once = [&](const std::string& name, auto f) {
+    if (only && name != only) return;
+    const double before = blas::gemm_flops();
+    const auto start = std::chrono::steady_clock::now();
+    out[name] = f();
+    times[name] = Timing{std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), blas::gemm_flops() - before};
+    std::fprintf(stderr, "  inflab %-12s %10.3f ms (%zu jobs)\n", name.c_str(), 1e3 * times[name].seconds, loo_jobs);
+  };
+  if (want_g) {
+    run_once("g1_loo", [&] { return loo(obj_g1, iris, g1_test, theta_g1); });
+    run_once("g2_loo", [&] { return loo(obj_g2, g2_train, g2_test, theta_g2); });
+  }
   // the physical limit: dgemm on square 1000 × 1000 matrices
   const std::size_t m = 1000;
   const Tensor P = ad::random_normal({m, m}, 5), Q = ad::random_normal({m, m}, 6);

@@ -159,13 +159,20 @@ RetrainRecord run_retrain_job(const RetrainJobs& J, std::size_t j) {
   if (p.check_saddles && r.status != RetrainStatus::Unresolved) {
     const ad::Fn R = J.obj.fn(rest);
     Extremes e = extremes(J.obj, rest, tr.theta, p, p.escape_saddles, p.seed + j);
-    while (p.escape_saddles && r.status == RetrainStatus::Converged && is_saddle(e, p.saddle_tol) && r.escapes < p.max_escapes) {
+    // Escape from a converged saddle; after an escape, also from a retrain that stalled near
+    // another one (stopped at the precision floor with negative curvature): escaping again
+    // and converging to a minimum makes the job converged.
+    while (p.escape_saddles && (r.status == RetrainStatus::Converged || r.escapes > 0) && is_saddle(e, p.saddle_tol) &&
+           r.escapes < p.max_escapes) {
       Tensor th = tr.theta;
       if (!escape_step(R, th, e.vmin, e.lmin)) break;
       ++r.escapes;
       tr = nn::train(J.obj, rest, th, o);
       r.steps += tr.steps;
-      if (!tr.converged) {
+      if (tr.converged) {
+        r.status = RetrainStatus::Converged;
+        r.status_reason.clear();
+      } else {
         r.status = RetrainStatus::Budget;
         r.status_reason = "‖∇R₋U‖ = " + sci(tr.grad_norm) + " > tol " + sci(p.grad_tol) + " when " + opt_name +
                           " stopped after saddle escape " + std::to_string(r.escapes);
