@@ -10,14 +10,15 @@
 //       it draws, which is written out for the peer)
 //   (e) sᵀ∇ℓ̃ᵢ for all 5000 training rows (the influence of each on one test point)
 //   (f) 50 CG iterations on (H + μI) x = b for (a)
-//   (g) leave-one-out retraining: 20 jobs, each L-BFGS (history 10, strong Wolfe) from θ̂ to
-//       ‖∇R₋ᵢ‖ ≤ 1e-8 without row i, on (g1) Iris, MLP 4-16-3 (150 standardised rows) and
-//       (g2) 1000 Fashion-MNIST rows, MLP 784-32-10; θ̂ trained to 1e-8 first (not timed).
+//   (g) leave-one-out retraining of rows 0, 1, …: 20 jobs on g1, 5 on g2, each L-BFGS (history 10, strong Wolfe) from θ̂ to
+//       ‖∇R₋ᵢ‖ ≤ tol without row i, on (g1) Iris, MLP 4-16-3 (150 standardised rows) and
+//       (g2) 1000 Fashion-MNIST rows, MLP 784-32-10, tol 1e-7; θ̂ trained to tol first
+//       (not timed).
 //       Result: the retrained losses of 5 test rows per job; at 2 threads two jobs run at once.
 // R(θ) = mean cross-entropy + (λ/2)‖θ‖², λ = 1e-2, everywhere.
 // usage: inflab-bench-peer DIR THREADS [BUDGET_SECONDS]   (budget 0: one run each;
 //        INFLAB_PEER_ONLY=a_hvp runs one workload, for a profiler; INFLAB_PEER_QUICK=1 retrains
-//        3 rows in (g) instead of 20, for the cross-check test)
+//        3 + 1 rows in (g) instead of 20 + 5, for the cross-check test)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -46,7 +47,9 @@ namespace {
 constexpr double kLambda = 1e-2, kDamping = 5.0, kLr = 0.01;  // μ = 5: H is indefinite at initialisation (λmin ≈ −1)
 constexpr std::size_t kRows = 5000, kBatchA = 1000, kBatchC = 64, kEpochBatch = 128, kCgIters = 50;
 constexpr std::size_t kLooRowsG2 = 1000, kLooTestRows = 5;
-constexpr double kLooTol = 1e-8;
+// ‖∇R‖ tolerance of θ̂ and of every retrain: 1e-7, not 1e-8 — torch.optim.LBFGS stalls at
+// ‖∇R‖ ≈ 4e-8 on Iris, and inflab's L-BFGS on (g2) (docs/performance.md)
+constexpr double kLooTolG1 = 1e-7, kLooTolG2 = 1e-7;
 volatile double sink = 0;
 
 struct Timing {
@@ -104,7 +107,9 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < kLooTestRows; ++i) g2_test_rows.push_back(kLooRowsG2 + i);
   const data::Dataset g2_test = data::subset(train, g2_test_rows);
   const data::Dataset g1_test = data::first_n(iris, kLooTestRows);  // Iris has no held-out rows: its first 5
-  const std::size_t loo_jobs = std::getenv("INFLAB_PEER_QUICK") ? 3 : 20;
+  // jobs: 20 on Iris; 5 on (g2), whose retrains take seconds each (docs/performance.md)
+  const bool quick = std::getenv("INFLAB_PEER_QUICK") != nullptr;
+  const std::size_t loo_jobs_g1 = quick ? 3 : 20, loo_jobs_g2 = quick ? 1 : 5;
 
   const nn::Objective obj_a(nn::mlp(784, {128, 64}, nn::Activation::Tanh, 10), nn::LossKind::CrossEntropy, kLambda);
   const nn::Objective obj_b(nn::mlp(4, {16, 16}, nn::Activation::Tanh, 3), nn::LossKind::CrossEntropy, kLambda);
@@ -114,18 +119,19 @@ int main(int argc, char** argv) {
   const Tensor v_c = ad::random_normal({theta_c.size()}, 3);
   const nn::Objective obj_g1(nn::mlp(4, {16}, nn::Activation::Tanh, 3), nn::LossKind::CrossEntropy, kLambda);
   const nn::Objective obj_g2(nn::mlp(784, {32}, nn::Activation::Tanh, 10), nn::LossKind::CrossEntropy, kLambda);
-  auto fit = [&](const nn::Objective& o, const data::Dataset& d) {  // θ̂ to 1e-8 (setup, not timed)
+  auto fit = [&](const nn::Objective& o, const data::Dataset& d, double tol) {  // θ̂ (setup, not timed)
     nn::TrainOptions t;
     t.optimizer = nn::Optimizer::Lbfgs;
-    t.grad_tol = kLooTol;
+    t.grad_tol = tol;
     t.max_steps = 50000;
     t.progress = false;
     const nn::TrainResult r = nn::train(o, d, o.model().init(2), t);
-    if (!r.converged) throw Error("bench (g): θ̂ did not reach ‖∇R‖ ≤ 1e-8");
+    if (!r.converged) throw Error("bench (g): θ̂ did not converge on " + d.name + ": " + r.stop_reason);
     return r.theta;
   };
   const bool want_g = !std::getenv("INFLAB_PEER_ONLY") || std::string(std::getenv("INFLAB_PEER_ONLY")).rfind("g", 0) == 0;
-  const Tensor theta_g1 = want_g ? fit(obj_g1, iris) : Tensor(), theta_g2 = want_g ? fit(obj_g2, g2_train) : Tensor();
+  const Tensor theta_g1 = want_g ? fit(obj_g1, iris, kLooTolG1) : Tensor(),
+               theta_g2 = want_g ? fit(obj_g2, g2_train, kLooTolG2) : Tensor();
   // the trainer's batch order for (d), for the peer to follow
   Tensor order = zeros({kRows});
   {
@@ -147,7 +153,7 @@ int main(int argc, char** argv) {
     std::ofstream c(path("in_constants.json"));
     c << "{\"lambda\": " << kLambda << ", \"damping\": " << kDamping << ", \"lr\": " << kLr << ", \"batch_a\": " << kBatchA
       << ", \"batch_c\": " << kBatchC << ", \"epoch_batch\": " << kEpochBatch << ", \"cg_iterations\": " << kCgIters << ", \"loo_rows_g2\": " << kLooRowsG2 << ", \"loo_test_rows\": " << kLooTestRows
-      << ", \"loo_jobs\": " << loo_jobs << ", \"loo_tol\": " << kLooTol << "}\n";
+      << ", \"loo_jobs_g1\": " << loo_jobs_g1 << ", \"loo_jobs_g2\": " << loo_jobs_g2 << ", \"loo_tol_g1\": " << kLooTolG1 << ", \"loo_tol_g2\": " << kLooTolG2 << "}\n";
   }
 
   std::map<std::string, Timing> times;
@@ -187,9 +193,10 @@ int main(int argc, char** argv) {
     return influence::solve_cg(A, v_a, o).x;
   });
   // (g): the retrained test losses ℓ(z_t; θ̂₋ᵢ) = ℓ(z_t; θ̂) + Δ, [jobs, test rows]; one timed run
-  auto loo = [&](const nn::Objective& o, const data::Dataset& tr, const data::Dataset& te, const Tensor& th) {
+  auto loo = [&](const nn::Objective& o, const data::Dataset& tr, const data::Dataset& te, const Tensor& th, double tol,
+                 std::size_t loo_jobs) {
     influence::RetrainProtocol p;
-    p.grad_tol = kLooTol;
+    p.grad_tol = tol;
     p.max_steps = 20000;
     p.check_saddles = false;  // the peer does not check either: the job is the retraining itself
     influence::RetrainRun r;
@@ -206,7 +213,7 @@ int main(int argc, char** argv) {
     }
     Tensor out = zeros({loo_jobs, te.size()});
     for (const auto& rec : records) {
-      if (!rec.converged) throw Error("bench (g): a retrain did not reach 1e-8: " + rec.status_reason);
+      if (!rec.converged) throw Error("bench (g): a retrain did not converge: " + rec.status_reason);
       for (std::size_t t = 0; t < te.size(); ++t) out(rec.job, t) = base(t) + rec.test_loss_change[t];
     }
     return out;
@@ -217,11 +224,11 @@ int main(int argc, char** argv) {
     const auto start = std::chrono::steady_clock::now();
     out[name] = f();
     times[name] = Timing{std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), blas::gemm_flops() - before};
-    std::fprintf(stderr, "  inflab %-12s %10.3f ms (%zu jobs)\n", name.c_str(), 1e3 * times[name].seconds, loo_jobs);
+    std::fprintf(stderr, "  inflab %-12s %10.3f ms (%zu jobs)\n", name.c_str(), 1e3 * times[name].seconds, out[name].shape(0));
   };
   if (want_g) {
-    run_once("g1_loo", [&] { return loo(obj_g1, iris, g1_test, theta_g1); });
-    run_once("g2_loo", [&] { return loo(obj_g2, g2_train, g2_test, theta_g2); });
+    run_once("g1_loo", [&] { return loo(obj_g1, iris, g1_test, theta_g1, kLooTolG1, loo_jobs_g1); });
+    run_once("g2_loo", [&] { return loo(obj_g2, g2_train, g2_test, theta_g2, kLooTolG2, loo_jobs_g2); });
   }
   // the physical limit: dgemm on square 1000 × 1000 matrices
   const std::size_t m = 1000;

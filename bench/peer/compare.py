@@ -1,6 +1,7 @@
 """Side-by-side table of inflab against PyTorch from one work directory, and the check
 that both computed the same numbers (relative difference ≤ 1e-8 for every workload and
-every PyTorch variant). Exit status 1 if any differs or is missing.
+every PyTorch variant; ≤ 1e-4 for the retrained losses of (g), see TOL_RETRAIN). Exit
+status 1 if any differs or is missing.
 
 usage: python3 compare.py DIR [--numbers-only]
 """
@@ -14,6 +15,10 @@ import numpy as np
 DIR = sys.argv[1]
 numbers_only = "--numbers-only" in sys.argv
 TOL = 1e-8
+# (g) stops each retrain at ‖∇R₋ᵢ‖ ≤ 1e-7, not at the minimum: θ may be off by up to
+# ‖∇R‖/λmin(∇²R) ≈ 1e-7/0.01 = 1e-5 on each side, so a test loss of ~0.01 with a gradient of
+# ~0.1 may differ by ~2e-4 relative; agreement is checked to 1e-4 (observed: ~1e-6)
+TOL_RETRAIN = 1e-4
 GEMM_HEAVY = {"a_grad", "a_hvp", "c_grad", "c_hvp", "d_epoch", "e_influence", "f_cg"}
 LABELS = {
     "a_grad": "(a) MLP 784-128-64-10, n=1000: value_and_grad",
@@ -26,7 +31,11 @@ LABELS = {
     "d_epoch": "(d) one SGD epoch of (a), 5000 rows, batch 128",
     "e_influence": "(e) sᵀ∇ℓ̃ᵢ for all 5000 rows",
     "f_cg": "(f) 50 CG iterations on (a), H + μI",
+    "g1_loo": "(g1) leave-one-out retraining, Iris MLP 4-16-3",
+    "g2_loo": "(g2) leave-one-out retraining, 1000-row Fashion-MNIST MLP 784-32-10",
 }
+CONSTANTS = json.load(open(os.path.join(DIR, "in_constants.json")))
+JOBS = {"g1_loo": CONSTANTS.get("loo_jobs_g1"), "g2_loo": CONSTANTS.get("loo_jobs_g2")}
 
 
 def rel_diff(a, b):
@@ -47,11 +56,12 @@ for f in sorted(glob.glob(os.path.join(DIR, "torch_*__*.npy"))):
         failures.append("%s (%s): shapes %s vs %s" % (name, variant, a.shape, b.shape))
         continue
     d = rel_diff(a, b)
+    tol = TOL_RETRAIN if name in JOBS else TOL
     checked += 1
-    status = "ok" if d <= TOL else "DIFFERS"
+    status = "ok" if d <= tol else "DIFFERS"
     print("same numbers? %-12s %-34s relative difference %.1e  %s" % (name, variant, d, status))
-    if d > TOL:
-        failures.append("%s (%s): relative difference %.2e > %g" % (name, variant, d, TOL))
+    if d > tol:
+        failures.append("%s (%s): relative difference %.2e > %g" % (name, variant, d, tol))
 if checked == 0:
     failures.append("no PyTorch results in %s" % DIR)
 
@@ -65,8 +75,10 @@ if not numbers_only:
         peer = json.load(open(tp))
         peak = mine["dgemm_gflops"]
         print("\n%d thread%s; OpenBLAS dgemm (1000³): %.1f GFLOP/s; PyTorch %s" % (t, "s" if t > 1 else "", peak, peer["torch"]))
-        print("| workload | inflab (ms) | PyTorch (ms) | PyTorch variant | ratio inflab/PyTorch | inflab GEMM GFLOP/s | % of dgemm |")
-        print("|---|---|---|---|---|---|---|")
+        # limit: the GEMM flops inflab ran, at dgemm's 1000³ rate of the same run — the time
+        # this workload would take if it were nothing but large GEMMs
+        print("| workload | inflab (ms) | PyTorch (ms) | PyTorch variant | ratio inflab/PyTorch | inflab GEMM GFLOP/s | % of dgemm | GEMM limit (ms) | inflab / limit |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for name, w in mine["workloads"].items():
             variants = {k: v for k, v in peer["workloads"].get(name, {}).items() if "seconds" in v}
             if not variants:
@@ -75,9 +87,14 @@ if not numbers_only:
             ts = variants[best]["seconds"]
             gf = w["gemm_flops"] / w["seconds"] / 1e9
             heavy = name in GEMM_HEAVY
-            print("| %s | %.3f | %.3f | %s | %.2f | %s | %s |" % (
-                LABELS.get(name, name), 1e3 * w["seconds"], 1e3 * ts, best, w["seconds"] / ts,
-                "%.1f" % gf if heavy else "—", "%.0f%%" % (100 * gf / peak) if heavy else "—"))
+            limit = w["gemm_flops"] / (peak * 1e9)
+            label = LABELS.get(name, name)
+            if name in JOBS and JOBS[name]:
+                label += ", %d retrains (jobs/s: inflab %.2f, PyTorch %.2f)" % (JOBS[name], JOBS[name] / w["seconds"], JOBS[name] / ts)
+            print("| %s | %.3f | %.3f | %s | %.2f | %s | %s | %s | %s |" % (
+                label, 1e3 * w["seconds"], 1e3 * ts, best, w["seconds"] / ts,
+                "%.1f" % gf if heavy else "—", "%.0f%%" % (100 * gf / peak) if heavy else "—",
+                "%.3f" % (1e3 * limit) if heavy else "—", "%.2f" % (w["seconds"] / limit) if heavy else "—"))
         others = [(n, k, v) for n, vs in peer["workloads"].items() for k, v in vs.items()]
         extra = ["%s %s: %s" % (n, k, "%.3f ms" % (1e3 * v["seconds"]) if "seconds" in v else v["error"]) for n, k, v in others]
         print("PyTorch, every variant: " + "; ".join(extra))

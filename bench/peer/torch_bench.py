@@ -12,8 +12,12 @@ PyTorch variants, each timed; compare.py takes the fastest as "PyTorch":
   Hessian: torch.autograd.functional.hessian (the plain call, and vectorize=True).
   per-example dots: a loop of backward passes (functorch vmap(grad) with PEER_VMAP=1: it
   did not finish a 5000-row pass in 5 minutes on the benchmark machine).
+  leave-one-out (g): torch.optim.LBFGS (history 10, strong Wolfe, float64) run until
+  ‖∇R₋ᵢ‖₂ ≤ tol, jobs one after another; with 2 threads also two worker processes of one
+  thread each (started before timing), as inflab runs two jobs at once.
 """
 import json
+import multiprocessing
 import os
 import sys
 import time
@@ -50,6 +54,7 @@ Xa, ya = X[: C["batch_a"]], y[: C["batch_a"]]
 th_a, th_b, th_c = load("theta_a"), load("theta_b"), load("theta_c")
 v_a, v_b, v_c = load("v_a"), load("v_b"), load("v_c")
 order = load("order").long()
+Xg1, yg1, th_g1, th_g2 = load("X_g1"), load("y_g1").long(), load("theta_g1"), load("theta_g2")
 
 
 def unflatten(theta, shapes):
@@ -183,6 +188,67 @@ def cg():
     return x.detach()
 
 
+G1_SHAPES = mlp_shapes([4, 16, 3])
+G2_SHAPES = mlp_shapes([784, 32, 10])
+
+
+def loo_setup(name):
+    """(train X, y, test X, y, θ̂, shapes, tol, jobs) of workload g1 or g2."""
+    t = C["loo_test_rows"]
+    if name == "g1_loo":  # Iris: the test rows are its first rows (no held-out set)
+        return Xg1, yg1, Xg1[:t], yg1[:t], th_g1, G1_SHAPES, C["loo_tol_g1"], C["loo_jobs_g1"]
+    n = C["loo_rows_g2"]
+    return X[:n], y[:n], X[n:n + t], y[n:n + t], th_g2, G2_SHAPES, C["loo_tol_g2"], C["loo_jobs_g2"]
+
+
+def loo_job(name, i):
+    """Retrain without row i from θ̂ to ‖∇R₋ᵢ‖ ≤ tol; the retrained losses of the test rows."""
+    Xt, yt, Xs, ys, th_hat, shapes, tol, _ = loo_setup(name)
+    keep = torch.cat([torch.arange(0, i), torch.arange(i + 1, len(Xt))])
+    Xk, yk = Xt[keep], yt[keep]
+    th = th_hat.clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([th], lr=1, max_iter=20000, history_size=10, line_search_fn="strong_wolfe",
+                            tolerance_grad=tol, tolerance_change=0)
+    R = objective(lambda t, x: mlp(t, x, shapes), Xk, yk)
+
+    def closure():
+        opt.zero_grad()
+        loss = R(th)
+        loss.backward()
+        return loss
+
+    # LBFGS stops on max|g| ≤ tolerance_grad; the criterion here (and inflab's) is ‖g‖₂ ≤ tol:
+    # while it does not hold, lower tolerance_grad below max|g| and step on (the curvature
+    # pairs are kept)
+    for _ in range(20):
+        opt.step(closure)
+        g = torch.autograd.grad(R(th), th)[0]
+        if g.norm() <= tol:
+            break
+        opt.param_groups[0]["tolerance_grad"] = 0.5 * float(g.abs().max())
+    else:
+        raise RuntimeError("LBFGS did not reach ‖∇R‖ ≤ %g on job %d: %.3g" % (tol, i, g.norm()))
+    with torch.no_grad():
+        z = mlp(th, Xs, shapes)
+        return (torch.logsumexp(z, dim=1) - z.gather(1, ys[:, None])[:, 0]).numpy()
+
+
+def loo_worker(args):
+    torch.set_num_threads(1)
+    return loo_job(*args)
+
+
+def loo_sequential(name):
+    return torch.from_numpy(np.stack([loo_job(name, i) for i in range(loo_setup(name)[-1])]))
+
+
+POOL = None
+
+
+def loo_processes(name):
+    return torch.from_numpy(np.stack(POOL.map(loo_worker, [(name, i) for i in range(loo_setup(name)[-1])], chunksize=1)))
+
+
 def median_seconds(f, budget):
     a = time.perf_counter()
     f()  # warm-up
@@ -213,11 +279,19 @@ WORKLOADS = {
     "d_epoch": {"SGD loop": sgd_epoch},
     "e_influence": {"backward per example": influence_loop, "functorch vmap(grad)": influence_vmap},
     "f_cg": {"CG, double-backward products": cg},
+    "g1_loo": {"LBFGS, jobs in turn": lambda: loo_sequential("g1_loo")},
+    "g2_loo": {"LBFGS, jobs in turn": lambda: loo_sequential("g2_loo")},
 }
+if threads > 1:
+    for _name in ("g1_loo", "g2_loo"):
+        WORKLOADS[_name]["LBFGS, %d processes" % threads] = (lambda n: lambda: loo_processes(n))(_name)
 
 if __name__ == "__main__":
     only = os.environ.get("PEER_ONLY", "").split(",") if os.environ.get("PEER_ONLY") else None
     result = {"threads": threads, "torch": torch.__version__, "workloads": {}}
+    if threads > 1:  # worker processes for (g), started (and their imports done) before timing
+        POOL = multiprocessing.get_context("spawn").Pool(threads)
+        POOL.map(abs, range(threads))
     for name, variants in WORKLOADS.items():
         if only and name not in only:
             continue
@@ -235,8 +309,8 @@ if __name__ == "__main__":
                 out = f()
                 first = time.perf_counter() - a
                 np.save(os.path.join(DIR, "torch_%s__%s.npy" % (name, label.replace(" ", "_").replace("/", "_"))), out.detach().numpy())
-                # a variant that takes more than a few seconds is timed by this one run
-                s = first if first > 3.0 else median_seconds(f, budget)
+                # a variant that takes more than a few seconds, or retrains (g), is timed by this one run
+                s = first if first > 3.0 or name.startswith("g") else median_seconds(f, budget)
                 result["workloads"][name][label] = {"seconds": s}
                 print("  torch  %-12s %-32s %10.3f ms" % (name, label, 1e3 * s), file=sys.stderr)
             except Exception as e:  # a variant PyTorch cannot run: recorded, not fatal
