@@ -10,15 +10,15 @@
 //       it draws, which is written out for the peer)
 //   (e) sᵀ∇ℓ̃ᵢ for all 5000 training rows (the influence of each on one test point)
 //   (f) 50 CG iterations on (H + μI) x = b for (a)
-//   (g) leave-one-out retraining of rows 0, 1, …: 20 jobs on g1, 5 on g2, each L-BFGS (history 10, strong Wolfe) from θ̂ to
+//   (g) leave-one-out retraining of rows 0, 1, …: 20 jobs each, L-BFGS (history 10, strong Wolfe) from θ̂ to
 //       ‖∇R₋ᵢ‖ ≤ tol without row i, on (g1) Iris, MLP 4-16-3 (150 standardised rows) and
-//       (g2) 1000 Fashion-MNIST rows, MLP 784-32-10, tol 1e-7; θ̂ trained to tol first
-//       (not timed).
+//       (g2) 1000 Fashion-MNIST rows, MLP 784-32-10 (tol 1e-7 and 1e-5); θ̂ trained to 1e-7
+//       first (not timed).
 //       Result: the retrained losses of 5 test rows per job; at 2 threads two jobs run at once.
 // R(θ) = mean cross-entropy + (λ/2)‖θ‖², λ = 1e-2, everywhere.
 // usage: inflab-bench-peer DIR THREADS [BUDGET_SECONDS]   (budget 0: one run each;
 //        INFLAB_PEER_ONLY=a_hvp runs one workload, for a profiler; INFLAB_PEER_QUICK=1 retrains
-//        3 + 1 rows in (g) instead of 20 + 5, for the cross-check test)
+//        3 + 2 rows in (g) instead of 20 + 20, for the cross-check test)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -47,9 +47,11 @@ namespace {
 constexpr double kLambda = 1e-2, kDamping = 5.0, kLr = 0.01;  // μ = 5: H is indefinite at initialisation (λmin ≈ −1)
 constexpr std::size_t kRows = 5000, kBatchA = 1000, kBatchC = 64, kEpochBatch = 128, kCgIters = 50;
 constexpr std::size_t kLooRowsG2 = 1000, kLooTestRows = 5;
-// ‖∇R‖ tolerance of θ̂ and of every retrain: 1e-7, not 1e-8 — torch.optim.LBFGS stalls at
-// ‖∇R‖ ≈ 4e-8 on Iris, and inflab's L-BFGS on (g2) (docs/performance.md)
-constexpr double kLooTolG1 = 1e-7, kLooTolG2 = 1e-7;
+// ‖∇R‖ tolerance of every retrain (θ̂ is trained to 1e-7 on both): 1e-7 on Iris, not 1e-8 —
+// torch.optim.LBFGS stalls at ‖∇R‖ ≈ 4e-8 there, as inflab's L-BFGS does on (g2); 1e-5 on
+// (g2), where torch.optim.LBFGS was still at 6.5e-7 after 17 600 iterations (inflab: 963
+// steps to 1e-7) — so both are timed where both arrive (docs/performance.md)
+constexpr double kFitTol = 1e-7, kLooTolG1 = 1e-7, kLooTolG2 = 1e-5;
 volatile double sink = 0;
 
 struct Timing {
@@ -107,9 +109,8 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < kLooTestRows; ++i) g2_test_rows.push_back(kLooRowsG2 + i);
   const data::Dataset g2_test = data::subset(train, g2_test_rows);
   const data::Dataset g1_test = data::first_n(iris, kLooTestRows);  // Iris has no held-out rows: its first 5
-  // jobs: 20 on Iris; 5 on (g2), whose retrains take seconds each (docs/performance.md)
   const bool quick = std::getenv("INFLAB_PEER_QUICK") != nullptr;
-  const std::size_t loo_jobs_g1 = quick ? 3 : 20, loo_jobs_g2 = quick ? 1 : 5;
+  const std::size_t loo_jobs_g1 = quick ? 3 : 20, loo_jobs_g2 = quick ? 2 : 20;
 
   const nn::Objective obj_a(nn::mlp(784, {128, 64}, nn::Activation::Tanh, 10), nn::LossKind::CrossEntropy, kLambda);
   const nn::Objective obj_b(nn::mlp(4, {16, 16}, nn::Activation::Tanh, 3), nn::LossKind::CrossEntropy, kLambda);
@@ -130,8 +131,8 @@ int main(int argc, char** argv) {
     return r.theta;
   };
   const bool want_g = !std::getenv("INFLAB_PEER_ONLY") || std::string(std::getenv("INFLAB_PEER_ONLY")).rfind("g", 0) == 0;
-  const Tensor theta_g1 = want_g ? fit(obj_g1, iris, kLooTolG1) : Tensor(),
-               theta_g2 = want_g ? fit(obj_g2, g2_train, kLooTolG2) : Tensor();
+  const Tensor theta_g1 = want_g ? fit(obj_g1, iris, kFitTol) : Tensor(),
+               theta_g2 = want_g ? fit(obj_g2, g2_train, kFitTol) : Tensor();
   // the trainer's batch order for (d), for the peer to follow
   Tensor order = zeros({kRows});
   {
@@ -212,6 +213,9 @@ int main(int argc, char** argv) {
       base = o.losses(ad::constant(th), te).value();
     }
     Tensor out = zeros({loo_jobs, te.size()});
+    std::size_t steps = 0;
+    for (const auto& rec : records) steps += rec.steps;
+    std::fprintf(stderr, "  inflab (g) %zu L-BFGS steps per retrain on average\n", steps / std::max<std::size_t>(loo_jobs, 1));
     for (const auto& rec : records) {
       if (!rec.converged) throw Error("bench (g): a retrain did not converge: " + rec.status_reason);
       for (std::size_t t = 0; t < te.size(); ++t) out(rec.job, t) = base(t) + rec.test_loss_change[t];

@@ -1,6 +1,6 @@
 """Side-by-side table of inflab against PyTorch from one work directory, and the check
 that both computed the same numbers (relative difference ≤ 1e-8 for every workload and
-every PyTorch variant; ≤ 1e-4 for the retrained losses of (g), see TOL_RETRAIN). Exit
+every PyTorch variant; 1e-4 and 1e-3 for the retrained losses of (g), see TOL_RETRAIN). Exit
 status 1 if any differs or is missing.
 
 usage: python3 compare.py DIR [--numbers-only]
@@ -15,10 +15,11 @@ import numpy as np
 DIR = sys.argv[1]
 numbers_only = "--numbers-only" in sys.argv
 TOL = 1e-8
-# (g) stops each retrain at ‖∇R₋ᵢ‖ ≤ 1e-7, not at the minimum: θ may be off by up to
-# ‖∇R‖/λmin(∇²R) ≈ 1e-7/0.01 = 1e-5 on each side, so a test loss of ~0.01 with a gradient of
-# ~0.1 may differ by ~2e-4 relative; agreement is checked to 1e-4 (observed: ~1e-6)
-TOL_RETRAIN = 1e-4
+# (g) stops each retrain at ‖∇R₋ᵢ‖ ≤ tol, not at the minimum: θ may be off by up to
+# ‖∇R‖/λmin(∇²R) on each side (λmin ≳ λ = 0.01), so test losses of ~0.01–0.3 with gradients
+# of ~0.1 may differ by ~1e-3 relative at tol 1e-7 and ~1e-1 at 1e-5. Checked: 1e-4 at tol
+# 1e-7 (g1) and 1e-3 at 1e-5 (g2); observed ~1e-6 and ~4e-5.
+TOL_RETRAIN = {"g1_loo": 1e-4, "g2_loo": 1e-3}
 GEMM_HEAVY = {"a_grad", "a_hvp", "c_grad", "c_hvp", "d_epoch", "e_influence", "f_cg"}
 LABELS = {
     "a_grad": "(a) MLP 784-128-64-10, n=1000: value_and_grad",
@@ -56,7 +57,7 @@ for f in sorted(glob.glob(os.path.join(DIR, "torch_*__*.npy"))):
         failures.append("%s (%s): shapes %s vs %s" % (name, variant, a.shape, b.shape))
         continue
     d = rel_diff(a, b)
-    tol = TOL_RETRAIN if name in JOBS else TOL
+    tol = TOL_RETRAIN.get(name, TOL)
     checked += 1
     status = "ok" if d <= tol else "DIFFERS"
     print("same numbers? %-12s %-34s relative difference %.1e  %s" % (name, variant, d, status))
@@ -102,4 +103,4 @@ if not numbers_only:
 if failures:
     print("\nFAILED: " + "; ".join(failures))
     sys.exit(1)
-print("\nall %d results agree with PyTorch to %g" % (checked, TOL))
+print("\nall %d results agree with PyTorch: to %g, the retrained losses of (g) to %s" % (checked, TOL, ", ".join("%g" % v for v in TOL_RETRAIN.values())))
