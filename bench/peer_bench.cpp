@@ -12,7 +12,7 @@
 //   (f) 50 CG iterations on (H + μI) x = b for (a)
 //   (g) leave-one-out retraining of rows 0, 1, …: 20 jobs each, L-BFGS (history 10, strong Wolfe) from θ̂ to
 //       ‖∇R₋ᵢ‖ ≤ tol without row i, on (g1) Iris, MLP 4-16-3 (150 standardised rows) and
-//       (g2) 1000 Fashion-MNIST rows, MLP 784-32-10 (tol 1e-7 and 1e-5); θ̂ trained to 1e-7
+//       (g2) 1000 Fashion-MNIST rows, MLP 784-32-10 (tol 1e-7 and 1e-4); θ̂ trained to 1e-7
 //       first (not timed).
 //       Result: the retrained losses of 5 test rows per job; at 2 threads two jobs run at once.
 // R(θ) = mean cross-entropy + (λ/2)‖θ‖², λ = 1e-2, everywhere.
@@ -48,10 +48,11 @@ constexpr double kLambda = 1e-2, kDamping = 5.0, kLr = 0.01;  // μ = 5: H is in
 constexpr std::size_t kRows = 5000, kBatchA = 1000, kBatchC = 64, kEpochBatch = 128, kCgIters = 50;
 constexpr std::size_t kLooRowsG2 = 1000, kLooTestRows = 5;
 // ‖∇R‖ tolerance of every retrain (θ̂ is trained to 1e-7 on both): 1e-7 on Iris, not 1e-8 —
-// torch.optim.LBFGS stalls at ‖∇R‖ ≈ 4e-8 there, as inflab's L-BFGS does on (g2); 1e-5 on
-// (g2), where torch.optim.LBFGS was still at 6.5e-7 after 17 600 iterations (inflab: 963
-// steps to 1e-7) — so both are timed where both arrive (docs/performance.md)
-constexpr double kFitTol = 1e-7, kLooTolG1 = 1e-7, kLooTolG2 = 1e-5;
+// torch.optim.LBFGS stalls at ‖∇R‖ ≈ 4e-8 there, as inflab's L-BFGS does on (g2); 1e-4 on
+// (g2), where torch.optim.LBFGS needs hundreds to thousands of iterations per 2-norm halving
+// (still at 6.5e-7 after 17 600 iterations; inflab: 963 steps to 1e-7) — so both are timed
+// where both arrive (docs/performance.md)
+constexpr double kFitTol = 1e-7, kLooTolG1 = 1e-7, kLooTolG2 = 1e-4;
 volatile double sink = 0;
 
 struct Timing {

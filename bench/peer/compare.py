@@ -1,6 +1,6 @@
 """Side-by-side table of inflab against PyTorch from one work directory, and the check
 that both computed the same numbers (relative difference ≤ 1e-8 for every workload and
-every PyTorch variant; 1e-4 and 1e-3 for the retrained losses of (g), see TOL_RETRAIN). Exit
+every PyTorch variant; 1e-4 and 1e-2 for the retrained losses of (g), see TOL_RETRAIN). Exit
 status 1 if any differs or is missing.
 
 usage: python3 compare.py DIR [--numbers-only]
@@ -17,9 +17,9 @@ numbers_only = "--numbers-only" in sys.argv
 TOL = 1e-8
 # (g) stops each retrain at ‖∇R₋ᵢ‖ ≤ tol, not at the minimum: θ may be off by up to
 # ‖∇R‖/λmin(∇²R) on each side (λmin ≳ λ = 0.01), so test losses of ~0.01–0.3 with gradients
-# of ~0.1 may differ by ~1e-3 relative at tol 1e-7 and ~1e-1 at 1e-5. Checked: 1e-4 at tol
-# 1e-7 (g1) and 1e-3 at 1e-5 (g2); observed ~1e-6 and ~4e-5.
-TOL_RETRAIN = {"g1_loo": 1e-4, "g2_loo": 1e-3}
+# of ~0.1 may differ by ~1e-3 relative at tol 1e-7 and ~1 at 1e-4 (a bound; typical far
+# less). Checked: 1e-4 at tol 1e-7 (g1) and 1e-2 at 1e-4 (g2).
+TOL_RETRAIN = {"g1_loo": 1e-4, "g2_loo": 1e-2}
 GEMM_HEAVY = {"a_grad", "a_hvp", "c_grad", "c_hvp", "d_epoch", "e_influence", "f_cg"}
 LABELS = {
     "a_grad": "(a) MLP 784-128-64-10, n=1000: value_and_grad",
