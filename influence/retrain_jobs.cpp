@@ -159,9 +159,9 @@ RetrainRecord run_retrain_job(const RetrainJobs& J, std::size_t j) {
   if (p.check_saddles && r.status != RetrainStatus::Unresolved) {
     const ad::Fn R = J.obj.fn(rest);
     Extremes e = extremes(J.obj, rest, tr.theta, p, p.escape_saddles, p.seed + j);
-    // Escape from a converged saddle; after an escape, also from a retrain that stalled near
-    // another one (stopped at the precision floor with negative curvature): escaping again
-    // and converging to a minimum makes the job converged.
+    // Escape from a converged saddle; after an escape, also from a retrain that ended short of
+    // the tolerance (line search at the precision floor, or its budget) where the curvature is
+    // negative: escaping again and converging to a minimum makes the job converged.
     while (p.escape_saddles && (r.status == RetrainStatus::Converged || r.escapes > 0) && is_saddle(e, p.saddle_tol) &&
            r.escapes < p.max_escapes) {
       Tensor th = tr.theta;

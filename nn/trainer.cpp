@@ -129,8 +129,8 @@ TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, co
       data::Dataset sub;  // full batch: use d itself, no copy per step
       const data::Dataset& batch = bs < n ? (sub = data::subset(d, rows)) : d;
       const ad::ValueGrad vg = ad::value_and_grad(obj.fn(batch), theta);
-      // θ was checked after the previous step (and a non-finite θ gives a non-finite loss):
-      // only the loss here, θ's walk (two per step measured 3% of an epoch) after the step
+      // θ was checked after the previous step: only the loss here, θ's walk (two per step
+      // measured 3% of an epoch) after the step (a non-finite starting θ is named there)
       if (!std::isfinite(vg.value)) check_finite_step(obj, theta, vg.value, step, epoch);
       if (opt.optimizer == Optimizer::Sgd) sgd.step(theta, vg.grad, lr);
       else adam.step(theta, vg.grad, lr);

@@ -34,7 +34,12 @@ void valid_range(const Geom& g, std::size_t j, std::size_t& lo, std::size_t& hi)
 
 // One image x [C, H, W] → cols rows r = (c, i, j), each L = Ho·Wo long, `ld` apart (so a
 // batch of images can sit side by side: image n at column offset n·L, ld = N·L).
-__attribute__((optimize("no-tree-loop-distribute-patterns"))) void im2col(const double* x, const Geom& g, double* cols, std::size_t ld) {
+#if defined(__GNUC__) && !defined(__clang__)
+#define INFLAB_NO_MEMCPY_CALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define INFLAB_NO_MEMCPY_CALLS
+#endif
+INFLAB_NO_MEMCPY_CALLS void im2col(const double* x, const Geom& g, double* cols, std::size_t ld) {
   for (std::size_t c = 0; c < g.C; ++c)
     for (std::size_t i = 0; i < g.kh; ++i)
       for (std::size_t j = 0; j < g.kw; ++j) {

@@ -15,10 +15,10 @@ import numpy as np
 DIR = sys.argv[1]
 numbers_only = "--numbers-only" in sys.argv
 TOL = 1e-8
-# (g) stops each retrain at ‖∇R₋ᵢ‖ ≤ tol, not at the minimum: θ may be off by up to
-# ‖∇R‖/λmin(∇²R) on each side (λmin ≳ λ = 0.01), so test losses of ~0.01–0.3 with gradients
-# of ~0.1 may differ by ~1e-3 relative at tol 1e-7 and ~1 at 1e-4 (a bound; typical far
-# less). Checked: 1e-4 at tol 1e-7 (g1) and 1e-2 at 1e-4 (g2).
+# (g) stops each retrain at ‖∇R₋ᵢ‖ ≤ tol, not at a minimum, so the two sides' retrained θ
+# differ by about ‖∇R‖/λmin(∇²R₋ᵢ) each — which has no useful a-priori bound for a tanh MLP
+# (λmin may be far below λ). The tolerances are empirical: the observed relative differences
+# (1.4e-6 at tol 1e-7, 1.1e-3 at tol 1e-4) with some margin.
 TOL_RETRAIN = {"g1_loo": 1e-4, "g2_loo": 1e-2}
 GEMM_HEAVY = {"a_grad", "a_hvp", "c_grad", "c_hvp", "d_epoch", "e_influence", "f_cg"}
 LABELS = {
@@ -65,6 +65,12 @@ for f in sorted(glob.glob(os.path.join(DIR, "torch_*__*.npy"))):
         failures.append("%s (%s): relative difference %.2e > %g" % (name, variant, d, tol))
 if checked == 0:
     failures.append("no PyTorch results in %s" % DIR)
+# a workload inflab computed but no PyTorch variant did (e.g. its L-BFGS never met the tolerance)
+compared = {os.path.basename(f)[len("torch_"):].split("__")[0] for f in glob.glob(os.path.join(DIR, "torch_*__*.npy"))}
+for f in sorted(glob.glob(os.path.join(DIR, "inflab_*.npy"))):
+    name = os.path.basename(f)[len("inflab_"):-4]
+    if name not in compared:
+        failures.append("%s: no PyTorch variant produced a result to compare" % name)
 
 if not numbers_only:
     for path in sorted(glob.glob(os.path.join(DIR, "inflab_*.json"))):

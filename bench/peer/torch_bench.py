@@ -289,7 +289,8 @@ if threads > 1:
 if __name__ == "__main__":
     only = os.environ.get("PEER_ONLY", "").split(",") if os.environ.get("PEER_ONLY") else None
     result = {"threads": threads, "torch": torch.__version__, "workloads": {}}
-    if threads > 1:  # worker processes for (g), started (and their imports done) before timing
+    if threads > 1 and (not only or any(n.startswith("g") for n in only)):
+        # worker processes for (g), started (and their imports done) before timing
         POOL = multiprocessing.get_context("spawn").Pool(threads)
         POOL.map(abs, range(threads))
     for name, variants in WORKLOADS.items():
@@ -318,3 +319,5 @@ if __name__ == "__main__":
                 print("  torch  %-12s %-32s failed: %s" % (name, label, e), file=sys.stderr)
     with open(os.path.join(DIR, "torch_%d.json" % threads), "w") as fh:
         json.dump(result, fh, indent=1)
+    if POOL is not None:
+        POOL.close()

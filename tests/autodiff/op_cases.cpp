@@ -222,6 +222,19 @@ std::vector<OpCase> build() {
                  [st, pd](const V& x) { return conv2d(x[0], x[1], Conv2dOptions{st, pd}); },
                  [st, pd](const T& x) { return conv_ref(x[0], x[1], st, pd); }, Domain::Any,
                  [] { conv2d(scratch({1, 2, 5, 5}), scratch({3, 1, 3, 3})); }});
+  // the padding bounds of im2col/col2im: a non-square image and kernel, padding at least the
+  // kernel's size, a stride larger than the kernel
+  struct ConvCase {
+    Shape x, w;
+    std::size_t stride, pad;
+  };
+  for (const ConvCase& k : {ConvCase{{2, 2, 4, 7}, {2, 2, 2, 3}, 1, 3}, ConvCase{{1, 1, 6, 5}, {2, 1, 1, 2}, 3, 1},
+                            ConvCase{{1, 2, 3, 1}, {1, 2, 2, 1}, 2, 2}})
+    c.push_back({"conv2d", "x " + shape_str(k.x) + " w " + shape_str(k.w) + " stride " + std::to_string(k.stride) + " pad " + std::to_string(k.pad),
+                 {k.x, k.w},
+                 [k](const V& x) { return conv2d(x[0], x[1], Conv2dOptions{k.stride, k.pad}); },
+                 [k](const T& x) { return conv_ref(x[0], x[1], k.stride, k.pad); }, Domain::Any,
+                 [] { conv2d(scratch({1, 2, 5, 5}), scratch({3, 1, 3, 3})); }});
   c.push_back({"conv2d", "with bias (composite), 1×1 kernel", {{1, 3, 4, 4}, {2, 3, 1, 1}, {2}},
                [](const V& x) { return conv2d(x[0], x[1], x[2]); },
                [](const T& x) {
