@@ -2,7 +2,8 @@
 // glibc's vector math library (libmvec, ≤ 4 ulp) instead of one scalar libm call per
 // element — the scalar tanh was 10% of an MLP's gradient (docs/performance.md). Every
 // element goes through the same routine whatever n is (a short tail is padded to a full
-// vector), so a value does not depend on the size of the array it sits in.
+// vector), so a value does not depend on the size of the array it sits in. Built only where
+// those routines link (autodiff/meson.build); otherwise, as without AVX2, scalar libm.
 #pragma once
 #include <cstddef>
 
