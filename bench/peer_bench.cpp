@@ -19,7 +19,6 @@
 // usage: inflab-bench-peer DIR THREADS [BUDGET_SECONDS]   (budget 0: one run each;
 //        INFLAB_PEER_ONLY=a_hvp runs one workload, for a profiler; INFLAB_PEER_QUICK=1 retrains
 //        3 + 2 rows in (g) instead of 20 + 20, for the cross-check test)
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -131,7 +130,8 @@ int main(int argc, char** argv) {
     if (!r.converged) throw Error("bench (g): θ̂ did not converge on " + d.name + ": " + r.stop_reason);
     return r.theta;
   };
-  const bool want_g = !std::getenv("INFLAB_PEER_ONLY") || std::string(std::getenv("INFLAB_PEER_ONLY")).rfind("g", 0) == 0;
+  const char* only = std::getenv("INFLAB_PEER_ONLY");  // one workload (for profiling)
+  const bool want_g = !only || std::string(only).rfind("g", 0) == 0;
   const Tensor theta_g1 = want_g ? fit(obj_g1, iris, kFitTol) : Tensor(),
                theta_g2 = want_g ? fit(obj_g2, g2_train, kFitTol) : Tensor();
   // the trainer's batch order for (d), for the peer to follow
@@ -147,7 +147,8 @@ int main(int argc, char** argv) {
       {"X", &train.X},        {"X_c", &images.X}, {"X_b", &iris_like.X}, {"theta_a", &theta_a}, {"theta_b", &theta_b},
       {"theta_c", &theta_c},  {"v_a", &v_a},      {"v_b", &v_b},         {"v_c", &v_c},         {"order", &order},
       {"X_g1", &iris.X},      {"theta_g1", &theta_g1}, {"theta_g2", &theta_g2}};
-  for (const auto& [name, t] : inputs) nn::save_npy(path("in_" + name + ".npy"), *t);
+  for (const auto& [name, t] : inputs)
+    if (t->dimension() > 0) nn::save_npy(path("in_" + name + ".npy"), *t);  // θ̂ of (g) is empty when (g) is not run
   nn::save_npy(path("in_y.npy"), labels_as_tensor(train));
   nn::save_npy(path("in_y_b.npy"), labels_as_tensor(iris_like));
   nn::save_npy(path("in_y_g1.npy"), labels_as_tensor(iris));
@@ -160,7 +161,6 @@ int main(int argc, char** argv) {
 
   std::map<std::string, Timing> times;
   std::map<std::string, Tensor> out;
-  const char* only = std::getenv("INFLAB_PEER_ONLY");  // one workload (for profiling)
   auto run = [&](const std::string& name, auto f) {
     if (only && name != only) return;
     times[name] = measure([&] { out[name] = f(); sink = sink + out[name].data()[0]; }, budget);
@@ -225,12 +225,11 @@ int main(int argc, char** argv) {
     }
     return out;
   };
-  auto run_once = [&](const std::string& name, auto f) {
+  auto run_once = [&](const std::string& name, auto f) {  // no warm-up, one timed run
     if (only && name != only) return;
     const double before = blas::gemm_flops();
-    const auto start = std::chrono::steady_clock::now();
-    out[name] = f();
-    times[name] = Timing{std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), blas::gemm_flops() - before};
+    const double seconds = bench::median_seconds([&] { out[name] = f(); }, 1);
+    times[name] = Timing{seconds, blas::gemm_flops() - before};
     std::fprintf(stderr, "  inflab %-12s %10.3f ms (%zu jobs)\n", name.c_str(), 1e3 * times[name].seconds, out[name].shape(0));
   };
   if (want_g) {
