@@ -35,7 +35,7 @@
 #include "datasets/transforms.hpp"
 #include "datasets/csv.hpp"
 #include "influence/influence.hpp"
-#include "influence/retrain.hpp"
+#include "experiments/retrain.hpp"
 #include "nn/builders.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/trainer.hpp"
@@ -185,29 +185,29 @@ int main(int argc, char** argv) {
     o.evaluate_epochs = false;
     return nn::train(obj_a, train, theta_a, o).theta;
   });
-  run("e_influence", [&] { return influence::train_gradient_dots(obj_a, train, theta_a, v_a, kBatchA); });
-  const influence::CurvatureOperator A(obj_a, batch_a, theta_a);
+  run("e_influence", [&] { return experiments::train_gradient_dots(obj_a, train, theta_a, v_a, kBatchA); });
+  const experiments::CurvatureOperator A(obj_a, batch_a, theta_a);
   run("f_cg", [&] {
-    influence::CgOptions o;
+    experiments::CgOptions o;
     o.damping = kDamping;
     o.tol = 0;  // exactly 50 iterations, like the peer
     o.max_iterations = kCgIters;
-    return influence::solve_cg(A, v_a, o).x;
+    return experiments::solve_cg(A, v_a, o).x;
   });
   // (g): the retrained test losses ℓ(z_t; θ̂₋ᵢ) = ℓ(z_t; θ̂) + Δ, [jobs, test rows]; one timed run
   auto loo = [&](const nn::Objective& o, const data::Dataset& tr, const data::Dataset& te, const Tensor& th, double tol,
                  std::size_t loo_jobs) {
-    influence::RetrainProtocol p;
+    experiments::RetrainProtocol p;
     p.grad_tol = tol;
     p.max_steps = 20000;
     p.check_saddles = false;  // the peer does not check either: the job is the retraining itself
-    influence::RetrainRun r;
+    experiments::RetrainRun r;
     r.threads = static_cast<std::size_t>(threads);  // 2 threads: two jobs at once, BLAS at 1 thread each
     r.progress = false;
     std::vector<std::size_t> rows(loo_jobs), test_rows(te.size());
     for (std::size_t i = 0; i < loo_jobs; ++i) rows[i] = i;
     for (std::size_t i = 0; i < te.size(); ++i) test_rows[i] = i;
-    const auto records = influence::leave_one_out(o, tr, te, th, rows, test_rows, p, r);
+    const auto records = experiments::leave_one_out(o, tr, te, th, rows, test_rows, p, r);
     Tensor base;
     {
       ad::TapeScope scope;
@@ -219,7 +219,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "  inflab (g) %zu L-BFGS steps per retrain on average\n", steps / std::max<std::size_t>(loo_jobs, 1));
     for (const auto& rec : records) {
       // unresolved: θ̂ already met the tolerance without the row (0 steps, Δ = 0), as the peer does
-      if (!rec.converged && rec.status != influence::RetrainStatus::Unresolved)
+      if (!rec.converged && rec.status != experiments::RetrainStatus::Unresolved)
         throw Error("bench (g): a retrain did not converge: " + rec.status_reason);
       for (std::size_t t = 0; t < te.size(); ++t) out(rec.job, t) = base(t) + rec.test_loss_change[t];
     }

@@ -13,16 +13,16 @@
 namespace inflab::cli {
 
 using json = nlohmann::json;
-namespace inf = influence;
+namespace ex = experiments;
 
 namespace {
-std::size_t one_test_row(const std::string& command, const std::string& spec, const inf::Problem& p) {
+std::size_t one_test_row(const std::string& command, const std::string& spec, const ex::Problem& p) {
   const auto rows = test_rows(spec, p);
   if (rows.size() != 1) throw UsageError(command + " uses one test point; --test " + spec + " gives " + std::to_string(rows.size()));
   return rows[0];
 }
 std::string score_cell(double v) { return std::isfinite(v) ? fmt("%.3f", v) : "n/a"; }
-json selection_json(const inf::SelectionComparison& s) {
+json selection_json(const ex::SelectionComparison& s) {
   return {{"greedy", {{"rows", s.selection.greedy}, {"first_order", s.selection.greedy_estimate.first_order},
                       {"second_order", s.selection.greedy_estimate.second_order}, {"actual", s.greedy.test_loss_change.at(0)},
                       {"status", retrain_status(s.greedy)}}},
@@ -32,9 +32,9 @@ json selection_json(const inf::SelectionComparison& s) {
           {"common", s.common}, {"iterations", s.selection.iterations}};
 }
 // groups.csv rows, the summary entry, the screen line and the plot of one kind
-void render_kind(const inf::Problem& p, const RunDir& rd, const inf::GroupsRow& r, std::size_t t, double fraction, CsvLog& out,
+void render_kind(const ex::Problem& p, const RunDir& rd, const ex::GroupsRow& r, std::size_t t, double fraction, CsvLog& out,
                  json& summary, std::ostringstream& s) {
-  const std::string name = inf::group_kinds().name(r.kind);
+  const std::string name = ex::group_kinds().name(r.kind);
   const auto& e = r.evaluation;
   for (std::size_t j = 0; j < e.groups.size(); ++j) {
     std::string split;
@@ -64,38 +64,38 @@ void render_kind(const inf::Problem& p, const RunDir& rd, const inf::GroupsRow& 
 int run_group(Args& a) {
   const Common c = read_common(a, "group");
   const ProblemArgs pa = read_problem(a);
-  const inf::SolverChoice sc = read_solver(a);
-  const inf::RetrainProtocol rp = read_retrain(a);
+  const ex::SolverChoice sc = read_solver(a);
+  const ex::RetrainProtocol rp = read_retrain(a);
   const std::string spec = a.text("test", "highest");
   const double fraction = a.real("fraction", 0.1, 1e-6, 0.99);
   const std::size_t count = a.count("groups", 10, 3);
-  const auto kinds = a.choices("kinds", inf::group_kinds(), "random,knn,gradient");
+  const auto kinds = a.choices("kinds", ex::group_kinds(), "random,knn,gradient");
   const bool select = a.flag("select");
   a.finish("inflab group");
   const RunDir rd(c.out, "group", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
-  const inf::Problem p = obtain_problem(pa, !c.quiet);
+  const ex::Problem p = obtain_problem(pa, !c.quiet);
   const std::size_t t = one_test_row("group", spec, p), n = p.train.size();
   group_size(n, fraction, "fraction");
-  const inf::CurvatureOperator A(*p.obj, p.train, p.theta);
-  const inf::InverseHvp inv(A, sc);
+  const ex::CurvatureOperator A(*p.obj, p.train, p.theta);
+  const ex::InverseHvp inv(A, sc);
   CsvLog out(rd.path("groups.csv"), {"kind", "group", "size", "train_rows", "source_rows", "predicted_first_order", "predicted_second_order",
                                      "predicted_newton", "actual_loss_change", "retrain_status", "solve_rel_residual"});
   json summary = {{"problem", problem_json(p)}, {"test_row", t}, {"test_source_row", p.test.source_row(t)}, {"fraction", fraction},
-                  {"method", inf::solver_methods().name(sc.method)}, {"damping", sc.damping}, {"curvature", "hessian"},
+                  {"method", ex::solver_methods().name(sc.method)}, {"damping", sc.damping}, {"curvature", "hessian"},
                   {"retrain", nn::optimizers().name(rp.optimizer)}, {"kinds", json::object()}, {"warnings", problem_warnings(p)},
                   {"units", "predicted_* and actual_loss_change: test-loss change when the group is removed (docs/conventions.md)"}};
   std::ostringstream s;
-  s << problem_line(p) << "groups of " << inf::group_size(n, fraction) << " rows (p = " << shortest(fraction) << "), test row " << t
+  s << problem_line(p) << "groups of " << ex::group_size(n, fraction) << " rows (p = " << shortest(fraction) << "), test row " << t
     << " (source row " << p.test.source_row(t) << ")\n";
   s << "  kind       groups  Pearson: first  second  Newton   rel. error: first  second  Newton   retraining\n";
   for (const auto kind : kinds) {
-    const std::string name = inf::group_kinds().name(kind);
-    const inf::GroupsRow r = inf::evaluate_group_kind(p, inv, t, fraction, kind, count, rp, retrain_run(c, rd, "retrain-" + name + ".jsonl"));
+    const std::string name = ex::group_kinds().name(kind);
+    const ex::GroupsRow r = ex::evaluate_group_kind(p, inv, t, fraction, kind, count, rp, retrain_run(c, rd, "retrain-" + name + ".jsonl"));
     render_kind(p, rd, r, t, fraction, out, summary, s);
   }
   if (select) {
-    const auto sel = inf::compare_selection(p, inv, t, inf::group_size(n, fraction), rp, retrain_run(c, rd, "retrain-selection.jsonl"));
+    const auto sel = ex::compare_selection(p, inv, t, ex::group_size(n, fraction), rp, retrain_run(c, rd, "retrain-selection.jsonl"));
     summary["selection"] = selection_json(sel);
     s << "most influential group (raise the loss): greedy first-order pick → actual " << fmt("%+.4g", sel.greedy.test_loss_change.at(0))
       << " (retrain " << retrain_status(sel.greedy) << "); second-order selection → actual " << fmt("%+.4g", sel.second_order.test_loss_change.at(0))
@@ -110,9 +110,8 @@ int run_group(Args& a) {
 int run_lds(Args& a) {
   const Common c = read_common(a, "lds");
   const ProblemArgs pa = read_problem(a);
-  inf::LdsOptions o;
-  o.solver = read_solver(a);
-  o.curvature = read_curvature(a);
+  ex::LdsOptions o;
+  o.solver = read_solver(a, true, &o.curvature);
   o.retrain = read_retrain(a);
   const std::string spec = a.text("test", "highest");
   o.subsets = a.count("subsets", 20, 3);
@@ -120,9 +119,9 @@ int run_lds(Args& a) {
   a.finish("inflab lds");
   const RunDir rd(c.out, "lds", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
-  const inf::Problem p = obtain_problem(pa, !c.quiet);
+  const ex::Problem p = obtain_problem(pa, !c.quiet);
   const std::size_t t = one_test_row("lds", spec, p);
-  const inf::LdsEvaluation e = inf::evaluate_lds(p, t, o, retrain_run(c, rd, "subsets.jsonl"));
+  const ex::LdsEvaluation e = ex::evaluate_lds(p, t, o, retrain_run(c, rd, "subsets.jsonl"));
   CsvLog out(rd.path("lds.csv"), {"subset", "removed", "predicted_loss_change", "actual_loss_change", "retrain_status", "removed_source_rows"});
   for (std::size_t j = 0; j < o.subsets; ++j)
     out.row({std::to_string(j), std::to_string(e.lds.retrains[j].removed.size()), CsvLog::cell(e.lds.predicted(j)),
@@ -132,7 +131,7 @@ int run_lds(Args& a) {
                                  "actual change of the test loss (retrained on the subset)", "predicted change (sum over the removed rows)",
                                  {{"subsets keeping α = " + shortest(o.alpha), vec(e.lds.actual), vec(e.lds.predicted), false}}, true});
   json summary = {{"problem", problem_json(p)}, {"test_row", t}, {"test_source_row", p.test.source_row(t)},
-                  {"alpha", o.alpha}, {"subsets", o.subsets}, {"method", inf::solver_methods().name(o.solver.method)},
+                  {"alpha", o.alpha}, {"subsets", o.subsets}, {"method", ex::solver_methods().name(o.solver.method)},
                   {"damping", o.solver.damping}, {"solve", solve_json(e.influence.solve)}, {"warnings", warnings_of(p, e.influence.solve)},
                   {"lds", e.scores.undefined.empty() ? json(e.scores.spearman) : json(nullptr)},
                   {"scores", scores_json(e.scores)}, {"retrains", retrain_json(e.retrain)}};
@@ -149,14 +148,14 @@ int run_lds(Args& a) {
 int run_mislabel(Args& a) {
   const Common c = read_common(a, "mislabel");
   const ProblemArgs pa = read_problem(a, {}, "mislabel trains on flipped labels");
-  const inf::SolverChoice sc = read_solver(a);
+  const ex::SolverChoice sc = read_solver(a);
   const double fraction = a.real("flip", 0.1, 1e-6, 0.5);
   const double top = a.real("inspect", 0.1, 1e-6, 1);
   a.finish("inflab mislabel");
   const RunDir rd(c.out, "mislabel", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
-  const inf::MislabelDetection m = inf::detect_mislabels(pa.spec, fraction, sc, top, !c.quiet);
-  const inf::Problem& p = m.problem;
+  const ex::MislabelDetection m = ex::detect_mislabels(pa.spec, fraction, sc, top, !c.quiet);
+  const ex::Problem& p = m.problem;
   // ranked as the AUC ranks them: largest self-influence first (signed)
   std::vector<std::size_t> order(p.train.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -174,7 +173,7 @@ int run_mislabel(Args& a) {
   std::vector<std::string> warnings = problem_warnings(p);
   if (!m.warning.empty()) warnings.push_back(m.warning);
   rd.write_json("summary.json", {{"problem", problem_json(p)}, {"flipped", m.flipped.size()}, {"flip_fraction", fraction}, {"inspect", top},
-                                 {"method", inf::solver_methods().name(sc.method)}, {"damping", sc.damping}, {"warnings", warnings},
+                                 {"method", ex::solver_methods().name(sc.method)}, {"damping", sc.damping}, {"warnings", warnings},
                                  {"flipped_source_rows", source_rows(p.train, m.flipped)},
                                  {"auc_self_influence", m.auc_influence}, {"auc_train_loss", m.auc_loss},
                                  {"found_self_influence", m.found_influence}, {"found_train_loss", m.found_loss}});

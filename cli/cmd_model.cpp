@@ -24,8 +24,8 @@ int run_train(Args& a) {
   a.finish("inflab train");
   const RunDir rd(c.out, "train", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
-  const influence::Problem p = influence::build_problem(pa.spec, !c.quiet, save_steps);
-  influence::save_problem(rd.path("checkpoint"), p);
+  const experiments::Problem p = experiments::build_problem(pa.spec, !c.quiet, save_steps);
+  experiments::save_problem(rd.path("checkpoint"), p);
   CsvLog h(rd.path("history.csv"), {"epoch", "steps", "loss", "accuracy", "grad_norm", "seconds"});
   Series loss{"R(θ) on the training set", {}, {}, true}, grad{"‖∇R(θ)‖ (influence assumes ≈ 0)", {}, {}, true};
   for (const auto& e : p.history) {
@@ -50,7 +50,7 @@ int run_check(Args& a) {
   a.finish("inflab check");
   const RunDir rd(c.out, "check", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
-  influence::Problem p = obtain_problem(pa, !c.quiet);
+  experiments::Problem p = obtain_problem(pa, !c.quiet);
   if (at_init) p.theta = p.obj->model().init(pa.spec.seed);
   const data::Dataset d = p.train.size() > rows ? data::subset(p.train, [&] {
     std::vector<std::size_t> r(rows);
@@ -97,19 +97,19 @@ int run_check(Args& a) {
 int run_hessian(Args& a) {
   const Common c = read_common(a, "hessian");
   const ProblemArgs pa = read_problem(a);
-  const influence::CurvatureChoice kind = read_curvature(a);
+  const experiments::CurvatureChoice kind = read_curvature(a);
   const std::size_t max_dim = a.count("max-dim", 4000, 1);
   a.finish("inflab hessian");
   const RunDir rd(c.out, "hessian", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
-  const influence::Problem p = obtain_problem(pa, !c.quiet);
+  const experiments::Problem p = obtain_problem(pa, !c.quiet);
   if (p.theta.size() > max_dim)
     throw UsageError("the model has " + std::to_string(p.theta.size()) + " parameters; a dense H above --max-dim " +
                      std::to_string(max_dim) + " is refused (use `inflab spectrum` for its extreme eigenvalues)");
-  const influence::CurvatureOperator A(*p.obj, p.train, p.theta, kind);
-  const Tensor H = influence::dense_matrix(A);
+  const experiments::CurvatureOperator A(*p.obj, p.train, p.theta, kind);
+  const Tensor H = experiments::dense_matrix(A);
   nn::save_npy(rd.path("hessian.npy"), H);
-  const influence::Eigen e = influence::symmetric_eigen(H);
+  const experiments::Eigen e = experiments::symmetric_eigen(H);
   CsvLog ev(rd.path("eigenvalues.csv"), {"index", "eigenvalue"});
   std::size_t neg = 0;
   for (std::size_t i = 0; i < e.values.size(); ++i) ev.row({std::to_string(i), CsvLog::cell(e.values(i))}), neg += e.values(i) < 0;
@@ -126,21 +126,21 @@ int run_hessian(Args& a) {
 int run_spectrum(Args& a) {
   const Common c = read_common(a, "spectrum");
   const ProblemArgs pa = read_problem(a);
-  const influence::CurvatureChoice kind = read_curvature(a);
+  const experiments::CurvatureChoice kind = read_curvature(a);
   const std::size_t exact_up_to = a.count("exact-up-to", 2000);
   const std::size_t steps = a.count("steps", 60, 2);
   a.finish("inflab spectrum");
   const RunDir rd(c.out, "spectrum", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
-  const influence::Problem p = obtain_problem(pa, !c.quiet);
-  const influence::CurvatureOperator A(*p.obj, p.train, p.theta, kind);
+  const experiments::Problem p = obtain_problem(pa, !c.quiet);
+  const experiments::CurvatureOperator A(*p.obj, p.train, p.theta, kind);
   std::vector<double> values;
   bool exact = p.theta.size() <= exact_up_to;
   if (exact) {
-    const auto e = influence::dense_eigen(A);
+    const auto e = experiments::dense_eigen(A);
     values.assign(e.values.begin(), e.values.end());
   } else {
-    const auto l = influence::lanczos(A, std::min(steps, p.theta.size()), pa.spec.seed);
+    const auto l = experiments::lanczos(A, std::min(steps, p.theta.size()), pa.spec.seed);
     values.assign(l.ritz_values.begin(), l.ritz_values.end());
   }
   CsvLog out(rd.path("spectrum.csv"), {"index", exact ? "eigenvalue" : "ritz_value"});
@@ -164,7 +164,7 @@ int run_spectrum(Args& a) {
   std::vector<Series> series;
   if (!pos.x.empty()) series.push_back(pos);
   if (!negs.x.empty()) series.push_back(negs);
-  write_svg(rd.path("spectrum.svg"), {"Spectrum of " + std::string(kind.kind == influence::Curvature::Hessian ? "H" : kind.kind == influence::Curvature::GaussNewton ? "G" : influence::curvatures().name(kind.kind) + " G") + " (" + p.train.name + ", " +
+  write_svg(rd.path("spectrum.svg"), {"Spectrum of " + std::string(kind.kind == experiments::Curvature::Hessian ? "H" : kind.kind == experiments::Curvature::GaussNewton ? "G" : experiments::curvatures().name(kind.kind) + " G") + " (" + p.train.name + ", " +
                                           std::to_string(p.theta.size()) + " parameters, " + std::to_string(neg) + " negative)",
                                       "index (ascending)", "sign(λ) · log10(1 + |λ| / " + fmt("%.2g", c0) + ")", series, false});
   const double lo = values.front(), hi = values.back();

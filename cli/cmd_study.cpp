@@ -15,15 +15,15 @@
 #include "cli/plot.hpp"
 #include "influence/choices.hpp"
 #include "influence/metrics.hpp"
-#include "influence/retrain_jobs.hpp"
-#include "influence/studies.hpp"
+#include "experiments/retrain_jobs.hpp"
+#include "experiments/studies.hpp"
 #include "nn/choices.hpp"
 #include "util/format.hpp"
 
 namespace inflab::cli {
 
 using json = nlohmann::json;
-namespace inf = influence;
+namespace ex = experiments;
 
 namespace {
 using Row = std::map<std::string, std::string>;
@@ -58,11 +58,11 @@ json rows_json(const std::vector<Row>& rows) {
   return out;
 }
 // what a study ran with: the base problem, the solver, the retraining
-json study_json(const inf::ProblemSpec& base, const inf::SolverChoice& sc, const inf::RetrainProtocol& rp) {
+json study_json(const ex::ProblemSpec& base, const ex::SolverChoice& sc, const ex::RetrainProtocol& rp) {
   json spec;
-  inf::to_json(spec, base);
-  return {{"base_spec", spec}, {"method", inf::solver_methods().name(sc.method)}, {"damping", sc.damping}, {"curvature", "hessian"},
-          {"retrain", nn::optimizers().name(rp.optimizer)}, {"retrain_tol", rp.grad_tol}, {"retrain_protocol", inf::protocol_json(rp)}};
+  ex::to_json(spec, base);
+  return {{"base_spec", spec}, {"method", ex::solver_methods().name(sc.method)}, {"damping", sc.damping}, {"curvature", "hessian"},
+          {"retrain", nn::optimizers().name(rp.optimizer)}, {"retrain_tol", rp.grad_tol}, {"retrain_protocol", ex::protocol_json(rp)}};
 }
 std::string cell3(const Row& r, const std::string& k) { return std::isfinite(num(r, k)) ? fmt("%.3f", num(r, k)) : "n/a"; }
 std::set<std::string> done_keys(const CsvLog& log) {
@@ -75,10 +75,10 @@ const std::vector<std::string> kFragilityColumns = {
     "grad_norm", "lambda_min", "lambda_max", "negative", "n", "pearson", "spearman", "relative_error", "mean_abs_actual", "noise_floor", "converged",
     "saddles", "unresolved", "retrained", "solve_rel_residual", "solve_warning", "undefined", "caveat"};
 
-std::vector<std::string> fragility_cells(const inf::FragilityRow& r, const inf::FragilityOptions& o) {
+std::vector<std::string> fragility_cells(const ex::FragilityRow& r, const ex::FragilityOptions& o) {
   const auto& s = r.setting;
   return {s.key(r.test), s.sweep, std::to_string(s.depth), std::to_string(s.width), shortest(s.weight_decay), std::to_string(s.seed), r.test,
-          inf::candidate_rules().name(o.candidates), inf::param_scopes().name(o.params), std::to_string(r.test_row),
+          ex::candidate_rules().name(o.candidates), ex::param_scopes().name(o.params), std::to_string(r.test_row),
           std::to_string(r.test_source_row), std::to_string(r.parameters), CsvLog::cell(r.train_accuracy), CsvLog::cell(r.test_accuracy),
           CsvLog::cell(r.grad_norm), CsvLog::cell(r.spectrum.smallest), CsvLog::cell(r.spectrum.largest),
           r.spectrum.exact ? std::to_string(r.spectrum.negative) : "n/a", std::to_string(r.scores.n), CsvLog::cell(r.scores.pearson),
@@ -107,10 +107,10 @@ struct SweepPoint {
   std::string sweep, test;  // test: "highest" or "random"
   std::size_t x = 0;        // depth or width
   double weight_decay = 0;
-  inf::Spread pearson, spearman;
+  ex::Spread pearson, spearman;
   std::size_t rows = 0, saddles = 0, unresolved = 0, retrained = 0;
   std::size_t unmeasured = 0;  // rows left out: some retrain took no step, so its Δ = 0 is no measurement
-  inf::Spread mean_abs_actual, noise_floor;  // over the rows used
+  ex::Spread mean_abs_actual, noise_floor;  // over the rows used
 };
 std::vector<SweepPoint> sweep_points(const std::vector<Row>& rows, const std::vector<double>& decays) {
   std::vector<SweepPoint> out;
@@ -138,14 +138,14 @@ std::vector<SweepPoint> sweep_points(const std::vector<Row>& rows, const std::ve
         }
         for (auto& [x, p] : pts) {
           p.sweep = sweep, p.test = test, p.x = x, p.weight_decay = wd;
-          p.pearson = inf::spread(at[x].pearson), p.spearman = inf::spread(at[x].spearman);
-          p.mean_abs_actual = inf::spread(at[x].mean_abs_actual), p.noise_floor = inf::spread(at[x].noise_floor);
+          p.pearson = ex::spread(at[x].pearson), p.spearman = ex::spread(at[x].spearman);
+          p.mean_abs_actual = ex::spread(at[x].mean_abs_actual), p.noise_floor = ex::spread(at[x].noise_floor);
           out.push_back(p);
         }
       }
   return out;
 }
-std::string spread_cell(const inf::Spread& s) {
+std::string spread_cell(const ex::Spread& s) {
   if (!s.n) return "n/a";
   std::string c = fmt("%.3f", s.median) + " [" + fmt("%.3f", s.q25) + ", " + fmt("%.3f", s.q75) + "]";
   c += std::isfinite(s.ci_low) ? " (" + fmt("%.3f", s.ci_low) + "–" + fmt("%.3f", s.ci_high) + ")" : std::string("");
@@ -169,7 +169,7 @@ std::string spread_markdown(const std::vector<SweepPoint>& pts) {
        << p.unresolved << " of " << p.retrained << " |\n";
   return md.str();
 }
-json spread_json(const inf::Spread& s) {
+json spread_json(const ex::Spread& s) {
   auto v = [](double x) { return std::isfinite(x) ? json(x) : json(nullptr); };
   return {{"n", s.n}, {"undefined", s.undefined}, {"median", v(s.median)}, {"q25", v(s.q25)}, {"q75", v(s.q75)},
           {"ci95", {v(s.ci_low), v(s.ci_high)}}};
@@ -177,12 +177,12 @@ json spread_json(const inf::Spread& s) {
 // The metric's median against depth or width, one line per λ and test kind, bars from the
 // lower to the upper quartile.
 // "top-10 by |Δ̂|", "10 highest-loss rows", "10 random rows": what a row retrains
-std::string candidates_text(inf::Candidates c, std::size_t top) {
+std::string candidates_text(ex::Candidates c, std::size_t top) {
   const std::string k = std::to_string(top);
   switch (c) {
-    case inf::Candidates::TopInfluence: return "top-" + k + " by |Δ̂|";
-    case inf::Candidates::HighestLoss: return k + " highest-loss rows";
-    case inf::Candidates::Random: return k + " random rows";
+    case ex::Candidates::TopInfluence: return "top-" + k + " by |Δ̂|";
+    case ex::Candidates::HighestLoss: return k + " highest-loss rows";
+    case ex::Candidates::Random: return k + " random rows";
   }
   return k + " rows";
 }
@@ -198,7 +198,7 @@ void fragility_plot(const RunDir& rd, const std::vector<SweepPoint>& pts, const 
       Series se{"λ = " + shortest(wd) + (test == "highest" ? ", highest-loss test point" : ", random test points"), {}, {}, true};
       for (const auto& p : pts) {
         if (p.sweep != sweep || p.weight_decay != wd || p.test != test) continue;
-        const inf::Spread& s = pearson ? p.pearson : p.spearman;
+        const ex::Spread& s = pearson ? p.pearson : p.spearman;
         se.x.push_back(static_cast<double>(p.x)), se.y.push_back(s.median);  // no defined value: NaN, a gap
         se.lo.push_back(s.q25), se.hi.push_back(s.q75);
       }
@@ -210,10 +210,10 @@ void fragility_plot(const RunDir& rd, const std::vector<SweepPoint>& pts, const 
 
 int run_study_fragility(Args& a) {
   const Common c = read_common(a, "fragility");
-  inf::ProblemSpec def;
+  ex::ProblemSpec def;
   def.max_steps = 3000;
   const ProblemArgs pa = read_problem(a, def, "study fragility trains one model per setting");
-  inf::FragilityOptions o;
+  ex::FragilityOptions o;
   o.solver = read_solver(a);
   o.retrain = read_retrain(a);
   const auto depths = a.counts("depths", {1, 2, 3, 4, 6, 8});
@@ -221,11 +221,11 @@ int run_study_fragility(Args& a) {
   const auto decays = a.reals("weight-decays", {0.0, 0.001});
   o.random_tests = a.count("random-tests", 2);
   o.top = a.count("top", 10, 3);
-  o.candidates = a.choice("candidates", inf::candidate_rules(), inf::Candidates::TopInfluence);
-  o.params = a.choice("params", inf::param_scopes(), inf::ParamScope::All);
+  o.candidates = a.choice("candidates", ex::candidate_rules(), ex::Candidates::TopInfluence);
+  o.params = a.choice("params", ex::param_scopes(), ex::ParamScope::All);
   const std::size_t seeds = a.count("seeds", 3, 1, 1000);
   a.finish("inflab study fragility");
-  if (pa.spec.model != inf::ModelKind::Mlp) throw UsageError("study fragility varies an MLP's depth and width; --model must be mlp");
+  if (pa.spec.model != ex::ModelKind::Mlp) throw UsageError("study fragility varies an MLP's depth and width; --model must be mlp");
   if (a.given("hidden")) throw UsageError("--hidden does not apply to study fragility: it sweeps --depths and --widths");
   for (double wd : decays)
     if (wd < 0) throw UsageError("--weight-decays: " + shortest(wd) + " is negative");
@@ -233,7 +233,7 @@ int run_study_fragility(Args& a) {
     if (d < 1 || d > 64) throw UsageError("--depths: " + std::to_string(d) + " is not in 1..64");
   for (auto w : widths)
     if (w < 1 || w > 100000) throw UsageError("--widths: " + std::to_string(w) + " is not in 1..100000");
-  const auto settings = inf::fragility_settings(pa.spec, depths, widths, decays, seeds);
+  const auto settings = ex::fragility_settings(pa.spec, depths, widths, decays, seeds);
   const RunDir rd(c.out, "study fragility", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
   std::filesystem::create_directories(rd.path("loo"));
@@ -244,7 +244,7 @@ int run_study_fragility(Args& a) {
   prog.skip(done.size());
   if (!done.empty()) say(c, "resumed " + std::to_string(done.size()) + " of " + std::to_string(total) + " rows from " + rd.path("fragility.csv") + "\n");
   for (const auto& s : settings) {
-    const auto rows = inf::fragility_setting(
+    const auto rows = ex::fragility_setting(
         pa.spec, s, o, [&](const std::string& k) { return done.count(k) > 0; }, [&](const std::string& k) { return rd.path("loo/" + k + ".jsonl"); },
         retrain_run(c, rd, "", false));
     for (const auto& r : rows) log.row(fragility_cells(r, o)), prog.tick(s.key(r.test));
@@ -263,9 +263,9 @@ int run_study_fragility(Args& a) {
                        {"mean_abs_actual", spread_json(p.mean_abs_actual)}, {"noise_floor", spread_json(p.noise_floor)}, {"saddles", p.saddles},
                        {"unresolved", p.unresolved}, {"retrained", p.retrained}});
   for (const std::string sweep : {"depth", "width"})
-    for (const std::string metric : {"pearson", "spearman"}) fragility_plot(rd, pts, sweep, metric, decays, pa.spec.dataset, candidates_text(o.candidates, o.top) + (o.params == inf::ParamScope::LastLayer ? ", last layer" : ""), seeds);
+    for (const std::string metric : {"pearson", "spearman"}) fragility_plot(rd, pts, sweep, metric, decays, pa.spec.dataset, candidates_text(o.candidates, o.top) + (o.params == ex::ParamScope::LastLayer ? ", last layer" : ""), seeds);
   json summary = study_json(pa.spec, o.solver, o.retrain);
-  summary.update({{"settings", settings.size()}, {"seeds", seeds}, {"candidates", inf::candidate_rules().name(o.candidates)}, {"params", inf::param_scopes().name(o.params)}, {"rows", rows_json(rows)}, {"spread", spreads}});
+  summary.update({{"settings", settings.size()}, {"seeds", seeds}, {"candidates", ex::candidate_rules().name(o.candidates)}, {"params", ex::param_scopes().name(o.params)}, {"rows", rows_json(rows)}, {"spread", spreads}});
   rd.write_json("summary.json", summary);
   finish(c, rd, "study fragility: " + std::to_string(rows.size()) + " rows over " + std::to_string(seeds) + (seeds == 1 ? " seed\n" : " seeds\n") +
              smd + "\nEvery row: fragility.md.\nFiles: " + rd.dir() +
@@ -303,7 +303,7 @@ std::string groups_markdown(const std::vector<Row>& rows, const std::vector<Row>
   return md.str();
 }
 
-void groups_plots(const RunDir& rd, const std::vector<Row>& rows, const std::vector<inf::GroupKind>& kinds, const std::string& dataset) {
+void groups_plots(const RunDir& rd, const std::vector<Row>& rows, const std::vector<ex::GroupKind>& kinds, const std::string& dataset) {
   for (const std::string metric : {"pearson", "error"}) {
     Plot pl{(metric == "pearson" ? "Pearson of group influence vs retraining (" : "Relative error of group influence (") + dataset + ")",
             "group size as a fraction p of the training set", metric == "pearson" ? "Pearson" : "Σ|predicted − actual| / Σ|actual|", {}, false};
@@ -311,10 +311,10 @@ void groups_plots(const RunDir& rd, const std::vector<Row>& rows, const std::vec
     for (std::size_t k = 0; k < kinds.size(); ++k)  // a colour per kind; first order solid, second dashed, Newton dotted
       for (const std::string order : {"first", "second", "newton"}) {
         const auto kind = kinds[k];
-        Series se{inf::group_kinds().name(kind) + (order == "newton" ? ", Newton step" : ", " + order + " order"), {}, {}, true, kColours[k % 5],
+        Series se{ex::group_kinds().name(kind) + (order == "newton" ? ", Newton step" : ", " + order + " order"), {}, {}, true, kColours[k % 5],
                   order == "second", order == "newton"};
         for (const auto& r : rows)
-          if (r.at("kind") == inf::group_kinds().name(kind) && std::isfinite(num(r, metric + "_" + order)))
+          if (r.at("kind") == ex::group_kinds().name(kind) && std::isfinite(num(r, metric + "_" + order)))
             se.x.push_back(num(r, "fraction")), se.y.push_back(num(r, metric + "_" + order));
         if (!se.x.empty()) pl.series.push_back(se);
       }
@@ -324,27 +324,27 @@ void groups_plots(const RunDir& rd, const std::vector<Row>& rows, const std::vec
 // One group size of the groups study: a row per kind and the selection row, those not done
 // before, each appended as it finishes.
 struct GroupsStudy {
-  const inf::Problem& p;
-  const inf::InverseHvp& inv;
+  const ex::Problem& p;
+  const ex::InverseHvp& inv;
   std::size_t t, count;
-  std::vector<inf::GroupKind> kinds;
+  std::vector<ex::GroupKind> kinds;
   bool select;
-  inf::RetrainProtocol rp;
+  ex::RetrainProtocol rp;
 };
 void study_fraction(const GroupsStudy& g, double f, const Common& c, const RunDir& rd, const std::set<std::string>& done, CsvLog& log,
                     CsvLog& sel_log, util::Progress& prog) {
   const auto& [p, inv, t, count, kinds, select, rp] = g;
   const std::size_t n = p.train.size();
-  const std::size_t k = inf::group_size(n, f);
+  const std::size_t k = ex::group_size(n, f);
   for (const auto kind : kinds) {
-    const std::string key = "p" + shortest(f) + "-" + inf::group_kinds().name(kind);
+    const std::string key = "p" + shortest(f) + "-" + ex::group_kinds().name(kind);
     if (done.count(key)) continue;
-    if (kind == inf::GroupKind::Gradient && std::llround(static_cast<double>(n) / static_cast<double>(k)) < 2) {
+    if (kind == ex::GroupKind::Gradient && std::llround(static_cast<double>(n) / static_cast<double>(k)) < 2) {
       prog.tick("(fewer than 2 gradient clusters)");
       continue;
     }
-    const inf::GroupsRow r = inf::evaluate_group_kind(p, inv, t, f, kind, count, rp, retrain_run(c, rd, "retrain/" + key + ".jsonl", false));
-    log.row({key, shortest(f), std::to_string(k), inf::group_kinds().name(kind), std::to_string(r.evaluation.groups.size()),
+    const ex::GroupsRow r = ex::evaluate_group_kind(p, inv, t, f, kind, count, rp, retrain_run(c, rd, "retrain/" + key + ".jsonl", false));
+    log.row({key, shortest(f), std::to_string(k), ex::group_kinds().name(kind), std::to_string(r.evaluation.groups.size()),
              CsvLog::cell(r.first.pearson), CsvLog::cell(r.second.pearson), CsvLog::cell(r.newton.pearson), CsvLog::cell(r.first.relative_error),
              CsvLog::cell(r.second.relative_error), CsvLog::cell(r.newton.relative_error), std::to_string(r.retrain.converged),
              std::to_string(r.retrain.saddles), CsvLog::text(r.warning), CsvLog::text(r.first.undefined), CsvLog::text(r.second.undefined)});
@@ -352,7 +352,7 @@ void study_fraction(const GroupsStudy& g, double f, const Common& c, const RunDi
   }
   const std::string key = "p" + shortest(f) + "-select";
   if (!select || done.count(key)) return;
-  const auto s = inf::compare_selection(p, inv, t, k, rp, retrain_run(c, rd, "retrain/" + key + ".jsonl", false));
+  const auto s = ex::compare_selection(p, inv, t, k, rp, retrain_run(c, rd, "retrain/" + key + ".jsonl", false));
   sel_log.row({key, shortest(f), std::to_string(k), CsvLog::cell(s.selection.greedy_estimate.first_order),
                CsvLog::cell(s.selection.greedy_estimate.second_order), CsvLog::cell(s.greedy.test_loss_change.at(0)), retrain_status(s.greedy),
                CsvLog::cell(s.selection.second_order_estimate.first_order), CsvLog::cell(s.selection.second_order_estimate.second_order),
@@ -364,18 +364,18 @@ void study_fraction(const GroupsStudy& g, double f, const Common& c, const RunDi
 
 int run_study_groups(Args& a) {
   const Common c = read_common(a, "groups");
-  inf::ProblemSpec def;
+  ex::ProblemSpec def;
   def.classes = {1, 2};
-  def.model = inf::ModelKind::LogReg;
+  def.model = ex::ModelKind::LogReg;
   def.weight_decay = 0.01;
   def.grad_tol = 1e-10;
   const ProblemArgs pa = read_problem(a, def);
-  const inf::SolverChoice sc = read_solver(a);
-  const inf::RetrainProtocol rp = read_retrain(a, 1e-10);
+  const ex::SolverChoice sc = read_solver(a);
+  const ex::RetrainProtocol rp = read_retrain(a, 1e-10);
   const std::string spec = a.text("test", "highest");
   const auto fractions = a.reals("fractions", {0.01, 0.05, 0.1, 0.2, 0.3});
   const std::size_t count = a.count("groups", 10, 3);
-  const auto kinds = a.choices("kinds", inf::group_kinds(), "random,knn,gradient");
+  const auto kinds = a.choices("kinds", ex::group_kinds(), "random,knn,gradient");
   const bool select = !a.flag("no-select");
   a.finish("inflab study groups");
   for (double f : fractions)
@@ -383,13 +383,13 @@ int run_study_groups(Args& a) {
   const RunDir rd(c.out, "study groups", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
   std::filesystem::create_directories(rd.path("retrain"));
-  const inf::Problem p = obtain_problem(pa, !c.quiet);
+  const ex::Problem p = obtain_problem(pa, !c.quiet);
   const auto trows = test_rows(spec, p);
   if (trows.size() != 1) throw UsageError("study groups uses one test point; --test " + spec + " gives " + std::to_string(trows.size()));
   const std::size_t t = trows[0], n = p.train.size();
   for (double f : fractions) group_size(n, f, "fractions");  // every size checked before any work
-  const inf::CurvatureOperator A(*p.obj, p.train, p.theta);
-  const inf::InverseHvp inv(A, sc);
+  const ex::CurvatureOperator A(*p.obj, p.train, p.theta);
+  const ex::InverseHvp inv(A, sc);
   CsvLog log(rd.path("groups.csv"), kGroupsColumns, true), sel_log(rd.path("selection.csv"), kSelectionColumns, true);
   auto done = done_keys(log);
   for (const auto& k : done_keys(sel_log)) done.insert(k);

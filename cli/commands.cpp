@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "cli/common.hpp"
-#include "influence/benchmark.hpp"
+#include "experiments/benchmark.hpp"
 #include "influence/trak.hpp"
 
 namespace inflab::cli {
@@ -13,39 +13,34 @@ const std::vector<Command>& commands() {
       {"train", "train a model → checkpoint/ (with its problem), history.csv, loss.svg",
        "  --save-steps S1,S2  also keep θ after these sgd/adam steps in the checkpoint (for influence --method tracin)\n",
        "inflab train --dataset wine --width 8 --out runs/wine",
-       true, false, false, false, run_train},
+       true, std::nullopt, false, run_train},
       {"check", "gradient, HVP, symmetry and Taylor checks of R(θ)",
        "  --at-init      check at the initialisation instead of θ̂\n  --rows N       rows of the training set used (200)\n",
-       "inflab check --depth 2 --at-init", true, false, false, false, run_check},
+       "inflab check --depth 2 --at-init", true, std::nullopt, false, run_check},
       {"hessian", "dense H (or --curvature ggn) → hessian.npy, eigenvalues.csv",
        "  --curvature C  hessian, ggn, kfac or ekfac (--fisher expected|sampled|empirical, --fisher-seed S)\n  --max-dim N    refuse a dense H above N parameters (4000)\n", "inflab hessian --model logreg --classes 1,2",
-       true, false, false, false, run_hessian},
+       true, std::nullopt, false, run_hessian},
       {"spectrum", "eigenvalues of H: exact up to --exact-up-to, else Lanczos → spectrum.csv/.svg",
        "  --curvature C  hessian, ggn, kfac or ekfac (--fisher expected|sampled|empirical, --fisher-seed S)\n  --exact-up-to P  dense eigendecomposition up to P parameters (2000)\n  --steps N      Lanczos steps (60)\n",
-       "inflab spectrum --depth 3 --weight-decay 0", true, false, false, false, run_spectrum},
+       "inflab spectrum --depth 3 --weight-decay 0", true, std::nullopt, false, run_spectrum},
       {"influence", "Δ̂ of every training row for --test points → influence.csv, top.csv",
-       "  --test T       highest (default), random:K or split rows 3,8\n  --top K        helpful and harmful rows listed per test point (10)\n"
-       "  --method M     a solver (below), or an estimator of its own:\n" + influence::estimators().help("      ") +
-       "  --save-steps S1,S2      tracin, training here (sgd/adam): θ kept after these steps\n"
-       "  --projection-dim K      trak: k, 1 ≤ k ≤ p (min(p, 256))\n  --projection P          trak: " + influence::projections().names() + " (gaussian)\n"
-       "  --projection-seed S     trak (0)\n  --models M              trak: models from other seeds, averaged (1)\n"
-       "  --damping MU            trak: (P G Pᵀ + μI)⁻¹ (0)\n",
-       "inflab influence --checkpoint runs/train/checkpoint --test 3", true, true, false, true, run_influence},
+       "  --test T       highest (default), random:K or split rows 3,8\n  --top K        helpful and harmful rows listed per test point (10)\n",
+       "inflab influence --checkpoint runs/train/checkpoint --test 3", true, EstimatorScope{true, true, false}, false, run_influence},
       {"validate", "influence against leave-one-out retraining of the --top K rows → validate.csv, scatter.svg",
        "  --test T       one test point: highest (default) or a split row\n  --top K        rows retrained, by |Δ̂| (20, at least 3)\n"
        "  --params P     Δ̂ over all parameters (default) or last: the last layer only, the layers below frozen\n",
-       "inflab validate --depth 4 --weight-decay 0", true, true, true, true, run_validate},
+       "inflab validate --depth 4 --weight-decay 0", true, EstimatorScope{false, true, false}, true, run_validate},
       {"group", "group influence (first, second order, Newton) against group retraining",
        "  --test T       one test point (highest)\n  --fraction P   group size as a share of the training set (0.1)\n"
        "  --groups G     groups per kind (10, at least 3)\n  --kinds K,..   random,knn,gradient (also: class)\n"
        "  --select       also the most influential group: greedy against second-order selection\n",
-       "inflab group --dataset iris --classes 1,2 --model logreg --weight-decay 0.01 --fraction 0.2 --select", true, true, true, false, run_group},
+       "inflab group --dataset iris --classes 1,2 --model logreg --weight-decay 0.01 --fraction 0.2 --select", true, EstimatorScope{false, false, false}, true, run_group},
       {"lds", "linear datamodeling score: Σ Δ̂ over random subsets against retraining on them",
        "  --test T       one test point (highest)\n  --subsets M    random subsets (20, at least 3)\n  --alpha A      fraction each subset keeps (0.5)\n",
-       "inflab lds --model logreg --classes 1,2 --weight-decay 0.01 --subsets 30", true, true, true, true, run_lds},
+       "inflab lds --model logreg --classes 1,2 --weight-decay 0.01 --subsets 30", true, EstimatorScope{false, true, false}, true, run_lds},
       {"mislabel", "flip --flip of the training labels; rank rows by self-influence against training loss",
        "  --flip F       fraction of training labels flipped (0.1, seeded)\n  --inspect Q    share of the ranking inspected for 'found' (0.1)\n",
-       "inflab mislabel --dataset digits --model softmax --flip 0.05", true, true, false, false, run_mislabel},
+       "inflab mislabel --dataset digits --model softmax --flip 0.05", true, EstimatorScope{false, false, false}, false, run_mislabel},
       {"study fragility", "Basu, Pope & Feizi 2021: Pearson against depth, width, weight decay and test point, over seeds",
        "  --depths 1,2,3,4,6,8 --widths 5,10,25,50 --weight-decays 0,0.001\n  --random-tests N  random test points besides the highest-loss one (2)\n"
        "  --top K        rows retrained per test point (10)\n"
@@ -53,23 +48,21 @@ const std::vector<Command>& commands() {
        "  --params P     Δ̂ over all parameters (default) or last: the last layer only, the layers below frozen\n"
        "  --seeds K      repeats of every setting, seed = --seed + k: a new split, subsample and initialisation (3);\n"
        "                 tables and plots show the median, quartiles and a 95% interval of the median (from 6 values)\n",
-       "inflab study fragility --depths 1,2 --widths 8 --threads 2", true, true, true, false, run_study_fragility},
+       "inflab study fragility --depths 1,2 --widths 8 --threads 2", true, EstimatorScope{false, false, false}, true, run_study_fragility},
       {"study groups", "Basu, You & Feizi 2020: first against second-order group influence over p and kind",
        "  --fractions 0.01,0.05,0.1,0.2,0.3  --groups 10  --kinds random,knn,gradient\n  --no-select    skip the most-influential-group rows\n",
-       "inflab study groups --fractions 0.05,0.2", true, true, true, false, run_study_groups},
+       "inflab study groups --fractions 0.05,0.2", true, EstimatorScope{false, false, false}, true, run_study_groups},
       {"benchmark", "estimators scored against retraining (or a CG reference): LOO and LDS correlations, noisy-label AUC, time (docs/benchmark.md)",
-       "  --estimators E,…  " + influence::benchmark_estimators().names() + " (exact,cg,ggn,kfac,ekfac,graddot,trak)\n" +
-           influence::benchmark_estimators().help("      ") +
+       "  --estimators E,…  any rows of the estimator table (exact,cg,ggn,kfac,ekfac,graddot,trak), or these:\n" +
+           experiments::bench_entry_help() +
            "  --test-points M  random test points (10)   --loo-rows K  random rows left out, one retrain each (100)\n"
            "  --subsets S      LDS subsets (100)   --alpha A  share of rows each keeps (0.5)\n"
            "  --flip F         share of labels flipped for the noisy-label problem (0.1)\n"
-           "  --damping μ (0)  --tol T (1e-10)  --max-iterations N (2000)  --rank R (50)  --trak-dim K (256)\n"
-           "  --lissa-scale S (10)  --lissa-depth N (1000)\n"
            "  --truth T        retrain (default) or cg: scored against Δ̂ of CG on H + μI, no retraining\n" +
-           influence::benchmark_truths().help("      ") +
+           experiments::benchmark_truths().help("      ") +
            "  --reference-tol T (1e-10)  --reference-iterations N (10000)   the cg reference's solve\n"
            "  defaults: Fashion-MNIST with 5000 train / 500 test rows, softmax regression, λ = 0.01\n",
-       "inflab benchmark --n-train 1000 --n-test 200 --loo-rows 30 --subsets 30 --threads 2", true, false, true, false, run_benchmark},
+       "inflab benchmark --n-train 1000 --n-test 200 --loo-rows 30 --subsets 30 --threads 2", true, EstimatorScope{true, false, true}, true, run_benchmark},
   };
   return t;
 }
@@ -95,7 +88,8 @@ std::string command_help(const Command& c) {
   std::string h = "inflab " + c.name + ": " + c.summary + "\n\nexample:\n  " + c.example + "\n";
   if (!c.options.empty()) h += "\noptions:\n" + c.options;
   if (c.problem) h += "\n" + problem_usage();
-  if (c.solver) h += "\n" + solver_usage(c.curvature);
+  if (c.estimation)
+    h += "\n" + estimator_usage(*c.estimation, c.estimation->benchmark_defaults ? experiments::benchmark_settings() : experiments::EstimatorSettings{});
   if (c.retrain) h += "\n" + retrain_usage();
   return h + "\n" + common_usage();
 }

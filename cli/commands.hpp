@@ -2,6 +2,7 @@
 // shared option groups it takes. main() dispatches on it; `inflab help CMD`, `CMD --help`
 // and the overview come from it. A new command is one row here and its run_ function.
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,10 +10,18 @@
 
 namespace inflab::cli {
 
+// Which rows of the estimator table a command offers (--method), and whether it reads --curvature.
+struct EstimatorScope {
+  bool estimators = true;  // false: the inverse-HVP solvers only
+  bool curvature = true;
+  bool benchmark_defaults = false;  // defaults from experiments::benchmark_settings()
+};
+
 struct Command {
   std::string name, summary, options, example;
-  bool problem, solver, retrain;  // takes these option groups
-  bool curvature;                 // reads --curvature (with the solver options)
+  bool problem;                              // takes the problem options
+  std::optional<EstimatorScope> estimation;  // takes --method and its options
+  bool retrain;                              // takes the retraining options
   int (*run)(Args&);
 };
 const std::vector<Command>& commands();

@@ -12,7 +12,7 @@
 namespace inflab::cli {
 
 using json = nlohmann::json;
-namespace inf = influence;
+namespace ex = experiments;
 
 Common read_common(Args& a, const std::string& name) {
   Common c;
@@ -33,8 +33,8 @@ std::string common_usage() {
 )";
 }
 
-inf::RetrainRun retrain_run(const Common& c, const RunDir& rd, const std::string& journal, bool progress) {
-  inf::RetrainRun r;
+ex::RetrainRun retrain_run(const Common& c, const RunDir& rd, const std::string& journal, bool progress) {
+  ex::RetrainRun r;
   r.threads = c.threads;
   r.remote = mpi::session() ? mpi::session()->remote() : nullptr;
   r.results_path = journal.empty() ? "" : rd.path(journal);
@@ -42,22 +42,22 @@ inf::RetrainRun retrain_run(const Common& c, const RunDir& rd, const std::string
   return r;
 }
 
-ProblemArgs read_problem(Args& a, const inf::ProblemSpec& given_defaults, const std::string& no_checkpoint) {
+ProblemArgs read_problem(Args& a, const ex::ProblemSpec& given_defaults, const std::string& no_checkpoint) {
   ProblemArgs pa;
   pa.checkpoint = a.text("checkpoint", "");
   if (!pa.checkpoint.empty() && !no_checkpoint.empty()) throw UsageError("--checkpoint does not apply: " + no_checkpoint);
-  inf::ProblemSpec d = given_defaults;
-  if (!pa.checkpoint.empty()) d = inf::load_spec(pa.checkpoint);
-  inf::ProblemSpec& s = pa.spec;
+  ex::ProblemSpec d = given_defaults;
+  if (!pa.checkpoint.empty()) d = ex::load_spec(pa.checkpoint);
+  ex::ProblemSpec& s = pa.spec;
   s.dataset = a.text("dataset", d.dataset);
-  if (s.dataset.rfind("csv:", 0) != 0 && !inf::datasets().has(s.dataset))
-    throw UsageError("unknown dataset '" + s.dataset + "' (choose " + inf::datasets().names() + " or csv:PATH)");
+  if (s.dataset.rfind("csv:", 0) != 0 && !ex::datasets().has(s.dataset))
+    throw UsageError("unknown dataset '" + s.dataset + "' (choose " + ex::datasets().names() + " or csv:PATH)");
   if (a.given("classes") && a.text("classes", "") == "all") s.classes.clear();  // undoes a default selection
   else s.classes = a.counts("classes", d.classes);
   s.n_train = a.count("n-train", d.n_train);
   s.n_test = a.count("n-test", d.n_test);
   s.test_fraction = a.real("test-fraction", d.test_fraction, 0.01, 0.9);
-  s.model = a.choice("model", inf::model_kinds(), d.model);
+  s.model = a.choice("model", ex::model_kinds(), d.model);
   s.depth = a.count("depth", d.depth, 1, 64);
   s.width = a.count("width", d.width, 1, 100000);
   s.hidden = a.counts("hidden", d.hidden);
@@ -76,7 +76,7 @@ ProblemArgs read_problem(Args& a, const inf::ProblemSpec& given_defaults, const 
   else a.unrecord("depth"), a.unrecord("width");
   s.activation = a.choice("activation", nn::activations(), d.activation);
   s.weight_decay = a.real("weight-decay", d.weight_decay, 0, 1e6);
-  const bool cnn_default = pa.checkpoint.empty() && s.model == inf::ModelKind::Cnn && !a.given("optimizer");
+  const bool cnn_default = pa.checkpoint.empty() && s.model == ex::ModelKind::Cnn && !a.given("optimizer");
   s.optimizer = a.choice("optimizer", nn::optimizers(), cnn_default ? nn::Optimizer::Adam : d.optimizer);
   s.epochs = a.count("epochs", d.epochs, 1);
   s.batch_size = a.count("batch-size", d.batch_size);
@@ -85,12 +85,12 @@ ProblemArgs read_problem(Args& a, const inf::ProblemSpec& given_defaults, const 
   s.grad_tol = a.real("grad-tol", d.grad_tol, 0, 1e3);
   s.seed = a.count("seed", d.seed);
   if (!pa.checkpoint.empty())
-    for (auto diff : inf::differences(d, s)) {
+    for (auto diff : ex::differences(d, s)) {
       if (diff.key == "depth" || diff.key == "width" || diff.key == "hidden") {  // one setting, the flag the user gave
         diff.key = a.given("hidden") ? "hidden" : a.given("depth") ? "depth" : "width";
-        auto widths = [](const inf::ProblemSpec& x) {
+        auto widths = [](const ex::ProblemSpec& x) {
           std::string t;
-          for (auto w : inf::hidden_widths(x)) t += (t.empty() ? "" : ",") + std::to_string(w);
+          for (auto w : ex::hidden_widths(x)) t += (t.empty() ? "" : ",") + std::to_string(w);
           return t;
         };
         diff.want = diff.key == "hidden" ? widths(s) : std::to_string(diff.key == "depth" ? s.depth : s.width);
@@ -104,18 +104,18 @@ ProblemArgs read_problem(Args& a, const inf::ProblemSpec& given_defaults, const 
   return pa;
 }
 
-inf::Problem obtain_problem(const ProblemArgs& pa, bool progress) {
-  return pa.checkpoint.empty() ? inf::build_problem(pa.spec, progress) : inf::load_problem(pa.checkpoint);
+ex::Problem obtain_problem(const ProblemArgs& pa, bool progress) {
+  return pa.checkpoint.empty() ? ex::build_problem(pa.spec, progress) : ex::load_problem(pa.checkpoint);
 }
 
 std::string problem_usage() {
   return "problem options (every command):\n"
-         "  --dataset NAME        " + inf::datasets().names() + ", or csv:PATH (iris)\n" +
-         inf::datasets().help("      ") +
+         "  --dataset NAME        " + ex::datasets().names() + ", or csv:PATH (iris)\n" +
+         ex::datasets().help("      ") +
          "  --classes A,B,...     keep these classes (relabelled 0..); all: every class\n"
          "  --n-train N --n-test N  subsample (fashion-mnist defaults: 1000 and 500)\n"
          "  --test-fraction F     test share of the tabular sets (0.2)\n"
-         "  --model M             (mlp)\n" + inf::model_kinds().help("      ") +
+         "  --model M             (mlp)\n" + ex::model_kinds().help("      ") +
          "  --depth D --width W   MLP: D hidden layers of W units (1, 16)\n"
          "  --hidden W1,W2,...    MLP: hidden layers of these widths, e.g. 128,64 (instead of --depth/--width)\n"
          "  --activation A        " + nn::activations().names() + " (tanh)\n"
@@ -127,26 +127,81 @@ std::string problem_usage() {
          "  --seed S              data split, initialisation and every random choice (0)\n";
 }
 
-inf::SolverChoice read_solver(Args& a, inf::Method fallback) {
-  inf::SolverChoice c;
-  c.method = a.choice("method", inf::solver_methods(), fallback);
-  c.damping = a.real("damping", 0, 0, 1e6);
-  c.exact.indefinite = a.choice("indefinite", inf::indefinite_treatments(), inf::ExactOptions::Invert);
-  c.cg.tol = a.real("tol", 1e-10, 0, 1);
-  c.cg.max_iterations = a.count("max-iterations", 1000, 1);
-  c.lissa.scale = a.real("lissa-scale", 10, 1e-12);
-  c.lissa.depth = a.count("lissa-depth", 1000, 1);
-  c.lissa.repeats = a.count("lissa-repeats", 1, 1);
-  c.lissa.batch = a.count("lissa-batch", 0);
-  c.lowrank.rank = a.count("rank", 20, 1);
-  c.lissa.seed = c.lowrank.seed = a.count("solver-seed", 0);
-  return c;
+namespace {
+// The estimators' options, one row each: how it is read (the fallback is the settings'
+// current value, so defaults live in ex::EstimatorSettings) and its line of help. Which
+// --method reads an option comes from the estimator table (influence/estimator.cpp).
+struct EstimatorOption {
+  const char* name;
+  const char* value;  // what the help calls its value
+  const char* help;
+  void (*read)(Args&, const std::string& name, ex::EstimatorSettings&);
+  std::string (*fallback)(const ex::EstimatorSettings&);  // as the help shows it
+};
+std::string num(double v) { return shortest(v); }
+std::string whole(std::size_t v) { return std::to_string(v); }
+const std::vector<EstimatorOption>& estimator_option_table() {
+  using S = ex::EstimatorSettings;
+  static const std::vector<EstimatorOption> t = {
+      {"curvature", "C", "the matrix inverted", [](Args&, const std::string&, S&) {}, [](const S& s) { return ex::curvatures().name(s.curvature.kind); }},
+      {"fisher", "F", "kfac/ekfac: the output gradients", [](Args&, const std::string&, S&) {}, [](const S& s) { return ex::fisher_labels().name(s.curvature.labels); }},
+      {"fisher-seed", "S", "kfac/ekfac with --fisher sampled", [](Args&, const std::string&, S&) {}, [](const S& s) { return whole(s.curvature.seed); }},
+      {"damping", "MU", "μ in (H + μI)⁻¹ (trak: (P G Pᵀ + μI)⁻¹)", [](Args& a, const std::string& n, S& s) { s.solver.damping = a.real(n, s.solver.damping, 0, 1e6); },
+       [](const S& s) { return num(s.solver.damping); }},
+      {"indefinite", "F", "exact (and self-influence) on an indefinite H",
+       [](Args& a, const std::string& n, S& s) { s.solver.exact.indefinite = a.choice(n, ex::indefinite_treatments(), s.solver.exact.indefinite); },
+       [](const S& s) { return ex::indefinite_treatments().name(s.solver.exact.indefinite); }},
+      {"tol", "T", "relative residual to stop at", [](Args& a, const std::string& n, S& s) { s.solver.cg.tol = a.real(n, s.solver.cg.tol, 0, 1); },
+       [](const S& s) { return num(s.solver.cg.tol); }},
+      {"max-iterations", "N", "iteration limit", [](Args& a, const std::string& n, S& s) { s.solver.cg.max_iterations = a.count(n, s.solver.cg.max_iterations, 1); },
+       [](const S& s) { return whole(s.solver.cg.max_iterations); }},
+      {"lissa-scale", "S", "above λmax(H + μI)", [](Args& a, const std::string& n, S& s) { s.solver.lissa.scale = a.real(n, s.solver.lissa.scale, 1e-12, 1e12); },
+       [](const S& s) { return num(s.solver.lissa.scale); }},
+      {"lissa-depth", "N", "terms of the series", [](Args& a, const std::string& n, S& s) { s.solver.lissa.depth = a.count(n, s.solver.lissa.depth, 1); },
+       [](const S& s) { return whole(s.solver.lissa.depth); }},
+      {"lissa-repeats", "N", "series averaged", [](Args& a, const std::string& n, S& s) { s.solver.lissa.repeats = a.count(n, s.solver.lissa.repeats, 1); },
+       [](const S& s) { return whole(s.solver.lissa.repeats); }},
+      {"lissa-batch", "N", "rows per product (0: all)", [](Args& a, const std::string& n, S& s) { s.solver.lissa.batch = a.count(n, s.solver.lissa.batch); },
+       [](const S& s) { return whole(s.solver.lissa.batch); }},
+      {"rank", "R", "eigenpairs kept", [](Args& a, const std::string& n, S& s) { s.solver.lowrank.rank = a.count(n, s.solver.lowrank.rank, 1); },
+       [](const S& s) { return whole(s.solver.lowrank.rank); }},
+      {"solver-seed", "S", "lissa's batches, lowrank's start",
+       [](Args& a, const std::string& n, S& s) { s.solver.lissa.seed = s.solver.lowrank.seed = a.count(n, s.solver.lissa.seed); },
+       [](const S& s) { return whole(s.solver.lissa.seed); }},
+      {"save-steps", "S1,S2", "θ kept after these sgd/adam steps (training here)", [](Args&, const std::string&, S&) {},
+       [](const S&) { return std::string("none"); }},
+      {"projection-dim", "K", "k, 1 ≤ k ≤ p (0: min(p, 256))",
+       [](Args& a, const std::string& n, S& s) {
+         s.trak.dim = a.count(n, s.trak.dim);
+         if (a.given(n) && s.trak.dim == 0) throw UsageError("--projection-dim 0: the projection dimension must be at least 1");
+       },
+       [](const S& s) { return whole(s.trak.dim); }},
+      {"projection", "P", "the random projection", [](Args& a, const std::string& n, S& s) { s.trak.projection = a.choice(n, ex::projections(), s.trak.projection); },
+       [](const S& s) { return ex::projections().name(s.trak.projection); }},
+      {"projection-seed", "S", "", [](Args& a, const std::string& n, S& s) { s.trak.seed = a.count(n, s.trak.seed); },
+       [](const S& s) { return whole(s.trak.seed); }},
+      {"models", "M", "models from other seeds, averaged", [](Args& a, const std::string& n, S& s) { s.models = a.count(n, s.models, 1, 1000); },
+       [](const S& s) { return whole(s.models); }},
+  };
+  return t;
 }
+bool reads(const ex::EstimatorRow& r, const std::string& option) {
+  return std::find(r.options.begin(), r.options.end(), option) != r.options.end();
+}
+// the rows that read an option, "cg, minres"
+std::string readers(const std::string& option, bool solvers_only) {
+  std::string s;
+  for (const auto& r : ex::estimator_rows())
+    if (reads(r, option) && (!solvers_only || r.method)) s += (s.empty() ? "" : ", ") + r.name;
+  return s;
+}
+bool is_curvature_option(const std::string& o) { return o == "curvature" || o == "fisher" || o == "fisher-seed"; }
 
-inf::CurvatureChoice read_curvature(Args& a) {
-  inf::CurvatureChoice c = a.choice("curvature", inf::curvatures(), inf::Curvature::Hessian);
-  const std::string name = "--curvature " + inf::curvatures().name(c.kind);
-  if (!inf::factored(c.kind)) {
+// --curvature, and for kfac/ekfac --fisher and --fisher-seed
+ex::CurvatureChoice read_curvature_options(Args& a, ex::CurvatureChoice c) {
+  c.kind = a.choice("curvature", ex::curvatures(), c.kind);
+  const std::string name = "--curvature " + ex::curvatures().name(c.kind);
+  if (!ex::factored(c.kind)) {
     for (const char* o : {"fisher", "fisher-seed"})
       if (a.given(o)) throw UsageError(std::string("--") + o + " applies to --curvature kfac or ekfac only");
     return c;
@@ -155,31 +210,80 @@ inf::CurvatureChoice read_curvature(Args& a) {
   if (a.given("indefinite")) throw UsageError("--indefinite does not apply to " + name + " (its matrix is positive semi-definite + λI)");
   if (a.given("lissa-batch"))
     throw UsageError("--lissa-batch does not apply to " + name + " (one factored matrix built from all rows, not mini-batch products)");
-  c.labels = a.choice("fisher", inf::fisher_labels(), inf::FisherLabels::Expected);
-  if (c.labels != inf::FisherLabels::Sampled && a.given("fisher-seed"))
-    throw UsageError("--fisher-seed applies to --fisher sampled only (--fisher " + inf::fisher_labels().name(c.labels) + " draws nothing)");
-  c.seed = a.count("fisher-seed", 0);
+  c.labels = a.choice("fisher", ex::fisher_labels(), c.labels);
+  if (c.labels != ex::FisherLabels::Sampled && a.given("fisher-seed"))
+    throw UsageError("--fisher-seed applies to --fisher sampled only (--fisher " + ex::fisher_labels().name(c.labels) + " draws nothing)");
+  c.seed = a.count("fisher-seed", c.seed);
   return c;
 }
+}  // namespace
 
-nlohmann::json curvature_json(const inf::CurvatureChoice& c) {
-  nlohmann::json j = {{"curvature", inf::curvatures().name(c.kind)}};
-  if (inf::factored(c.kind)) j["fisher"] = inf::fisher_labels().name(c.labels);
-  if (inf::factored(c.kind) && c.labels == inf::FisherLabels::Sampled) j["fisher_seed"] = c.seed;
+ex::EstimatorSettings read_estimator_settings(Args& a, const std::vector<ex::Estimator>& chosen, const EstimatorScope& scope,
+                                             ex::EstimatorSettings s) {
+  auto any_reads = [&](const std::string& o) {
+    return std::any_of(chosen.begin(), chosen.end(), [&](ex::Estimator e) { return reads(ex::row_of(e), o); });
+  };
+  std::string names;
+  for (auto e : chosen) names += (names.empty() ? "" : ", ") + ex::row_of(e).name;
+  const std::string what = chosen.size() == 1 ? "--method " + names : "the estimators chosen (" + names + ")";
+  for (const auto& o : estimator_option_table()) {
+    if (!scope.curvature && is_curvature_option(o.name)) continue;  // not this command's: an unknown option
+    if (!scope.estimators && readers(o.name, true).empty()) continue;
+    if (any_reads(o.name)) {
+      o.read(a, o.name, s);
+    } else if (a.given(o.name)) {
+      const std::string r = readers(o.name, !scope.estimators);
+      throw UsageError("--" + std::string(o.name) + " does not apply to " + what + (r.empty() ? "" : " (it sets " + r + ")"));
+    }
+  }
+  const bool solves = std::any_of(chosen.begin(), chosen.end(), [](ex::Estimator e) { return ex::row_of(e).method.has_value(); });
+  if (solves && scope.curvature) s.curvature = read_curvature_options(a, s.curvature);
+  if (chosen.size() == 1 && ex::row_of(chosen[0]).method) s.solver.method = *ex::row_of(chosen[0]).method;
+  return s;
+}
+
+ex::Estimator read_method(Args& a, const EstimatorScope& scope, ex::Estimator fallback) {
+  const ex::Estimator e = a.choice("method", ex::estimators(), fallback);
+  if (!scope.estimators && !ex::row_of(e).method) {
+    std::string solvers;
+    for (const auto& r : ex::estimator_rows())
+      if (r.method) solvers += (solvers.empty() ? "" : ", ") + r.name;
+    throw UsageError("--method " + ex::row_of(e).name + " is an estimator of its own; this command takes an inverse-HVP solver: " + solvers);
+  }
+  return e;
+}
+
+ex::SolverChoice read_solver(Args& a, bool curvature, ex::CurvatureChoice* c) {
+  const EstimatorScope scope{false, curvature, false};
+  const ex::EstimatorSettings s = read_estimator_settings(a, {read_method(a, scope)}, scope);
+  if (c) *c = s.curvature;
+  return s.solver;
+}
+
+ex::CurvatureChoice read_curvature(Args& a) { return read_curvature_options(a, {}); }
+
+nlohmann::json curvature_json(const ex::CurvatureChoice& c) {
+  nlohmann::json j = {{"curvature", ex::curvatures().name(c.kind)}};
+  if (ex::factored(c.kind)) j["fisher"] = ex::fisher_labels().name(c.labels);
+  if (ex::factored(c.kind) && c.labels == ex::FisherLabels::Sampled) j["fisher_seed"] = c.seed;
   return j;
 }
 
-std::string solver_usage(bool curvature) {
-  return "solver options:\n  --method M          (exact)\n" + inf::solver_methods().help("      ") +
-         "  --damping MU        solve (H + μI) x = b (0)\n" +
-         (curvature ? "  --curvature C       (hessian)\n" + inf::curvatures().help("      ") +
-                           "  --fisher F          kfac/ekfac output gradients (expected)\n" + inf::fisher_labels().help("      ") +
-                           "  --fisher-seed S     sampled labels (0)\n"
-                     : std::string()) +
-         "  --indefinite F      exact (and self-influence) on an indefinite H (invert)\n" + inf::indefinite_treatments().help("      ") +
-         "  --tol T --max-iterations N              cg / minres (1e-10, 1000)\n"
-         "  --lissa-scale S --lissa-depth N --lissa-repeats N --lissa-batch N\n"
-         "  --rank R                                lowrank (20)\n";
+std::string estimator_usage(const EstimatorScope& scope, const ex::EstimatorSettings& defaults) {
+  std::string h = "estimator options:\n  --method M     (exact)\n";
+  for (const auto& r : ex::estimator_rows())
+    if (scope.estimators || r.method) h += "      " + r.name + std::string(10 - std::min<std::size_t>(9, r.name.size()), ' ') + r.help + "\n";
+  for (const auto& o : estimator_option_table()) {
+    const std::string who = readers(o.name, !scope.estimators);
+    if (who.empty() || (!scope.curvature && is_curvature_option(o.name))) continue;
+    std::string head = "  --" + std::string(o.name) + " " + o.value;
+    head += std::string(head.size() < 24 ? 24 - head.size() : 1, ' ');
+    h += head + who + (o.help[0] ? ": " + std::string(o.help) : "") + " (" + o.fallback(defaults) + ")\n";
+    if (std::string(o.name) == "curvature") h += ex::curvatures().help("      ");
+    if (std::string(o.name) == "fisher") h += ex::fisher_labels().help("      ");
+    if (std::string(o.name) == "indefinite") h += ex::indefinite_treatments().help("      ");
+  }
+  return h;
 }
 
 std::vector<std::size_t> read_save_steps(Args& a, const ProblemArgs& pa) {
@@ -193,8 +297,8 @@ std::vector<std::size_t> read_save_steps(Args& a, const ProblemArgs& pa) {
   return steps;
 }
 
-inf::RetrainProtocol read_retrain(Args& a, double default_tol) {
-  inf::RetrainProtocol p;
+ex::RetrainProtocol read_retrain(Args& a, double default_tol) {
+  ex::RetrainProtocol p;
   p.optimizer = a.choice("retrain", nn::optimizers(), nn::Optimizer::Lbfgs);
   p.grad_tol = a.real("retrain-tol", default_tol, 0, 1);
   p.max_steps = a.count("retrain-steps", 0);
@@ -231,9 +335,9 @@ void finish(const Common& c, const RunDir& rd, const std::string& screen, const 
   say(c, s);
 }
 
-std::vector<std::size_t> test_rows(const std::string& spec, const inf::Problem& p) {
+std::vector<std::size_t> test_rows(const std::string& spec, const ex::Problem& p) {
   try {
-    return inf::pick_test_rows(spec, p, p.spec.seed);
+    return ex::pick_test_rows(spec, p, p.spec.seed);
   } catch (const Error& e) {
     throw UsageError(std::string("--") + e.what());
   }
@@ -241,7 +345,7 @@ std::vector<std::size_t> test_rows(const std::string& spec, const inf::Problem& 
 
 std::size_t group_size(std::size_t n, double fraction, const std::string& option) {
   try {
-    return inf::group_size(n, fraction);
+    return ex::group_size(n, fraction);
   } catch (const Error& e) {
     throw UsageError("--" + option + ": " + e.what());
   }
@@ -256,9 +360,9 @@ std::string source_rows(const data::Dataset& d, const std::vector<std::size_t>& 
 std::string label_of(const data::Dataset& d, std::size_t i) { return d.class_names.at(d.y.at(i)); }
 std::vector<double> vec(const Tensor& t) { return {t.begin(), t.end()}; }
 
-json problem_json(const inf::Problem& p) {
+json problem_json(const ex::Problem& p) {
   json spec;
-  inf::to_json(spec, p.spec);
+  ex::to_json(spec, p.spec);
   return {{"spec", spec},
           {"dataset", p.train.name},
           {"train_rows", p.train.size()},
@@ -276,7 +380,7 @@ json problem_json(const inf::Problem& p) {
           {"warnings", problem_warnings(p)}};
 }
 
-std::string problem_line(const inf::Problem& p) {
+std::string problem_line(const ex::Problem& p) {
   std::string s = p.train.name + ": " + std::to_string(p.train.size()) + " train / " + std::to_string(p.test.size()) + " test rows; " +
                   p.description + " (" + std::to_string(p.theta.size()) + " parameters), λ = " + shortest(p.obj->weight_decay()) +
                   "; accuracy train " + fmt("%.3f", p.train_accuracy) + ", test " + fmt("%.3f", p.test_accuracy) + "; θ̂ " +
@@ -286,28 +390,28 @@ std::string problem_line(const inf::Problem& p) {
   return s;
 }
 
-std::vector<std::string> problem_warnings(const inf::Problem& p) {
-  if (!(p.fit.grad_norm > inf::kStationaryTol)) return {};
-  return {"θ̂ is not a stationary point of this objective (‖∇R‖ = " + fmt("%.2e", p.fit.grad_norm) + " > " + shortest(inf::kStationaryTol) +
+std::vector<std::string> problem_warnings(const ex::Problem& p) {
+  if (!(p.fit.grad_norm > ex::kStationaryTol)) return {};
+  return {"θ̂ is not a stationary point of this objective (‖∇R‖ = " + fmt("%.2e", p.fit.grad_norm) + " > " + shortest(ex::kStationaryTol) +
           "); influence assumes one" +
           (p.fit.how == "trained" ? " — train longer (--max-steps, --epochs) or to a tolerance (--optimizer lbfgs)"
                                   : " — the checkpoint's θ̂ does not minimise its own objective")};
 }
 
-std::vector<std::string> warnings_of(const inf::Problem& p, const inf::SolveResult& s) {
+std::vector<std::string> warnings_of(const ex::Problem& p, const ex::SolveResult& s) {
   auto w = problem_warnings(p);
   if (!s.warning.empty()) w.push_back(s.warning);
   return w;
 }
 
-json solve_json(const inf::SolveResult& s) {
-  return {{"method", s.method}, {"iterations", s.iterations}, {"products", s.products}, {"relative_residual", s.rel_residual},
+json solve_json(const ex::SolveResult& s) {
+  return {{"method", ex::solver_methods().name(s.method)}, {"iterations", s.iterations}, {"products", s.products}, {"relative_residual", s.rel_residual},
           {"seconds", s.seconds}, {"negative_eigenvalues", s.negative}, {"note", s.note},
           {"converged", s.converged}, {"warning", s.warning}};
 }
 
-std::string solve_line(const inf::SolveResult& s) {
-  return s.method + " solve, relative residual " + fmt("%.1e", s.rel_residual) + ", " + std::to_string(s.products) +
+std::string solve_line(const ex::SolveResult& s) {
+  return ex::solver_methods().name(s.method) + " solve, relative residual " + fmt("%.1e", s.rel_residual) + ", " + std::to_string(s.products) +
          " Hessian-vector products, " + fmt("%.2f", s.seconds) + " s" + (s.note.empty() ? "" : " (" + s.note + ")") +
          (s.warning.empty() ? "" : "\nwarning: " + s.warning);
 }
@@ -316,13 +420,13 @@ namespace {
 json num_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 }  // namespace
 
-json scores_json(const inf::Scores& s) {
+json scores_json(const ex::Scores& s) {
   return {{"n", s.n}, {"pearson", num_or_null(s.pearson)}, {"spearman", num_or_null(s.spearman)},
           {"kendall_tau", num_or_null(s.kendall_tau)}, {"relative_error", num_or_null(s.relative_error)},
           {"signs_agree", s.signs_agree}, {"undefined", s.undefined}, {"caveat", s.caveat}};
 }
 
-std::string scores_line(const inf::Scores& s) {
+std::string scores_line(const ex::Scores& s) {
   std::string l = s.undefined.empty() ? "Pearson " + fmt("%.3f", s.pearson) + "   Spearman " + fmt("%.3f", s.spearman) + "   Kendall τ " +
                                             fmt("%.3f", s.kendall_tau)
                                       : "no correlation: " + s.undefined;
@@ -332,11 +436,11 @@ std::string scores_line(const inf::Scores& s) {
   return l;
 }
 
-json retrain_json(const inf::RetrainSummary& r) {
+json retrain_json(const ex::RetrainSummary& r) {
   return {{"jobs", r.jobs}, {"converged", r.converged}, {"saddles", r.saddles}, {"unresolved", r.unresolved}, {"resumed", r.resumed}};
 }
 
-std::string retrain_line(const inf::RetrainSummary& r) {
+std::string retrain_line(const ex::RetrainSummary& r) {
   std::string s = std::to_string(r.converged) + "/" + std::to_string(r.jobs) + " converged";
   s += ", " + std::to_string(r.saddles) + " at a saddle (λmin(H) < 0)";
   if (r.unresolved) s += ", " + std::to_string(r.unresolved) + " unresolved (no step taken)";
@@ -344,6 +448,6 @@ std::string retrain_line(const inf::RetrainSummary& r) {
   return s;
 }
 
-std::string retrain_status(const inf::RetrainRecord& r) { return inf::status_name(r.status); }
+std::string retrain_status(const ex::RetrainRecord& r) { return ex::status_name(r.status); }
 
 }  // namespace inflab::cli

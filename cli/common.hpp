@@ -5,11 +5,12 @@
 #include <string>
 
 #include "cli/args.hpp"
+#include "cli/commands.hpp"
 #include "cli/report.hpp"
 #include "cli/run_dir.hpp"
-#include "influence/experiments.hpp"
-#include "influence/problem.hpp"
-#include "influence/retrain.hpp"
+#include "experiments/experiments.hpp"
+#include "experiments/problem.hpp"
+#include "experiments/retrain.hpp"
 
 namespace inflab::cli {
 
@@ -23,30 +24,39 @@ Common read_common(Args& a, const std::string& name);
 
 // Where a command's retraining jobs journal (a file in the run directory; "" none), with
 // --threads jobs at once and a progress line unless --quiet.
-influence::RetrainRun retrain_run(const Common& c, const RunDir& rd, const std::string& journal, bool progress = true);
+experiments::RetrainRun retrain_run(const Common& c, const RunDir& rd, const std::string& journal, bool progress = true);
 
 // The problem options. With --checkpoint DIR the defaults are the checkpoint's own spec and
 // a given option that contradicts it is a UsageError naming the setting.
 struct ProblemArgs {
-  influence::ProblemSpec spec;
+  experiments::ProblemSpec spec;
   std::string checkpoint;  // "" : train here
 };
 // no_checkpoint: why this command refuses --checkpoint ("" accepts it).
-ProblemArgs read_problem(Args& a, const influence::ProblemSpec& defaults = {}, const std::string& no_checkpoint = "");
+ProblemArgs read_problem(Args& a, const experiments::ProblemSpec& defaults = {}, const std::string& no_checkpoint = "");
 // Trains, or loads the checkpoint.
-influence::Problem obtain_problem(const ProblemArgs& pa, bool progress);
+experiments::Problem obtain_problem(const ProblemArgs& pa, bool progress);
 
-influence::SolverChoice read_solver(Args& a, influence::Method fallback = influence::Method::Exact);
+// The estimator options (--method and what the chosen row reads; influence/estimator.hpp),
+// in the scope of the command (cli/commands.hpp).
+experiments::Estimator read_method(Args& a, const EstimatorScope& scope, experiments::Estimator fallback = experiments::Estimator::Exact);
+// The settings of the chosen estimators, from `defaults`; an option that none of them reads
+// is a UsageError naming the rows it sets. Help and checks come from the estimator table.
+experiments::EstimatorSettings read_estimator_settings(Args& a, const std::vector<experiments::Estimator>& chosen, const EstimatorScope& scope,
+                                                       experiments::EstimatorSettings defaults = {});
+std::string estimator_usage(const EstimatorScope& scope, const experiments::EstimatorSettings& defaults = {});
+// --method restricted to the inverse-HVP solvers, and their options (with --curvature when
+// `curvature`, returned in *c).
+experiments::SolverChoice read_solver(Args& a, bool curvature = false, experiments::CurvatureChoice* c = nullptr);
 // --curvature, and for kfac/ekfac --fisher and --fisher-seed
-influence::CurvatureChoice read_curvature(Args& a);
+experiments::CurvatureChoice read_curvature(Args& a);
 // {"curvature": name} and, for kfac/ekfac, "fisher" (and "fisher_seed" when sampled): the
 // curvature as summary.json records it
-nlohmann::json curvature_json(const influence::CurvatureChoice& c);
+nlohmann::json curvature_json(const experiments::CurvatureChoice& c);
 // --save-steps S1,S2,…: steps of an sgd/adam run whose θ is kept (TracIn); empty when not given.
 std::vector<std::size_t> read_save_steps(Args& a, const ProblemArgs& pa);
-influence::RetrainProtocol read_retrain(Args& a, double default_tol = 1e-8);
+experiments::RetrainProtocol read_retrain(Args& a, double default_tol = 1e-8);
 std::string problem_usage();
-std::string solver_usage(bool curvature = true);  // curvature: the command reads --curvature
 std::string retrain_usage();
 std::string common_usage();
 
@@ -59,20 +69,20 @@ void say(const Common& c, const std::string& text);
 void finish(const Common& c, const RunDir& rd, const std::string& screen, const Report& r = Report());
 
 // Renderings of the library's structs.
-nlohmann::json problem_json(const influence::Problem& p);
-std::string problem_line(const influence::Problem& p);  // with its warnings
-std::vector<std::string> problem_warnings(const influence::Problem& p);  // θ̂ not stationary
-nlohmann::json solve_json(const influence::SolveResult& s);
-std::string solve_line(const influence::SolveResult& s);  // with its warning
+nlohmann::json problem_json(const experiments::Problem& p);
+std::string problem_line(const experiments::Problem& p);  // with its warnings
+std::vector<std::string> problem_warnings(const experiments::Problem& p);  // θ̂ not stationary
+nlohmann::json solve_json(const experiments::SolveResult& s);
+std::string solve_line(const experiments::SolveResult& s);  // with its warning
 // Every warning of a run that solved once: the problem's and the solve's.
-std::vector<std::string> warnings_of(const influence::Problem& p, const influence::SolveResult& s);
-nlohmann::json scores_json(const influence::Scores& s);
-std::string scores_line(const influence::Scores& s);  // "Pearson 0.98 … (n = 40)" or why not
-nlohmann::json retrain_json(const influence::RetrainSummary& r);
-std::string retrain_line(const influence::RetrainSummary& r);  // "40 retrained: 37 converged, 3 saddles …"
-std::string retrain_status(const influence::RetrainRecord& r);  // converged | budget | saddle | unresolved
+std::vector<std::string> warnings_of(const experiments::Problem& p, const experiments::SolveResult& s);
+nlohmann::json scores_json(const experiments::Scores& s);
+std::string scores_line(const experiments::Scores& s);  // "Pearson 0.98 … (n = 40)" or why not
+nlohmann::json retrain_json(const experiments::RetrainSummary& r);
+std::string retrain_line(const experiments::RetrainSummary& r);  // "40 retrained: 37 converged, 3 saddles …"
+std::string retrain_status(const experiments::RetrainRecord& r);  // converged | budget | saddle | unresolved
 // pick_test_rows with its errors as usage errors of --test
-std::vector<std::size_t> test_rows(const std::string& spec, const influence::Problem& p);
+std::vector<std::size_t> test_rows(const std::string& spec, const experiments::Problem& p);
 // group_size with its errors as usage errors of the option that set the fraction
 std::size_t group_size(std::size_t n, double fraction, const std::string& option);
 // split rows as the dataset file's rows, space-separated (one CSV cell)

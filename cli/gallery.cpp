@@ -10,9 +10,9 @@
 
 namespace inflab::cli {
 
-namespace inf = influence;
+namespace ex = experiments;
 
-Tile train_tile(const inf::Problem& p, std::size_t i, const std::string& list, std::size_t rank, double predicted, double actual,
+Tile train_tile(const ex::Problem& p, std::size_t i, const std::string& list, std::size_t rank, double predicted, double actual,
                 const std::string& status) {
   Tile t{false, i, p.train.source_row(i), {list + " #" + std::to_string(rank), "label " + label_of(p.train, i)}, predicted, actual, ""};
   if (std::isfinite(predicted)) t.lines.push_back("Δ̂ " + fmt("%+.3g", predicted));
@@ -22,13 +22,13 @@ Tile train_tile(const inf::Problem& p, std::size_t i, const std::string& list, s
   return t;
 }
 
-Tile test_tile(const inf::Problem& p, std::size_t t) {
+Tile test_tile(const ex::Problem& p, std::size_t t) {
   const data::Dataset one = data::subset(p.test, {t});
   const std::size_t pred = p.obj->predict(p.theta, one).at(0);
   return {true, t, p.test.source_row(t), {"test row " + std::to_string(t), "label " + label_of(p.test, t), "predicted " + p.test.class_names.at(pred)}};
 }
 
-Gallery influence_gallery(const inf::Problem& p, std::size_t t, const Tensor& predicted, std::size_t show, const std::vector<double>& actual,
+Gallery influence_gallery(const ex::Problem& p, std::size_t t, const Tensor& predicted, std::size_t show, const std::vector<double>& actual,
                           const std::vector<std::string>& status) {
   const std::size_t src = p.test.source_row(t);
   Gallery g{"Test row " + std::to_string(t) + " (source row " + std::to_string(src) + ") and the training rows that helped and hurt it most",
@@ -37,7 +37,7 @@ Gallery influence_gallery(const inf::Problem& p, std::size_t t, const Tensor& pr
     Strip s{helpful ? "most helpful: removing the row is predicted to raise the test loss (Δ̂ > 0)"
                     : "most harmful: removing the row is predicted to lower the test loss (Δ̂ < 0)",
             helpful ? "#2ca02c" : "#d62728", {}};
-    const auto tk = inf::top_k(predicted, show, helpful);
+    const auto tk = ex::top_k(predicted, show, helpful);
     for (std::size_t r = 0; r < tk.size(); ++r)
       s.tiles.push_back(train_tile(p, tk[r].index, helpful ? "helpful" : "harmful", r + 1, tk[r].value,
                                    tk[r].index < actual.size() ? actual[tk[r].index] : NAN,
@@ -48,7 +48,7 @@ Gallery influence_gallery(const inf::Problem& p, std::size_t t, const Tensor& pr
   return g;
 }
 
-Gallery ranking_gallery(const inf::Problem& p, const std::vector<std::size_t>& ranked, const Tensor& score, const std::vector<bool>& flipped,
+Gallery ranking_gallery(const ex::Problem& p, const std::vector<std::size_t>& ranked, const Tensor& score, const std::vector<bool>& flipped,
                         const std::vector<std::size_t>& true_labels, std::size_t show) {
   Gallery g{"The " + std::to_string(std::min(show, ranked.size())) + " training rows with the largest self-influence, with their given labels", {}};
   for (std::size_t r = 0; r < std::min(show, ranked.size()); ++r) {
@@ -64,7 +64,7 @@ Gallery ranking_gallery(const inf::Problem& p, const std::vector<std::size_t>& r
   return g;
 }
 
-Examples::Examples(const inf::ProblemSpec& spec) : train_(inf::load_source(spec, true)), test_(inf::load_source(spec, false)) {
+Examples::Examples(const ex::ProblemSpec& spec) : train_(ex::load_source(spec, true)), test_(ex::load_source(spec, false)) {
   if (pictures() && train_.X.size()) {
     lo_ = *std::min_element(train_.X.begin(), train_.X.end());
     hi_ = *std::max_element(train_.X.begin(), train_.X.end());

@@ -3,7 +3,7 @@
 // one file shows pictures and numbers and renders crisply in a browser and in rsvg); for
 // tabular data, an HTML table of the same rows with their feature values as in the dataset
 // file (before standardisation). The pixels and feature values come from the dataset file's
-// row source_row (influence::load_source), never from the model's transformed inputs.
+// row source_row (experiments::load_source), never from the model's transformed inputs.
 #pragma once
 #include <cmath>
 #include <string>
@@ -11,7 +11,7 @@
 
 #include "datasets/dataset.hpp"
 #include "influence/influence.hpp"
-#include "influence/problem.hpp"
+#include "experiments/problem.hpp"
 
 namespace inflab::cli {
 
@@ -36,23 +36,23 @@ struct Gallery {
 };
 
 // A training row's tile: "<list> #rank", its label, Δ̂ and (when finite) the retrained Δ.
-Tile train_tile(const influence::Problem& p, std::size_t i, const std::string& list, std::size_t rank, double predicted, double actual = NAN,
+Tile train_tile(const experiments::Problem& p, std::size_t i, const std::string& list, std::size_t rank, double predicted, double actual = NAN,
                 const std::string& status = "");
 // The test point: its label and the model's prediction.
-Tile test_tile(const influence::Problem& p, std::size_t t);
+Tile test_tile(const experiments::Problem& p, std::size_t t);
 // Test point, then the top helpful and top harmful rows (at most `show` each) of Δ̂ [n];
 // actual(i): the retrained Δ of row i, NaN where none; status(i): its retrain status ("" none).
-Gallery influence_gallery(const influence::Problem& p, std::size_t t, const Tensor& predicted, std::size_t show,
+Gallery influence_gallery(const experiments::Problem& p, std::size_t t, const Tensor& predicted, std::size_t show,
                           const std::vector<double>& actual = {}, const std::vector<std::string>& status = {});
 
 // The `show` training rows ranked first (rows in rank order) by a score (self-influence),
 // with their given label and whether it was flipped (flipped[i]; true_label(i) otherwise).
-Gallery ranking_gallery(const influence::Problem& p, const std::vector<std::size_t>& ranked, const Tensor& score, const std::vector<bool>& flipped,
+Gallery ranking_gallery(const experiments::Problem& p, const std::vector<std::size_t>& ranked, const Tensor& score, const std::vector<bool>& flipped,
                         const std::vector<std::size_t>& true_labels, std::size_t show);
 
 class Examples {
  public:
-  explicit Examples(const influence::ProblemSpec& spec);  // reads the dataset file(s)
+  explicit Examples(const experiments::ProblemSpec& spec);  // reads the dataset file(s)
   bool pictures() const { return train_.X.dimension() == 4; }
   std::string svg(const Gallery& g) const;
   std::string table(const Gallery& g) const;  // HTML

@@ -40,51 +40,6 @@ const Choices<ExactOptions::Indefinite>& indefinite_treatments() {
   return t;
 }
 
-const Choices<Estimator>& estimators() {
-  static const Choices<Estimator> t{
-      "estimator",
-      {{"graddot", Estimator::GradDot, "gradient dot product (1/n)∇ℓ(z_t)ᵀ∇ℓ̃(z): Δ̂ with H = I"},
-       {"gradcos", Estimator::GradCos, "gradient cosine: a unitless ranking in [−1, 1]"},
-       {"tracin", Estimator::TracIn, "TracIn (Pruthi et al. 2020): Σ η_t gradient dots over steps saved in training (--save-steps)"},
-       {"trak", Estimator::Trak, "TRAK-style: projected gradients (--projection-dim), Gauss–Newton in projected space, --models"}}};
-  return t;
-}
-
-const Choices<ModelKind>& model_kinds() {
-  static const Choices<ModelKind> t{"model",
-                                    {{"logreg", ModelKind::LogReg, "logistic regression (2 classes; binary logistic loss)"},
-                                     {"softmax", ModelKind::Softmax, "softmax regression (cross-entropy)"},
-                                     {"mlp", ModelKind::Mlp, "--depth hidden layers of --width units (or --hidden widths) with --activation"},
-                                     {"cnn", ModelKind::Cnn, "small CNN for images: 2 × (conv 5×5, pool), dense 64"}}};
-  return t;
-}
-
-const Choices<GroupKind>& group_kinds() {
-  static const Choices<GroupKind> t{"group kind",
-                                    {{"random", GroupKind::Random, "uniformly random rows (seeded)"},
-                                     {"knn", GroupKind::Knn, "an anchor row and its nearest neighbours in input space"},
-                                     {"class", GroupKind::Class, "random rows of one class"},
-                                     {"gradient", GroupKind::Gradient, "rows whose training gradients cluster (k-means)"}}};
-  return t;
-}
-
-const Choices<Candidates>& candidate_rules() {
-  static const Choices<Candidates> t{
-      "candidate rule",
-      {{"top", Candidates::TopInfluence, "the --top rows with the largest |Δ̂| (Basu et al. 2021)"},
-       {"loss", Candidates::HighestLoss, "the --top rows with the highest training loss at θ̂ (Epifano et al. 2023)"},
-       {"random", Candidates::Random, "--top random rows (seeded): influence over typical rows, not extreme ones"}}};
-  return t;
-}
-
-const Choices<ParamScope>& param_scopes() {
-  static const Choices<ParamScope> t{
-      "parameter scope",
-      {{"all", ParamScope::All, "every parameter: H is the whole network's Hessian"},
-       {"last", ParamScope::LastLayer, "the last layer's weights and bias, the layers below frozen at θ̂ (Epifano et al. 2023)"}}};
-  return t;
-}
-
 const Choices<Projection>& projections() {
   static const Choices<Projection> t{"projection",
                                      {{"gaussian", Projection::Gaussian, "entries N(0, 1/k) (Johnson–Lindenstrauss)"},

@@ -13,9 +13,6 @@
 
 namespace inflab::influence {
 
-// The inverse-HVP solvers (their table, with names and help: influence/choices.hpp).
-enum class Method { Exact, Cg, Minres, Lissa, LowRank };
-
 // Which solver and its settings.
 struct SolverChoice {
   Method method = Method::Cg;

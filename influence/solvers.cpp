@@ -7,8 +7,10 @@
 
 #include <xtensor-blas/xlinalg.hpp>
 
+#include "influence/choices.hpp"
 #include "influence/kfac.hpp"
 #include "influence/spectrum.hpp"
+#include "util/format.hpp"
 
 namespace inflab::influence {
 
@@ -37,26 +39,22 @@ void finish(SolveResult& r, const CurvatureOperator& A, const Tensor& b, double 
   r.products = A.products() - before;
   r.seconds = since(t0);
 }
-std::string sci(double v) {
-  char s[32];
-  std::snprintf(s, sizeof s, "%.2g", v);
-  return s;
-}
 // The warning of every result: an iteration limit, or a measured residual above the method's
 // threshold (a NaN residual counts as above).
 void set_warning(SolveResult& r, double tol = 0) {
   const double th = residual_warning_threshold(r.method, tol);
+  const std::string& name = solver_methods().name(r.method);
   std::string w;
-  if (!r.converged) w = r.method + " stopped at its iteration limit (" + std::to_string(r.iterations) + ") before the tolerance " + sci(tol) + "; ";
+  if (!r.converged) w = name + " stopped at its iteration limit (" + std::to_string(r.iterations) + ") before the tolerance " + significant(tol, 2) + "; ";
   if (!(r.rel_residual <= th))
-    w += "relative residual " + sci(r.rel_residual) + " > " + sci(th) + " (" + r.method +
+    w += "relative residual " + significant(r.rel_residual, 2) + " > " + significant(th, 2) + " (" + name +
          "): the estimate is not the exact inverse-HVP (H + μI)⁻¹b" +
-         (r.method == "lowrank" ? " — b has weight outside the low-rank subspace; compare with cg or minres"
-          : r.method == "lissa" ? " — the truncated series has not converged; more depth, a smaller scale or damping"
-          : r.method == "exact" ? (r.note.empty() ? " — H + μI is nearly singular; add damping" : " — " + r.note)
+         (r.method == Method::LowRank ? " — b has weight outside the low-rank subspace; compare with cg or minres"
+          : r.method == Method::Lissa ? " — the truncated series has not converged; more depth, a smaller scale or damping"
+          : r.method == Method::Exact ? (r.note.empty() ? " — H + μI is nearly singular; add damping" : " — " + r.note)
                                 : " — more iterations, damping, or another method");
   else if (!w.empty())
-    w += "relative residual " + sci(r.rel_residual);
+    w += "relative residual " + significant(r.rel_residual, 2);
   r.warning = w;
 }
 // What every iterative solver does first: check μ and b, start the clock and the product
@@ -66,9 +64,9 @@ struct Start {
   Clock::time_point t0;
   std::size_t before;
 };
-Start start(const CurvatureOperator& A, const Tensor& b, double mu, const char* method) {
+Start start(const CurvatureOperator& A, const Tensor& b, double mu, Method method) {
   check_damping(mu);
-  check_rhs(A, b, method);
+  check_rhs(A, b, solver_methods().name(method).c_str());
   Start s{SolveResult(), Clock::now(), A.products()};
   s.r.method = method;
   s.r.x = zeros({A.dim()});
@@ -76,15 +74,20 @@ Start start(const CurvatureOperator& A, const Tensor& b, double mu, const char* 
 }
 }  // namespace
 
-double residual_warning_threshold(const std::string& method, double tol) {
-  if (method == "cg" || method == "minres") return std::max(1e-6, 10 * tol);
-  if (method == "lissa" || method == "lowrank") return 1e-3;
-  return 1e-6;  // exact and anything else
+double residual_warning_threshold(Method method, double tol) {
+  switch (method) {
+    case Method::Cg:
+    case Method::Minres: return std::max(1e-6, 10 * tol);
+    case Method::Lissa:
+    case Method::LowRank: return 1e-3;
+    case Method::Exact: break;
+  }
+  return 1e-6;
 }
 
 SolveResult solve_kfac(const CurvatureOperator& A, const Tensor& b, double damping) {
   if (!A.kfac()) throw Error("solve_kfac: the curvature is not kfac or ekfac");
-  Start s = start(A, b, damping, "exact");
+  Start s = start(A, b, damping, Method::Exact);
   SolveResult& r = s.r;
   r.note = std::string(A.kind() == Curvature::Ekfac ? "EK-FAC" : "K-FAC") +
            ": inverted in the Kronecker factors' eigenbases (exact for that matrix, not for H)";
@@ -184,7 +187,7 @@ SolveResult solve_exact(const CurvatureOperator& A, const Eigen& e, const Tensor
   const auto t0 = Clock::now();
   const std::size_t before = A.products(), p = A.dim();
   SolveResult r;
-  r.method = "exact";
+  r.method = Method::Exact;
   r.x = zeros({p});
   for (std::size_t k = 0; k < p; ++k) {
     const double lam = e.values(k) + opt.damping;
@@ -215,7 +218,7 @@ SolveResult solve_exact(const CurvatureOperator& A, const Eigen& e, const Tensor
 }
 
 SolveResult solve_cg(const CurvatureOperator& A, const Tensor& b, const CgOptions& opt) {
-  auto [r, t0, before] = start(A, b, opt.damping, "cg");
+  auto [r, t0, before] = start(A, b, opt.damping, Method::Cg);
   const std::size_t p = A.dim();
   Tensor res = b, dir = b;
   double rr = dot(res, res);
@@ -249,7 +252,7 @@ SolveResult solve_cg(const CurvatureOperator& A, const Tensor& b, const CgOption
 }
 
 SolveResult solve_minres(const CurvatureOperator& A, const Tensor& b, const CgOptions& opt) {
-  auto [r, t0, before] = start(A, b, opt.damping, "minres");
+  auto [r, t0, before] = start(A, b, opt.damping, Method::Minres);
   const std::size_t p = A.dim();
   const double beta1 = norm2(b);
   if (beta1 == 0) {
@@ -320,19 +323,19 @@ SolveResult solve_lissa(const CurvatureOperator& A, const Tensor& b, const Lissa
   const double lam_min_A = low - opt.damping;  // of A itself
   if (low <= 1e-6 * top) {
     const double suggest = std::max(-lam_min_A, 0.0) + 1e-3 * top;
-    throw Error("lissa: λmin(H + μI) ≈ " + sci(low) + " (power iteration; λmax ≈ " + sci(top) + ", μ = " + sci(opt.damping) +
+    throw Error("lissa: λmin(H + μI) ≈ " + significant(low, 2) + " (power iteration; λmax ≈ " + significant(top, 2) + ", μ = " + significant(opt.damping, 2) +
                 "): H + μI has a negative or zero eigenvalue (or one too small to tell from 0), so the recursion cannot converge; " +
-                (lam_min_A < 0 ? "add damping μ > −λmin(H) ≈ " + sci(-lam_min_A) + " (e.g. --damping " + sci(suggest) + ")"
-                                : "add damping (e.g. --damping " + sci(suggest) + ")") +
+                (lam_min_A < 0 ? "add damping μ > −λmin(H) ≈ " + significant(-lam_min_A, 2) + " (e.g. --damping " + significant(suggest, 2) + ")"
+                                : "add damping (e.g. --damping " + significant(suggest, 2) + ")") +
                 ", use the Gauss-Newton curvature (--curvature ggn), or use minres");
   }
   if (static_cast<double>(opt.depth) * low / opt.scale < 1)
-    throw Error("lissa: with scale " + sci(opt.scale) + " and depth " + std::to_string(opt.depth) +
-                " the recursion leaves more than e⁻¹ of the error along λmin(H + μI) ≈ " + sci(low) +
-                " (power iteration): use depth ≥ " + sci(5 * opt.scale / low) + ", a scale nearer λmax ≈ " + sci(top) +
-                " (≥ " + sci(1.1 * top) + "), or add damping");
+    throw Error("lissa: with scale " + significant(opt.scale, 2) + " and depth " + std::to_string(opt.depth) +
+                " the recursion leaves more than e⁻¹ of the error along λmin(H + μI) ≈ " + significant(low, 2) +
+                " (power iteration): use depth ≥ " + significant(5 * opt.scale / low, 2) + ", a scale nearer λmax ≈ " + significant(top, 2) +
+                " (≥ " + significant(1.1 * top, 2) + "), or add damping");
   SolveResult r;
-  r.method = "lissa";
+  r.method = Method::Lissa;
   r.x = zeros({p});
   const double bn = norm2(b);
   for (std::size_t rep = 0; rep < opt.repeats; ++rep) {
@@ -367,7 +370,7 @@ SolveResult solve_lowrank(const CurvatureOperator& A, const Tensor& b, const Low
   for (std::size_t i = 0; i < l.steps; ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](auto a, auto c) { return std::fabs(l.ritz_values(a)) > std::fabs(l.ritz_values(c)); });
   SolveResult r;
-  r.method = "lowrank";
+  r.method = Method::LowRank;
   r.x = zeros({p});
   for (std::size_t q = 0; q < std::min(opt.rank, l.steps); ++q) {
     const std::size_t k = order[q];

@@ -8,9 +8,12 @@
 
 namespace inflab::influence {
 
+// The inverse-HVP solvers (their table, with names and help: influence/choices.hpp).
+enum class Method { Exact, Cg, Minres, Lissa, LowRank };
+
 struct SolveResult {
   Tensor x;
-  std::string method;
+  Method method = Method::Exact;
   std::size_t iterations = 0;
   std::size_t products = 0;    // curvature-vector products used (incl. the residual check)
   double rel_residual = 0;     // ‖(A + μI)x − b‖ / ‖b‖, recomputed with one extra product
@@ -32,7 +35,7 @@ struct SolveResult {
 //   exact 1e-6 (a dense eigendecomposition of a nonsingular A + μI reaches ~1e-12);
 //   cg, minres max(1e-6, 10·tol) (what the user asked for, with room for rounding);
 //   lissa, lowrank 1e-3 (approximate by design: truncated series, a subspace).
-double residual_warning_threshold(const std::string& method, double tol = 0);
+double residual_warning_threshold(Method method, double tol = 0);
 
 void check_damping(double mu);  // Error unless finite and ≥ 0
 
@@ -85,7 +88,7 @@ Eigen symmetric_eigen(Tensor H);
 SolveResult solve_exact(const CurvatureOperator& A, const Eigen& e, const Tensor& b, const ExactOptions& opt = {});
 
 // (A + μI) x = b for a K-FAC or EK-FAC operator (A.kfac() set), inverted in the factors'
-// eigenbases (exact for that matrix); checked and measured like every solve (method "exact").
+// eigenbases (exact for that matrix); checked and measured like every solve (method exact).
 SolveResult solve_kfac(const CurvatureOperator& A, const Tensor& b, double damping);
 
 // Conjugate gradients; stops at ‖r‖/‖b‖ ≤ tol. Meeting pᵀ(A + μI)p ≤ 0 is an Error that says

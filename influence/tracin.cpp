@@ -63,4 +63,20 @@ Tensor tracin(const nn::Objective& obj, const data::Dataset& train, const data::
   return out;
 }
 
+Tensor gradient_self(const nn::Objective& obj, const data::Dataset& train, const Tensor& theta) {
+  Tensor out = zeros({train.size()});
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const Tensor g = per_example_gradient(obj, train, theta, i);
+    out(i) = dot(g, g);
+  }
+  return out;
+}
+
+Tensor tracin_self(const nn::Objective& obj, const data::Dataset& train, const std::vector<Snapshot>& trajectory) {
+  if (trajectory.empty()) throw Error("TracIn needs parameters saved during training (none given)");
+  Tensor out = zeros({train.size()});
+  for (const Snapshot& s : trajectory) axpy_inplace(out, s.lr, gradient_self(obj, train, s.theta));
+  return out;
+}
+
 }  // namespace inflab::influence

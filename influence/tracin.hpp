@@ -9,9 +9,17 @@
 #pragma once
 #include <vector>
 
-#include "influence/problem.hpp"
+#include "datasets/dataset.hpp"
+#include "nn/objective.hpp"
 
 namespace inflab::influence {
+
+// θ after `step` optimizer steps of an sgd/adam run, with that step's learning rate.
+struct Snapshot {
+  std::size_t step = 0;
+  double lr = 0;
+  Tensor theta;
+};
 
 Tensor gradient_dot(const nn::Objective& obj, const data::Dataset& train, const data::Dataset& test,
                     const std::vector<std::size_t>& rows, const Tensor& theta);
@@ -21,5 +29,10 @@ Tensor gradient_cosine(const nn::Objective& obj, const data::Dataset& train, con
 // Error when the trajectory is empty (TracIn needs parameters saved during training).
 Tensor tracin(const nn::Objective& obj, const data::Dataset& train, const data::Dataset& test,
               const std::vector<std::size_t>& rows, const std::vector<Snapshot>& trajectory);
+// TracIn's self-influence (Pruthi et al. 2020: their detector of mislabelled rows), not ÷ n:
+// Σ_t η_t ‖∇ℓ̃(zᵢ; θ_t)‖² for every training row [n].
+Tensor tracin_self(const nn::Objective& obj, const data::Dataset& train, const std::vector<Snapshot>& trajectory);
+// ‖∇ℓ̃(zᵢ; θ)‖² for every training row [n]: the gradient dot product's self-influence (not ÷ n).
+Tensor gradient_self(const nn::Objective& obj, const data::Dataset& train, const Tensor& theta);
 
 }  // namespace inflab::influence

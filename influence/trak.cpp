@@ -82,15 +82,5 @@ Tensor trak(const nn::Objective& obj, const data::Dataset& train, const data::Da
   return out;
 }
 
-std::vector<Tensor> trained_models(const Problem& p, std::size_t models, bool progress) {
-  if (models == 0) throw Error("TRAK: the number of models must be at least 1");
-  std::vector<Tensor> out = {p.theta};
-  for (std::size_t mi = 1; mi < models; ++mi) {
-    ProblemSpec s = p.spec;
-    s.seed = p.spec.seed + 1000003 * mi;
-    out.push_back(nn::train(*p.obj, p.train, p.obj->model().init(s.seed), train_options(s, progress)).theta);
-  }
-  return out;
-}
 
 }  // namespace inflab::influence

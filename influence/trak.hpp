@@ -9,7 +9,8 @@
 #include <vector>
 
 #include "influence/choices.hpp"
-#include "influence/problem.hpp"
+#include "datasets/dataset.hpp"
+#include "nn/objective.hpp"
 
 namespace inflab::influence {
 
@@ -27,9 +28,5 @@ Tensor random_projection(std::size_t k, std::size_t p, Projection kind, std::uin
 // [m, n] for the test rows `rows`, averaged over the models θ_m in `thetas` (trained on train).
 Tensor trak(const nn::Objective& obj, const data::Dataset& train, const data::Dataset& test, const std::vector<std::size_t>& rows,
             const std::vector<Tensor>& thetas, const TrakOptions& o);
-
-// θ̂ of the problem and models − 1 more, each trained like it from another seed
-// (initialisation and batch order: seed + 1000003·m) on the same data.
-std::vector<Tensor> trained_models(const Problem& p, std::size_t models, bool progress);
 
 }  // namespace inflab::influence

@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "influence/retrain.hpp"  // RemoteWorkers, complete for the unique_ptr
+#include "experiments/retrain.hpp"  // RemoteWorkers, complete for the unique_ptr
 #include "util/error.hpp"
 
 #if INFLAB_HAVE_MPI
@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "autodiff/blas.hpp"
-#include "influence/retrain_jobs.hpp"
+#include "experiments/retrain_jobs.hpp"
 #endif
 
 namespace inflab::mpi {
@@ -129,7 +129,7 @@ std::string request(std::uint32_t thread, Kind kind, const std::string& text) {
 }
 
 // Rank 0's side: ships a batch and serves the other ranks' threads from the caller's queue.
-class Ranks final : public influence::RemoteWorkers {
+class Ranks final : public experiments::RemoteWorkers {
  public:
   explicit Ranks(std::size_t size) : size_(size) {}
   std::size_t ranks() const override { return size_; }
@@ -137,11 +137,11 @@ class Ranks final : public influence::RemoteWorkers {
   // wait for replies that will not come, and only MPI_Abort ends them
   bool idle = true;
 
-  void serve(const influence::RetrainJobs& jobs, std::size_t threads, const std::function<std::optional<std::size_t>()>& next,
-             const std::function<void(influence::RetrainRecord)>& finished,
+  void serve(const experiments::RetrainJobs& jobs, std::size_t threads, const std::function<std::optional<std::size_t>()>& next,
+             const std::function<void(experiments::RetrainRecord)>& finished,
              const std::function<void(const std::string&)>& failed) override {
     idle = false;
-    std::string bytes = influence::encode_jobs(jobs);
+    std::string bytes = experiments::encode_jobs(jobs);
     const std::uint64_t head[2] = {bytes.size(), threads};
     for (int r = 1; r < static_cast<int>(size_); ++r)
       check(MPI_Send(head, 2, MPI_UINT64_T, r, kAnnounce, MPI_COMM_WORLD), "MPI_Send");
@@ -160,9 +160,9 @@ class Ranks final : public influence::RemoteWorkers {
       const auto kind = static_cast<Kind>(m[sizeof t]);
       const std::string text = m.substr(sizeof t + 1);
       if (kind == Result) {
-        std::optional<influence::RetrainRecord> r;
+        std::optional<experiments::RetrainRecord> r;
         try {
-          r = influence::decode_record(text);
+          r = experiments::decode_record(text);
         } catch (const std::exception& e) {
           failed("a result from rank " + std::to_string(st.MPI_SOURCE) + " did not decode: " + e.what());
         }
@@ -189,7 +189,7 @@ class Ranks final : public influence::RemoteWorkers {
 };
 
 // One worker thread: ask, run, answer, until rank 0 says none left.
-void work_thread(const influence::DecodedJobs* batch, const std::string& broken, std::uint32_t t, std::size_t rank) try {
+void work_thread(const experiments::DecodedJobs* batch, const std::string& broken, std::uint32_t t, std::size_t rank) try {
   std::string m = request(t, Hello, "");
   for (;;) {
     check(MPI_Send(m.data(), static_cast<int>(m.size()), MPI_BYTE, 0, kRequest, MPI_COMM_WORLD), "MPI_Send");
@@ -199,9 +199,9 @@ void work_thread(const influence::DecodedJobs* batch, const std::string& broken,
     const auto j = static_cast<std::size_t>(job);
     try {
       if (!batch) throw Error(broken);
-      influence::RetrainRecord r = influence::run_retrain_job(batch->jobs(), j);
+      experiments::RetrainRecord r = experiments::run_retrain_job(batch->jobs(), j);
       r.rank = rank;
-      m = request(t, Result, influence::encode_record(r));
+      m = request(t, Result, experiments::encode_record(r));
     } catch (const std::exception& e) {
       m = request(t, Failure, "retraining job " + std::to_string(j) + " failed: " + e.what());
     }
@@ -254,10 +254,10 @@ int Session::work() try {
     check(MPI_Recv(head, 2, MPI_UINT64_T, 0, kAnnounce, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "MPI_Recv");
     std::string bytes(head[0], '\0');
     broadcast(bytes);
-    std::unique_ptr<influence::DecodedJobs> batch;
+    std::unique_ptr<experiments::DecodedJobs> batch;
     std::string broken;
     try {
-      batch = std::make_unique<influence::DecodedJobs>(bytes);
+      batch = std::make_unique<experiments::DecodedJobs>(bytes);
     } catch (const std::exception& e) {
       broken = std::string("the batch did not decode: ") + e.what();  // each job reports it to rank 0
     }

@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <memory>
 
-namespace inflab::influence {
+namespace inflab::experiments {
 class RemoteWorkers;
 }
 
@@ -29,13 +29,13 @@ class Session {
   // A worker's whole life: run the batches rank 0 sends until it says stop. Returns the
   // process's exit status.
   int work();
-  // Rank 0 of several: the other ranks, for influence::RetrainRun::remote; else nullptr.
-  influence::RemoteWorkers* remote() const { return remote_.get(); }
+  // Rank 0 of several: the other ranks, for experiments::RetrainRun::remote; else nullptr.
+  experiments::RemoteWorkers* remote() const { return remote_.get(); }
 
  private:
   std::size_t rank_ = 0, size_ = 1;
   bool started_ = false;
-  std::unique_ptr<influence::RemoteWorkers> remote_;
+  std::unique_ptr<experiments::RemoteWorkers> remote_;
 };
 
 // The process's session (nullptr before main made one).

@@ -1,6 +1,7 @@
 #include "nn/optim.hpp"
 
 #include "autodiff/blas.hpp"
+#include "util/format.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -55,12 +56,6 @@ void Adam::step(Tensor& theta, const Tensor& g, double lr) {
 
 namespace {
 double dotp(const Tensor& a, const Tensor& b) { return dot(a, b); }
-
-std::string sci(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.3g", v);
-  return b;
-}
 
 // The stopping rules shared by the full-batch optimizers, checked before each iteration.
 bool should_stop(MinimizeResult& res, bool go_on, double grad_tol, std::size_t max_iterations) {
@@ -186,7 +181,7 @@ MinimizeResult lbfgs(const ValueGradFn& f, Tensor theta, const LbfgsOptions& opt
         S.clear(), Y.clear(), rho.clear();
         continue;
       }
-      res.message = "line search failed at ‖∇R‖ = " + sci(res.grad_norm) + " (the limit of double precision for this problem?)";
+      res.message = "line search failed at ‖∇R‖ = " + significant(res.grad_norm) + " (the limit of double precision for this problem?)";
       break;
     }
     Tensor s = axpy(ls.theta, -1.0, theta), y = axpy(ls.grad, -1.0, g);
@@ -230,8 +225,8 @@ MinimizeResult newton(const ad::Fn& f, Tensor theta, const NewtonOptions& opt) {
     best_gn = std::min(best_gn, res.grad_norm);
     prev_value = res.value;
     if (opt.stall_iterations && stalled >= opt.stall_iterations) {
-      res.message = "precision floor: ‖∇R‖ " + sci(res.grad_norm) + " did not decrease for " + std::to_string(stalled) +
-                    " iterations (tolerance " + sci(opt.grad_tol) + ")";
+      res.message = "precision floor: ‖∇R‖ " + significant(res.grad_norm) + " did not decrease for " + std::to_string(stalled) +
+                    " iterations (tolerance " + significant(opt.grad_tol) + ")";
       break;
     }
     const Tensor H = ad::hessian(f, theta);
@@ -260,7 +255,7 @@ MinimizeResult newton(const ad::Fn& f, Tensor theta, const NewtonOptions& opt) {
       }
     }
     if (!accepted) {
-      res.message = "no decrease along the Newton direction at ‖∇R‖ = " + sci(res.grad_norm);
+      res.message = "no decrease along the Newton direction at ‖∇R‖ = " + significant(res.grad_norm);
       break;
     }
   }

@@ -20,9 +20,9 @@
 
 #include "datasets/idx.hpp"
 
-#include "influence/problem.hpp"
+#include "experiments/problem.hpp"
 #include "influence/influence.hpp"
-#include "influence/last_layer.hpp"
+#include "experiments/last_layer.hpp"
 #include "influence/tracin.hpp"
 #include "nn/checkpoint.hpp"
 #include "tests/cli/run_inflab.hpp"
@@ -124,11 +124,11 @@ TEST_CASE("inflab train → checkpoint → influence, hessian, spectrum, check o
   // influence from the checkpoint equals the library's Δ̂ for the same θ̂
   const std::string from_ck = "--dataset iris --classes 1,2 --weight-decay 0.01 --quiet --checkpoint " + t.file("tr/checkpoint");
   REQUIRE(run_inflab(t.dir(), "influence " + from_ck + " --test 3 --out inf").code == 0);
-  const influence::Problem p = influence::load_problem(t.file("tr/checkpoint"));
-  const influence::CurvatureOperator A(*p.obj, p.train, p.theta);
-  influence::SolverChoice c;
-  c.method = influence::Method::Exact;
-  const influence::Influence want = influence::influence_on_test(A, p.test, {3}, c);
+  const experiments::Problem p = experiments::load_problem(t.file("tr/checkpoint"));
+  const experiments::CurvatureOperator A(*p.obj, p.train, p.theta);
+  experiments::SolverChoice c;
+  c.method = experiments::Method::Exact;
+  const experiments::Influence want = experiments::influence_on_test(A, p.test, {3}, c);
   std::ifstream csv(t.file("inf/influence.csv"));
   std::string line;
   std::getline(csv, line);
@@ -145,7 +145,7 @@ TEST_CASE("inflab train → checkpoint → influence, hessian, spectrum, check o
   CHECK(worst < 1e-9);
   const json is = summary(t.file("inf/summary.json"));
   CHECK(is["tests"][0]["helpful"].size() == 10);
-  CHECK(is["tests"][0]["helpful"][0]["predicted_loss_change"].get<double>() == doctest::Approx(influence::top_k(want.predicted_change, 1, true)[0].value));
+  CHECK(is["tests"][0]["helpful"][0]["predicted_loss_change"].get<double>() == doctest::Approx(experiments::top_k(want.predicted_change, 1, true)[0].value));
 
   REQUIRE(run_inflab(t.dir(), "hessian " + from_ck + " --out h").code == 0);
   const Tensor H = nn::load_npy(t.file("h/hessian.npy"));
@@ -574,7 +574,7 @@ TEST_CASE("inflab influence: ekfac, graddot, tracin and trak against the library
   const std::string mlp = "--dataset iris --width 6 --weight-decay 0.01 --quiet";
   REQUIRE(run_inflab(t.dir(), "train " + mlp + " --optimizer adam --epochs 20 --batch-size 40 --lr 0.01 --save-steps 10,30,60 --out tr").code == 0);
   const std::string ck = "--checkpoint " + t.file("tr/checkpoint") + " --quiet";
-  const influence::Problem p = influence::load_problem(t.file("tr/checkpoint"));
+  const experiments::Problem p = experiments::load_problem(t.file("tr/checkpoint"));
   REQUIRE(p.trajectory.size() == 3);
   CHECK(p.trajectory[2].step == 60);
   CHECK(p.trajectory[0].lr == 0.01);
@@ -582,11 +582,11 @@ TEST_CASE("inflab influence: ekfac, graddot, tracin and trak against the library
   // EK-FAC: the same numbers as the library's solve on the EK-FAC operator
   REQUIRE(run_inflab(t.dir(), "influence " + ck + " --curvature ekfac --damping 0.001 --test 2 --out ek").code == 0);
   {
-    const influence::CurvatureOperator A(*p.obj, p.train, p.theta, influence::Curvature::Ekfac);
-    influence::SolverChoice c;
-    c.method = influence::Method::Exact;
+    const experiments::CurvatureOperator A(*p.obj, p.train, p.theta, experiments::Curvature::Ekfac);
+    experiments::SolverChoice c;
+    c.method = experiments::Method::Exact;
     c.damping = 0.001;
-    const influence::Influence want = influence::influence_on_test(A, p.test, {2}, c);
+    const experiments::Influence want = experiments::influence_on_test(A, p.test, {2}, c);
     CHECK(worst(column("ek/influence.csv"), want.predicted_change) < 1e-9);
     const json s = summary(t.file("ek/summary.json"));
     CHECK(s["curvature"] == "ekfac");
@@ -595,16 +595,16 @@ TEST_CASE("inflab influence: ekfac, graddot, tracin and trak against the library
   }
   // gradient dot, and TracIn over the checkpoint's saved steps
   REQUIRE(run_inflab(t.dir(), "influence " + ck + " --method graddot --test 2 --out gd").code == 0);
-  CHECK(worst(column("gd/influence.csv"), influence::gradient_dot(*p.obj, p.train, p.test, {2}, p.theta)) < 1e-9);
+  CHECK(worst(column("gd/influence.csv"), experiments::gradient_dot(*p.obj, p.train, p.test, {2}, p.theta)) < 1e-9);
   REQUIRE(run_inflab(t.dir(), "influence " + ck + " --method gradcos --test 2 --out gc").code == 0);
   CHECK(slurp(t.file("gc/influence.csv")).find("gradient_cosine_test2") != std::string::npos);
-  CHECK(worst(column("gc/influence.csv"), influence::gradient_cosine(*p.obj, p.train, p.test, {2}, p.theta)) < 1e-9);
+  CHECK(worst(column("gc/influence.csv"), experiments::gradient_cosine(*p.obj, p.train, p.test, {2}, p.theta)) < 1e-9);
   REQUIRE(run_inflab(t.dir(), "influence " + ck + " --method tracin --test 2 --out ti").code == 0);
   {
-    const Tensor want = influence::tracin(*p.obj, p.train, p.test, {2}, p.trajectory);
+    const Tensor want = experiments::tracin(*p.obj, p.train, p.test, {2}, p.trajectory);
     CHECK(worst(column("ti/influence.csv"), want) < 1e-9);
     const json s = summary(t.file("ti/summary.json"));
-    CHECK(s["tests"][0]["estimator"]["checkpoints"].size() == 3);
+    CHECK(s["tests"][0]["estimator"]["steps"].size() == 3);
     CHECK(s["units"].get<std::string>().find("TracIn = n × this") != std::string::npos);
   }
   // TRAK with k = p, an orthogonal projection and one model is Gauss–Newton influence
@@ -748,14 +748,14 @@ TEST_CASE("inflab --hidden and validate --params last: mixed widths in the check
   CHECK(s["params"] == "last");
   CHECK(s["retrains"]["jobs"] == 5);
   // the same Δ̂ from the library: the last layer (4·3 + 3 parameters) on frozen features, exact H
-  const influence::Problem p = influence::load_problem(t.file("tr/checkpoint"));
-  const influence::Problem h = influence::last_layer(p);
+  const experiments::Problem p = experiments::load_problem(t.file("tr/checkpoint"));
+  const experiments::Problem h = experiments::last_layer(p);
   REQUIRE(h.theta.size() == 15);
-  influence::SolverChoice exact;
-  exact.method = influence::Method::Exact;
-  const influence::CurvatureOperator A(*h.obj, h.train, h.theta);
+  experiments::SolverChoice exact;
+  exact.method = experiments::Method::Exact;
+  const experiments::CurvatureOperator A(*h.obj, h.train, h.theta);
   const std::size_t test_row = s["test_row"].get<std::size_t>();
-  const auto inf = influence::influence_on_test(A, h.test, {test_row}, exact);
+  const auto inf = experiments::influence_on_test(A, h.test, {test_row}, exact);
   std::ifstream in(t.file("v/validate.csv"));
   std::string line;
   std::getline(in, line);

@@ -9,7 +9,7 @@
 #include "datasets/transforms.hpp"
 #include "nn/builders.hpp"
 #include "influence/influence.hpp"
-#include "influence/retrain.hpp"
+#include "experiments/retrain.hpp"
 #include "nn/trainer.hpp"
 #include "tests/test_util.hpp"
 
@@ -83,8 +83,8 @@ inline influence::SolverChoice exact_solver() {
   c.method = influence::Method::Exact;
   return c;
 }
-inline influence::RetrainProtocol lbfgs_retraining() {
-  influence::RetrainProtocol p;
+inline experiments::RetrainProtocol lbfgs_retraining() {
+  experiments::RetrainProtocol p;
   p.grad_tol = 1e-10;
   p.max_steps = 5000;
   return p;

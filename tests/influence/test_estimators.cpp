@@ -12,6 +12,8 @@
 #include "datasets/csv.hpp"
 #include "datasets/split.hpp"
 #include "datasets/transforms.hpp"
+#include "experiments/problem.hpp"
+#include "influence/estimator.hpp"
 #include "influence/kfac.hpp"
 #include "influence/tracin.hpp"
 #include "influence/trak.hpp"
@@ -22,6 +24,7 @@
 
 using namespace inflab;
 using namespace inflab::influence;
+using namespace inflab::experiments;
 using inflab::test::error_of;
 using inflab::test::rel_err;
 
@@ -480,4 +483,69 @@ TEST_CASE("TRAK's ensemble: models from other seeds, averaged") {
   axpy_inplace(want, 1.0, b);
   for (auto& e : want) e *= 0.5;
   CHECK(rel_err(both, want) < 1e-12);
+}
+
+TEST_CASE("the estimator table: one call shape; each row gives what the function it wraps gives, with its diagnostics") {
+  ProblemSpec spec;
+  spec.n_train = 60, spec.width = 4, spec.grad_tol = 1e-9;
+  const Problem p = build_problem(spec, false);
+  const Trained t = trained(p, false);
+  const std::vector<std::size_t> rows = {0, 7};
+  EstimatorSettings s;
+  s.solver.damping = 0.01;
+  // every row: [m, n], finite, named in the table the CLI parses
+  for (const auto& r : estimator_rows()) {
+    CHECK(estimators().parse(r.name) == r.id);
+    if (r.id == Estimator::TracIn) continue;  // needs a trajectory (below)
+    const Estimate e = estimate(r.id, t, rows, s);
+    CHECK(e.estimator == r.id);
+    REQUIRE(e.predicted.shape() == Shape{2, p.train.size()});
+    CHECK(all_finite(e.predicted));
+    CHECK(e.solves.size() == (r.method ? 2u : 0u));
+    CHECK(e.seconds >= 0);
+  }
+  // the inverse-HVP rows agree with predicted_changes_each on the same operator
+  const CurvatureOperator A(*p.obj, p.train, p.theta);
+  SolverChoice c = s.solver;
+  c.method = Method::Exact;
+  const Tensor want = predicted_changes_each(A, p.test, rows, c);
+  const Estimate ex = estimate(Estimator::Exact, t, rows, s), cg = estimate(Estimator::Cg, t, rows, s);
+  CHECK(rel_err(ex.predicted, want) < 1e-12);
+  CHECK(rel_err(cg.predicted, want) < 1e-7);
+  CHECK(cg.solves[0].method == Method::Cg);
+  CHECK(ex.grad_norm == doctest::Approx(A.grad_norm()));
+  CHECK(estimate(Estimator::GradDot, t, rows, s).predicted(1, 5) == gradient_dot(*p.obj, p.train, p.test, rows, p.theta)(1, 5));
+  // self-influence: exact is one eigendecomposition, cg one solve per row, trak none
+  CHECK(self_cost(Estimator::Exact, s) == SelfCost::Cheap);
+  CHECK(self_cost(Estimator::Cg, s) == SelfCost::SolvePerRow);
+  CHECK(self_cost(Estimator::Trak, s) == SelfCost::None);
+  const Tensor self = self_influence(Estimator::GradDot, t, s);
+  const Tensor g3 = per_example_gradient(*p.obj, p.train, p.theta, 3);
+  CHECK(self(3) == doctest::Approx(dot(g3, g3)).epsilon(1e-12));
+  CHECK(error_of([&] { self_influence(Estimator::Trak, t, s); }).find("no self-influence") != std::string::npos);
+  // TRAK's k above p and TracIn without a trajectory are errors naming what is missing
+  EstimatorSettings big = s;
+  big.trak.dim = p.theta.size() + 1;
+  CHECK(error_of([&] { estimate(Estimator::Trak, t, rows, big); }).find("above the parameter count") != std::string::npos);
+  CHECK(error_of([&] { estimate(Estimator::TracIn, t, rows, s); }).find("saved during training") != std::string::npos);
+  // options: each row reads its own; a solver's options are not graddot's
+  const auto& cg_row = row_of(Estimator::Cg);
+  CHECK(std::find(cg_row.options.begin(), cg_row.options.end(), "tol") != cg_row.options.end());
+  CHECK(row_of(Estimator::GradDot).options.empty());
+  const auto all = estimator_options();
+  CHECK(std::find(all.begin(), all.end(), "projection-dim") != all.end());
+}
+
+TEST_CASE("TracIn's self-influence is Σ η_t ‖∇ℓ̃(zᵢ; θ_t)‖² over the saved steps") {
+  ProblemSpec spec;
+  spec.n_train = 40, spec.width = 3, spec.optimizer = nn::Optimizer::Sgd, spec.epochs = 3, spec.batch_size = 10, spec.lr = 0.05;
+  const Problem p = build_problem(spec, false, {2, 5});
+  REQUIRE(p.trajectory.size() == 2);
+  const Tensor self = self_influence(Estimator::TracIn, trained(p, false), {});
+  double want = 0;
+  for (const auto& snap : p.trajectory) {
+    const Tensor g = per_example_gradient(*p.obj, p.train, snap.theta, 7);
+    want += snap.lr * dot(g, g);
+  }
+  CHECK(self(7) == doctest::Approx(want).epsilon(1e-12));
 }

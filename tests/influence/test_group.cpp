@@ -3,7 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "autodiff/check.hpp"
-#include "influence/evaluation.hpp"
+#include "experiments/evaluation.hpp"
 #include "influence/group.hpp"
 #include "influence/metrics.hpp"
 #include <array>
@@ -13,6 +13,7 @@
 
 using namespace inflab;
 using namespace inflab::influence;
+using namespace inflab::experiments;
 using inflab::test::error_of;
 
 TEST_CASE("metrics on hand-checked values, ties included") {

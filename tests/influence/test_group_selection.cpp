@@ -6,11 +6,12 @@
 
 #include "autodiff/check.hpp"
 #include "influence/group_selection.hpp"
-#include "influence/retrain.hpp"
+#include "experiments/retrain.hpp"
 #include "tests/influence/fixtures.hpp"
 
 using namespace inflab;
 using namespace inflab::influence;
+using namespace inflab::experiments;
 using inflab::test::error_of;
 
 TEST_CASE("projection onto the capped simplex") {

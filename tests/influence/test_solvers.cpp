@@ -215,12 +215,12 @@ TEST_CASE("every solver reports a residual above its threshold, and an iteration
   LowRankOptions low;
   low.rank = 1;
   const SolveResult lo = solve_lowrank(A, b, low);
-  REQUIRE(lo.rel_residual > residual_warning_threshold("lowrank"));
+  REQUIRE(lo.rel_residual > residual_warning_threshold(Method::LowRank));
   CHECK(lo.warning.find("relative residual") != std::string::npos);
   CHECK(lo.warning.find("not the exact inverse-HVP") != std::string::npos);
-  CHECK(residual_warning_threshold("lissa") == 1e-3);
-  CHECK(residual_warning_threshold("exact") == 1e-6);
-  CHECK(residual_warning_threshold("cg", 1e-4) == doctest::Approx(1e-3));
+  CHECK(residual_warning_threshold(Method::Lissa) == 1e-3);
+  CHECK(residual_warning_threshold(Method::Exact) == 1e-6);
+  CHECK(residual_warning_threshold(Method::Cg, 1e-4) == doctest::Approx(1e-3));
   // Abs on an indefinite H solves another system: the warning says so with the note
   data::Dataset d = data::load_iris();
   data::Standardizer::fit(d).apply(d);

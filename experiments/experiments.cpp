@@ -1,14 +1,14 @@
-#include "influence/experiments.hpp"
+#include "experiments/experiments.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <optional>
 
 #include "datasets/split.hpp"
-#include "influence/last_layer.hpp"
+#include "experiments/last_layer.hpp"
 #include "influence/metrics.hpp"
 
-namespace inflab::influence {
+namespace inflab::experiments {
 
 Scores score(const Tensor& predicted, const Tensor& actual) {
   Scores s;
@@ -166,4 +166,4 @@ MislabelDetection detect_mislabels(const ProblemSpec& spec, double fraction, con
   return m;
 }
 
-}  // namespace inflab::influence
+}  // namespace inflab::experiments

@@ -1,7 +1,7 @@
 // LDS and mislabel detection on small convex problems, with hand-checked metric pieces.
 #include <doctest/doctest.h>
 
-#include "influence/evaluation.hpp"
+#include "experiments/evaluation.hpp"
 #include "influence/influence.hpp"
 #include "influence/metrics.hpp"
 #include "tests/influence/fixtures.hpp"
@@ -10,6 +10,7 @@
 
 using namespace inflab;
 using namespace inflab::influence;
+using namespace inflab::experiments;
 using inflab::test::error_of;
 
 TEST_CASE("AUC and top-x% on hand-made scores") {

@@ -10,12 +10,13 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "datasets/split.hpp"
-#include "influence/choices.hpp"
+#include "experiments/choices.hpp"
+#include "influence/estimator.hpp"
 #include "nn/layers.hpp"
 #include "nn/objective.hpp"
 #include "nn/trainer.hpp"
 
-namespace inflab::influence {
+namespace inflab::experiments {
 
 // Everything that determines the data, the objective and θ̂.
 struct ProblemSpec {
@@ -52,13 +53,6 @@ struct Fit {
   double loss = 0, grad_norm = 0;  // R(θ̂), ‖∇R(θ̂)‖ (measured on this problem's data)
   bool converged = false;
   std::string stop_reason;
-};
-
-// θ after `step` optimizer steps of an sgd/adam run, with that step's learning rate.
-struct Snapshot {
-  std::size_t step = 0;
-  double lr = 0;
-  Tensor theta;
 };
 
 struct Problem {
@@ -106,6 +100,13 @@ Problem load_problem(const std::string& dir);
 // Only the spec saved in dir (no data loaded): what the CLI checks its flags against.
 ProblemSpec load_spec(const std::string& dir);
 
+// θ̂ of the problem and models − 1 more, each trained like it from another seed
+// (initialisation and batch order: seed + 1000003·m) on the same data (TRAK's ensemble).
+std::vector<Tensor> trained_models(const Problem& p, std::size_t models, bool progress);
+// What an estimator reads of the problem (influence/estimator.hpp): its objective, data,
+// θ̂, trajectory, and trained_models for an ensemble. Refers to p, which must outlive it.
+Trained trained(const Problem& p, bool progress);
+
 // Test rows from a spec string: "highest" (largest test loss at θ̂), "random:K" (seeded) or
 // "3,8,12" (split rows). Error names the spec.
 std::vector<std::size_t> pick_test_rows(const std::string& spec, const Problem& p, std::uint64_t seed);
@@ -113,4 +114,4 @@ std::vector<std::size_t> pick_test_rows(const std::string& spec, const Problem& 
 // ‖∇R(θ̂)‖ above which θ̂ is not treated as a stationary point (influence assumes one).
 constexpr double kStationaryTol = 1e-5;
 
-}  // namespace inflab::influence
+}  // namespace inflab::experiments

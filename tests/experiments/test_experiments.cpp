@@ -9,12 +9,13 @@
 #include <sstream>
 
 #include "influence/choices.hpp"
-#include "influence/studies.hpp"
+#include "experiments/studies.hpp"
 #include "tests/datasets/temp_files.hpp"
 #include "tests/test_util.hpp"
 
 using namespace inflab;
 using namespace inflab::influence;
+using namespace inflab::experiments;
 
 namespace {
 // Iris versicolor/virginica, L2 logistic regression (convex: retraining finds the minimum)

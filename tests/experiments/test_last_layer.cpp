@@ -6,13 +6,14 @@
 #include <nlohmann/json.hpp>
 
 #include "influence/choices.hpp"
-#include "influence/last_layer.hpp"
-#include "influence/studies.hpp"
+#include "experiments/last_layer.hpp"
+#include "experiments/studies.hpp"
 #include "nn/layers.hpp"
 #include "tests/test_util.hpp"
 
 using namespace inflab;
 using namespace inflab::influence;
+using namespace inflab::experiments;
 
 namespace {
 // Iris, MLP 4-6-5-3 (tanh), λ = 0.01: θ̂ need not be a minimum for the block identities

@@ -6,11 +6,12 @@
 #pragma once
 #include <functional>
 
-#include "influence/experiments.hpp"
-#include "influence/last_layer.hpp"
+#include "experiments/choices.hpp"
+#include "experiments/experiments.hpp"
+#include "experiments/last_layer.hpp"
 #include "influence/spectrum.hpp"
 
-namespace inflab::influence {
+namespace inflab::experiments {
 
 struct FragilitySetting {
   std::string sweep;  // "depth" or "width": the axis this setting belongs to
@@ -68,4 +69,4 @@ std::vector<FragilityRow> fragility_setting(const ProblemSpec& base, const Fragi
                                             const std::function<bool(const std::string&)>& done,
                                             const std::function<std::string(const std::string&)>& journal, const RetrainRun& run);
 
-}  // namespace inflab::influence
+}  // namespace inflab::experiments

@@ -1,4 +1,4 @@
-#include "influence/studies.hpp"
+#include "experiments/studies.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -9,7 +9,7 @@
 #include "influence/choices.hpp"
 #include "util/format.hpp"
 
-namespace inflab::influence {
+namespace inflab::experiments {
 
 std::string FragilitySetting::key(const std::string& test) const {
   return sweep + "-d" + std::to_string(depth) + "-w" + std::to_string(width) + "-wd" + shortest(weight_decay) + "-s" +
@@ -139,4 +139,4 @@ std::vector<FragilityRow> fragility_setting(const ProblemSpec& base, const Fragi
   return rows;
 }
 
-}  // namespace inflab::influence
+}  // namespace inflab::experiments

@@ -6,13 +6,14 @@
 
 #include "influence/metrics.hpp"
 #include "influence/influence.hpp"
-#include "influence/retrain.hpp"
-#include "influence/retrain_jobs.hpp"
+#include "experiments/retrain.hpp"
+#include "experiments/retrain_jobs.hpp"
 #include "tests/datasets/temp_files.hpp"
 #include "tests/influence/fixtures.hpp"
 
 using namespace inflab;
 using namespace inflab::influence;
+using namespace inflab::experiments;
 using inflab::test::error_of;
 
 namespace {

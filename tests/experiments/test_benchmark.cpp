@@ -4,13 +4,14 @@
 
 #include <cmath>
 
-#include "influence/benchmark.hpp"
+#include "experiments/benchmark.hpp"
 #include "influence/metrics.hpp"
 #include "influence/tracin.hpp"
 #include "tests/test_util.hpp"
 
 using namespace inflab;
 using namespace inflab::influence;
+using namespace inflab::experiments;
 
 TEST_CASE("benchmark scores on hand-made ground truth: LOO means over points, LDS sums over the removed rows") {
   GroundTruth g;
@@ -55,23 +56,23 @@ TEST_CASE("benchmark on L2 logistic regression: ground truth is leave-one-out; e
   REQUIRE(g.actual.shape()[0] == 5);
   for (std::size_t j = 0; j < 5; ++j)
     for (std::size_t t = 0; t < 3; ++t) CHECK(g.actual(j, t) == direct[j].test_loss_change[t]);
-  BenchmarkSettings s;
-  const Estimate ex = estimate(p, BenchEstimator::Exact, tests, s), cg = estimate(p, BenchEstimator::Cg, tests, s);
+  const EstimatorSettings s = benchmark_settings();
+  const Estimate ex = estimate(p, parse_bench_entry("exact"), tests, s), cg = estimate(p, parse_bench_entry("cg"), tests, s);
   REQUIRE(ex.predicted.shape()[0] == 3);
   for (std::size_t i = 0; i < p.train.size(); ++i) CHECK(cg.predicted(1, i) == doctest::Approx(ex.predicted(1, i)).epsilon(1e-7));
   const Tensor gd = gradient_dot(*p.obj, p.train, p.test, tests, p.theta);
-  CHECK(estimate(p, BenchEstimator::GradDot, tests, s).predicted(2, 9) == gd(2, 9));
+  CHECK(estimate(p, parse_bench_entry("graddot"), tests, s).predicted(2, 9) == gd(2, 9));
   // convex and retrained to 1e-11: the influence function tracks leave-one-out closely
   CHECK(loo_scores(ex.predicted, g).pearson > 0.99);
   std::string why;
-  const auto self = self_scores(p, BenchEstimator::Exact, s, &why);
+  const auto self = self_scores(p, parse_bench_entry("exact"), s, &why);
   REQUIRE(self.has_value());
   SolverChoice c;
   c.method = Method::Exact;
   const CurvatureOperator A(*p.obj, p.train, p.theta);
   const Tensor ref = self_influence(A, c);
   for (std::size_t i : {0, 3, 40}) CHECK((*self)(i) == doctest::Approx(ref(i)).epsilon(1e-12));
-  CHECK_FALSE(self_scores(p, BenchEstimator::Cg, s, &why).has_value());
+  CHECK_FALSE(self_scores(p, parse_bench_entry("cg"), s, &why).has_value());
   CHECK(why.find("one iterative solve per training row") != std::string::npos);
   CHECK(test::error_of([&] { lds_truth(p, 3, 1.0, tests, rp, run, 0); }).find("α") != std::string::npos);
 }
@@ -98,4 +99,22 @@ TEST_CASE("benchmark reference truth: each group's value is its rows' reference 
   CHECK(groups == lds_groups(10, 4, 0.3, 5));
   CHECK(groups != lds_groups(10, 4, 0.3, 6));
   CHECK(benchmark_truths().parse("cg") == BenchTruth::Cg);
+}
+
+TEST_CASE("benchmark entries: a row of the estimator table, on a curvature by NAME:CURVATURE or a short name") {
+  const BenchEntry ggn = parse_bench_entry("ggn"), kfac = parse_bench_entry("kfac"), m = parse_bench_entry("minres:ggn");
+  CHECK(ggn.estimator == Estimator::Cg);
+  CHECK(ggn.curvature.kind == Curvature::GaussNewton);
+  CHECK(kfac.estimator == Estimator::Exact);
+  CHECK(kfac.curvature.kind == Curvature::Kfac);
+  CHECK(m.estimator == Estimator::Minres);
+  CHECK(m.curvature.kind == Curvature::GaussNewton);
+  CHECK(m.label == "minres:ggn");
+  CHECK(parse_bench_entry("trak").curvature.kind == Curvature::Hessian);
+  CHECK(test::error_of([] { parse_bench_entry("nope"); }).find("'nope' is not one of: exact, cg") != std::string::npos);
+  CHECK(test::error_of([] { parse_bench_entry("graddot:ggn"); }).find("takes no curvature") != std::string::npos);
+  CHECK(test::error_of([] { parse_bench_entry("cg:flat"); }).find("'flat' is not one of") != std::string::npos);
+  // the benchmark's defaults differ from a single run's where it compares estimators at their best
+  CHECK(benchmark_settings().solver.cg.max_iterations == 2000);
+  CHECK(benchmark_settings().solver.lowrank.rank == 50);
 }

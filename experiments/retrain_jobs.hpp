@@ -9,9 +9,10 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "influence/retrain.hpp"
+#include "experiments/choices.hpp"
+#include "experiments/retrain.hpp"
 
-namespace inflab::influence {
+namespace inflab::experiments {
 
 // Everything one job needs (references: the caller owns the data).
 struct RetrainJobs {
@@ -51,4 +52,4 @@ class DecodedJobs {
   std::unique_ptr<RetrainJobs> jobs_;
 };
 
-}  // namespace inflab::influence
+}  // namespace inflab::experiments

@@ -10,9 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "experiments/choices.hpp"
 #include "nn/trainer.hpp"
 
-namespace inflab::influence {
+namespace inflab::experiments {
 
 // How to retrain; part of every result (and of the resume check).
 struct RetrainProtocol {
@@ -105,4 +106,4 @@ std::vector<RetrainRecord> leave_one_out(const nn::Objective& obj, const data::D
                                          const std::vector<std::size_t>& test_rows, const RetrainProtocol& protocol,
                                          const RetrainRun& run = {});
 
-}  // namespace inflab::influence
+}  // namespace inflab::experiments

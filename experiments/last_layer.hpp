@@ -7,9 +7,10 @@
 #pragma once
 #include <optional>
 
-#include "influence/problem.hpp"
+#include "experiments/choices.hpp"
+#include "experiments/problem.hpp"
 
-namespace inflab::influence {
+namespace inflab::experiments {
 
 // The last-layer problem of p: train and test rows replaced by their features at θ̂ (same rows,
 // labels and source rows), the objective a single Linear layer with p's loss and λ, θ its slice
@@ -19,4 +20,4 @@ Problem last_layer(const Problem& p);
 // The problem Δ̂ is computed on: p itself (ParamScope::All), or last_layer(p) held in `storage`.
 const Problem& scoped(const Problem& p, ParamScope scope, std::optional<Problem>& storage);
 
-}  // namespace inflab::influence
+}  // namespace inflab::experiments

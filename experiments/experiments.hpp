@@ -7,11 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "influence/evaluation.hpp"
+#include "experiments/choices.hpp"
+#include "experiments/evaluation.hpp"
 #include "influence/group_selection.hpp"
-#include "influence/problem.hpp"
+#include "experiments/problem.hpp"
 
-namespace inflab::influence {
+namespace inflab::experiments {
 
 // Predicted against actual changes over the same points, with what makes them meaningful.
 struct Scores {
@@ -115,4 +116,4 @@ struct MislabelDetection {
 MislabelDetection detect_mislabels(const ProblemSpec& spec, double fraction, const SolverChoice& solver, double top,
                                    bool progress);
 
-}  // namespace inflab::influence
+}  // namespace inflab::experiments

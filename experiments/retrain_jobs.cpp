@@ -1,4 +1,4 @@
-#include "influence/retrain_jobs.hpp"
+#include "experiments/retrain_jobs.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -15,8 +15,9 @@
 #include "nn/choices.hpp"
 #include "nn/module.hpp"
 #include "util/hash.hpp"
+#include "util/format.hpp"
 
-namespace inflab::influence {
+namespace inflab::experiments {
 
 using json = nlohmann::json;
 
@@ -50,12 +51,6 @@ RetrainRecord record_of(const json& j) {
   r.escapes = j.at("escapes").get<std::size_t>();
   r.rank = j.value("rank", std::size_t{0});  // journals before MPI have none
   return r;
-}
-
-std::string sci(double v) {
-  char s[32];
-  std::snprintf(s, sizeof s, "%.3g", v);
-  return s;
 }
 
 // The extreme eigenvalues of ∇²R₋U(θ) (and the eigenvector of λmin when asked): dense and
@@ -146,11 +141,11 @@ RetrainRecord run_retrain_job(const RetrainJobs& J, std::size_t j) {
   // better resolved), so the job is marked unresolved instead (docs/influence.md).
   if (tr.converged && tr.steps == 0 && to_tolerance) {
     r.status = RetrainStatus::Unresolved;
-    r.status_reason = "θ̂ already met ‖∇R₋U‖ ≤ tol (" + sci(tr.grad_norm) + " ≤ " + sci(p.grad_tol) +
+    r.status_reason = "θ̂ already met ‖∇R₋U‖ ≤ tol (" + significant(tr.grad_norm) + " ≤ " + significant(p.grad_tol) +
                       "): no step was taken, so the change is not resolved; lower the retraining tolerance";
   } else if (!tr.converged) {
     r.status = RetrainStatus::Budget;
-    r.status_reason = to_tolerance ? "‖∇R₋U‖ = " + sci(tr.grad_norm) + " > tol " + sci(p.grad_tol) + " when " + opt_name + " stopped" +
+    r.status_reason = to_tolerance ? "‖∇R₋U‖ = " + significant(tr.grad_norm) + " > tol " + significant(p.grad_tol) + " when " + opt_name + " stopped" +
                                          (tr.stop_reason.empty() ? "" : " (" + tr.stop_reason + ")")
                                    : "a fixed " + opt_name + " budget: θ is not checked to be a stationary point";
   } else {
@@ -174,7 +169,7 @@ RetrainRecord run_retrain_job(const RetrainJobs& J, std::size_t j) {
         r.status_reason.clear();
       } else {
         r.status = RetrainStatus::Budget;
-        r.status_reason = "‖∇R₋U‖ = " + sci(tr.grad_norm) + " > tol " + sci(p.grad_tol) + " when " + opt_name +
+        r.status_reason = "‖∇R₋U‖ = " + significant(tr.grad_norm) + " > tol " + significant(p.grad_tol) + " when " + opt_name +
                           " stopped after saddle escape " + std::to_string(r.escapes);
       }
       e = extremes(J.obj, rest, tr.theta, p, true, p.seed + j);
@@ -183,8 +178,8 @@ RetrainRecord run_retrain_job(const RetrainJobs& J, std::size_t j) {
     r.saddle = is_saddle(e, p.saddle_tol);
     if (r.saddle && r.status == RetrainStatus::Converged) {
       r.status = RetrainStatus::Saddle;
-      r.status_reason = "‖∇R₋U‖ ≤ tol but λmin(∇²R₋U) = " + sci(e.lmin) + " < −" + sci(p.saddle_tol) + "·max(1, |λmax| = " +
-                        sci(std::fabs(e.lmax)) + "): a saddle, not a minimum" +
+      r.status_reason = "‖∇R₋U‖ ≤ tol but λmin(∇²R₋U) = " + significant(e.lmin) + " < −" + significant(p.saddle_tol) + "·max(1, |λmax| = " +
+                        significant(std::fabs(e.lmax)) + "): a saddle, not a minimum" +
                         (p.escape_saddles ? " (after " + std::to_string(r.escapes) + " escapes)" : "; escape_saddles continues past it");
     }
   }
@@ -307,4 +302,4 @@ DecodedJobs::DecodedJobs(const std::string& bytes) {
 }
 DecodedJobs::~DecodedJobs() = default;
 
-}  // namespace inflab::influence
+}  // namespace inflab::experiments

@@ -1,5 +1,5 @@
-#include "influence/retrain.hpp"
-#include "influence/retrain_jobs.hpp"
+#include "experiments/retrain.hpp"
+#include "experiments/retrain_jobs.hpp"
 #include "nn/choices.hpp"
 #include "util/hash.hpp"
 
@@ -19,7 +19,7 @@
 #include "influence/group.hpp"
 #include "influence/influence.hpp"
 
-namespace inflab::influence {
+namespace inflab::experiments {
 
 using json = nlohmann::json;
 
@@ -193,4 +193,4 @@ std::vector<RetrainRecord> leave_one_out(const nn::Objective& obj, const data::D
   return retrain_groups(obj, train, test, theta_hat, groups, test_rows, protocol, run);
 }
 
-}  // namespace inflab::influence
+}  // namespace inflab::experiments

@@ -1,10 +1,11 @@
 // Evaluations of influence beyond single points: the linear datamodeling score (LDS) and
 // mislabel detection by self-influence.
 #pragma once
+#include "experiments/choices.hpp"
 #include "influence/group.hpp"
-#include "influence/retrain.hpp"
+#include "experiments/retrain.hpp"
 
-namespace inflab::influence {
+namespace inflab::experiments {
 
 // LDS (Park et al. 2023): for m random subsets S_j of fraction α, the predicted test loss
 // after training on S_j, ℓ(θ̂) + Σ_{i∉S_j} Δ̂(zᵢ) (first order: removals add up), against the
@@ -43,4 +44,4 @@ double detection_auc(const Tensor& scores, const std::vector<std::size_t>& flagg
 // Fraction of the flagged rows among the top ⌈top·n⌉ scores.
 double fraction_found(const Tensor& scores, const std::vector<std::size_t>& flagged, double top);
 
-}  // namespace inflab::influence
+}  // namespace inflab::experiments

@@ -1,4 +1,4 @@
-#include "influence/problem.hpp"
+#include "experiments/problem.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -19,7 +19,7 @@
 #include "nn/choices.hpp"
 #include "util/files.hpp"
 
-namespace inflab::influence {
+namespace inflab::experiments {
 
 using json = nlohmann::json;
 namespace fs = std::filesystem;
@@ -415,4 +415,22 @@ std::vector<std::size_t> pick_test_rows(const std::string& spec, const Problem& 
   return rows;
 }
 
-}  // namespace inflab::influence
+std::vector<Tensor> trained_models(const Problem& p, std::size_t models, bool progress) {
+  if (models == 0) throw Error("TRAK: the number of models must be at least 1");
+  std::vector<Tensor> out = {p.theta};
+  for (std::size_t mi = 1; mi < models; ++mi) {
+    ProblemSpec s = p.spec;
+    s.seed = p.spec.seed + 1000003 * mi;
+    out.push_back(nn::train(*p.obj, p.train, p.obj->model().init(s.seed), train_options(s, progress)).theta);
+  }
+  return out;
+}
+
+Trained trained(const Problem& p, bool progress) {
+  Trained t{*p.obj, p.train, p.test, p.theta};
+  t.trajectory = &p.trajectory;
+  t.ensemble = [&p, progress](std::size_t models) { return trained_models(p, models, progress); };
+  return t;
+}
+
+}  // namespace inflab::experiments

@@ -1,4 +1,4 @@
-#include "influence/evaluation.hpp"
+#include "experiments/evaluation.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +10,7 @@
 #include "influence/influence.hpp"
 #include "influence/metrics.hpp"
 
-namespace inflab::influence {
+namespace inflab::experiments {
 
 LdsResult linear_datamodeling_score(const nn::Objective& obj, const data::Dataset& train, const data::Dataset& test,
                                     const Tensor& theta_hat, std::size_t test_row, const Tensor& predicted_change,
@@ -108,4 +108,4 @@ double fraction_found(const Tensor& scores, const std::vector<std::size_t>& flag
   return static_cast<double>(hit) / static_cast<double>(f.size());
 }
 
-}  // namespace inflab::influence
+}  // namespace inflab::experiments

@@ -8,27 +8,31 @@
 //         second problem trained on them; training loss is the baseline;
 //   time  of the estimator alone (its solves and passes, not the ground truth).
 #pragma once
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "influence/experiments.hpp"
+#include "experiments/choices.hpp"
+#include "experiments/experiments.hpp"
 #include "util/choice.hpp"
 
-namespace inflab::influence {
+namespace inflab::experiments {
 
-// What the benchmark scores: inverse-HVP estimates on a curvature, and estimators of their own.
-enum class BenchEstimator { Exact, Cg, Minres, Lissa, LowRank, GaussNewton, Kfac, Ekfac, GradDot, Trak };
-const Choices<BenchEstimator>& benchmark_estimators();
-
-struct BenchmarkSettings {
-  double damping = 0;          // μ for every curvature (K-FAC needs > 0 only if λ = 0)
-  double tol = 1e-10;          // cg, minres
-  std::size_t max_iterations = 2000;
-  LissaOptions lissa;
-  std::size_t rank = 50;       // lowrank
-  std::size_t trak_dim = 256;  // trak: projection dimension (at most p)
+// What the benchmark scores: a row of the estimator table (influence/estimator.hpp) on a
+// curvature, under the label it was asked by: "NAME" or "NAME:CURVATURE" (cg:ggn); the
+// short names ggn, kfac and ekfac stand for cg:ggn, exact:kfac and exact:ekfac.
+struct BenchEntry {
+  std::string label;
+  Estimator estimator = Estimator::Exact;
+  CurvatureChoice curvature;
 };
+// Error naming the entry and listing the choices.
+BenchEntry parse_bench_entry(const std::string& label);
+std::string bench_entry_help();  // the short names and the NAME:CURVATURE form, for help text
+// The benchmark's settings: the estimator table's, with more iterations and a larger rank
+// than a single influence run (the benchmark compares estimators at their best).
+EstimatorSettings benchmark_settings();
 
 // Retraining ground truth for m test points: job j removed `removed[j]`; actual(j, t) = Δ.
 struct GroundTruth {
@@ -61,16 +65,11 @@ GroundTruth lds_truth(const Problem& p, std::size_t subsets, double alpha, const
 // `converged` (if given): whether θ′ met the training tolerance.
 Tensor seed_floor(const Problem& p, const std::vector<std::size_t>& test_rows, bool* converged = nullptr);
 
-// One estimator's Δ̂ [m, n] for the test rows (÷n, docs/conventions.md), and its time.
-struct Estimate {
-  Tensor predicted;
-  double seconds = 0;
-  std::string warning;  // the first solve warning, "" when none
-};
-Estimate estimate(const Problem& p, BenchEstimator e, const std::vector<std::size_t>& test_rows, const BenchmarkSettings& s);
+// One entry's Δ̂ [m, n] for the test rows (÷n, docs/conventions.md), timed, with its solves.
+Estimate estimate(const Problem& p, const BenchEntry& e, const std::vector<std::size_t>& test_rows, const EstimatorSettings& s);
 // Self-influence [n] for the noisy-label score, or nullopt with the reason in `why` when it
-// would take one iterative solve per row (cg, minres, lissa, lowrank, ggn) or has no form here (trak).
-std::optional<Tensor> self_scores(const Problem& p, BenchEstimator e, const BenchmarkSettings& s, std::string* why);
+// would take one iterative solve per row (cg, minres, lissa, lowrank) or has no form (trak, gradcos).
+std::optional<Tensor> self_scores(const Problem& p, const BenchEntry& e, const EstimatorSettings& s, std::string* why);
 
 // Scores of an estimate against ground truth (means over test points; the points where a
 // correlation is undefined are counted in `undefined`, not averaged).
@@ -81,4 +80,41 @@ struct BenchScores {
 BenchScores loo_scores(const Tensor& predicted, const GroundTruth& truth);
 BenchScores lds_scores(const Tensor& predicted, const GroundTruth& truth);  // pearson unused (NaN)
 
-}  // namespace inflab::influence
+// ---- the whole benchmark (inflab benchmark): ground truth first, then every entry
+struct BenchmarkOptions {
+  std::vector<BenchEntry> entries;
+  EstimatorSettings settings = benchmark_settings();
+  std::size_t loo_rows = 100, test_points = 10, subsets = 100;
+  double alpha = 0.5, flip = 0.1;
+  BenchTruth truth = BenchTruth::Retrain;
+  EstimatorSettings reference = benchmark_settings();  // --truth cg: the reference CG's tolerance and limit
+  RetrainProtocol retrain;
+};
+// One entry's scores, or why one is missing ("note").
+struct BenchmarkRow {
+  std::string estimator;  // the entry's label
+  BenchScores loo, lds;
+  double auc = std::numeric_limits<double>::quiet_NaN(), seconds = std::numeric_limits<double>::quiet_NaN();
+  std::string note;  // why a score is missing, the solve's warning, a mean over fewer points
+};
+struct BenchmarkResult {
+  std::vector<std::size_t> test_rows, loo_rows;  // split rows: random test points, rows left out
+  GroundTruth loo, lds;
+  Estimate reference;           // --truth cg: CG to the reference tolerance
+  std::string reference_note;   // what the reference is (or why it is not exact)
+  Tensor floor;                 // |Δℓ| per test point from another initialisation (retraining only)
+  bool convex = false;          // logreg, softmax: one minimum, so the floor is the tolerance's noise
+  std::string floor_note;       // why the floor is not one ("" when it is)
+  Problem noisy;                // trained on flipped labels
+  std::vector<std::size_t> flipped;
+  double auc_loss = std::numeric_limits<double>::quiet_NaN();  // training loss as the detector
+  std::vector<BenchmarkRow> rows;
+};
+// Errors name the setting (loo_rows, test_points). Each entry that cannot run (e.g. exact
+// on a large p) is a row saying why; `on_row` sees each row as it is scored.
+BenchmarkResult run_benchmark(const Problem& p, const BenchmarkOptions& o, const RetrainRun& loo_run, const RetrainRun& lds_run,
+                              bool progress, const std::function<void(const BenchmarkRow&)>& on_row = {});
+// the median of |v| over its finite entries (NaN when none)
+double median_abs(const Tensor& v);
+
+}  // namespace inflab::experiments

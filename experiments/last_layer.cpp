@@ -1,4 +1,4 @@
-#include "influence/last_layer.hpp"
+#include "experiments/last_layer.hpp"
 
 #include <algorithm>
 
@@ -6,7 +6,7 @@
 #include "nn/layers.hpp"
 #include "util/error.hpp"
 
-namespace inflab::influence {
+namespace inflab::experiments {
 
 namespace {
 // φ(X) = the layers below the last at θ_below, as [n, features]
@@ -63,4 +63,4 @@ const Problem& scoped(const Problem& p, ParamScope scope, std::optional<Problem>
   return *storage;
 }
 
-}  // namespace inflab::influence
+}  // namespace inflab::experiments

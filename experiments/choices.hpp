@@ -1,0 +1,26 @@
+// The experiment layer's choice tables (util/choice.hpp): model kinds, group kinds, the
+// fragility study's candidate rules and parameter scopes. The layer builds on influence/:
+// its names are used here unqualified, as the experiment layer's own vocabulary.
+#pragma once
+#include "experiments/choices.hpp"
+#include "influence/choices.hpp"
+#include "util/choice.hpp"
+
+namespace inflab::experiments {
+
+using namespace influence;
+
+enum class ModelKind { LogReg, Softmax, Mlp, Cnn };
+// How removal groups are formed (experiments.hpp, make_groups).
+enum class GroupKind { Random, Knn, Class, Gradient };
+// Which training rows a fragility row retrains (studies.hpp).
+enum class Candidates { TopInfluence, HighestLoss, Random };
+// Which parameters influence differentiates: all, or the last layer's (last_layer.hpp).
+enum class ParamScope { All, LastLayer };
+
+const Choices<ModelKind>& model_kinds();
+const Choices<GroupKind>& group_kinds();
+const Choices<Candidates>& candidate_rules();
+const Choices<ParamScope>& param_scopes();
+
+}  // namespace inflab::experiments

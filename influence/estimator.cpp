@@ -1,0 +1,178 @@
+#include "influence/estimator.hpp"
+
+#include <chrono>
+
+#include "util/format.hpp"
+
+namespace inflab::influence {
+
+namespace {
+// The inverse-HVP rows: one solve per test point on (H + μI), then one forward-mode pass.
+Estimate inverse_hvp(const Trained& t, const std::vector<std::size_t>& rows, const EstimatorSettings& s) {
+  Estimate e;
+  const CurvatureOperator A(t.obj, t.train, t.theta, s.curvature);
+  e.predicted = predicted_changes_each(A, t.test, rows, s.solver, &e.solves);
+  e.grad_norm = A.grad_norm();
+  e.description = solver_methods().name(s.solver.method) + " on " + curvatures().name(s.curvature.kind) + ", μ = " + shortest(s.solver.damping);
+  return e;
+}
+Tensor inverse_hvp_self(const Trained& t, const EstimatorSettings& s) {
+  const CurvatureOperator A(t.obj, t.train, t.theta, s.curvature);
+  return self_influence(A, s.solver);
+}
+
+Estimate graddot(const Trained& t, const std::vector<std::size_t>& rows, const EstimatorSettings&) {
+  Estimate e;
+  e.predicted = gradient_dot(t.obj, t.train, t.test, rows, t.theta);
+  e.description = "gradient dot product at θ̂";
+  return e;
+}
+Tensor graddot_self(const Trained& t, const EstimatorSettings&) { return gradient_self(t.obj, t.train, t.theta); }
+
+Estimate gradcos(const Trained& t, const std::vector<std::size_t>& rows, const EstimatorSettings&) {
+  Estimate e;
+  e.predicted = gradient_cosine(t.obj, t.train, t.test, rows, t.theta);
+  e.description = "gradient cosine at θ̂ (unitless: not a loss change)";
+  return e;
+}
+
+const std::vector<Snapshot>& trajectory_of(const Trained& t) {
+  if (!t.trajectory || t.trajectory->empty())
+    throw Error("tracin needs parameters saved during training, and this model has none: train with saved steps (an sgd or adam run)");
+  return *t.trajectory;
+}
+Estimate tracin_rows(const Trained& t, const std::vector<std::size_t>& rows, const EstimatorSettings&) {
+  Estimate e;
+  const auto& traj = trajectory_of(t);
+  e.predicted = tracin(t.obj, t.train, t.test, rows, traj);
+  std::string steps;
+  Detail at{"steps", "", {}}, lr{"learning_rates", "", {}};
+  for (const auto& s : traj) {
+    steps += (steps.empty() ? "" : ", ") + std::to_string(s.step);
+    at.numbers.push_back(static_cast<double>(s.step)), lr.numbers.push_back(s.lr);
+  }
+  e.details = {at, lr};
+  e.description = "TracIn over " + std::to_string(traj.size()) + " saved steps (" + steps + ")";
+  return e;
+}
+Tensor tracin_self_rows(const Trained& t, const EstimatorSettings&) { return tracin_self(t.obj, t.train, trajectory_of(t)); }
+
+Estimate trak_rows(const Trained& t, const std::vector<std::size_t>& rows, const EstimatorSettings& s) {
+  Estimate e;
+  TrakOptions o = s.trak;
+  const std::size_t p = t.theta.size();
+  if (o.dim == 0) o.dim = std::min<std::size_t>(p, 256);
+  if (o.dim > p) throw Error("projection-dim " + std::to_string(o.dim) + " is above the parameter count p = " + std::to_string(p));
+  if (s.models == 0) throw Error("models: TRAK averages over at least 1 model");
+  o.damping = s.solver.damping;
+  if (s.models > 1 && !t.ensemble) throw Error("models " + std::to_string(s.models) + ": this caller cannot train more models (no ensemble given)");
+  const std::vector<Tensor> thetas = s.models == 1 ? std::vector<Tensor>{t.theta} : t.ensemble(s.models);
+  e.predicted = trak(t.obj, t.train, t.test, rows, thetas, o);
+  e.details = {{"projection_dim", "", {static_cast<double>(o.dim)}},   {"projection", projections().name(o.projection), {}},
+               {"projection_seed", "", {static_cast<double>(o.seed)}}, {"models", "", {static_cast<double>(s.models)}},
+               {"damping", "", {o.damping}}};
+  e.description = "TRAK, k = " + std::to_string(o.dim) + " (" + projections().name(o.projection) + "), " + std::to_string(s.models) +
+                  " model(s), μ = " + significant(o.damping, 6);
+  return e;
+}
+
+const std::string kDelta = "predicted_loss_change";
+const std::string kInverseUnits =
+    "predicted_loss_change = Δ̂ = (1/n)∇ℓ(z_t)ᵀ(H + μI)⁻¹∇ℓ̃(z): test-loss change when the row is removed (docs/conventions.md)";
+// the options every inverse-HVP row reads, then each solver's own
+const std::vector<std::string> kSolve = {"curvature", "fisher", "fisher-seed", "damping", "indefinite"};
+std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+}  // namespace
+
+const std::vector<EstimatorRow>& estimator_rows() {
+  static const std::vector<EstimatorRow> t = {
+      {Estimator::Exact, "exact", "dense eigendecomposition of H (p up to a few thousand): exact to rounding", Method::Exact, true, kDelta,
+       kInverseUnits, kSolve, inverse_hvp, inverse_hvp_self},
+      {Estimator::Cg, "cg", "conjugate gradients to --tol (needs H + μI positive definite)", Method::Cg, true, kDelta, kInverseUnits,
+       with(kSolve, {"tol", "max-iterations"}), inverse_hvp, inverse_hvp_self},
+      {Estimator::Minres, "minres", "MINRES to --tol (symmetric, may be indefinite)", Method::Minres, true, kDelta, kInverseUnits,
+       with(kSolve, {"tol", "max-iterations"}), inverse_hvp, inverse_hvp_self},
+      {Estimator::Lissa, "lissa", "stochastic Neumann series (Agarwal et al. 2017); needs λmin(H + μI) > 0", Method::Lissa, true, kDelta,
+       kInverseUnits, with(kSolve, {"lissa-scale", "lissa-depth", "lissa-repeats", "lissa-batch", "solver-seed"}), inverse_hvp, inverse_hvp_self},
+      {Estimator::LowRank, "lowrank", "top --rank eigenpairs by Lanczos (Schioppa et al. 2022): an approximation", Method::LowRank, true, kDelta,
+       kInverseUnits, with(kSolve, {"rank", "solver-seed"}), inverse_hvp, inverse_hvp_self},
+      {Estimator::GradDot, "graddot", "gradient dot product (1/n)∇ℓ(z_t)ᵀ∇ℓ̃(z): Δ̂ with H = I", std::nullopt, true, kDelta,
+       "predicted_loss_change = (1/n)∇ℓ(z_t)ᵀ∇ℓ̃(z) at θ̂: Δ̂ with H replaced by I (÷n; > 0: the row helped; docs/influence.md)", {}, graddot,
+       graddot_self},
+      {Estimator::GradCos, "gradcos", "gradient cosine: a unitless ranking in [−1, 1]", std::nullopt, false, "gradient_cosine",
+       "gradient_cosine = cos(∇ℓ(z_t), ∇ℓ̃(z)) at θ̂: unitless in [−1, 1], same sign as Δ̂; a ranking, not a loss change", {}, gradcos},
+      {Estimator::TracIn, "tracin", "TracIn (Pruthi et al. 2020): Σ η_t gradient dots over steps saved in training (--save-steps)", std::nullopt,
+       true, kDelta,
+       "predicted_loss_change = (1/n)Σ_t η_t ∇ℓ(z_t; θ_t)ᵀ∇ℓ̃(z; θ_t) over the saved steps (÷n; > 0: the row helped; TracIn = n × this)",
+       {"save-steps"}, tracin_rows, tracin_self_rows},
+      {Estimator::Trak, "trak", "TRAK-style: projected gradients (--projection-dim), Gauss–Newton in projected space, --models", std::nullopt,
+       true, kDelta,
+       "predicted_loss_change = (1/M)Σ_m (1/n)φ_tᵀ(P G Pᵀ + μI)⁻¹φ(z), φ = P∇ℓ̃: Δ̂ with a projected Gauss–Newton (÷n; > 0: the row helped)",
+       {"damping", "projection-dim", "projection", "projection-seed", "models"}, trak_rows},
+  };
+  return t;
+}
+
+const EstimatorRow& row_of(Estimator e) {
+  for (const auto& r : estimator_rows())
+    if (r.id == e) return r;
+  throw std::logic_error("an estimator without a row in its table");
+}
+
+const Choices<Estimator>& estimators() {
+  static const Choices<Estimator> t = [] {
+    Choices<Estimator> c{"estimator", {}};
+    for (const auto& r : estimator_rows()) c.rows.push_back({r.name, r.id, r.help});
+    return c;
+  }();
+  return t;
+}
+
+std::vector<std::string> estimator_options() {
+  std::vector<std::string> out;
+  for (const auto& r : estimator_rows())
+    for (const auto& o : r.options)
+      if (std::find(out.begin(), out.end(), o) == out.end()) out.push_back(o);
+  return out;
+}
+
+std::string Estimate::first_warning() const {
+  for (const auto& s : solves)
+    if (!s.warning.empty()) return s.warning;
+  return "";
+}
+
+namespace {
+EstimatorSettings for_row(const EstimatorRow& r, EstimatorSettings s) {
+  if (r.method) s.solver.method = *r.method;
+  return s;
+}
+}  // namespace
+
+Estimate estimate(Estimator e, const Trained& t, const std::vector<std::size_t>& test_rows, const EstimatorSettings& s) {
+  const EstimatorRow& r = row_of(e);
+  const auto t0 = std::chrono::steady_clock::now();
+  Estimate out = r.run(t, test_rows, for_row(r, s));
+  out.estimator = e;
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+SelfCost self_cost(Estimator e, const EstimatorSettings&) {
+  const EstimatorRow& r = row_of(e);
+  if (!r.self) return SelfCost::None;
+  // exact: one eigendecomposition (or K-FAC's factors) serves every row; the iterative
+  // solvers need one solve per training row
+  return r.method && *r.method != Method::Exact ? SelfCost::SolvePerRow : SelfCost::Cheap;
+}
+
+Tensor self_influence(Estimator e, const Trained& t, const EstimatorSettings& s) {
+  const EstimatorRow& r = row_of(e);
+  if (!r.self) throw Error(r.name + " has no self-influence form");
+  return r.self(t, for_row(r, s));
+}
+
+}  // namespace inflab::influence
