@@ -52,8 +52,8 @@ void render_kind(const ex::Problem& p, const RunDir& rd, const ex::GroupsRow& r,
                 score_cell(r.second.relative_error).c_str(), score_cell(r.newton.relative_error).c_str(), retrain_line(r.retrain).c_str());
   s << line;
   if (!r.first.undefined.empty()) s << "    (" << name << ": no correlation — " << r.first.undefined << ")\n";
-  std::vector<Series> series = {{"first order", vec(e.actual), vec(e.first), false}, {"second order", vec(e.actual), vec(e.second), false}};
-  if (std::isfinite(r.newton.relative_error)) series.push_back({"Newton step", vec(e.actual), vec(e.newton), false});
+  std::vector<Series> series = {{.label = "first order", .x = vec(e.actual), .y = vec(e.first)}, {.label = "second order", .x = vec(e.actual), .y = vec(e.second)}};
+  if (std::isfinite(r.newton.relative_error)) series.push_back({.label = "Newton step", .x = vec(e.actual), .y = vec(e.newton)});
   write_svg(rd.path("group-" + name + ".svg"),
             {name + " groups, p = " + shortest(fraction) + ", test row " + std::to_string(t) + ": Pearson first " + score_cell(r.first.pearson) +
                  ", second " + score_cell(r.second.pearson) + " (n = " + std::to_string(r.first.n) + ")",
@@ -129,7 +129,7 @@ int run_lds(Args& a) {
   write_svg(rd.path("lds.svg"), {"LDS on " + p.train.name + ", test row " + std::to_string(t) + ": Spearman " + score_cell(e.scores.spearman) +
                                      " (n = " + std::to_string(e.scores.n) + " subsets)",
                                  "actual change of the test loss (retrained on the subset)", "predicted change (sum over the removed rows)",
-                                 {{"subsets keeping α = " + shortest(o.alpha), vec(e.lds.actual), vec(e.lds.predicted), false}}, true});
+                                 {{.label = "subsets keeping α = " + shortest(o.alpha), .x = vec(e.lds.actual), .y = vec(e.lds.predicted)}}, true});
   json summary = {{"problem", problem_json(p)}, {"test_row", t}, {"test_source_row", p.test.source_row(t)},
                   {"alpha", o.alpha}, {"subsets", o.subsets}, {"method", ex::solver_methods().name(o.solver.method)},
                   {"damping", o.solver.damping}, {"solve", solve_json(e.influence.solve)}, {"warnings", warnings_of(p, e.influence.solve)},

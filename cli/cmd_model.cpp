@@ -27,7 +27,7 @@ int run_train(Args& a) {
   const experiments::Problem p = experiments::build_problem(pa.spec, !c.quiet, save_steps);
   experiments::save_problem(rd.path("checkpoint"), p);
   CsvLog h(rd.path("history.csv"), {"epoch", "steps", "loss", "accuracy", "grad_norm", "seconds"});
-  Series loss{"R(θ) on the training set", {}, {}, true}, grad{"‖∇R(θ)‖ (influence assumes ≈ 0)", {}, {}, true};
+  Series loss{.label = "R(θ) on the training set", .line = true}, grad{.label = "‖∇R(θ)‖ (influence assumes ≈ 0)", .line = true};
   for (const auto& e : p.history) {
     h.row({std::to_string(e.epoch), std::to_string(e.steps), CsvLog::cell(e.loss), CsvLog::cell(e.accuracy),
            CsvLog::cell(e.grad_norm), CsvLog::cell(e.seconds)});
@@ -145,7 +145,7 @@ int run_spectrum(Args& a) {
   }
   CsvLog out(rd.path("spectrum.csv"), {"index", exact ? "eigenvalue" : "ritz_value"});
   const std::string what = exact ? "eigenvalues" : "Ritz values";
-  Series pos{"positive " + what, {}, {}, false}, negs{"negative " + what, {}, {}, false};
+  Series pos{.label = "positive " + what}, negs{.label = "negative " + what};
   // signed log scale sign(λ)·log10(1 + |λ|/c) keeps negatives and spans decades; c is the
   // smallest |λ| that is not rounding noise (|λ| > 1e-12·max|λ|), so no eigenvalue of the
   // data is flattened to 0

@@ -195,7 +195,7 @@ void fragility_plot(const RunDir& rd, const std::vector<SweepPoint>& pts, const 
           std::string(pearson ? "Pearson" : "Spearman") + " (" + candidates + "): median, bars = IQR", {}, false};
   for (double wd : decays)
     for (const std::string test : {"highest", "random"}) {
-      Series se{"λ = " + shortest(wd) + (test == "highest" ? ", highest-loss test point" : ", random test points"), {}, {}, true};
+      Series se{.label = "λ = " + shortest(wd) + (test == "highest" ? ", highest-loss test point" : ", random test points"), .line = true};
       for (const auto& p : pts) {
         if (p.sweep != sweep || p.weight_decay != wd || p.test != test) continue;
         const ex::Spread& s = pearson ? p.pearson : p.spearman;
@@ -311,8 +311,8 @@ void groups_plots(const RunDir& rd, const std::vector<Row>& rows, const std::vec
     for (std::size_t k = 0; k < kinds.size(); ++k)  // a colour per kind; first order solid, second dashed, Newton dotted
       for (const std::string order : {"first", "second", "newton"}) {
         const auto kind = kinds[k];
-        Series se{ex::group_kinds().name(kind) + (order == "newton" ? ", Newton step" : ", " + order + " order"), {}, {}, true, kColours[k % 5],
-                  order == "second", order == "newton"};
+        Series se{.label = ex::group_kinds().name(kind) + (order == "newton" ? ", Newton step" : ", " + order + " order"), .line = true,
+                  .colour = kColours[k % 5], .dashed = order == "second", .dotted = order == "newton"};
         for (const auto& r : rows)
           if (r.at("kind") == ex::group_kinds().name(kind) && std::isfinite(num(r, metric + "_" + order)))
             se.x.push_back(num(r, "fraction")), se.y.push_back(num(r, metric + "_" + order));

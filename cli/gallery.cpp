@@ -25,7 +25,7 @@ Tile train_tile(const ex::Problem& p, std::size_t i, const std::string& list, st
 Tile test_tile(const ex::Problem& p, std::size_t t) {
   const data::Dataset one = data::subset(p.test, {t});
   const std::size_t pred = p.obj->predict(p.theta, one).at(0);
-  return {true, t, p.test.source_row(t), {"test row " + std::to_string(t), "label " + label_of(p.test, t), "predicted " + p.test.class_names.at(pred)}};
+  return {.test = true, .row = t, .source_row = p.test.source_row(t), .lines = {"test row " + std::to_string(t), "label " + label_of(p.test, t), "predicted " + p.test.class_names.at(pred)}};
 }
 
 Gallery influence_gallery(const ex::Problem& p, std::size_t t, const Tensor& predicted, std::size_t show, const std::vector<double>& actual,

@@ -145,7 +145,7 @@ GroundTruth reference_truth(const Tensor& reference, std::vector<std::vector<std
 Tensor seed_floor(const Problem& p, const std::vector<std::size_t>& test_rows, bool* converged) {
   ProblemSpec other = p.spec;
   other.seed += 1;  // with the data given, the seed sets the initialisation and batch order only
-  const Problem q = build_problem(other, data::TrainTest{p.train, p.test}, false);
+  const Problem q = build_problem(other, data::TrainTest{.train = p.train, .test = p.test}, false);
   if (converged) *converged = q.fit.converged;
   Tensor out = zeros({test_rows.size()});
   for (std::size_t t = 0; t < test_rows.size(); ++t) {
