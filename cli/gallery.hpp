@@ -21,9 +21,9 @@ class RunDir;
 struct Tile {
   bool test = false;               // a row of the test split (else of the training split)
   std::size_t row = 0, source_row = 0;
-  std::vector<std::string> lines;  // caption; a line starting with "Δ̂" gets a drawn hat
+  std::vector<std::string> lines = {};  // caption; a line starting with "Δ̂" gets a drawn hat
   double value = NAN, actual = NAN;  // the numbers captioned (data-value, data-actual)
-  std::string colour;              // its frame; "" : the strip's
+  std::string colour = {};           // its frame; "" : the strip's
 };
 struct Strip {
   std::string heading;

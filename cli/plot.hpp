@@ -10,14 +10,15 @@
 
 namespace inflab::cli {
 
+// Every member has a default, so an initialiser names only what it sets ({.label = …, .line = true}).
 struct Series {
-  std::string label;
-  std::vector<double> x, y;
+  std::string label = {};
+  std::vector<double> x = {}, y = {};
   bool line = false;  // joined by lines (in x order given) instead of points
-  std::string colour;  // "" : the palette's next colour
+  std::string colour = {};  // "" : the palette's next colour
   bool dashed = false;  // a dashed line (pairs of series: same colour, solid and dashed)
   bool dotted = false;  // a dotted line (a third member of such a family)
-  std::vector<double> lo, hi;  // optional vertical bars from lo[i] to hi[i] at x[i] (an interval)
+  std::vector<double> lo = {}, hi = {};  // optional vertical bars from lo[i] to hi[i] at x[i] (an interval)
 };
 
 struct Plot {

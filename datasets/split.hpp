@@ -10,8 +10,8 @@
 namespace inflab::data {
 
 struct TrainTest {
-  Dataset train, test;
-  std::vector<std::size_t> train_rows, test_rows;  // indices into the input
+  Dataset train = {}, test = {};
+  std::vector<std::size_t> train_rows = {}, test_rows = {};  // indices into the input
 };
 
 // Each class contributes round(test_fraction · its count) rows to test (at least one row

@@ -29,7 +29,7 @@ struct Trained {
   const Tensor& theta;
   const std::vector<Snapshot>* trajectory = nullptr;  // tracin: θ saved during training
   // trak with models > 1: θ̂ and models − 1 more trained like it from other seeds
-  std::function<std::vector<Tensor>(std::size_t models)> ensemble;
+  std::function<std::vector<Tensor>(std::size_t models)> ensemble = {};
 };
 
 // Every row's settings with their defaults, in one place. A row reads the ones its

@@ -688,7 +688,10 @@ TEST_CASE("inflab benchmark: a tiny run end to end — every estimator a row, sc
   CHECK(ex["loo_pearson"].get<double>() > 0.99);  // convex, retrained to 1e-11
   CHECK(ex["loo_points"] == 3);
   CHECK(ex["lds_spearman"].get<double>() > 0.8);
-  CHECK(ex["noisy_label_auc"].get<double>() > 0.5);
+  // 8 of 80 labels flipped on separable classes: self-influence finds nearly all of them (0.988
+  // measured), as training loss does; chance is 0.5
+  CHECK(ex["noisy_label_auc"].get<double>() > 0.95);
+  CHECK(s["noisy_label_auc_training_loss"].get<double>() > 0.95);
   CHECK(s["estimators"][1]["noisy_label_auc"].is_null());  // cg: one solve per row, said in the note
   CHECK(s["estimators"][1]["note"].get<std::string>().find("one iterative solve per training row") != std::string::npos);
   CHECK(s["estimators"][1]["loo_pearson"].get<double>() == doctest::Approx(ex["loo_pearson"].get<double>()).epsilon(1e-6));
