@@ -111,7 +111,8 @@ int run_lds(Args& a) {
   const Common c = read_common(a, "lds");
   const ProblemArgs pa = read_problem(a);
   ex::LdsOptions o;
-  o.solver = read_solver(a, true, &o.curvature);
+  const EstimatorArgs ea = read_estimator(a, pa, EstimatorScope{true, true, false});
+  o.estimator = ea.method, o.settings = ea.settings;
   o.retrain = read_retrain(a);
   const std::string spec = a.text("test", "highest");
   o.subsets = a.count("subsets", 20, 3);
@@ -119,7 +120,8 @@ int run_lds(Args& a) {
   a.finish("inflab lds");
   const RunDir rd(c.out, "lds", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
-  const ex::Problem p = obtain_problem(pa, !c.quiet);
+  const ex::Problem p = obtain_problem(pa, !c.quiet, ea.save_steps);
+  check_estimator(ea, p, pa);
   const std::size_t t = one_test_row("lds", spec, p);
   const ex::LdsEvaluation e = ex::evaluate_lds(p, t, o, retrain_run(c, rd, "subsets.jsonl"));
   CsvLog out(rd.path("lds.csv"), {"subset", "removed", "predicted_loss_change", "actual_loss_change", "retrain_status", "removed_source_rows"});
@@ -131,13 +133,13 @@ int run_lds(Args& a) {
                                  "actual change of the test loss (retrained on the subset)", "predicted change (sum over the removed rows)",
                                  {{.label = "subsets keeping α = " + shortest(o.alpha), .x = vec(e.lds.actual), .y = vec(e.lds.predicted)}}, true});
   json summary = {{"problem", problem_json(p)}, {"test_row", t}, {"test_source_row", p.test.source_row(t)},
-                  {"alpha", o.alpha}, {"subsets", o.subsets}, {"method", ex::solver_methods().name(o.solver.method)},
-                  {"damping", o.solver.damping}, {"solve", solve_json(e.influence.solve)}, {"warnings", warnings_of(p, e.influence.solve)},
+                  {"alpha", o.alpha}, {"subsets", o.subsets}, {"method", ex::estimators().name(o.estimator)},
+                  {"warnings", estimate_warnings(p, e.estimate, {t})},
                   {"lds", e.scores.undefined.empty() ? json(e.scores.spearman) : json(nullptr)},
                   {"scores", scores_json(e.scores)}, {"retrains", retrain_json(e.retrain)}};
-  summary.update(curvature_json(o.curvature));
+  summary.update(estimate_summary(e.estimate, o.settings));
   rd.write_json("summary.json", summary);
-  finish(c, rd, problem_line(p) + "test row " + std::to_string(t) + ": " + solve_line(e.influence.solve) + "\n" + std::to_string(o.subsets) +
+  finish(c, rd, problem_line(p) + "test row " + std::to_string(t) + ": " + estimate_line(e.estimate) + "\n" + std::to_string(o.subsets) +
              " random subsets keeping α = " + shortest(o.alpha) + " of the training rows, retrained: " + retrain_line(e.retrain) + "\n  LDS (Spearman) " +
              score_cell(e.scores.spearman) + "; " + scores_line(e.scores) +
              "\nLDS (Park et al. 2023): how well the sum of Δ̂ over the removed rows ranks the subsets by their retrained test loss.\n"

@@ -65,52 +65,21 @@ constexpr std::size_t kShown = 10;     // pictures per list in a gallery
 constexpr std::size_t kGalleries = 10;  // test points drawn (all are in the CSVs)
 }  // namespace
 
-namespace {
-// the settings an estimate ran with, as summary.json records them
-json estimate_json(const ex::Estimate& e) {
-  json j = {{"estimator", ex::estimators().name(e.estimator)}, {"seconds", e.seconds}};
-  for (const auto& d : e.details)
-    j[d.key] = !d.text.empty() ? json(d.text) : d.numbers.size() == 1 ? json(d.numbers[0]) : json(d.numbers);
-  return j;
-}
-
-// checks of the estimator's needs that the problem answers, as usage errors naming the option
-void check_estimator(const ex::EstimatorRow& row, const ex::EstimatorSettings& s, const ex::Problem& p, const ProblemArgs& pa) {
-  if (row.id == ex::Estimator::TracIn && p.trajectory.empty())
-    throw UsageError("--method tracin needs parameters saved during training, and checkpoint '" + pa.checkpoint +
-                     "' has none: train it with --save-steps S1,S2,… (an sgd or adam run)");
-  if (row.id == ex::Estimator::Trak && s.trak.dim > p.theta.size())
-    throw UsageError("--projection-dim " + std::to_string(s.trak.dim) + " is above the parameter count p = " + std::to_string(p.theta.size()));
-}
-
-std::vector<std::size_t> read_tracin_steps(Args& a, const ProblemArgs& pa) {
-  if (a.given("save-steps") && !pa.checkpoint.empty())
-    throw UsageError("--save-steps trains here; the --checkpoint brings its own saved steps (`inflab train --save-steps`)");
-  std::vector<std::size_t> steps = read_save_steps(a, pa);
-  if (steps.empty() && pa.checkpoint.empty())
-    throw UsageError("--method tracin needs parameters saved during training: give --save-steps S1,S2,… (steps of an sgd or adam run), "
-                     "or a --checkpoint trained with --save-steps");
-  return steps;
-}
-}  // namespace
-
 int run_influence(Args& a) {
   const Common c = read_common(a, "influence");
   const ProblemArgs pa = read_problem(a);
-  const EstimatorScope scope{true, true, false};
-  const ex::Estimator method = read_method(a, scope);
-  const ex::EstimatorRow& row = ex::row_of(method);
-  const ex::EstimatorSettings settings = read_estimator_settings(a, {method}, scope);
-  const std::vector<std::size_t> save_steps = method == ex::Estimator::TracIn ? read_tracin_steps(a, pa) : std::vector<std::size_t>{};
+  const EstimatorArgs ea = read_estimator(a, pa, EstimatorScope{true, true, false});
+  const ex::EstimatorRow& row = ex::row_of(ea.method);
+  const ex::EstimatorSettings& settings = ea.settings;
   const std::string spec = a.text("test", "highest");
   const std::size_t top = a.count("top", 10, 1);
   a.finish("inflab influence");
   const RunDir rd(c.out, "influence", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
-  const ex::Problem p = save_steps.empty() ? obtain_problem(pa, !c.quiet) : ex::build_problem(pa.spec, !c.quiet, save_steps);
+  const ex::Problem p = obtain_problem(pa, !c.quiet, ea.save_steps);
   const auto rows = test_rows(spec, p);
-  check_estimator(row, settings, p, pa);
-  const ex::Estimate est = ex::estimate(method, ex::trained(p, !c.quiet), rows, settings);
+  check_estimator(ea, p, pa);
+  const ex::Estimate est = ex::estimate(ea.method, ex::trained(p, !c.quiet), rows, settings);
   write_influence_csv(rd, p, rows, est.predicted, row.quantity);
   CsvLog topcsv(rd.path("top.csv"), {"test_row", "test_source_row", "list", "rank", "train_row", "source_row", "label", row.quantity});
   json per = json::array();
@@ -118,7 +87,7 @@ int run_influence(Args& a) {
   screen << problem_line(p);
   const Examples ex(p.spec);
   const bool pictures = ex.pictures() && row.loss_change;  // captions say Δ̂
-  const std::string line = est.description + ", " + fmt("%.3g", est.seconds) + " s for all test points";
+  const std::string line = estimate_line(est) + " for all test points";
   Report report;
   for (std::size_t j = 0; j < rows.size(); ++j) {
     const Tensor d = xt::view(est.predicted, j, xt::all());
@@ -129,9 +98,7 @@ int run_influence(Args& a) {
   }
   if (pictures && rows.size() > kGalleries)
     screen << "pictures for the first " << kGalleries << " of " << rows.size() << " test points (all are in influence.csv and top.csv)\n";
-  std::vector<std::string> warnings = problem_warnings(p);
-  for (std::size_t j = 0; j < est.solves.size(); ++j)
-    if (!est.solves[j].warning.empty()) warnings.push_back("test row " + std::to_string(rows[j]) + ": " + est.solves[j].warning);
+  const std::vector<std::string> warnings = estimate_warnings(p, est, rows);
   json summary = {{"problem", problem_json(p)}, {"method", row.name}, {"grad_norm", row.method ? est.grad_norm : p.fit.grad_norm},
                   {"units", row.units}, {"warnings", warnings}, {"tests", per}};
   if (row.method) {
@@ -152,8 +119,9 @@ std::string validate_report(const ex::Problem& p, const ex::LooEvaluation& e, co
   const std::size_t t = e.test_row, k = e.rows.size();
   s << "\n" << problem_line(p);
   s << "Test row " << t << " (source row " << p.test.source_row(t) << ", " << label_of(p.test, t) << "), loss "
-    << fmt("%.4g", e.influence.test_value) << ": Δ̂ for all " << p.train.size() << " training rows from one " << solve_line(e.influence.solve)
-    << (e.influence.s.size() < p.theta.size() ? " on the last layer's " + std::to_string(e.influence.s.size()) + " parameters (--params last)" : "") << "\n";
+    << fmt("%.4g", e.test_loss) << ": Δ̂ for all " << p.train.size() << " training rows from " << (e.estimate.solves.empty() ? "" : "one ")
+    << estimate_line(e.estimate)
+    << (e.parameters < p.theta.size() ? " on the last layer's " + std::to_string(e.parameters) + " parameters (--params last)" : "") << "\n";
   s << "Retrained without each of the " << k << " rows with the largest |Δ̂| (" << nn::optimizers().name(rp.optimizer)
     << ", from θ̂): " << retrain_line(e.retrain) << "\n\n";
   s << "  train row  source row  label            predicted Δ̂      actual Δ   retrain\n";
@@ -181,7 +149,8 @@ int run_validate(Args& a) {
   const Common c = read_common(a, "validate");
   const ProblemArgs pa = read_problem(a);
   ex::LooOptions o;
-  o.solver = read_solver(a, true, &o.curvature);
+  const EstimatorArgs ea = read_estimator(a, pa, EstimatorScope{true, true, false});
+  o.estimator = ea.method, o.settings = ea.settings;
   o.retrain = read_retrain(a);
   const std::string spec = a.text("test", "highest");
   o.top = a.count("top", 20, 3);
@@ -189,7 +158,8 @@ int run_validate(Args& a) {
   a.finish("inflab validate");
   const RunDir rd(c.out, "validate", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
-  const ex::Problem p = obtain_problem(pa, !c.quiet);
+  const ex::Problem p = obtain_problem(pa, !c.quiet, ea.save_steps);
+  check_estimator(ea, p, pa);
   const auto rows = test_rows(spec, p);
   if (rows.size() != 1) throw UsageError("validate checks one test point; --test " + spec + " gives " + std::to_string(rows.size()));
   const ex::LooEvaluation e = ex::evaluate_leave_one_out(p, rows[0], o, retrain_run(c, rd, "loo.jsonl"));
@@ -215,18 +185,17 @@ int run_validate(Args& a) {
                  std::to_string(e.rows.size()) + " rows by |predicted|)",
              series, true});
   json summary = {{"problem", problem_json(p)}, {"test_row", e.test_row}, {"test_source_row", p.test.source_row(e.test_row)},
-                  {"test_loss", e.influence.test_value}, {"method", ex::solver_methods().name(o.solver.method)},
-                  {"damping", o.solver.damping}, {"params", ex::param_scopes().name(o.params)}, {"solve", solve_json(e.influence.solve)}, {"grad_norm", e.influence.grad_norm},
-                  {"warnings", warnings_of(p, e.influence.solve)},
+                  {"test_loss", e.test_loss}, {"method", ex::estimators().name(o.estimator)}, {"params", ex::param_scopes().name(o.params)},
+                  {"warnings", estimate_warnings(p, e.estimate, {e.test_row})},
                   {"retrain", nn::optimizers().name(o.retrain.optimizer)}, {"retrains", retrain_json(e.retrain)},
                   {"scores", scores_json(e.scores)}, {"converged_scores", scores_json(e.converged_scores)}};
-  summary.update(curvature_json(o.curvature));
+  summary.update(estimate_summary(e.estimate, o.settings));
   rd.write_json("summary.json", summary);
   std::vector<double> actual(p.train.size(), NAN);  // the retrained Δ and its status, where there is one
   std::vector<std::string> status(p.train.size());
   for (std::size_t j = 0; j < e.rows.size(); ++j) actual[e.rows[j]] = e.actual(j), status[e.rows[j]] = retrain_status(e.retrains[j]);
   Report report;
-  Examples(p.spec).render(influence_gallery(p, e.test_row, e.influence.predicted_change, 10, actual, status), rd, "examples", report);
+  Examples(p.spec).render(influence_gallery(p, e.test_row, e.predicted_all, 10, actual, status), rd, "examples", report);
   finish(c, rd, validate_report(p, e, o.retrain, rd), report);
   return 0;
 }

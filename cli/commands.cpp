@@ -29,7 +29,7 @@ const std::vector<Command>& commands() {
       {"validate", "influence against leave-one-out retraining of the --top K rows → validate.csv, scatter.svg",
        "  --test T       one test point: highest (default) or a split row\n  --top K        rows retrained, by |Δ̂| (20, at least 3)\n"
        "  --params P     Δ̂ over all parameters (default) or last: the last layer only, the layers below frozen\n",
-       "inflab validate --depth 4 --weight-decay 0", true, EstimatorScope{false, true, false}, true, run_validate},
+       "inflab validate --depth 4 --weight-decay 0", true, EstimatorScope{true, true, false}, true, run_validate},
       {"group", "group influence (first, second order, Newton) against group retraining",
        "  --test T       one test point (highest)\n  --fraction P   group size as a share of the training set (0.1)\n"
        "  --groups G     groups per kind (10, at least 3)\n  --kinds K,..   random,knn,gradient (also: class)\n"
@@ -37,7 +37,7 @@ const std::vector<Command>& commands() {
        "inflab group --dataset iris --classes 1,2 --model logreg --weight-decay 0.01 --fraction 0.2 --select", true, EstimatorScope{false, false, false}, true, run_group},
       {"lds", "linear datamodeling score: Σ Δ̂ over random subsets against retraining on them",
        "  --test T       one test point (highest)\n  --subsets M    random subsets (20, at least 3)\n  --alpha A      fraction each subset keeps (0.5)\n",
-       "inflab lds --model logreg --classes 1,2 --weight-decay 0.01 --subsets 30", true, EstimatorScope{false, true, false}, true, run_lds},
+       "inflab lds --model logreg --classes 1,2 --weight-decay 0.01 --subsets 30", true, EstimatorScope{true, true, false}, true, run_lds},
       {"mislabel", "flip --flip of the training labels; rank rows by self-influence against training loss",
        "  --flip F       fraction of training labels flipped (0.1, seeded)\n  --inspect Q    share of the ranking inspected for 'found' (0.1)\n",
        "inflab mislabel --dataset digits --model softmax --flip 0.05", true, EstimatorScope{false, false, false}, false, run_mislabel},

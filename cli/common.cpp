@@ -104,7 +104,8 @@ ProblemArgs read_problem(Args& a, const ex::ProblemSpec& given_defaults, const s
   return pa;
 }
 
-ex::Problem obtain_problem(const ProblemArgs& pa, bool progress) {
+ex::Problem obtain_problem(const ProblemArgs& pa, bool progress, const std::vector<std::size_t>& save_steps) {
+  if (!save_steps.empty()) return ex::build_problem(pa.spec, progress, save_steps);
   return pa.checkpoint.empty() ? ex::build_problem(pa.spec, progress) : ex::load_problem(pa.checkpoint);
 }
 
@@ -315,6 +316,63 @@ std::string retrain_usage() {
          "  --retrain-lr R --retrain-epochs N           sgd / adam\n"
          "  --escape-saddles    a retrained θ with λmin(H) < 0 is perturbed along its eigenvector and retrained\n"
          "                      (up to 3 times): Δ is then measured at a lower stationary point (docs/influence.md)\n";
+}
+
+// the settings an estimate ran with, as summary.json records them
+json estimate_json(const ex::Estimate& e) {
+  json j = {{"estimator", ex::estimators().name(e.estimator)}, {"seconds", e.seconds}};
+  for (const auto& d : e.details)
+    j[d.key] = !d.text.empty() ? json(d.text) : d.numbers.size() == 1 ? json(d.numbers[0]) : json(d.numbers);
+  return j;
+}
+
+void check_estimator(const EstimatorArgs& ea, const ex::Problem& p, const ProblemArgs& pa) {
+  const ex::EstimatorRow& row = ex::row_of(ea.method);
+  const ex::EstimatorSettings& s = ea.settings;
+  if (row.id == ex::Estimator::TracIn && p.trajectory.empty())
+    throw UsageError("--method tracin needs parameters saved during training, and checkpoint '" + pa.checkpoint +
+                     "' has none: train it with --save-steps S1,S2,… (an sgd or adam run)");
+  if (row.id == ex::Estimator::Trak && s.trak.dim > p.theta.size())
+    throw UsageError("--projection-dim " + std::to_string(s.trak.dim) + " is above the parameter count p = " + std::to_string(p.theta.size()));
+}
+
+namespace {
+std::vector<std::size_t> read_tracin_steps(Args& a, const ProblemArgs& pa) {
+  if (a.given("save-steps") && !pa.checkpoint.empty())
+    throw UsageError("--save-steps trains here; the --checkpoint brings its own saved steps (`inflab train --save-steps`)");
+  std::vector<std::size_t> steps = read_save_steps(a, pa);
+  if (steps.empty() && pa.checkpoint.empty())
+    throw UsageError("--method tracin needs parameters saved during training: give --save-steps S1,S2,… (steps of an sgd or adam run), "
+                     "or a --checkpoint trained with --save-steps");
+  return steps;
+}
+}  // namespace
+
+
+EstimatorArgs read_estimator(Args& a, const ProblemArgs& pa, const EstimatorScope& scope) {
+  EstimatorArgs ea;
+  ea.method = read_method(a, scope);
+  ea.settings = read_estimator_settings(a, {ea.method}, scope);
+  if (ea.method == ex::Estimator::TracIn) ea.save_steps = read_tracin_steps(a, pa);
+  return ea;
+}
+
+std::string estimate_line(const ex::Estimate& e) {
+  return e.solves.size() == 1 ? solve_line(e.solves[0]) : e.description + ", " + fmt("%.3g", e.seconds) + " s";
+}
+
+std::vector<std::string> estimate_warnings(const ex::Problem& p, const ex::Estimate& e, const std::vector<std::size_t>& rows) {
+  std::vector<std::string> w = problem_warnings(p);
+  for (std::size_t j = 0; j < e.solves.size(); ++j)
+    if (!e.solves[j].warning.empty()) w.push_back((e.solves.size() > 1 ? "test row " + std::to_string(rows.at(j)) + ": " : "") + e.solves[j].warning);
+  return w;
+}
+
+json estimate_summary(const ex::Estimate& e, const ex::EstimatorSettings& s) {
+  if (e.solves.empty()) return {{"estimator", estimate_json(e)}};
+  json j = {{"damping", s.solver.damping}, {"solve", solve_json(e.solves[0])}, {"grad_norm", e.grad_norm}};
+  j.update(curvature_json(s.curvature));
+  return j;
 }
 
 std::string fmt(const char* f, double v) {

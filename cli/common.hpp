@@ -34,8 +34,8 @@ struct ProblemArgs {
 };
 // no_checkpoint: why this command refuses --checkpoint ("" accepts it).
 ProblemArgs read_problem(Args& a, const experiments::ProblemSpec& defaults = {}, const std::string& no_checkpoint = "");
-// Trains, or loads the checkpoint.
-experiments::Problem obtain_problem(const ProblemArgs& pa, bool progress);
+// Trains (keeping θ after save_steps, for TracIn), or loads the checkpoint.
+experiments::Problem obtain_problem(const ProblemArgs& pa, bool progress, const std::vector<std::size_t>& save_steps = {});
 
 // The estimator options (--method and what the chosen row reads; influence/estimator.hpp),
 // in the scope of the command (cli/commands.hpp).
@@ -45,6 +45,22 @@ experiments::Estimator read_method(Args& a, const EstimatorScope& scope, experim
 experiments::EstimatorSettings read_estimator_settings(Args& a, const std::vector<experiments::Estimator>& chosen, const EstimatorScope& scope,
                                                        experiments::EstimatorSettings defaults = {});
 std::string estimator_usage(const EstimatorScope& scope, const experiments::EstimatorSettings& defaults = {});
+// --method (any row in scope), its settings, and TracIn's --save-steps (training here).
+struct EstimatorArgs {
+  experiments::Estimator method = experiments::Estimator::Exact;
+  experiments::EstimatorSettings settings;
+  std::vector<std::size_t> save_steps;
+};
+EstimatorArgs read_estimator(Args& a, const ProblemArgs& pa, const EstimatorScope& scope);
+// What the problem must have for the estimator (TracIn's trajectory, TRAK's k ≤ p): usage errors.
+void check_estimator(const EstimatorArgs& ea, const experiments::Problem& p, const ProblemArgs& pa);
+// Renderings of an estimate: its solve line (one solve) or its description and time; the
+// problem's and the solves' warnings (prefixed by test row when several); for summary.json,
+// the solve, μ and curvature (inverse-HVP rows) or the estimator's settings.
+std::string estimate_line(const experiments::Estimate& e);
+std::vector<std::string> estimate_warnings(const experiments::Problem& p, const experiments::Estimate& e, const std::vector<std::size_t>& rows);
+nlohmann::json estimate_json(const experiments::Estimate& e);
+nlohmann::json estimate_summary(const experiments::Estimate& e, const experiments::EstimatorSettings& s);
 // --method restricted to the inverse-HVP solvers, and their options (with --curvature when
 // `curvature`, returned in *c).
 experiments::SolverChoice read_solver(Args& a, bool curvature = false, experiments::CurvatureChoice* c = nullptr);

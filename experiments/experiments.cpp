@@ -4,6 +4,8 @@
 #include <cmath>
 #include <optional>
 
+#include <xtensor/xview.hpp>
+
 #include "datasets/split.hpp"
 #include "experiments/last_layer.hpp"
 #include "influence/metrics.hpp"
@@ -60,14 +62,16 @@ LooEvaluation evaluate_leave_one_out(const Problem& p, std::size_t test_row, con
   e.test_row = test_row;
   std::optional<Problem> head;
   const Problem& est = scoped(p, o.params, head);  // the same rows as p
-  const CurvatureOperator A(*est.obj, est.train, est.theta, o.curvature);
-  e.influence = influence_on_test(A, est.test, {test_row}, o.solver, kStationaryTol);
-  e.rows = largest_magnitude(e.influence.predicted_change, o.top);
+  e.estimate = estimate(o.estimator, trained(est, false), {test_row}, o.settings);
+  e.predicted_all = xt::view(e.estimate.predicted, 0, xt::all());
+  e.parameters = est.theta.size();
+  test_loss_gradient(*p.obj, p.test, {test_row}, p.theta, &e.test_loss);
+  e.rows = largest_magnitude(e.predicted_all, o.top);
   e.retrains = leave_one_out(*p.obj, p.train, p.test, p.theta, e.rows, {test_row}, o.retrain, run);
   const std::size_t k = e.rows.size();
   e.predicted = zeros({k});
   e.actual = zeros({k});
-  for (std::size_t j = 0; j < k; ++j) e.predicted(j) = e.influence.predicted_change(e.rows[j]), e.actual(j) = e.retrains[j].test_loss_change.at(0);
+  for (std::size_t j = 0; j < k; ++j) e.predicted(j) = e.predicted_all(e.rows[j]), e.actual(j) = e.retrains[j].test_loss_change.at(0);
   e.retrain = summarize(e.retrains);
   e.scores = score(e.predicted, e.actual, e.retrain);
   e.converged_scores = score_converged(e.predicted, e.actual, e.retrains);
@@ -140,9 +144,10 @@ SelectionComparison compare_selection(const Problem& p, const InverseHvp& inv, s
 LdsEvaluation evaluate_lds(const Problem& p, std::size_t test_row, const LdsOptions& o, const RetrainRun& run) {
   LdsEvaluation e;
   e.test_row = test_row;
-  const CurvatureOperator A(*p.obj, p.train, p.theta, o.curvature);
-  e.influence = influence_on_test(A, p.test, {test_row}, o.solver, kStationaryTol);
-  e.lds = linear_datamodeling_score(*p.obj, p.train, p.test, p.theta, test_row, e.influence.predicted_change, o.subsets, o.alpha,
+  e.estimate = estimate(o.estimator, trained(p, false), {test_row}, o.settings);
+  e.predicted_all = xt::view(e.estimate.predicted, 0, xt::all());
+  test_loss_gradient(*p.obj, p.test, {test_row}, p.theta, &e.test_loss);
+  e.lds = linear_datamodeling_score(*p.obj, p.train, p.test, p.theta, test_row, e.predicted_all, o.subsets, o.alpha,
                                     p.spec.seed, o.retrain, run);
   e.retrain = summarize(e.lds.retrains);
   e.scores = score(e.lds.predicted, e.lds.actual, e.retrain);

@@ -39,14 +39,17 @@ Scores score_converged(const Tensor& predicted, const Tensor& actual, const std:
 // ---- leave-one-out (inflab validate)
 struct LooOptions {
   std::size_t top = 20;  // retrain the rows with the largest |Δ̂|
-  SolverChoice solver;
-  CurvatureChoice curvature;  // hessian unless set
+  Estimator estimator = Estimator::Exact;  // any row of the estimator table (influence/estimator.hpp)
+  EstimatorSettings settings;
   ParamScope params = ParamScope::All;  // Δ̂ over all parameters or the last layer's (last_layer.hpp); retraining trains all
   RetrainProtocol retrain;
 };
 struct LooEvaluation {
   std::size_t test_row = 0;
-  Influence influence;            // s, the solve, Δ̂ for every training row, ‖∇R(θ̂)‖, warning
+  double test_loss = 0;           // ℓ(z_t; θ̂)
+  Estimate estimate;              // Δ̂ [1, n] with its solve (inverse-HVP rows), time, settings
+  Tensor predicted_all;           // [n] Δ̂ of every training row (estimate.predicted's row)
+  std::size_t parameters = 0;     // the parameters Δ̂ differentiates (the last layer's with ParamScope::LastLayer)
   std::vector<std::size_t> rows;  // retrained training rows (split rows), largest |Δ̂| first
   Tensor predicted, actual;       // [k] Δ̂ and Δ of those rows
   std::vector<RetrainRecord> retrains;
@@ -87,13 +90,15 @@ SelectionComparison compare_selection(const Problem& p, const InverseHvp& inv, s
 struct LdsOptions {
   std::size_t subsets = 20;
   double alpha = 0.5;  // fraction of the training set each subset keeps
-  SolverChoice solver;
-  CurvatureChoice curvature;  // hessian unless set
+  Estimator estimator = Estimator::Exact;  // any row of the estimator table
+  EstimatorSettings settings;
   RetrainProtocol retrain;
 };
 struct LdsEvaluation {
   std::size_t test_row = 0;
-  Influence influence;
+  double test_loss = 0;
+  Estimate estimate;      // Δ̂ [1, n] with its diagnostics
+  Tensor predicted_all;   // [n]
   LdsResult lds;
   RetrainSummary retrain;
   Scores scores;  // of the subset predictions against retraining (Spearman is the LDS)

@@ -89,7 +89,7 @@ TEST_CASE("evaluate_leave_one_out: the validate evaluation, scores with n, every
   const Problem p = build_problem(logreg_spec(), false);
   LooOptions o;
   o.top = 12;
-  o.solver.method = Method::Exact;
+  o.estimator = Estimator::Exact;
   o.retrain = newton();
   const LooEvaluation e = evaluate_leave_one_out(p, 3, o);
   REQUIRE(e.rows.size() == 12);
@@ -102,7 +102,19 @@ TEST_CASE("evaluate_leave_one_out: the validate evaluation, scores with n, every
   CHECK(e.scores.pearson > 0.99);
   CHECK(e.scores.signs_agree == 12);
   // Δ̂ of the retrained rows is the library's Δ̂ of those rows
-  for (std::size_t j = 0; j < 12; ++j) CHECK(e.predicted(j) == e.influence.predicted_change(e.rows[j]));
+  for (std::size_t j = 0; j < 12; ++j) CHECK(e.predicted(j) == e.predicted_all(e.rows[j]));
+  REQUIRE(e.estimate.solves.size() == 1);
+  CHECK(e.estimate.solves[0].rel_residual < 1e-10);
+  CHECK(e.parameters == p.theta.size());
+  // any row of the estimator table: the gradient dot product against the same retraining
+  LooOptions gd = o;
+  gd.estimator = Estimator::GradDot;
+  const LooEvaluation g = evaluate_leave_one_out(p, 3, gd);
+  const Tensor want = gradient_dot(*p.obj, p.train, p.test, {3}, p.theta);
+  for (std::size_t j = 0; j < 12; ++j) CHECK(g.predicted(j) == want(0, g.rows[j]));
+  CHECK(g.estimate.solves.empty());
+  CHECK(g.test_loss == doctest::Approx(e.test_loss).epsilon(1e-15));
+  CHECK(g.scores.n == 12);
 }
 
 TEST_CASE("score: strict signs; undefined correlations say why") {
@@ -220,7 +232,7 @@ TEST_CASE("evaluate_lds: subsets against retraining; no moved loss gives an unde
   LdsOptions o;
   o.subsets = 8;
   o.alpha = 0.7;
-  o.solver.method = Method::Exact;
+  o.estimator = Estimator::Exact;
   o.retrain = newton();
   const LdsEvaluation e = evaluate_lds(p, 3, o);
   CHECK(e.scores.n == 8);
