@@ -171,12 +171,12 @@ const std::vector<EstimatorOption>& estimator_option_table() {
        [](const S& s) { return whole(s.solver.lissa.seed); }},
       {"save-steps", "S1,S2", "θ kept after these sgd/adam steps (training here)", [](Args&, const std::string&, S&) {},
        [](const S&) { return std::string("none"); }},
-      {"projection-dim", "K", "k, 1 ≤ k ≤ p (0: min(p, 256))",
+      {"projection-dim", "K", "k, 1 ≤ k ≤ p",
        [](Args& a, const std::string& n, S& s) {
          s.trak.dim = a.count(n, s.trak.dim);
          if (a.given(n) && s.trak.dim == 0) throw UsageError("--projection-dim 0: the projection dimension must be at least 1");
        },
-       [](const S& s) { return whole(s.trak.dim); }},
+       [](const S& s) { return s.trak.dim ? whole(s.trak.dim) : std::string("min(p, 256)"); }},
       {"projection", "P", "the random projection", [](Args& a, const std::string& n, S& s) { s.trak.projection = a.choice(n, ex::projections(), s.trak.projection); },
        [](const S& s) { return ex::projections().name(s.trak.projection); }},
       {"projection-seed", "S", "", [](Args& a, const std::string& n, S& s) { s.trak.seed = a.count(n, s.trak.seed); },

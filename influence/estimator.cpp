@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "influence/datainf.hpp"
 #include "util/format.hpp"
 
 namespace inflab::influence {
@@ -76,6 +77,14 @@ Estimate trak_rows(const Trained& t, const std::vector<std::size_t>& rows, const
   return e;
 }
 
+Estimate datainf_rows(const Trained& t, const std::vector<std::size_t>& rows, const EstimatorSettings& s) {
+  Estimate e;
+  e.predicted = datainf(t.obj, t.train, t.test, rows, t.theta, s.solver.damping);
+  e.details = {{"damping", "", {s.solver.damping}}};
+  e.description = "DataInf (empirical Fisher, inverse and average swapped), μ = " + significant(s.solver.damping, 6);
+  return e;
+}
+
 const std::string kDelta = "predicted_loss_change";
 const std::string kInverseUnits =
     "predicted_loss_change = Δ̂ = (1/n)∇ℓ(z_t)ᵀ(H + μI)⁻¹∇ℓ̃(z): test-loss change when the row is removed (docs/conventions.md)";
@@ -112,6 +121,10 @@ const std::vector<EstimatorRow>& estimator_rows() {
        true, kDelta,
        "predicted_loss_change = (1/M)Σ_m (1/n)φ_tᵀ(P G Pᵀ + μI)⁻¹φ(z), φ = P∇ℓ̃: Δ̂ with a projected Gauss–Newton (÷n; > 0: the row helped)",
        {"damping", "projection-dim", "projection", "projection-seed", "models"}, trak_rows},
+      {Estimator::DataInf, "datainf", "DataInf (Kwon et al. 2024): the damped empirical Fisher inverted term by term (--damping > 0)", std::nullopt,
+       true, kDelta,
+       "predicted_loss_change = (1/n)vᵀ[(1/(nμ))Σⱼ(I − gⱼgⱼᵀ/(μ + ‖gⱼ‖²))]∇ℓ̃(z), v = ∇ℓ(z_t), gⱼ = ∇ℓ̃(zⱼ): Δ̂ with DataInf's inverse (÷n)",
+       {"damping"}, datainf_rows},
   };
   return t;
 }

@@ -1,6 +1,6 @@
 // Every way inflab produces Δ̂ is one row of one table, called one way (docs/influence.md,
 // "Estimators"): the inverse-HVP solvers on a curvature (exact, cg, minres, lissa, lowrank)
-// and the estimators of their own (graddot, gradcos, tracin, trak). Each gives, for test
+// and the estimators of their own (graddot, gradcos, tracin, trak, datainf). Each gives, for test
 // points z_t, a value per training row in Δ̂'s sign and units (docs/conventions.md: > 0, the
 // row helped; ÷ n) — the cosine is the one unitless row — with what it cost and the
 // diagnostics that say whether to trust it. Adding an estimator: its own file and one row.
@@ -18,7 +18,7 @@
 
 namespace inflab::influence {
 
-enum class Estimator { Exact, Cg, Minres, Lissa, LowRank, GradDot, GradCos, TracIn, Trak };
+enum class Estimator { Exact, Cg, Minres, Lissa, LowRank, GradDot, GradCos, TracIn, Trak, DataInf };
 
 // What an estimator reads: the training objective at θ̂ and the data (references: they must
 // outlive the call), and what some rows need besides.

@@ -13,6 +13,7 @@
 #include "datasets/split.hpp"
 #include "datasets/transforms.hpp"
 #include "experiments/problem.hpp"
+#include "influence/datainf.hpp"
 #include "influence/estimator.hpp"
 #include "influence/kfac.hpp"
 #include "influence/tracin.hpp"
@@ -548,4 +549,39 @@ TEST_CASE("TracIn's self-influence is Σ η_t ‖∇ℓ̃(zᵢ; θ_t)‖² over 
     want += snap.lr * dot(g, g);
   }
   CHECK(self(7) == doctest::Approx(want).epsilon(1e-12));
+}
+
+TEST_CASE("datainf: exact with one training row (Sherman–Morrison), the closed form otherwise; μ ≤ 0 refused") {
+  ProblemSpec spec;
+  spec.n_train = 30, spec.width = 3, spec.grad_tol = 1e-9;
+  const Problem p = build_problem(spec, false);
+  const std::size_t P = p.theta.size(), n = p.train.size();
+  const double mu = 0.5;
+  const std::vector<std::size_t> rows = {2, 4};
+  const Tensor D = datainf(*p.obj, p.train, p.test, rows, p.theta, mu);
+  REQUIRE(D.shape() == Shape{2, n});
+  // the formula term by term, with explicit (μI + gⱼgⱼᵀ)⁻¹ = (I − gⱼgⱼᵀ/(μ + ‖gⱼ‖²))/μ
+  std::vector<Tensor> g;
+  for (std::size_t j = 0; j < n; ++j) g.push_back(per_example_gradient(*p.obj, p.train, p.theta, j));
+  const Tensor v = test_loss_gradient(*p.obj, p.test, {4}, p.theta);
+  for (std::size_t i : {0ul, 7ul, 29ul}) {
+    double want = 0;
+    for (std::size_t j = 0; j < n; ++j) want += (dot(v, g[i]) - dot(v, g[j]) * dot(g[j], g[i]) / (mu + dot(g[j], g[j]))) / mu;
+    want /= static_cast<double>(n * n);
+    CHECK(D(1, i) == doctest::Approx(want).epsilon(1e-10));
+  }
+  // one training row: the swap is no approximation, Δ̂ = (1/n) vᵀ(g gᵀ + μI)⁻¹g exactly
+  const data::Dataset one = data::subset(p.train, {5});
+  const Tensor D1 = datainf(*p.obj, one, p.test, {4}, p.theta, mu);
+  Tensor M = zeros({P, P});
+  for (std::size_t a = 0; a < P; ++a)
+    for (std::size_t b = 0; b < P; ++b) M(a, b) = g[5](a) * g[5](b) + (a == b ? mu : 0.0);
+  const Tensor x = dense_solve(M, g[5]);
+  CHECK(D1(0, 0) == doctest::Approx(dot(v, x)).epsilon(1e-9));
+  // through the table: the same numbers; damping is its one option
+  EstimatorSettings s;
+  s.solver.damping = mu;
+  CHECK(estimate(Estimator::DataInf, trained(p, false), rows, s).predicted(0, 3) == D(0, 3));
+  CHECK(row_of(Estimator::DataInf).options == std::vector<std::string>{"damping"});
+  CHECK(error_of([&] { datainf(*p.obj, p.train, p.test, rows, p.theta, 0); }).find("must be > 0") != std::string::npos);
 }
