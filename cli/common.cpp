@@ -431,7 +431,7 @@ json problem_json(const ex::Problem& p) {
           {"parameters", p.theta.size()},
           {"weight_decay", p.obj->weight_decay()},
           {"fit",
-           {{"how", p.fit.how}, {"optimizer", p.fit.optimizer}, {"steps", p.fit.steps}, {"loss", p.fit.loss},
+           {{"how", p.fit.how()}, {"optimizer", p.fit.optimizer}, {"steps", p.fit.steps}, {"loss", p.fit.loss},
             {"grad_norm", p.fit.grad_norm}, {"converged", p.fit.converged}, {"stop_reason", p.fit.stop_reason}}},
           {"train_accuracy", p.train_accuracy},
           {"test_accuracy", p.test_accuracy},
@@ -442,7 +442,7 @@ std::string problem_line(const ex::Problem& p) {
   std::string s = p.train.name + ": " + std::to_string(p.train.size()) + " train / " + std::to_string(p.test.size()) + " test rows; " +
                   p.description + " (" + std::to_string(p.theta.size()) + " parameters), λ = " + shortest(p.obj->weight_decay()) +
                   "; accuracy train " + fmt("%.3f", p.train_accuracy) + ", test " + fmt("%.3f", p.test_accuracy) + "; θ̂ " +
-                  (p.fit.how == "trained" ? "by " + p.fit.optimizer + " (" + std::to_string(p.fit.steps) + " steps)" : "from " + p.fit.how.substr(11)) +
+                  (p.fit.trained() ? "by " + p.fit.optimizer + " (" + std::to_string(p.fit.steps) + " steps)" : "from " + p.fit.checkpoint) +
                   ", ‖∇R(θ̂)‖ = " + fmt("%.2e", p.fit.grad_norm) + "\n";
   for (const auto& w : problem_warnings(p)) s += "warning: " + w + "\n";
   return s;
@@ -452,7 +452,7 @@ std::vector<std::string> problem_warnings(const ex::Problem& p) {
   if (!(p.fit.grad_norm > ex::kStationaryTol)) return {};
   return {"θ̂ is not a stationary point of this objective (‖∇R‖ = " + fmt("%.2e", p.fit.grad_norm) + " > " + shortest(ex::kStationaryTol) +
           "); influence assumes one" +
-          (p.fit.how == "trained" ? " — train longer (--max-steps, --epochs) or to a tolerance (--optimizer lbfgs)"
+          (p.fit.trained() ? " — train longer (--max-steps, --epochs) or to a tolerance (--optimizer lbfgs)"
                                   : " — the checkpoint's θ̂ does not minimise its own objective")};
 }
 

@@ -141,19 +141,6 @@ Problem build_problem(const ProblemSpec& s, bool progress, const std::vector<std
   return build_problem(s, load_data(s), progress, save_steps);
 }
 
-nn::TrainOptions train_options(const ProblemSpec& s, bool progress) {
-  nn::TrainOptions t;
-  t.optimizer = s.optimizer;
-  t.grad_tol = s.grad_tol;
-  t.max_steps = s.max_steps;
-  t.epochs = s.epochs;
-  t.lr = s.lr;
-  t.batch_size = s.batch_size;
-  t.seed = s.seed;
-  t.progress = progress;
-  return t;
-}
-
 Problem build_problem(const ProblemSpec& s, data::TrainTest data, bool progress, const std::vector<std::size_t>& save_steps) {
   Problem p;
   p.spec = s;
@@ -187,7 +174,7 @@ Problem build_problem(const ProblemSpec& s, data::TrainTest data, bool progress,
       throw Error("save step " + std::to_string(step) + " is not a step of this run (it took " + std::to_string(r.steps) + " steps, counted from 1)");
   p.theta = r.theta;
   p.history = nn::to_tolerance(s.optimizer) ? iterations : r.history;
-  p.fit = {"trained", nn::optimizers().name(s.optimizer), r.steps, r.loss, r.grad_norm, r.converged, r.stop_reason};
+  p.fit = {"", nn::optimizers().name(s.optimizer), r.steps, r.loss, r.grad_norm, r.converged, r.stop_reason};
   p.train_accuracy = p.obj->accuracy(p.theta, p.train);
   p.test_accuracy = p.obj->accuracy(p.theta, p.test);
   return p;
@@ -365,7 +352,7 @@ Problem load_problem(const std::string& dir) {
     }
   }
   const json& f = j.at("fit");
-  p.fit = {"checkpoint " + dir, f.value("optimizer", ""), f.value("steps", std::size_t{0}), f.value("loss", 0.0),
+  p.fit = {dir, f.value("optimizer", ""), f.value("steps", std::size_t{0}), f.value("loss", 0.0),
            f.value("grad_norm", 0.0), f.value("converged", false), f.value("stop_reason", "")};
   // measured here, on the rebuilt data: a mismatch shows as a non-stationary θ̂
   const auto vg = ad::value_and_grad(p.obj->fn(p.train), p.theta);

@@ -19,7 +19,9 @@
 namespace inflab::experiments {
 
 // Everything that determines the data, the objective and θ̂.
-struct ProblemSpec {
+// The training part (nn::TrainingSpec: optimizer, budget, tolerance, seed) is how θ̂ is trained;
+// the seed also sets the split, the subsample and the initialisation.
+struct ProblemSpec : nn::TrainingSpec {
   std::string dataset = "iris";           // a name in datasets() or csv:PATH
   std::vector<std::size_t> classes;       // kept classes, relabelled 0.. in this order; empty: all
   std::size_t n_train = 0, n_test = 0;    // subsample; 0: the dataset's own size (fashion-mnist: 1000/500)
@@ -29,10 +31,6 @@ struct ProblemSpec {
   std::vector<std::size_t> hidden;        // … or these widths (--hidden 128,64); depth and width then repeat its size and first entry
   nn::Activation activation = nn::Activation::Tanh;
   double weight_decay = 0.001;            // λ
-  nn::Optimizer optimizer = nn::Optimizer::Lbfgs;
-  std::size_t epochs = 20, batch_size = 0, max_steps = 0;
-  double lr = 1e-3, grad_tol = 1e-8;
-  std::uint64_t seed = 0;                 // split, subsample, initialisation, batch order
 };
 // The MLP's hidden widths: `hidden` when given, else depth × width.
 std::vector<std::size_t> hidden_widths(const ProblemSpec& s);
@@ -47,12 +45,14 @@ std::vector<SpecDifference> differences(const ProblemSpec& a, const ProblemSpec&
 
 // How θ̂ was obtained.
 struct Fit {
-  std::string how;            // "trained" or "checkpoint DIR"
-  std::string optimizer;
+  std::string checkpoint;     // the directory θ̂ was loaded from; "" : trained here
+  std::string optimizer;      // as recorded (a checkpoint's may name an optimizer of another version)
   std::size_t steps = 0;
   double loss = 0, grad_norm = 0;  // R(θ̂), ‖∇R(θ̂)‖ (measured on this problem's data)
   bool converged = false;
   std::string stop_reason;
+  bool trained() const { return checkpoint.empty(); }
+  std::string how() const { return trained() ? "trained" : "checkpoint " + checkpoint; }  // as summary.json says it
 };
 
 struct Problem {
@@ -87,8 +87,6 @@ std::unique_ptr<nn::Objective> make_objective(const ProblemSpec& s, const data::
 Problem build_problem(const ProblemSpec& s, bool progress, const std::vector<std::size_t>& save_steps = {});
 // The same on data given (e.g. with flipped labels).
 Problem build_problem(const ProblemSpec& s, data::TrainTest data, bool progress, const std::vector<std::size_t>& save_steps = {});
-// The trainer's options for a spec (optimizer, budget, seed), as build_problem uses them.
-nn::TrainOptions train_options(const ProblemSpec& s, bool progress);
 
 // checkpoint DIR: model.json and .npy files (nn/checkpoint.hpp) plus problem.json (spec and fit),
 // and, when the problem has a trajectory, trajectory.npy [m, p] with trajectory.json (steps, rates).

@@ -16,15 +16,11 @@
 namespace inflab::experiments {
 
 // How to retrain; part of every result (and of the resume check).
-struct RetrainProtocol {
-  nn::Optimizer optimizer = nn::Optimizer::Lbfgs;  // lbfgs | newton: to grad_tol (the honest ground
-                                                  // truth); sgd | adam: a fixed budget as in the
-                                                  // published studies
-  double grad_tol = 1e-8;
-  std::size_t max_steps = 0;        // 0: the optimizer's default budget
-  double lr = 1e-3;                 // sgd / adam
-  std::size_t epochs = 10, batch_size = 0;
-  std::uint64_t seed = 0;           // sgd / adam batch order (job j uses seed + j)
+// The training part (nn::TrainingSpec): lbfgs | newton to grad_tol (the honest ground truth);
+// sgd | adam a fixed budget as in the published studies, 10 epochs unless set; job j's batch
+// order uses seed + j.
+struct RetrainProtocol : nn::TrainingSpec {
+  RetrainProtocol() { epochs = 10; }
   // Second-order stationarity of every retrained θ: λmin of ∇²R₋U(θ) — exact dense
   // eigenvalues when p ≤ exact_eigen_up_to, else the smallest Ritz value of `lanczos_steps`
   // Lanczos steps (an upper bound of λmin). θ is a saddle when

@@ -119,15 +119,8 @@ RetrainRecord run_retrain_job(const RetrainJobs& J, std::size_t j) {
   for (std::size_t i = 0; i < J.train.size(); ++i)
     if (!drop[i]) keep.push_back(i);
   const data::Dataset rest = data::subset(J.train, keep);
-  nn::TrainOptions o;
-  o.optimizer = p.optimizer;
-  o.grad_tol = p.grad_tol;
-  o.max_steps = p.max_steps;
-  o.lr = p.lr;
-  o.epochs = p.epochs;
-  o.batch_size = p.batch_size;
+  nn::TrainOptions o = nn::train_options(p, false);
   o.seed = p.seed + j;
-  o.progress = false;
   nn::TrainResult tr = nn::train(J.obj, rest, J.theta_hat, o);
   RetrainRecord r;
   r.job = j;

@@ -59,6 +59,19 @@ std::size_t planned_steps(const TrainOptions& opt, std::size_t n) {
   return opt.max_steps ? std::min(opt.max_steps, planned) : planned;
 }
 
+TrainOptions train_options(const TrainingSpec& s, bool progress) {
+  TrainOptions t;
+  t.optimizer = s.optimizer;
+  t.grad_tol = s.grad_tol;
+  t.max_steps = s.max_steps;
+  t.epochs = s.epochs;
+  t.lr = s.lr;
+  t.batch_size = s.batch_size;
+  t.seed = s.seed;
+  t.progress = progress;
+  return t;
+}
+
 TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, const TrainOptions& opt) {
   obj.check_fits(d);
   if (theta.size() != obj.model().param_count())

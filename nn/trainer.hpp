@@ -54,6 +54,18 @@ struct TrainOptions {
   std::function<void(std::size_t step, const Tensor& theta, double lr)> on_step;
 };
 
+// What a training run is, as a problem's spec and a retraining protocol both state it (they
+// extend it): one conversion to TrainOptions for both.
+struct TrainingSpec {
+  Optimizer optimizer = Optimizer::Lbfgs;  // lbfgs | newton: to grad_tol; sgd | adam: a budget of epochs
+  double grad_tol = 1e-8;
+  std::size_t max_steps = 0;  // 0: the optimizer's default budget
+  std::size_t epochs = 20, batch_size = 0;
+  double lr = 1e-3;           // sgd / adam
+  std::uint64_t seed = 0;     // initialisation (a problem's) and mini-batch order
+};
+TrainOptions train_options(const TrainingSpec& s, bool progress);
+
 struct TrainResult {
   Tensor theta;
   std::vector<EpochStats> history;
