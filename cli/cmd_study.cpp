@@ -77,7 +77,7 @@ const std::vector<std::string> kFragilityColumns = {
 
 std::vector<std::string> fragility_cells(const ex::FragilityRow& r, const ex::FragilityOptions& o) {
   const auto& s = r.setting;
-  return {s.key(r.test), s.sweep, std::to_string(s.depth), std::to_string(s.width), shortest(s.weight_decay), std::to_string(s.seed), r.test,
+  return {s.key(r.test), ex::sweeps().name(s.sweep), std::to_string(s.depth), std::to_string(s.width), shortest(s.weight_decay), std::to_string(s.seed), r.test,
           ex::candidate_rules().name(o.candidates), ex::param_scopes().name(o.params), std::to_string(r.test_row),
           std::to_string(r.test_source_row), std::to_string(r.parameters), CsvLog::cell(r.train_accuracy), CsvLog::cell(r.test_accuracy),
           CsvLog::cell(r.grad_norm), CsvLog::cell(r.spectrum.smallest), CsvLog::cell(r.spectrum.largest),
@@ -101,49 +101,17 @@ std::string fragility_markdown(const std::vector<Row>& rows) {
   return md.str();
 }
 
-// One point of the sweep: a setting's rows over seeds (and, for random test points, over the
-// test points too) and the spread of its Pearson and Spearman (influence/metrics.hpp).
-struct SweepPoint {
-  std::string sweep, test;  // test: "highest" or "random"
-  std::size_t x = 0;        // depth or width
-  double weight_decay = 0;
-  ex::Spread pearson, spearman;
-  std::size_t rows = 0, saddles = 0, unresolved = 0, retrained = 0;
-  std::size_t unmeasured = 0;  // rows left out: some retrain took no step, so its Δ = 0 is no measurement
-  ex::Spread mean_abs_actual, noise_floor;  // over the rows used
-};
-std::vector<SweepPoint> sweep_points(const std::vector<Row>& rows, const std::vector<double>& decays) {
-  std::vector<SweepPoint> out;
-  struct Values {
-    std::vector<double> pearson, spearman, mean_abs_actual, noise_floor;
-  };
-  for (const std::string sweep : {"depth", "width"})
-    for (double wd : decays)
-      for (const std::string test : {"highest", "random"}) {
-        std::map<std::size_t, Values> at;
-        std::map<std::size_t, SweepPoint> pts;
-        for (const auto& r : rows) {
-          if (r.at("sweep") != sweep || r.at("weight_decay") != shortest(wd) || (r.at("test") == "highest") != (test == "highest")) continue;
-          const std::size_t x = std::stoul(r.at(sweep));
-          SweepPoint& p = pts[x];
-          p.rows += 1, p.saddles += std::stoul(r.at("saddles")), p.unresolved += std::stoul(r.at("unresolved"));
-          p.retrained += std::stoul(r.at("retrained"));
-          Values& v = at[x];
-          if (std::stoul(r.at("unresolved")) > 0) {
-            ++p.unmeasured;
-            continue;
-          }
-          v.pearson.push_back(num(r, "pearson")), v.spearman.push_back(num(r, "spearman"));
-          v.mean_abs_actual.push_back(num(r, "mean_abs_actual")), v.noise_floor.push_back(num(r, "noise_floor"));
-        }
-        for (auto& [x, p] : pts) {
-          p.sweep = sweep, p.test = test, p.x = x, p.weight_decay = wd;
-          p.pearson = ex::spread(at[x].pearson), p.spearman = ex::spread(at[x].spearman);
-          p.mean_abs_actual = ex::spread(at[x].mean_abs_actual), p.noise_floor = ex::spread(at[x].noise_floor);
-          out.push_back(p);
-        }
-      }
-  return out;
+// a row of fragility.csv (resumed rows too) as the sweep reads it
+ex::FragilityRecord fragility_record(const Row& r) {
+  ex::FragilityRecord f;
+  f.sweep = ex::sweeps().parse(r.at("sweep"));
+  f.depth = std::stoul(r.at("depth")), f.width = std::stoul(r.at("width"));
+  f.weight_decay = num(r, "weight_decay");
+  f.test = r.at("test") == "highest" ? ex::TestKind::Highest : ex::TestKind::Random;
+  f.saddles = std::stoul(r.at("saddles")), f.unresolved = std::stoul(r.at("unresolved")), f.retrained = std::stoul(r.at("retrained"));
+  f.pearson = num(r, "pearson"), f.spearman = num(r, "spearman");
+  f.mean_abs_actual = num(r, "mean_abs_actual"), f.noise_floor = num(r, "noise_floor");
+  return f;
 }
 std::string spread_cell(const ex::Spread& s) {
   if (!s.n) return "n/a";
@@ -152,7 +120,7 @@ std::string spread_cell(const ex::Spread& s) {
   return c;
 }
 // The sweep table: medians, inter-quartile ranges and 95% intervals of the medians.
-std::string spread_markdown(const std::vector<SweepPoint>& pts) {
+std::string spread_markdown(const std::vector<ex::SweepPoint>& pts) {
   std::ostringstream md;
   md << "Median [IQR] (95% interval of the median, distribution-free, from 6 values up) over seeds, and for random test points over\n"
      << "the test points too (those share their seed's network, so they are not independent: read their interval as optimistic).\n"
@@ -162,7 +130,7 @@ std::string spread_markdown(const std::vector<SweepPoint>& pts) {
      << "| sweep | depth or width | λ | test | rows: used / no correlation / left out | Pearson | Spearman | mean \\|Δ\\| / noise floor | retrains at a saddle / unresolved |\n"
      << "|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& p : pts)
-    md << "| " << p.sweep << " | " << p.x << " | " << shortest(p.weight_decay) << " | " << p.test << " | " << p.pearson.n << " / "
+    md << "| " << ex::sweeps().name(p.sweep) << " | " << p.x << " | " << shortest(p.weight_decay) << " | " << ex::test_kinds().name(p.test) << " | " << p.pearson.n << " / "
        << p.pearson.undefined << " / " << p.unmeasured << " | " << spread_cell(p.pearson) << " | " << spread_cell(p.spearman) << " | "
        << (p.mean_abs_actual.n ? fmt("%.2g", p.mean_abs_actual.median) : std::string("n/a")) << " / "
        << (p.noise_floor.n ? fmt("%.2g", p.noise_floor.median) : std::string("n/a")) << " | " << p.saddles << " / "
@@ -174,8 +142,17 @@ json spread_json(const ex::Spread& s) {
   return {{"n", s.n}, {"undefined", s.undefined}, {"median", v(s.median)}, {"q25", v(s.q25)}, {"q75", v(s.q75)},
           {"ci95", {v(s.ci_low), v(s.ci_high)}}};
 }
-// The metric's median against depth or width, one line per λ and test kind, bars from the
-// lower to the upper quartile.
+json spreads_json(const std::vector<ex::SweepPoint>& pts) {
+  json out = json::array();
+  for (const auto& p : pts) {
+    const std::string sweep = ex::sweeps().name(p.sweep);
+    out.push_back({{"sweep", sweep}, {sweep, p.x}, {"weight_decay", p.weight_decay}, {"test", ex::test_kinds().name(p.test)}, {"rows", p.rows},
+                   {"left_out_unresolved", p.unmeasured}, {"pearson", spread_json(p.pearson)}, {"spearman", spread_json(p.spearman)},
+                   {"mean_abs_actual", spread_json(p.mean_abs_actual)}, {"noise_floor", spread_json(p.noise_floor)}, {"saddles", p.saddles},
+                   {"unresolved", p.unresolved}, {"retrained", p.retrained}});
+  }
+  return out;
+}
 // "top-10 by |Δ̂|", "10 highest-loss rows", "10 random rows": what a row retrains
 std::string candidates_text(ex::Candidates c, std::size_t top) {
   const std::string k = std::to_string(top);
@@ -186,18 +163,19 @@ std::string candidates_text(ex::Candidates c, std::size_t top) {
   }
   return k + " rows";
 }
-void fragility_plot(const RunDir& rd, const std::vector<SweepPoint>& pts, const std::string& sweep, const std::string& metric,
+void fragility_plot(const RunDir& rd, const std::vector<ex::SweepPoint>& pts, ex::Sweep sweep_kind, const std::string& metric,
                     const std::vector<double>& decays, const std::string& dataset, const std::string& candidates, std::size_t seeds) {
   const bool pearson = metric == "pearson";
+  const std::string sweep = ex::sweeps().name(sweep_kind);
   Plot pl{"Influence vs leave-one-out on " + dataset + ": " + (pearson ? "Pearson" : "Spearman") + " against " + sweep + " (" +
               std::to_string(seeds) + (seeds == 1 ? " seed)" : " seeds)"),
           sweep == "depth" ? "hidden layers" : "hidden units",
           std::string(pearson ? "Pearson" : "Spearman") + " (" + candidates + "): median, bars = IQR", {}, false};
   for (double wd : decays)
-    for (const std::string test : {"highest", "random"}) {
-      Series se{.label = "λ = " + shortest(wd) + (test == "highest" ? ", highest-loss test point" : ", random test points"), .line = true};
+    for (const ex::TestKind test : {ex::TestKind::Highest, ex::TestKind::Random}) {
+      Series se{.label = "λ = " + shortest(wd) + (test == ex::TestKind::Highest ? ", highest-loss test point" : ", random test points"), .line = true};
       for (const auto& p : pts) {
-        if (p.sweep != sweep || p.weight_decay != wd || p.test != test) continue;
+        if (p.sweep != sweep_kind || p.weight_decay != wd || p.test != test) continue;
         const ex::Spread& s = pearson ? p.pearson : p.spearman;
         se.x.push_back(static_cast<double>(p.x)), se.y.push_back(s.median);  // no defined value: NaN, a gap
         se.lo.push_back(s.q25), se.hi.push_back(s.q75);
@@ -253,19 +231,17 @@ int run_study_fragility(Args& a) {
   const auto rows = read_rows(rd.path("fragility.csv"));
   const std::string md = fragility_markdown(rows);
   write_file(rd.path("fragility.md"), md);
-  const auto pts = sweep_points(rows, decays);
+  std::vector<ex::FragilityRecord> records;
+  for (const auto& r : rows) records.push_back(fragility_record(r));
+  const auto pts = ex::sweep_points(records, decays);
   const std::string smd = spread_markdown(pts);
   write_file(rd.path("fragility-seeds.md"), smd);
-  json spreads = json::array();
-  for (const auto& p : pts)
-    spreads.push_back({{"sweep", p.sweep}, {p.sweep, p.x}, {"weight_decay", p.weight_decay}, {"test", p.test}, {"rows", p.rows}, {"left_out_unresolved", p.unmeasured},
-                       {"pearson", spread_json(p.pearson)}, {"spearman", spread_json(p.spearman)},
-                       {"mean_abs_actual", spread_json(p.mean_abs_actual)}, {"noise_floor", spread_json(p.noise_floor)}, {"saddles", p.saddles},
-                       {"unresolved", p.unresolved}, {"retrained", p.retrained}});
-  for (const std::string sweep : {"depth", "width"})
-    for (const std::string metric : {"pearson", "spearman"}) fragility_plot(rd, pts, sweep, metric, decays, pa.spec.dataset, candidates_text(o.candidates, o.top) + (o.params == ex::ParamScope::LastLayer ? ", last layer" : ""), seeds);
+  for (const ex::Sweep sweep : {ex::Sweep::Depth, ex::Sweep::Width})
+    for (const std::string metric : {"pearson", "spearman"})
+      fragility_plot(rd, pts, sweep, metric, decays, pa.spec.dataset, candidates_text(o.candidates, o.top) + (o.params == ex::ParamScope::LastLayer ? ", last layer" : ""), seeds);
   json summary = study_json(pa.spec, o.solver, o.retrain);
-  summary.update({{"settings", settings.size()}, {"seeds", seeds}, {"candidates", ex::candidate_rules().name(o.candidates)}, {"params", ex::param_scopes().name(o.params)}, {"rows", rows_json(rows)}, {"spread", spreads}});
+  summary.update({{"settings", settings.size()}, {"seeds", seeds}, {"candidates", ex::candidate_rules().name(o.candidates)}, {"params", ex::param_scopes().name(o.params)},
+                  {"rows", rows_json(rows)}, {"spread", spreads_json(pts)}});
   rd.write_json("summary.json", summary);
   finish(c, rd, "study fragility: " + std::to_string(rows.size()) + " rows over " + std::to_string(seeds) + (seeds == 1 ? " seed\n" : " seeds\n") +
              smd + "\nEvery row: fragility.md.\nFiles: " + rd.dir() +
@@ -339,8 +315,8 @@ void study_fraction(const GroupsStudy& g, double f, const Common& c, const RunDi
   for (const auto kind : kinds) {
     const std::string key = "p" + shortest(f) + "-" + ex::group_kinds().name(kind);
     if (done.count(key)) continue;
-    if (kind == ex::GroupKind::Gradient && std::llround(static_cast<double>(n) / static_cast<double>(k)) < 2) {
-      prog.tick("(fewer than 2 gradient clusters)");
+    if (const std::string why = ex::groups_unavailable(kind, n, k); !why.empty()) {
+      prog.tick("(" + why + ")");
       continue;
     }
     const ex::GroupsRow r = ex::evaluate_group_kind(p, inv, t, f, kind, count, rp, retrain_run(c, rd, "retrain/" + key + ".jsonl", false));

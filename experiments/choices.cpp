@@ -37,4 +37,16 @@ const Choices<ParamScope>& param_scopes() {
   return t;
 }
 
+const Choices<Sweep>& sweeps() {
+  static const Choices<Sweep> t{"sweep", {{"depth", Sweep::Depth, "hidden layers, at the base width"}, {"width", Sweep::Width, "hidden units, at the base depth"}}};
+  return t;
+}
+
+const Choices<TestKind>& test_kinds() {
+  static const Choices<TestKind> t{"test kind",
+                                   {{"highest", TestKind::Highest, "the test point of highest loss at θ̂"},
+                                    {"random", TestKind::Random, "random test points (seeded)"}}};
+  return t;
+}
+
 }  // namespace inflab::experiments

@@ -17,10 +17,16 @@ enum class GroupKind { Random, Knn, Class, Gradient };
 enum class Candidates { TopInfluence, HighestLoss, Random };
 // Which parameters influence differentiates: all, or the last layer's (last_layer.hpp).
 enum class ParamScope { All, LastLayer };
+// The fragility study's axes (studies.hpp): a setting varies depth or width.
+enum class Sweep { Depth, Width };
+// The fragility study's test points: the highest-loss one, or random ones.
+enum class TestKind { Highest, Random };
 
 const Choices<ModelKind>& model_kinds();
 const Choices<GroupKind>& group_kinds();
 const Choices<Candidates>& candidate_rules();
 const Choices<ParamScope>& param_scopes();
+const Choices<Sweep>& sweeps();
+const Choices<TestKind>& test_kinds();
 
 }  // namespace inflab::experiments

@@ -171,4 +171,10 @@ MislabelDetection detect_mislabels(const ProblemSpec& spec, double fraction, con
   return m;
 }
 
+std::string groups_unavailable(GroupKind kind, std::size_t n, std::size_t size) {
+  if (kind == GroupKind::Gradient && (size == 0 || std::llround(static_cast<double>(n) / static_cast<double>(size)) < 2))
+    return "fewer than 2 gradient clusters";
+  return "";
+}
+
 }  // namespace inflab::experiments

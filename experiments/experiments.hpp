@@ -63,6 +63,9 @@ LooEvaluation evaluate_leave_one_out(const Problem& p, std::size_t test_row, con
 // `count` groups of `size` training rows of one kind, seeded (table: group_kinds()).
 std::vector<std::vector<std::size_t>> make_groups(GroupKind kind, const Problem& p, std::size_t size, std::size_t count,
                                                   std::uint64_t seed);
+// Why groups of this kind and size cannot be formed from n rows ("" when they can): gradient
+// clusters need at least 2 groups of `size` (round(n / size) ≥ 2).
+std::string groups_unavailable(GroupKind kind, std::size_t n, std::size_t size);
 // One row of the groups study (and of `inflab group`): groups of one kind and size against
 // group retraining.
 struct GroupsRow {

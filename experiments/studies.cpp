@@ -2,17 +2,19 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <optional>
 
 #include "datasets/split.hpp"
 #include "nn/trainer.hpp"
 #include "influence/choices.hpp"
+#include "influence/metrics.hpp"
 #include "util/format.hpp"
 
 namespace inflab::experiments {
 
 std::string FragilitySetting::key(const std::string& test) const {
-  return sweep + "-d" + std::to_string(depth) + "-w" + std::to_string(width) + "-wd" + shortest(weight_decay) + "-s" +
+  return sweeps().name(sweep) + "-d" + std::to_string(depth) + "-w" + std::to_string(width) + "-wd" + shortest(weight_decay) + "-s" +
          std::to_string(seed) + "-" + test;
 }
 
@@ -29,8 +31,8 @@ std::vector<FragilitySetting> fragility_settings(const ProblemSpec& base, const 
   for (std::size_t k = 0; k < seeds; ++k)
     for (double wd : decays) {
       if (!(wd >= 0) || !std::isfinite(wd)) throw Error("fragility: weight decay " + shortest(wd) + " is not ≥ 0");
-      for (auto d : depths) add({"depth", d, base.width, wd, k});
-      for (auto w : widths) add({"width", base.depth, w, wd, k});
+      for (auto d : depths) add({Sweep::Depth, d, base.width, wd, k});
+      for (auto w : widths) add({Sweep::Width, base.depth, w, wd, k});
     }
   return out;
 }
@@ -137,6 +139,46 @@ std::vector<FragilityRow> fragility_setting(const ProblemSpec& base, const Fragi
     rows.push_back(fragility_row(p, est, inv, spectrum, s, name, t, o, run));
   }
   return rows;
+}
+
+FragilityRecord record_of(const FragilityRow& r) {
+  const auto& s = r.setting;
+  return {s.sweep, s.depth, s.width, s.weight_decay, r.test_kind(), r.retrain.saddles, r.retrain.unresolved, r.retrain.jobs,
+          r.scores.pearson, r.scores.spearman, r.mean_abs_actual, r.noise_floor};
+}
+
+std::vector<SweepPoint> sweep_points(const std::vector<FragilityRecord>& rows, const std::vector<double>& decays) {
+  struct Values {
+    std::vector<double> pearson, spearman, mean_abs_actual, noise_floor;
+  };
+  std::vector<SweepPoint> out;
+  for (const Sweep sweep : {Sweep::Depth, Sweep::Width})
+    for (double wd : decays)
+      for (const TestKind test : {TestKind::Highest, TestKind::Random}) {
+        std::map<std::size_t, Values> at;
+        std::map<std::size_t, SweepPoint> pts;
+        for (const auto& r : rows) {
+          // λ as the study writes it, so 0.001 read back from a table matches 0.001 given
+          if (r.sweep != sweep || shortest(r.weight_decay) != shortest(wd) || r.test != test) continue;
+          const std::size_t x = sweep == Sweep::Depth ? r.depth : r.width;
+          SweepPoint& p = pts[x];
+          p.rows += 1, p.saddles += r.saddles, p.unresolved += r.unresolved, p.retrained += r.retrained;
+          if (r.unresolved > 0) {
+            ++p.unmeasured;
+            continue;
+          }
+          Values& v = at[x];
+          v.pearson.push_back(r.pearson), v.spearman.push_back(r.spearman);
+          v.mean_abs_actual.push_back(r.mean_abs_actual), v.noise_floor.push_back(r.noise_floor);
+        }
+        for (auto& [x, p] : pts) {
+          p.sweep = sweep, p.test = test, p.x = x, p.weight_decay = wd;
+          p.pearson = spread(at[x].pearson), p.spearman = spread(at[x].spearman);
+          p.mean_abs_actual = spread(at[x].mean_abs_actual), p.noise_floor = spread(at[x].noise_floor);
+          out.push_back(p);
+        }
+      }
+  return out;
 }
 
 }  // namespace inflab::experiments

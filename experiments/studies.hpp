@@ -9,12 +9,13 @@
 #include "experiments/choices.hpp"
 #include "experiments/experiments.hpp"
 #include "experiments/last_layer.hpp"
+#include "influence/metrics.hpp"
 #include "influence/spectrum.hpp"
 
 namespace inflab::experiments {
 
 struct FragilitySetting {
-  std::string sweep;  // "depth" or "width": the axis this setting belongs to
+  Sweep sweep = Sweep::Depth;  // the axis this setting belongs to
   std::size_t depth = 1, width = 16;
   double weight_decay = 0;
   std::size_t seed = 0;  // repeat k: the problem's seed is base seed + k — a new split, subsample and initialisation
@@ -36,7 +37,8 @@ struct FragilityOptions {
 };
 struct FragilityRow {
   FragilitySetting setting;
-  std::string test;                 // "highest", "random0", …
+  std::string test;                 // "highest", "random0", …: the key's last part
+  TestKind test_kind() const { return test == "highest" ? TestKind::Highest : TestKind::Random; }
   std::size_t test_row = 0, test_source_row = 0;
   std::size_t parameters = 0;  // of the matrix inverted (the last layer's with ParamScope::LastLayer), as the spectrum
   double train_accuracy = 0, test_accuracy = 0, grad_norm = 0;
@@ -68,5 +70,32 @@ FragilityRow fragility_row(const Problem& p, const Problem& est, const InverseHv
 std::vector<FragilityRow> fragility_setting(const ProblemSpec& base, const FragilitySetting& s, const FragilityOptions& o,
                                             const std::function<bool(const std::string&)>& done,
                                             const std::function<std::string(const std::string&)>& journal, const RetrainRun& run);
+
+// What the sweep reads of one row: a FragilityRow, or its line of a resumed study's table.
+struct FragilityRecord {
+  Sweep sweep = Sweep::Depth;
+  std::size_t depth = 0, width = 0;
+  double weight_decay = 0;
+  TestKind test = TestKind::Highest;
+  std::size_t saddles = 0, unresolved = 0, retrained = 0;
+  double pearson = 0, spearman = 0, mean_abs_actual = 0, noise_floor = 0;
+};
+FragilityRecord record_of(const FragilityRow& r);
+
+// One point of the sweep: a setting's rows over seeds (and, for random test points, over the
+// test points too) and the spread of its Pearson and Spearman (influence/metrics.hpp). Rows
+// with an unresolved retrain (no step: Δ = 0 measures nothing) are counted, not used.
+struct SweepPoint {
+  Sweep sweep = Sweep::Depth;
+  TestKind test = TestKind::Highest;
+  std::size_t x = 0;  // depth or width
+  double weight_decay = 0;
+  Spread pearson, spearman;
+  std::size_t rows = 0, saddles = 0, unresolved = 0, retrained = 0;
+  std::size_t unmeasured = 0;  // rows left out: some retrain took no step
+  Spread mean_abs_actual, noise_floor;  // over the rows used
+};
+// For each sweep, λ in `decays` and test kind, the points in increasing x.
+std::vector<SweepPoint> sweep_points(const std::vector<FragilityRecord>& rows, const std::vector<double>& decays);
 
 }  // namespace inflab::experiments

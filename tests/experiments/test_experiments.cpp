@@ -303,3 +303,37 @@ TEST_CASE("fragility_setting: a solve that fails gives rows saying why, with not
   }
   CHECK(rows[1].test == "random0");
 }
+
+TEST_CASE("sweep_points: rows grouped by sweep, λ and test kind; unresolved rows counted, not used") {
+  auto rec = [](Sweep s, std::size_t d, std::size_t w, double wd, TestKind t, double pearson, std::size_t unresolved) {
+    FragilityRecord r;
+    r.sweep = s, r.depth = d, r.width = w, r.weight_decay = wd, r.test = t;
+    r.pearson = pearson, r.spearman = pearson / 2, r.unresolved = unresolved, r.retrained = 10, r.saddles = 1;
+    r.mean_abs_actual = 0.1, r.noise_floor = std::nan("");
+    return r;
+  };
+  const std::vector<FragilityRecord> rows = {
+      rec(Sweep::Depth, 1, 8, 0.001, TestKind::Highest, 0.9, 0), rec(Sweep::Depth, 1, 8, 0.001, TestKind::Highest, 0.7, 0),
+      rec(Sweep::Depth, 1, 8, 0.001, TestKind::Highest, 0.8, 0), rec(Sweep::Depth, 1, 8, 0.001, TestKind::Highest, -0.5, 2),  // unresolved: out
+      rec(Sweep::Depth, 2, 8, 0.001, TestKind::Random, 0.3, 0),  rec(Sweep::Width, 1, 16, 0.001, TestKind::Highest, 0.6, 0),
+      rec(Sweep::Depth, 1, 8, 0.0, TestKind::Highest, 0.1, 0)};
+  const auto pts = sweep_points(rows, {0.001});  // λ = 0 is not asked for: its row is in no point
+  REQUIRE(pts.size() == 3);
+  const SweepPoint& a = pts[0];
+  CHECK(a.sweep == Sweep::Depth);
+  CHECK(a.test == TestKind::Highest);
+  CHECK(a.x == 1);
+  CHECK(a.rows == 4);
+  CHECK(a.unmeasured == 1);
+  CHECK(a.pearson.n == 3);
+  CHECK(a.pearson.median == doctest::Approx(0.8));
+  CHECK(a.spearman.median == doctest::Approx(0.4));
+  CHECK(a.saddles == 4);
+  CHECK(a.retrained == 40);
+  CHECK(pts[1].test == TestKind::Random);
+  CHECK(pts[1].x == 2);
+  CHECK(pts[2].sweep == Sweep::Width);
+  CHECK(pts[2].x == 16);
+  // a table's λ read back (0.001 from "0.001") matches the λ given
+  CHECK(sweep_points({rec(Sweep::Depth, 1, 8, std::stod("0.001"), TestKind::Highest, 0.5, 0)}, {0.001}).size() == 1);
+}
