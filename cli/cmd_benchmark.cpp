@@ -127,10 +127,10 @@ std::string screen_text(const ex::Problem& p, const ex::BenchmarkOptions& o, con
 int run_benchmark(Args& a) {
   const Common c = read_common(a, "benchmark");
   ex::ProblemSpec def;
-  def.dataset = "fashion-mnist", def.model = ex::ModelKind::Softmax, def.weight_decay = 0.01;
+  def.dataset = ex::datasets().name(ex::DatasetKind::FashionMnist), def.model = ex::ModelKind::Softmax, def.weight_decay = 0.01;
   const bool sized = a.given("n-train");
   ProblemArgs pa = read_problem(a, def, "benchmark trains its problems: the clean one and one with flipped labels");
-  if (pa.spec.dataset == "fashion-mnist" && !sized) pa.spec.n_train = 5000;  // dattri's size (other data: all rows)
+  if (ex::named_dataset(pa.spec) == ex::DatasetKind::FashionMnist && !sized) pa.spec.n_train = 5000;  // dattri's size (other data: all rows)
   const ex::BenchmarkOptions o = read_benchmark(a);
   a.finish("inflab benchmark");
   const RunDir rd(c.out, "benchmark", a.settings());

@@ -184,6 +184,26 @@ void fragility_plot(const RunDir& rd, const std::vector<ex::SweepPoint>& pts, ex
     }
   write_svg(rd.path(metric + "-vs-" + sweep + ".svg"), pl);
 }
+
+// --depths, --widths, --weight-decays, --seeds: the settings swept, each value checked
+struct Sweep {
+  std::vector<std::size_t> depths, widths;
+  std::vector<double> decays;
+  std::size_t seeds = 3;
+};
+Sweep read_sweep(Args& a, const ProblemArgs& pa) {
+  Sweep s{a.counts("depths", {1, 2, 3, 4, 6, 8}), a.counts("widths", {5, 10, 25, 50}), a.reals("weight-decays", {0.0, 0.001}),
+          a.count("seeds", 3, 1, 1000)};
+  if (pa.spec.model != ex::ModelKind::Mlp) throw UsageError("study fragility varies an MLP's depth and width; --model must be mlp");
+  if (a.given("hidden")) throw UsageError("--hidden does not apply to study fragility: it sweeps --depths and --widths");
+  for (double wd : s.decays)
+    if (wd < 0) throw UsageError("--weight-decays: " + shortest(wd) + " is negative");
+  for (auto d : s.depths)
+    if (d < 1 || d > 64) throw UsageError("--depths: " + std::to_string(d) + " is not in 1..64");
+  for (auto w : s.widths)
+    if (w < 1 || w > 100000) throw UsageError("--widths: " + std::to_string(w) + " is not in 1..100000");
+  return s;
+}
 }  // namespace
 
 int run_study_fragility(Args& a) {
@@ -194,23 +214,13 @@ int run_study_fragility(Args& a) {
   ex::FragilityOptions o;
   o.solver = read_solver(a);
   o.retrain = read_retrain(a);
-  const auto depths = a.counts("depths", {1, 2, 3, 4, 6, 8});
-  const auto widths = a.counts("widths", {5, 10, 25, 50});
-  const auto decays = a.reals("weight-decays", {0.0, 0.001});
+  const Sweep sw = read_sweep(a, pa);
+  const auto& [depths, widths, decays, seeds] = sw;
   o.random_tests = a.count("random-tests", 2);
   o.top = a.count("top", 10, 3);
   o.candidates = a.choice("candidates", ex::candidate_rules(), ex::Candidates::TopInfluence);
   o.params = a.choice("params", ex::param_scopes(), ex::ParamScope::All);
-  const std::size_t seeds = a.count("seeds", 3, 1, 1000);
   a.finish("inflab study fragility");
-  if (pa.spec.model != ex::ModelKind::Mlp) throw UsageError("study fragility varies an MLP's depth and width; --model must be mlp");
-  if (a.given("hidden")) throw UsageError("--hidden does not apply to study fragility: it sweeps --depths and --widths");
-  for (double wd : decays)
-    if (wd < 0) throw UsageError("--weight-decays: " + shortest(wd) + " is negative");
-  for (auto d : depths)
-    if (d < 1 || d > 64) throw UsageError("--depths: " + std::to_string(d) + " is not in 1..64");
-  for (auto w : widths)
-    if (w < 1 || w > 100000) throw UsageError("--widths: " + std::to_string(w) + " is not in 1..100000");
   const auto settings = ex::fragility_settings(pa.spec, depths, widths, decays, seeds);
   const RunDir rd(c.out, "study fragility", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));

@@ -17,21 +17,11 @@ namespace inflab::cli {
 namespace fs = std::filesystem;
 
 
-RunDir::RunDir(const std::string& dir, const std::string& command, const nlohmann::json& settings) : dir_(dir), command_(command) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec || !fs::is_directory(dir)) throw Error("cannot create the run directory '" + dir + "': " + ec.message());
-  lock_.fd = ::open(path(".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_.fd < 0) throw Error("cannot create the lock file '" + path(".lock") + "'");
-  if (::flock(lock_.fd, LOCK_EX | LOCK_NB) != 0) {
-    throw UsageError("run directory '" + dir + "' is in use by another inflab run; wait for it or use another --out");
-  }
-  const std::string sp = path("settings.json");
-  nlohmann::json want = {{"command", command}, {"settings", settings}};
-  // What counts as results: any file but the settings, the command line and temporaries,
-  // CSV and JSON-lines files with more than their header line. A directory holding only
-  // settings (a run that failed before producing anything) may be reused.
-  bool results = false;
+namespace {
+// What counts as results: any file but the settings, the command line and temporaries,
+// CSV and JSON-lines files with more than their header line. A directory holding only
+// settings (a run that failed before producing anything) may be reused.
+bool holds_results(const std::string& dir) {
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
     if (!e.is_regular_file()) continue;
     const std::string f = e.path().filename().string(), ext = e.path().extension().string();
@@ -43,31 +33,37 @@ RunDir::RunDir(const std::string& dir, const std::string& command, const nlohman
       while (lines < 2 && std::getline(in, line)) lines += !line.empty();
       if (lines < 2) continue;
     }
-    results = true;
+    return true;
   }
-  if (results && !fs::exists(sp))
-    throw UsageError("'" + dir + "' already holds files but no settings.json: not an inflab run directory; use another --out");
-  if (fs::exists(sp) && results) {
-    nlohmann::json have;
-    try {
-      std::ifstream in(sp);
-      have = nlohmann::json::parse(in);
-    } catch (const std::exception&) {
-      throw UsageError(sp + " is not valid JSON; use another --out or delete the directory");
-    }
-    if (have.value("command", "") != command)
-      throw UsageError("run directory '" + dir + "' holds a '" + have.value("command", "?") + "' run; use another --out");
-    for (auto it = have["settings"].begin(); it != have["settings"].end(); ++it)
-      if (!want["settings"].contains(it.key()))
-        throw UsageError("run directory '" + dir + "' was made with --" + it.key() + " " + it.value().dump() +
-                         ", which this command does not take; use another --out");
-    for (auto it = want["settings"].begin(); it != want["settings"].end(); ++it)
-      if (!have["settings"].contains(it.key()) || have["settings"][it.key()] != it.value())
-        throw UsageError("run directory '" + dir + "' was made with --" + it.key() + " " +
-                         (have["settings"].contains(it.key()) ? have["settings"][it.key()].dump() : std::string("(unset)")) +
-                         ", now " + it.value().dump() + "; use another --out to start a new run, or the same settings to resume");
+  return false;
+}
+
+// A directory with results resumes only with the same command and settings: a usage error
+// naming the first setting that differs.
+void check_resume(const std::string& dir, const std::string& sp, const nlohmann::json& want) {
+  nlohmann::json have;
+  try {
+    std::ifstream in(sp);
+    have = nlohmann::json::parse(in);
+  } catch (const std::exception&) {
+    throw UsageError(sp + " is not valid JSON; use another --out or delete the directory");
   }
-  write_json("settings.json", want);
+  const std::string command = want["command"];
+  if (have.value("command", "") != command)
+    throw UsageError("run directory '" + dir + "' holds a '" + have.value("command", "?") + "' run; use another --out");
+  for (auto it = have["settings"].begin(); it != have["settings"].end(); ++it)
+    if (!want["settings"].contains(it.key()))
+      throw UsageError("run directory '" + dir + "' was made with --" + it.key() + " " + it.value().dump() +
+                       ", which this command does not take; use another --out");
+  for (auto it = want["settings"].begin(); it != want["settings"].end(); ++it)
+    if (!have["settings"].contains(it.key()) || have["settings"][it.key()] != it.value())
+      throw UsageError("run directory '" + dir + "' was made with --" + it.key() + " " +
+                       (have["settings"].contains(it.key()) ? have["settings"][it.key()].dump() : std::string("(unset)")) +
+                       ", now " + it.value().dump() + "; use another --out to start a new run, or the same settings to resume");
+}
+
+// command.txt: the command line that repeats the run, values shell-quoted where needed
+std::string command_line(const std::string& command, const nlohmann::json& settings, const std::string& dir) {
   std::string line = "inflab " + command;
   for (auto it = settings.begin(); it != settings.end(); ++it) {
     std::string v;
@@ -85,7 +81,27 @@ RunDir::RunDir(const std::string& dir, const std::string& command, const nlohman
       if (it.value().get<bool>()) line += " --" + it.key();
     } else line += " --" + it.key() + " " + v;
   }
-  write_file(path("command.txt"), line + " --out '" + dir + "'\n");
+  return line + " --out '" + dir + "'\n";
+}
+}  // namespace
+
+RunDir::RunDir(const std::string& dir, const std::string& command, const nlohmann::json& settings) : dir_(dir), command_(command) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir)) throw Error("cannot create the run directory '" + dir + "': " + ec.message());
+  lock_.fd = ::open(path(".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_.fd < 0) throw Error("cannot create the lock file '" + path(".lock") + "'");
+  if (::flock(lock_.fd, LOCK_EX | LOCK_NB) != 0) {
+    throw UsageError("run directory '" + dir + "' is in use by another inflab run; wait for it or use another --out");
+  }
+  const std::string sp = path("settings.json");
+  const nlohmann::json want = {{"command", command}, {"settings", settings}};
+  const bool results = holds_results(dir);
+  if (results && !fs::exists(sp))
+    throw UsageError("'" + dir + "' already holds files but no settings.json: not an inflab run directory; use another --out");
+  if (results) check_resume(dir, sp, want);
+  write_json("settings.json", want);
+  write_file(path("command.txt"), command_line(command, settings, dir));
 }
 
 RunDir::Lock::~Lock() {

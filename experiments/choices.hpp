@@ -22,6 +22,9 @@ enum class Sweep { Depth, Width };
 // The fragility study's test points: the highest-loss one, or random ones.
 enum class TestKind { Highest, Random };
 
+// The datasets a spec can name (besides csv:PATH), with help (the loaders: problem.cpp).
+enum class DatasetKind { Iris, Wine, BreastCancer, Digits, FashionMnist, Blobs, Moons };
+const Choices<DatasetKind>& datasets();
 const Choices<ModelKind>& model_kinds();
 const Choices<GroupKind>& group_kinds();
 const Choices<Candidates>& candidate_rules();

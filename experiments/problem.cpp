@@ -24,6 +24,11 @@ namespace inflab::experiments {
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
+std::optional<DatasetKind> named_dataset(const ProblemSpec& s) {
+  if (!datasets().has(s.dataset)) return std::nullopt;
+  return datasets().parse(s.dataset);
+}
+
 const Choices<DatasetKind>& datasets() {
   static const Choices<DatasetKind> t{
       "dataset",
@@ -72,14 +77,14 @@ data::Dataset take(const data::Dataset& d, std::size_t n, std::uint64_t seed, co
 
 data::Dataset load_source(const ProblemSpec& s, bool train_split) {
   data::Dataset d = load_named(s.dataset, train_split);
-  if (datasets().has(s.dataset) && datasets().parse(s.dataset) == DatasetKind::Digits) data::to_images(d, {1, 8, 8});
+  if (named_dataset(s) == DatasetKind::Digits) data::to_images(d, {1, 8, 8});
   return d;
 }
 
 data::TrainTest load_data(const ProblemSpec& s) {
   data::TrainTest tt;
   const bool images = s.model == ModelKind::Cnn;
-  if (datasets().has(s.dataset) && datasets().parse(s.dataset) == DatasetKind::FashionMnist) {  // its own test file
+  if (named_dataset(s) == DatasetKind::FashionMnist) {  // its own test file
     tt.train = keep_classes(load_named(s.dataset, true), s.classes);
     tt.test = keep_classes(load_named(s.dataset, false), s.classes);
     tt.train = take(tt.train, s.n_train ? s.n_train : std::min<std::size_t>(1000, tt.train.size()), s.seed, "--n-train");

@@ -4,6 +4,7 @@
 // a checkpoint rebuilds exactly the problem that made it.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,7 @@ namespace inflab::experiments {
 // The training part (nn::TrainingSpec: optimizer, budget, tolerance, seed) is how θ̂ is trained;
 // the seed also sets the split, the subsample and the initialisation.
 struct ProblemSpec : nn::TrainingSpec {
-  std::string dataset = "iris";           // a name in datasets() or csv:PATH
+  std::string dataset = "iris";           // a name in datasets() or csv:PATH (as the user and problem.json write it)
   std::vector<std::size_t> classes;       // kept classes, relabelled 0.. in this order; empty: all
   std::size_t n_train = 0, n_test = 0;    // subsample; 0: the dataset's own size (fashion-mnist: 1000/500)
   double test_fraction = 0.2;             // tabular data: the stratified test share
@@ -32,6 +33,8 @@ struct ProblemSpec : nn::TrainingSpec {
   nn::Activation activation = nn::Activation::Tanh;
   double weight_decay = 0.001;            // λ
 };
+// The dataset a spec names from the table; nullopt for csv:PATH (and a name not in it).
+std::optional<DatasetKind> named_dataset(const ProblemSpec& s);
 // The MLP's hidden widths: `hidden` when given, else depth × width.
 std::vector<std::size_t> hidden_widths(const ProblemSpec& s);
 // The spec as JSON (names from the choice tables) and back; from_json names a bad key.
@@ -67,9 +70,6 @@ struct Problem {
   double train_accuracy = 0, test_accuracy = 0;
 };
 
-// The datasets a spec can name (besides csv:PATH), with help.
-enum class DatasetKind { Iris, Wine, BreastCancer, Digits, FashionMnist, Blobs, Moons };
-const Choices<DatasetKind>& datasets();
 // The train/test data of a spec (split, subsampled, standardised or scaled). Errors name
 // the option in the user's terms (an n_train above the data's size, a class that does
 // not exist, one class left).
