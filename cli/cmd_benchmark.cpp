@@ -63,7 +63,7 @@ std::string markdown(const ex::BenchmarkResult& r, bool retrained) {
     if (g->retrain.converged < g->retrain.jobs)
       md << "\ncaveat: " << g->retrain.jobs - g->retrain.converged << " of " << g->retrain.jobs << " " << what
          << " retrains did not end at a minimum to the tolerance (" << g->retrain.saddles << " at a saddle, " << g->retrain.unresolved
-         << " took no step, the rest stopped before the tolerance); their Δ is approximate and in the scores above.";
+         << " took no step, " << g->retrain.budget << " stopped before the tolerance or ran a fixed budget); their Δ is approximate and in the scores above.";
   if (!retrained && !r.reference.first_warning().empty()) md << "\ncaveat: " << r.reference_note << " — every score above is against it.";
   md << "\n";
   return md.str();

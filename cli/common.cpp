@@ -495,12 +495,14 @@ std::string scores_line(const ex::Scores& s) {
 }
 
 json retrain_json(const ex::RetrainSummary& r) {
-  return {{"jobs", r.jobs}, {"converged", r.converged}, {"saddles", r.saddles}, {"unresolved", r.unresolved}, {"resumed", r.resumed}};
+  return {{"jobs", r.jobs},       {"converged", r.converged},   {"saddles", r.saddles},
+          {"budget", r.budget},   {"unresolved", r.unresolved}, {"resumed", r.resumed}};
 }
 
 std::string retrain_line(const ex::RetrainSummary& r) {
   std::string s = std::to_string(r.converged) + "/" + std::to_string(r.jobs) + " converged";
   s += ", " + std::to_string(r.saddles) + " at a saddle (λmin(H) < 0)";
+  if (r.budget) s += ", " + std::to_string(r.budget) + " stopped before the tolerance or ran a fixed budget";
   if (r.unresolved) s += ", " + std::to_string(r.unresolved) + " unresolved (no step taken)";
   if (r.resumed) s += "; resumed " + std::to_string(r.resumed) + " of " + std::to_string(r.jobs) + " from the journal";
   return s;

@@ -27,10 +27,9 @@ Scores score(const Tensor& predicted, const Tensor& actual) {
 
 Scores score(const Tensor& predicted, const Tensor& actual, const RetrainSummary& r) {
   Scores s = score(predicted, actual);
-  const std::size_t budget = r.jobs - std::min(r.jobs, r.converged + r.saddles + r.unresolved);
   if (r.converged < r.jobs)
     s.caveat = std::to_string(r.jobs - r.converged) + " of " + std::to_string(r.jobs) + " retrains did not end at a minimum (" +
-               std::to_string(r.saddles) + " at a saddle, " + std::to_string(r.unresolved) + " took no step, " + std::to_string(budget) +
+               std::to_string(r.saddles) + " at a saddle, " + std::to_string(r.unresolved) + " took no step, " + std::to_string(r.budget) +
                " stopped before the tolerance or ran a fixed budget): their Δ is not the exact leave-out change";
   return s;
 }
@@ -48,8 +47,9 @@ RetrainSummary summarize(const std::vector<RetrainRecord>& rs) {
   RetrainSummary s;
   s.jobs = rs.size();
   for (const auto& r : rs) {
-    s.converged += r.converged;
-    s.saddles += r.saddle;
+    s.converged += r.status == RetrainStatus::Converged;
+    s.saddles += r.status == RetrainStatus::Saddle;
+    s.budget += r.status == RetrainStatus::Budget;
     s.unresolved += r.status == RetrainStatus::Unresolved;
     s.resumed += r.resumed;
   }

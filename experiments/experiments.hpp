@@ -25,9 +25,11 @@ struct Scores {
 };
 Scores score(const Tensor& predicted, const Tensor& actual);
 
-// What a batch of retrains can vouch for.
+// What a batch of retrains can vouch for, counted by status (retrain.hpp): each job is in
+// exactly one of converged, saddles (at the tolerance, negative curvature), budget (stopped
+// before the tolerance, or a fixed sgd/adam budget — whatever the curvature there) and unresolved.
 struct RetrainSummary {
-  std::size_t jobs = 0, converged = 0, saddles = 0, unresolved = 0, resumed = 0;
+  std::size_t jobs = 0, converged = 0, saddles = 0, budget = 0, unresolved = 0, resumed = 0;
 };
 RetrainSummary summarize(const std::vector<RetrainRecord>& r);
 // Scores whose actual changes come from these retrains: the caveat says how many of them

@@ -427,7 +427,23 @@ TEST_CASE("inflab validate: the main job counts saddles; LiSSA on an indefinite 
   const json s = summary(t.file("v/summary.json"));
   CHECK(s["retrains"]["jobs"] == 40);
   CHECK(s["retrains"]["saddles"].get<int>() >= 1);
-  CHECK(s["retrains"]["saddles"].get<int>() + s["retrains"]["converged"].get<int>() <= 40);
+  // every job in exactly one status, and the summary counts what validate.csv says row by row
+  const std::string csv = slurp(t.file("v/validate.csv"));
+  auto count = [&](const std::string& status) {
+    std::size_t k = 0;
+    for (std::size_t at = csv.find("," + status + ","); at != std::string::npos; at = csv.find("," + status + ",", at + 1)) ++k;
+    return static_cast<int>(k);
+  };
+  CHECK(s["retrains"]["saddles"].get<int>() == count("saddle"));
+  CHECK(s["retrains"]["budget"].get<int>() == count("budget"));
+  CHECK(s["retrains"]["converged"].get<int>() == count("converged"));
+  CHECK(s["retrains"]["saddles"].get<int>() + s["retrains"]["converged"].get<int>() + s["retrains"]["budget"].get<int>() +
+            s["retrains"]["unresolved"].get<int>() == 40);
+  // retrains stopped by a one-step budget are budget stops, not saddles, whatever the curvature there
+  REQUIRE(run_inflab(t.dir(), "validate --quiet --top 5 --retrain-steps 1 --out b1").code == 0);
+  const json b1 = summary(t.file("b1/summary.json"));
+  CHECK(b1["retrains"]["budget"] == 5);
+  CHECK(b1["retrains"]["saddles"] == 0);
   CHECK(r.out.find(std::to_string(s["retrains"]["saddles"].get<int>()) + " at a saddle") != std::string::npos);
   CHECK(slurp(t.file("v/validate.csv")).find(",saddle,") != std::string::npos);
   // the scores say that some Δ are not leave-one-out changes at a minimum, and give the converged-only ones

@@ -337,3 +337,19 @@ TEST_CASE("sweep_points: rows grouped by sweep, λ and test kind; unresolved row
   // a table's λ read back (0.001 from "0.001") matches the λ given
   CHECK(sweep_points({rec(Sweep::Depth, 1, 8, std::stod("0.001"), TestKind::Highest, 0.5, 0)}, {0.001}).size() == 1);
 }
+
+TEST_CASE("summarize counts statuses: a budget-stopped retrain with negative curvature is budget, not a saddle") {
+  RetrainRecord conv, sad, bud, unres;
+  conv.status = RetrainStatus::Converged, conv.converged = true;
+  sad.status = RetrainStatus::Saddle, sad.saddle = true;
+  bud.status = RetrainStatus::Budget, bud.saddle = true;  // stopped early where λmin < 0: still a budget stop
+  unres.status = RetrainStatus::Unresolved;
+  const RetrainSummary s = summarize({conv, sad, bud, bud, unres});
+  CHECK(s.jobs == 5);
+  CHECK(s.converged == 1);
+  CHECK(s.saddles == 1);
+  CHECK(s.budget == 2);
+  CHECK(s.unresolved == 1);
+  const Scores sc = score(tensor({5}, {1, 2, 3, 4, 5}), tensor({5}, {1, 2, 3, 4, 6}), s);
+  CHECK(sc.caveat.find("1 at a saddle, 1 took no step, 2 stopped before the tolerance") != std::string::npos);
+}
