@@ -84,7 +84,7 @@ json summary_json(const ex::Problem& p, const ex::BenchmarkOptions& o, const ex:
   };
   json rows = json::array();
   for (const auto& row : r.rows) rows.push_back(row_json(row));
-  json s = {{"problem", problem_json(p)}, {"noisy_problem", problem_json(r.noisy)}, {"test_rows", r.test_rows},
+  json s = {{"problem", problem_json(p)}, {"noisy_problem", r.noisy.obj ? problem_json(r.noisy) : json(nullptr)}, {"test_rows", r.test_rows},
             {"test_source_rows", sources(p.test, r.test_rows)}, {"loo_rows", r.loo_rows}, {"loo_source_rows", sources(p.train, r.loo_rows)},
             {"subsets", o.subsets}, {"alpha", o.alpha}, {"flip", o.flip}, {"flipped", r.flipped.size()},
             {"truth", ex::benchmark_truths().name(o.truth)}, {"noisy_label_auc_training_loss", num(r.auc_loss)},
@@ -99,6 +99,11 @@ json summary_json(const ex::Problem& p, const ex::BenchmarkOptions& o, const ex:
   return s;
 }
 
+std::string noisy_text(const ex::BenchmarkResult& r) {
+  return r.noisy.obj ? "noisy labels: " + std::to_string(r.flipped.size()) + " of " + std::to_string(r.noisy.train.size()) + " flipped"
+                     : std::string("no noisy labels (--flip 0)");
+}
+
 std::string screen_text(const ex::Problem& p, const ex::BenchmarkOptions& o, const ex::BenchmarkResult& r, const RunDir& rd) {
   const bool retrained = o.truth == ex::BenchTruth::Retrain;
   std::ostringstream screen;
@@ -106,14 +111,14 @@ std::string screen_text(const ex::Problem& p, const ex::BenchmarkOptions& o, con
   if (retrained)
     screen << "ground truth on " << r.test_rows.size() << " random test points: leave-one-out of " << o.loo_rows << " random rows ("
            << retrain_line(r.loo.retrain) << "); " << o.subsets << " subsets keeping α = " << shortest(o.alpha) << " (" << retrain_line(r.lds.retrain)
-           << "); noisy labels: " << r.flipped.size() << " of " << r.noisy.train.size() << " flipped\n"
+           << "); " << noisy_text(r) << "\n"
            << "noise floor (θ′ from another initialisation, same data and training): median |Δℓ| " << fmt("%.2g", ex::median_abs(r.floor))
            << " against median |Δ| " << fmt("%.2g", ex::median_abs(r.loo.actual)) << " (leave-one-out) and " << fmt("%.2g", ex::median_abs(r.lds.actual))
            << " (subsets)" << (r.floor_note.empty() ? "" : " — " + r.floor_note) << "\n\n";
   else
     screen << "reference on " << r.test_rows.size() << " random test points (no retraining): " << r.reference_note << " in "
            << fmt("%.1f", r.reference.seconds) << " s; scored at " << o.loo_rows << " random rows and " << o.subsets << " subsets keeping α = "
-           << shortest(o.alpha) << "; noisy labels: " << r.flipped.size() << " of " << r.noisy.train.size() << " flipped\n\n";
+           << shortest(o.alpha) << "; " << noisy_text(r) << "\n\n";
   screen << markdown(r, retrained)
          << (retrained ? "\nLOO: correlation of Δ̂ with the retrained change over the removed rows, mean over test points; LDS: Spearman of Σ Δ̂ over\n"
                          "each subset's removed rows with its retrained change; AUC: self-influence as a detector of flipped labels (docs/benchmark.md).\n"

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 
 #include "mpi/session.hpp"
 #include "nn/choices.hpp"
@@ -83,6 +84,9 @@ ProblemArgs read_problem(Args& a, const ex::ProblemSpec& given_defaults, const s
   s.max_steps = a.count("max-steps", d.max_steps);
   s.lr = a.real("lr", d.lr, 1e-12, 1e3);
   s.grad_tol = a.real("grad-tol", d.grad_tol, 0, 1e3);
+  if (s.grad_tol == 0 && nn::to_tolerance(s.optimizer))
+    throw UsageError("--grad-tol 0 is never met by " + nn::optimizers().name(s.optimizer) +
+                     "; give a tolerance > 0 (default 1e-8), or cap the iterations with --max-steps");
   s.seed = a.count("seed", d.seed);
   if (!pa.checkpoint.empty())
     for (auto diff : ex::differences(d, s)) {
@@ -152,7 +156,11 @@ const std::vector<EstimatorOption>& estimator_option_table() {
       {"indefinite", "F", "exact (and self-influence) on an indefinite H",
        [](Args& a, const std::string& n, S& s) { s.solver.exact.indefinite = a.choice(n, ex::indefinite_treatments(), s.solver.exact.indefinite); },
        [](const S& s) { return ex::indefinite_treatments().name(s.solver.exact.indefinite); }},
-      {"tol", "T", "relative residual to stop at", [](Args& a, const std::string& n, S& s) { s.solver.cg.tol = a.real(n, s.solver.cg.tol, 0, 1); },
+      {"tol", "T", "relative residual to stop at",
+       [](Args& a, const std::string& n, S& s) {
+         s.solver.cg.tol = a.real(n, s.solver.cg.tol, 0, 1);
+         if (s.solver.cg.tol == 0) throw UsageError("--tol 0 is never met in floating point; give a residual > 0 (e.g. 1e-14)");
+       },
        [](const S& s) { return num(s.solver.cg.tol); }},
       {"max-iterations", "N", "iteration limit", [](Args& a, const std::string& n, S& s) { s.solver.cg.max_iterations = a.count(n, s.solver.cg.max_iterations, 1); },
        [](const S& s) { return whole(s.solver.cg.max_iterations); }},
@@ -302,6 +310,9 @@ ex::RetrainProtocol read_retrain(Args& a, double default_tol) {
   ex::RetrainProtocol p;
   p.optimizer = a.choice("retrain", nn::optimizers(), nn::Optimizer::Lbfgs);
   p.grad_tol = a.real("retrain-tol", default_tol, 0, 1);
+  if (p.grad_tol == 0 && nn::to_tolerance(p.optimizer))
+    throw UsageError("--retrain-tol 0 is never met by " + nn::optimizers().name(p.optimizer) +
+                     "; give a tolerance > 0 (default " + shortest(default_tol) + "), or cap the steps with --retrain-steps");
   p.max_steps = a.count("retrain-steps", 0);
   p.lr = a.real("retrain-lr", 1e-3, 1e-12, 1e3);
   p.epochs = a.count("retrain-epochs", 10, 1);
@@ -391,6 +402,11 @@ void finish(const Common& c, const RunDir& rd, const std::string& screen, const 
     s += "ran on " + std::to_string(m->size()) + " MPI ranks × " + std::to_string(c.threads) + (c.threads == 1 ? " thread\n" : " threads\n");
   r.write(rd, "inflab " + rd.command() + " — " + rd.dir(), s);
   say(c, s);
+  if (c.quiet) {  // --quiet silences results, never a warning: those lines go to stderr
+    std::istringstream in(s);
+    for (std::string line; std::getline(in, line);)
+      if (line.find("warning:") != std::string::npos || line.find("caveat:") != std::string::npos) std::fprintf(stderr, "%s\n", line.c_str());
+  }
 }
 
 std::vector<std::size_t> test_rows(const std::string& spec, const ex::Problem& p) {
@@ -449,11 +465,19 @@ std::string problem_line(const ex::Problem& p) {
 }
 
 std::vector<std::string> problem_warnings(const ex::Problem& p) {
-  if (!(p.fit.grad_norm > ex::kStationaryTol)) return {};
-  return {"θ̂ is not a stationary point of this objective (‖∇R‖ = " + fmt("%.2e", p.fit.grad_norm) + " > " + shortest(ex::kStationaryTol) +
+  std::vector<std::string> w;
+  const auto counts = p.train.class_counts();
+  std::string absent;
+  for (std::size_t c = 0; c < counts.size(); ++c)
+    if (counts[c] == 0) absent += (absent.empty() ? "" : ", ") + p.train.class_names.at(c);
+  if (!absent.empty())
+    w.push_back("the training rows hold no row of class " + absent + ": the model's output for it is trained by no example (raise --n-train)");
+  if (!(p.fit.grad_norm > ex::kStationaryTol)) return w;
+  w.push_back("θ̂ is not a stationary point of this objective (‖∇R‖ = " + fmt("%.2e", p.fit.grad_norm) + " > " + shortest(ex::kStationaryTol) +
           "); influence assumes one" +
           (p.fit.trained() ? " — train longer (--max-steps, --epochs) or to a tolerance (--optimizer lbfgs)"
-                                  : " — the checkpoint's θ̂ does not minimise its own objective")};
+                                  : " — the checkpoint's θ̂ does not minimise its own objective"));
+  return w;
 }
 
 std::vector<std::string> warnings_of(const ex::Problem& p, const ex::SolveResult& s) {

@@ -284,10 +284,12 @@ BenchmarkResult run_benchmark(const Problem& p, const BenchmarkOptions& o, const
                  : !r.convex         ? "not a floor: a non-convex model's other initialisation ends at another minimum"
                  : !floor_converged  ? "θ′ did not meet the training tolerance: the floor is approximate"
                                      : "";
-  data::TrainTest noisy_data = load_data(p.spec);
-  r.flipped = flip_labels(noisy_data.train, o.flip, p.spec.seed + 17);
-  r.noisy = build_problem(p.spec, std::move(noisy_data), progress);
-  if (!r.flipped.empty()) r.auc_loss = detection_auc(row_losses(*r.noisy.obj, r.noisy.train, r.noisy.theta), r.flipped);
+  if (o.flip > 0) {  // --flip 0: no noisy-label problem, the AUC column says why
+    data::TrainTest noisy_data = load_data(p.spec);
+    r.flipped = flip_labels(noisy_data.train, o.flip, p.spec.seed + 17);
+    r.noisy = build_problem(p.spec, std::move(noisy_data), progress);
+    r.auc_loss = detection_auc(row_losses(*r.noisy.obj, r.noisy.train, r.noisy.theta), r.flipped);
+  }
   for (const auto& e : o.entries) {
     r.rows.push_back(score_entry(p, e, o, r));
     if (on_row) on_row(r.rows.back());

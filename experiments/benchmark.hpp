@@ -105,7 +105,7 @@ struct BenchmarkResult {
   Tensor floor;                 // |Δℓ| per test point from another initialisation (retraining only)
   bool convex = false;          // logreg, softmax: one minimum, so the floor is the tolerance's noise
   std::string floor_note;       // why the floor is not one ("" when it is)
-  Problem noisy;                // trained on flipped labels
+  Problem noisy;                // trained on flipped labels (none with flip 0: noisy.obj is null)
   std::vector<std::size_t> flipped;
   double auc_loss = std::numeric_limits<double>::quiet_NaN();  // training loss as the detector
   std::vector<BenchmarkRow> rows;

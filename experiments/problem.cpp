@@ -104,6 +104,13 @@ data::TrainTest load_data(const ProblemSpec& s) {
   if (!tt.train.is_classification()) throw Error("dataset '" + s.dataset + "' has no classes; inflab's problems are classifiers");
   if (tt.train.num_classes() < 2)
     throw Error("--classes " + json(s.classes).dump() + " leaves one class of '" + s.dataset + "'; a classifier needs two");
+  const auto counts = tt.train.class_counts();
+  const auto present = static_cast<std::size_t>(std::count_if(counts.begin(), counts.end(), [](std::size_t c) { return c > 0; }));
+  if (present < 2)
+    throw Error("--n-train " + std::to_string(tt.train.size()) + " leaves rows of " + std::to_string(present) + " of the " +
+                std::to_string(counts.size()) + " classes of '" + s.dataset + "' in the training set; a classifier needs rows of two (raise --n-train)");
+  if (tt.test.size() == 0)
+    throw Error("the split leaves no test rows of '" + s.dataset + "' (raise --test-fraction or --n-test)");
   return tt;
 }
 

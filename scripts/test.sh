@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --peer --browser --mpi  # PyTorch: the peer test; Chromium: the report test; Open MPI: the mpi test
 BUILD=${BUILD:-build/release}
-[[ -d "$BUILD" ]] || meson setup "$BUILD" --buildtype=release >/dev/null
+# a build configured before a package arrived (run.sh first, then this) is reconfigured, so
+# what was installed just now (Open MPI: the mpi test and mpirun) is found
+if [[ -d "$BUILD" ]]; then meson setup --reconfigure "$BUILD" >/dev/null; else meson setup "$BUILD" --buildtype=release >/dev/null; fi
 ninja -C "$BUILD"
 status=0
 meson test -C "$BUILD" --print-errorlogs --num-processes 2 || status=$?

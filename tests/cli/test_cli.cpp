@@ -58,6 +58,12 @@ TEST_CASE("inflab: usage errors exit 2 with a message naming the problem") {
   expect("influence --damping abc", "'abc' is not a number");
   expect("influence --top 2.5", "not a whole number");
   expect("influence --dataset nosuch", "unknown dataset 'nosuch'");
+  // a setting of 0 that would be silently replaced is refused, naming the option
+  expect("validate --grad-tol 0", "--grad-tol 0 is never met by lbfgs");
+  expect("validate --retrain-tol 0", "--retrain-tol 0 is never met by lbfgs");
+  expect("influence --method cg --tol 0", "--tol 0 is never met");
+  expect("influence --method graddot --tol 1e-8", "--tol does not apply to --method graddot (it sets cg, minres)");
+  expect("influence --method exact --rank 5", "--rank does not apply to --method exact (it sets lowrank)");
   expect("influence --quiet --test 999", "--test row 999 out of range: the test set has 30 rows");
   expect("validate --quiet --test random:3", "validate checks one test point");
   expect("influence --top 3 --top 4", "given twice");
@@ -812,4 +818,24 @@ TEST_CASE("inflab --hidden and validate --params last: mixed widths in the check
   const Result scope = run_inflab(t.dir(), "validate --quiet --checkpoint tr/checkpoint --params first --out w");
   CHECK(scope.code == 2);
   CHECK(scope.out.find("all, last") != std::string::npos);
+}
+
+TEST_CASE("numbers users can trust: --flip 0 honoured, one-class subsample refused, warnings reach stderr under --quiet") {
+  const test::TempDir t;
+  // --flip 0: the benchmark runs without the noisy-label problem and says so in the AUC column
+  const Result b = run_inflab(t.dir(), "benchmark " + logreg + " --estimators exact --loo-rows 5 --subsets 5 --test-points 2 --flip 0 --out b");
+  REQUIRE_MESSAGE(b.code == 0, b.out);
+  const json s = summary(t.file("b/summary.json"));
+  CHECK(s["noisy_problem"].is_null());
+  CHECK(s["estimators"][0]["noisy_label_auc"].is_null());
+  CHECK(s["estimators"][0]["note"].get<std::string>().find("--flip 0") != std::string::npos);
+  CHECK(s["estimators"][0]["loo_points"] == 2);
+  // three training rows of one class: no classifier to explain, refused naming --n-train
+  const Result one = run_inflab(t.dir(), "validate --n-train 3 --top 3 --quiet --out n3");
+  CHECK(one.code != 0);
+  CHECK(one.out.find("--n-train 3 leaves rows of 1 of the 3 classes") != std::string::npos);
+  // a deep unregularised MLP: the exact solve's residual warning is printed under --quiet too
+  const Result q = run_inflab(t.dir(), "validate --depth 3 --weight-decay 0 --top 3 --quiet --out q");
+  REQUIRE_MESSAGE(q.code == 0, q.out);
+  CHECK(q.out.find("warning: relative residual") != std::string::npos);
 }
