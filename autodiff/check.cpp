@@ -109,6 +109,11 @@ HvpCheck check_hvp(const Fn& f, const Tensor& theta, const Tensor& v) {
   for (std::size_t i = 0; i < r.fd.size(); ++i)
     r.fd.data()[i] = vn * (gp.data()[i] - gm.data()[i]) / (2 * h);
   r.rel_err = rel(r.ad, r.fd);
+  const Tensor gp2 = Recording(f, axpy(theta, h / 2, vh)).grad();
+  const Tensor gm2 = Recording(f, axpy(theta, -h / 2, vh)).grad();
+  Tensor fd2 = zeros(shape_of(theta));
+  for (std::size_t i = 0; i < fd2.size(); ++i) fd2.data()[i] = vn * (gp2.data()[i] - gm2.data()[i]) / h;
+  r.fd_uncertainty = rel(fd2, r.fd);
   return r;
 }
 
@@ -117,15 +122,16 @@ SymmetryCheck check_symmetry(const Fn& f, const Tensor& theta, const Tensor& u, 
   require_direction("check_symmetry", theta, v);
   Recording rec(f, theta);
   SymmetryCheck s;
-  s.uHv = dot(u, rec.hvp(v));
-  s.vHu = dot(v, rec.hvp(u));
-  s.rel_diff = std::fabs(s.uHv - s.vHu) /
-               std::max({std::fabs(s.uHv), std::fabs(s.vHu), 1e-300 * norm2(u) * norm2(v)});
+  const Tensor Hv = rec.hvp(v), Hu = rec.hvp(u);
+  s.uHv = dot(u, Hv);
+  s.vHu = dot(v, Hu);
+  const double scale = std::max({norm2(u) * norm2(Hv), norm2(v) * norm2(Hu), 1e-300});
+  s.rel_diff = std::fabs(s.uHv - s.vHu) / scale;
   return s;
 }
 
-TaylorCheck taylor_test(const Fn& f, const Tensor& theta, const Tensor& v_in, double eps0,
-                        int steps) {
+TaylorCheck taylor_test(const Fn& f, const Tensor& theta, const Tensor& v_in, double eps0, int steps, double noise_floor,
+                        std::size_t min_pairs) {
   require_direction("taylor_test", theta, v_in);
   Tensor v = v_in;
   const double vn = norm2(v);
@@ -157,8 +163,8 @@ TaylorCheck taylor_test(const Fn& f, const Tensor& theta, const Tensor& v_in, do
     const double fe = scalar_of(f, axpy(theta, e, v));
     noise = std::max(noise, std::fabs(fe - f0 - e * gv - 0.5 * e * e * vHv));
   }
-  for (auto& x : floor1) x = std::max(x, noise);
-  for (auto& x : floor2) x = std::max(x, noise);
+  for (auto& x : floor1) x = std::max({x, noise, noise_floor});
+  for (auto& x : floor2) x = std::max({x, noise, noise_floor});
   // a pair counts when its smaller remainder is 10× above the floor
   std::vector<double> good1, good2;
   for (int j = 0; j + 1 < steps; ++j) {
@@ -169,8 +175,8 @@ TaylorCheck taylor_test(const Fn& f, const Tensor& theta, const Tensor& v_in, do
     if (t.r1[j + 1] > 10 * floor1[j + 1]) good1.push_back(a1);
     if (t.r2[j + 1] > 10 * floor2[j + 1]) good2.push_back(a2);
   }
-  t.r1_at_noise = good1.size() < 2;
-  t.r2_at_noise = good2.size() < 2;
+  t.r1_at_noise = good1.size() < std::max<std::size_t>(2, min_pairs);
+  t.r2_at_noise = good2.size() < std::max<std::size_t>(2, min_pairs);
   // the asymptotic rate: median of the (up to) three smallest-ε pairs above the floor
   auto tail = [](const std::vector<double>& g) {
     return median(std::vector<double>(g.end() - std::min<std::ptrdiff_t>(3, g.size()), g.end()));

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "autodiff/check.hpp"
 #include "autodiff/ops.hpp"
@@ -70,4 +71,25 @@ TEST_CASE("an HVP missing the f″ term: gradient still right, HVP check and Tay
   const TaylorCheck t = taylor_test(objective(Bug::NoSecondOrder), th, v);
   CHECK(std::fabs(t.order1 - 2) < 0.1);
   CHECK(std::fabs(t.order2 - 2) < 0.2);
+}
+
+TEST_CASE("the check command's stricter reading (an absolute floor, three pairs) still fails wrong rules") {
+  const Tensor th = random_normal({6}, 1), v = random_normal({6}, 2);
+  const double floor = 2 * std::numeric_limits<double>::epsilon() * std::max(1.0, std::fabs(Recording(objective(Bug::None), th).scalar_value()));
+  const TaylorCheck ok = taylor_test(objective(Bug::None), th, v, 1e-2, 10, floor, 3);
+  CHECK_FALSE(ok.r2_at_noise);
+  CHECK(std::fabs(ok.order2 - 3) < 0.1);
+  const TaylorCheck bad = taylor_test(objective(Bug::NoSecondOrder), th, v, 1e-2, 10, floor, 3);
+  CHECK_FALSE(bad.r2_at_noise);
+  CHECK(std::fabs(bad.order2 - 2) < 0.2);  // fails the command's bound 2.8
+  // the HVP comparison: a wrong rule's error is far above what the quotient itself can tell
+  const HvpCheck h = check_hvp(objective(Bug::NoSecondOrder), th, v), good = check_hvp(objective(Bug::None), th, v);
+  CHECK(h.rel_err > 100 * h.fd_uncertainty);
+  CHECK(good.rel_err < 1e-5);
+  CHECK(good.fd_uncertainty < 1e-5);
+  // an absolute floor above every remainder: no rate is read, and none is invented
+  const TaylorCheck blind = taylor_test(objective(Bug::NoSecondOrder), th, v, 1e-2, 10, 1.0, 3);
+  CHECK(blind.r1_at_noise);
+  CHECK(blind.r2_at_noise);
+  CHECK(std::isnan(blind.order2));
 }
