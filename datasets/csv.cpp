@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <map>
+#include <fstream>
 #include <set>
 
 #ifndef INFLAB_DATA_DIR
@@ -208,6 +209,10 @@ Dataset read_csv(const std::string& path, const CsvOptions& opt) {
 
 std::string bundled_data_dir() {
   if (const char* env = std::getenv("INFLAB_DATA")) return env;
+#ifdef INFLAB_INSTALLED_DATA_DIR
+  // the source tree's data/ when built there, else the installed copy (meson install)
+  if (!std::ifstream(std::string(INFLAB_DATA_DIR) + "/iris.csv")) return INFLAB_INSTALLED_DATA_DIR;
+#endif
   return INFLAB_DATA_DIR;
 }
 

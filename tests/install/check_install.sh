@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The installed library is usable on its own: meson install into a scratch DESTDIR, then
+# examples/downstream — a project outside this tree — found by pkg-config alone
+# (dependency('inflab'); PKG_CONFIG_SYSROOT_DIR for the scratch root), built and run, reading the
+# installed data tables. Prints one doctest-style summary line for the test count.
+set -euo pipefail
+BUILD=$1
+SRC=$2
+D=$(mktemp -d)
+trap 'rm -rf "$D"' EXIT
+meson install -C "$BUILD" --destdir "$D/root" --no-rebuild >/dev/null
+PC=$(dirname "$(find "$D/root" -name inflab.pc)")
+LIB=$(dirname "$(find "$D/root" -name 'libinflab.so' | head -1)")
+DATA=$(find "$D/root" -type d -path '*share/inflab' | head -1)
+PKG_CONFIG_SYSROOT_DIR="$D/root" PKG_CONFIG_PATH="$PC" meson setup "$D/build" "$SRC/examples/downstream" >/dev/null
+ninja -C "$D/build" >/dev/null
+LD_LIBRARY_PATH="$LIB" INFLAB_DATA="$DATA" OPENBLAS_NUM_THREADS=1 "$D/build/loo_by_hand"
+echo "[doctest] test cases: 1 | 1 passed | 0 failed | 0 skipped"
