@@ -1,6 +1,7 @@
 #include "influence/estimator.hpp"
 
 #include <chrono>
+#include <cmath>
 
 #include "influence/datainf.hpp"
 #include "util/format.hpp"
@@ -150,6 +151,53 @@ std::vector<std::string> estimator_options() {
     for (const auto& o : r.options)
       if (std::find(out.begin(), out.end(), o) == out.end()) out.push_back(o);
   return out;
+}
+
+namespace {
+double number(const std::string& option, const std::string& text, double lo, double hi) {
+  std::size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || text.empty() || !std::isfinite(v)) throw Error(option + " = '" + text + "' is not a number");
+  if (v < lo || v > hi) throw Error(option + " = " + text + " is not in [" + shortest(lo) + ", " + shortest(hi) + "]");
+  return v;
+}
+std::size_t whole(const std::string& option, const std::string& text, double lo = 0, double hi = 1e15) {
+  const double v = number(option, text, lo, hi);
+  if (v != std::floor(v)) throw Error(option + " = " + text + " is not a whole number");
+  return static_cast<std::size_t>(v);
+}
+}  // namespace
+
+void set_option(EstimatorSettings& s, const std::string& o, const std::string& t) {
+  if (o == "curvature") s.curvature.kind = curvatures().parse(t);
+  else if (o == "fisher") s.curvature.labels = fisher_labels().parse(t);
+  else if (o == "fisher-seed") s.curvature.seed = whole(o, t);
+  else if (o == "damping") s.solver.damping = number(o, t, 0, 1e6);
+  else if (o == "indefinite") s.solver.exact.indefinite = indefinite_treatments().parse(t);
+  else if (o == "tol") {
+    s.solver.cg.tol = number(o, t, 0, 1);
+    if (s.solver.cg.tol == 0) throw Error("tol = 0 is never met in floating point; give a residual > 0 (e.g. 1e-14)");
+  } else if (o == "max-iterations") s.solver.cg.max_iterations = whole(o, t, 1);
+  else if (o == "lissa-scale") s.solver.lissa.scale = number(o, t, 1e-12, 1e12);
+  else if (o == "lissa-depth") s.solver.lissa.depth = whole(o, t, 1);
+  else if (o == "lissa-repeats") s.solver.lissa.repeats = whole(o, t, 1);
+  else if (o == "lissa-batch") s.solver.lissa.batch = whole(o, t);
+  else if (o == "rank") s.solver.lowrank.rank = whole(o, t, 1);
+  else if (o == "solver-seed") s.solver.lissa.seed = s.solver.lowrank.seed = whole(o, t);
+  else if (o == "projection-dim") s.trak.dim = whole(o, t, 1);
+  else if (o == "projection") s.trak.projection = projections().parse(t);
+  else if (o == "projection-seed") s.trak.seed = whole(o, t);
+  else if (o == "models") s.models = whole(o, t, 1, 1000);
+  else {
+    std::string all;
+    for (const auto& x : estimator_options()) all += (all.empty() ? "" : ", ") + x;
+    throw Error("unknown estimator option '" + o + "' (the options: " + all + ")");
+  }
 }
 
 std::string Estimate::first_warning() const {

@@ -80,6 +80,10 @@ const EstimatorRow& row_of(Estimator e);
 const Choices<Estimator>& estimators();  // the rows' names and help: parsing, messages, help text
 // Every option some row reads, each once, in table order.
 std::vector<std::string> estimator_options();
+// Sets one option by its name (as the rows spell it) from text — a number, or a name from
+// its choice table — checked as the CLI checks it; an Error names the option and the value.
+// For callers that hold settings as names and values (the Python module).
+void set_option(EstimatorSettings& s, const std::string& option, const std::string& value);
 
 // Δ̂ (or the row's quantity) for the test rows, timed. Errors: a bad test row, a setting out
 // of range (named), TracIn without a trajectory, TRAK's k above p.

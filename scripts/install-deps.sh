@@ -2,7 +2,8 @@
 # Installs the Debian packages inflab needs, only those that are missing.
 set -euo pipefail
 PKGS=(g++ meson ninja-build pkg-config python3 xtensor-dev libxtensor-blas-dev
-      libopenblas-dev liblapack-dev doctest-dev zlib1g-dev nlohmann-json3-dev dataset-fashion-mnist)
+      libopenblas-dev liblapack-dev doctest-dev zlib1g-dev nlohmann-json3-dev dataset-fashion-mnist
+      pybind11-dev python3-dev python3-numpy)  # the last three: the Python module (python/)
 # --fuzz: also clang with libFuzzer and the sanitizer runtimes (CI's fuzz step);
 # --peer: also PyTorch (CPU) and numpy, the peer of bench/peer and of the cross-check test;
 # --browser: also Chromium, in which the report test renders every command's index.html;
