@@ -136,6 +136,44 @@ struct PyProblem {
     d["eps"] = t.eps, d["remainder1"] = t.r1, d["remainder2"] = t.r2, d["floor1"] = t.floor1, d["floor2"] = t.floor2;
     return d;
   }
+  // θ from a PyTorch module with this model's layers: its state_dict, in order, must name
+  // and shape exactly this model's parameters (PyTorch's layout is inflab's, docs/nn.md)
+  Array theta_from_torch(const py::object& module) const {
+    static const std::vector<std::string> layers = {"Sequential", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "Tanh",
+                                                    "ReLU",       "Sigmoid", "Softplus", "ELU",     "SELU",     "GELU"};
+    if (!py::hasattr(module, "state_dict") || !py::hasattr(module, "modules")) throw py::value_error("module is not a torch.nn.Module");
+    for (const py::handle m : module.attr("modules")()) {
+      const std::string kind = py::str(m.attr("__class__").attr("__name__"));
+      if (std::find(layers.begin(), layers.end(), kind) == layers.end())
+        throw py::value_error("module holds a " + kind + " layer, which inflab does not have (it has Linear, Conv2d, pooling, Flatten and activations)");
+    }
+    const auto& params = p->obj->model().params();
+    const py::list items = module.attr("state_dict")().attr("items")();
+    if (items.size() != params.size())
+      throw py::value_error("module has " + std::to_string(items.size()) + " parameter tensors, this model " + std::to_string(params.size()) + " (" +
+                            p->description + ")");
+    Tensor theta = zeros({p->theta.size()});
+    for (std::size_t k = 0; k < params.size(); ++k) {
+      const py::tuple kv = items[k];
+      const std::string name = py::str(kv[0]);
+      const py::object t = kv[1].attr("detach")().attr("cpu")().attr("double")().attr("contiguous")().attr("numpy")();
+      const py::array a = t;
+      Shape sh;
+      for (long i = 0; i < a.ndim(); ++i) sh.push_back(static_cast<std::size_t>(a.shape(i)));
+      if (name != params[k].name || sh != params[k].shape)
+        throw py::value_error("module's parameter " + std::to_string(k) + " is " + name + " " + shape_str(sh) + ", this model's is " + params[k].name +
+                              " " + shape_str(params[k].shape));
+      const Tensor v = to_tensor(t, ("module's " + name).c_str(), std::vector<long>(a.shape(), a.shape() + a.ndim()));
+      std::copy(v.data(), v.data() + v.size(), theta.data() + params[k].offset);
+    }
+    return to_numpy(theta);
+  }
+  // the training (or test) rows as the model sees them: X [n, …] (standardised or scaled), labels [n]
+  py::tuple data(bool train) const {
+    const data::Dataset& d = train ? p->train : p->test;
+    std::vector<long> y(d.y.begin(), d.y.end());
+    return py::make_tuple(to_numpy(d.X), py::array_t<long>(static_cast<py::ssize_t>(y.size()), y.data()));
+  }
   py::dict influence(const std::vector<std::size_t>& test_rows, const std::string& method, const py::kwargs& kw) const {
     const auto e = influence::estimators().parse(method);
     const auto s = settings_of(e, kw);
@@ -265,6 +303,10 @@ PYBIND11_MODULE(inflab, m) {
         if (i >= d.size()) throw py::value_error("row " + std::to_string(i) + " is not a row of the " + (train ? "training" : "test") + " split");
         return d.source_row(i);
       }, py::arg("row"), py::arg("train") = true, "the dataset file's row of a split row")
+      .def("theta_from_torch", &PyProblem::theta_from_torch, py::arg("module"),
+           "θ [p] from a torch.nn.Sequential of this model's layers (same names, shapes, order): check PyTorch's numbers against inflab's")
+      .def("train_data", [](const PyProblem& p) { return p.data(true); }, "(X, labels) of the training split, as the model sees them")
+      .def("test_data", [](const PyProblem& p) { return p.data(false); }, "(X, labels) of the test split")
       .def("test_rows", [](const PyProblem& p, const std::string& spec) { return ex::pick_test_rows(spec, *p.p, p.p->spec.seed); },
            py::arg("spec") = "highest", "test rows: 'highest', 'random:K' or '3,8'")
       .def("value", &PyProblem::value, py::arg("theta") = py::none(), "R(θ) = mean ℓ + λ/2 ‖θ‖² (θ̂ when theta is None)")

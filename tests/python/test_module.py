@@ -99,6 +99,37 @@ def leave_one_out_on_a_convex_problem():
 
 
 @case
+def pytorch_computes_the_same_numbers_at_the_same_theta():
+    try:
+        import torch
+    except ImportError:
+        raise AssertionError("python3-torch is not installed: bash scripts/install-deps.sh --peer")
+    torch.manual_seed(0)
+    seq = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3)).double()
+    p = iris
+    th = p.theta_from_torch(seq)
+    X, y = p.train_data()
+    Xt, yt, lam = torch.from_numpy(X), torch.from_numpy(y), p.weight_decay
+
+    def R(flat):  # R(θ) = mean cross-entropy + λ/2 ‖θ‖², θ cut as inflab lays it out (PyTorch's state_dict order)
+        W1, b1 = flat[:32].reshape(8, 4), flat[32:40]
+        W2, b2 = flat[40:64].reshape(3, 8), flat[64:67]
+        out = torch.tanh(Xt @ W1.T + b1) @ W2.T + b2
+        return torch.nn.functional.cross_entropy(out, yt) + lam / 2 * (flat * flat).sum()
+
+    t = torch.from_numpy(th).requires_grad_(True)
+    assert abs(R(t).item() - p.value(th)) < 1e-14
+    g = torch.autograd.grad(R(t), t)[0].numpy()
+    assert np.abs(g - p.gradient(th)).max() < 1e-14
+    v = np.random.default_rng(3).standard_normal(p.parameters)
+    hv = torch.autograd.functional.hvp(R, torch.from_numpy(th), torch.from_numpy(v))[1].numpy()
+    assert np.abs(hv - p.hvp(v, th)).max() <= 1e-12 * np.abs(hv).max()
+    raises(ValueError, lambda: p.theta_from_torch(torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8))), "BatchNorm1d")
+    raises(ValueError, lambda: p.theta_from_torch(torch.nn.Sequential(torch.nn.Linear(4, 9), torch.nn.Tanh(), torch.nn.Linear(9, 3))),
+           "0.weight [9, 4], this model's is 0.weight [8, 4]")
+
+
+@case
 def bad_input_is_a_value_error_naming_it():
     p, P = iris, iris.parameters
     raises(ValueError, lambda: p.hvp(np.ones(P, dtype=np.float32)), "v has dtype float32")
