@@ -3,6 +3,7 @@
 // 2 usage error (unknown command or option, bad value, conflicting options);
 // 3 `check` found a derivative that does not match.
 #include <cstdio>
+#include <new>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +55,12 @@ int main(int argc, char** argv) {
   } catch (const UsageError& e) {
     std::fprintf(stderr, "inflab %s: %s\n(run `inflab help %s` for its options)\n", name.c_str(), e.what(), name.c_str());
     return 2;
+  } catch (const std::bad_alloc&) {  // a request larger than this machine: say so, and what sets the size
+    std::fprintf(stderr,
+                 "\ninflab %s: error: out of memory — the problem or one of its matrices does not fit; make it smaller "
+                 "(--n-train, --width, --depth, --hidden, --method cg instead of exact, --rank)\n",
+                 name.c_str());
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "\ninflab %s: error: %s\n", name.c_str(), e.what());
     return 1;

@@ -62,7 +62,16 @@ void check_resume(const std::string& dir, const std::string& sp, const nlohmann:
                        ", now " + it.value().dump() + "; use another --out to start a new run, or the same settings to resume");
 }
 
-// command.txt: the command line that repeats the run, values shell-quoted where needed
+// a value as the shell reads it back: as it is when it holds only safe characters, else in
+// single quotes (' as '\'')
+std::string shell_word(const std::string& v) {
+  if (!v.empty() && v.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.,:/+-=") == std::string::npos) return v;
+  std::string q = "'";
+  for (char ch : v) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return q + "'";
+}
+
+// command.txt: the command line that repeats the run (`sh command.txt` from where it ran)
 std::string command_line(const std::string& command, const nlohmann::json& settings, const std::string& dir) {
   std::string line = "inflab " + command;
   for (auto it = settings.begin(); it != settings.end(); ++it) {
@@ -72,16 +81,11 @@ std::string command_line(const std::string& command, const nlohmann::json& setti
       for (const auto& e : it.value()) v += (v.empty() ? "" : ",") + (e.is_string() ? e.get<std::string>() : e.dump());
     } else v = it.value().dump();
     if (v.empty()) continue;  // an unset option (empty text or list) is its default
-    if (v.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.,:/+-=") != std::string::npos) {
-      std::string q = "'";  // shell-quote: ' becomes '\''
-      for (char ch : v) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-      v = q + "'";
-    }
     if (it.value().is_boolean()) {
       if (it.value().get<bool>()) line += " --" + it.key();
-    } else line += " --" + it.key() + " " + v;
+    } else line += " --" + it.key() + " " + shell_word(v);
   }
-  return line + " --out '" + dir + "'\n";
+  return line + " --out " + shell_word(dir) + "\n";
 }
 }  // namespace
 

@@ -1,5 +1,7 @@
 #include "experiments/problem.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -13,6 +15,7 @@
 #include "datasets/split.hpp"
 #include "datasets/synthetic.hpp"
 #include "datasets/transforms.hpp"
+#include "util/format.hpp"
 #include "influence/influence.hpp"
 #include "nn/builders.hpp"
 #include "nn/checkpoint.hpp"
@@ -153,6 +156,19 @@ Problem build_problem(const ProblemSpec& s, bool progress, const std::vector<std
   return build_problem(s, load_data(s), progress, save_steps);
 }
 
+namespace {
+// Before anything of size p is allocated: training keeps ~30 vectors of p doubles (θ, the
+// gradient, L-BFGS's 10 pairs, the line search's points); refused when that exceeds this
+// machine's memory, naming what sets p.
+void check_memory(std::size_t params, const std::string& description) {
+  const double need = 30.0 * 8.0 * static_cast<double>(params);
+  const double have = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  if (have > 0 && need > have)
+    throw Error(description + " has " + std::to_string(params) + " parameters: training needs about " + significant(need / 1073741824.0) +
+                " GiB, this machine has " + significant(have / 1073741824.0) + " GiB; make the model smaller (--width, --depth, --hidden)");
+}
+}  // namespace
+
 Problem build_problem(const ProblemSpec& s, data::TrainTest data, bool progress, const std::vector<std::size_t>& save_steps) {
   Problem p;
   p.spec = s;
@@ -160,6 +176,7 @@ Problem build_problem(const ProblemSpec& s, data::TrainTest data, bool progress,
   p.test = std::move(data.test);
   p.obj = make_objective(s, p.train, &p.description);
   p.obj->check_fits(p.train);
+  check_memory(p.obj->model().param_count(), p.description);
   nn::TrainOptions t = train_options(s, progress);
   if (!save_steps.empty()) {
     if (nn::to_tolerance(s.optimizer))
@@ -337,6 +354,8 @@ Problem load_problem(const std::string& dir) {
     throw Error(pj.string() + ": loss " + j["loss"].dump() + " does not match the model's " + nn::loss_name(p.obj->loss()));
   p.obj->check_fits(p.train);
   p.theta = ck.theta;
+  if (const std::string bad = p.obj->model().first_non_finite(p.theta); !bad.empty())
+    throw Error("checkpoint '" + dir + "': parameter " + bad + " holds a NaN or infinity; no derivative or influence at such a θ means anything");
   if (fs::exists(fs::path(dir) / "trajectory.json")) {
     const fs::path tj = fs::path(dir) / "trajectory.json";
     json t;

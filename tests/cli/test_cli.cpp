@@ -123,8 +123,12 @@ TEST_CASE("inflab train → checkpoint → influence, hessian, spectrum, check o
   const std::string cmd = slurp(t.file("tr/command.txt"));
   REQUIRE(cmd.rfind("inflab train ", 0) == 0);
   CHECK(cmd.find("--classes 1,2") != std::string::npos);
-  CHECK(cmd.find("--out 'tr'\n") != std::string::npos);
+  CHECK(cmd.find("--out tr\n") != std::string::npos);  // quoted only where the shell needs it
   REQUIRE(run_inflab(t.dir(), cmd.substr(7, cmd.size() - 8)).code == 0);
+  CHECK(summary(t.file("tr/summary.json")) == s);
+  // and as the shell splits it unquoted ($(cat command.txt)): the same run, in the same directory
+  const Result again = run_inflab(t.dir(), "$(cat tr/command.txt | cut -d' ' -f2-) --quiet");
+  CHECK_MESSAGE(again.code == 0, again.out);
   CHECK(summary(t.file("tr/summary.json")) == s);
 
   // influence from the checkpoint equals the library's Δ̂ for the same θ̂
@@ -834,6 +838,25 @@ TEST_CASE("numbers users can trust: --flip 0 honoured, one-class subsample refus
   const Result one = run_inflab(t.dir(), "validate --n-train 3 --top 3 --quiet --out n3");
   CHECK(one.code != 0);
   CHECK(one.out.find("--n-train 3 leaves rows of 1 of the 3 classes") != std::string::npos);
+  // a model no machine holds: refused before any allocation, saying what to make smaller (was std::bad_alloc)
+  const Result big = run_inflab(t.dir(), "influence --depth 64 --width 100000 --quiet --out big");
+  CHECK(big.code == 1);
+  CHECK(big.out.find("parameters: training needs about") != std::string::npos);
+  CHECK(big.out.find("--width") != std::string::npos);
+  // a checkpoint with a NaN weight is refused naming the parameter, by every command that loads it
+  REQUIRE(run_inflab(t.dir(), "train --quiet --out ck").code == 0);
+  {
+    const std::string f = t.file("ck/checkpoint/0.bias.npy");
+    std::string bytes = slurp(f);
+    const double nan = std::nan("");
+    std::memcpy(&bytes[bytes.size() - sizeof nan], &nan, sizeof nan);  // the last entry of 0.bias
+    std::ofstream(f, std::ios::binary) << bytes;
+  }
+  for (const std::string cmd : {"hessian", "spectrum", "check", "influence"}) {
+    const Result r = run_inflab(t.dir(), cmd + " --checkpoint ck/checkpoint --quiet --out nan-" + cmd);
+    CHECK(r.code == 1);
+    CHECK_MESSAGE(r.out.find("parameter 0.bias holds a NaN") != std::string::npos, r.out);
+  }
   // a deep unregularised MLP: the exact solve's residual warning is printed under --quiet too
   const Result q = run_inflab(t.dir(), "validate --depth 3 --weight-decay 0 --top 3 --quiet --out q");
   REQUIRE_MESSAGE(q.code == 0, q.out);
