@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -91,14 +92,22 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
           throw Error(run.results_path + ": written for a different configuration — '" + it.key() + "' was " +
                       (head["config"].contains(it.key()) ? head["config"][it.key()].dump() : std::string("missing")) +
                       ", now " + it.value().dump() + "; use another file or the same settings");
-      while (std::getline(in, line)) {
+      for (std::size_t at = 2; std::getline(in, line); ++at) {
+        RetrainRecord r;
         try {
-          RetrainRecord r = decode_record(line);
-          r.resumed = true;
-          if (r.job < groups.size()) done[r.job] = r;
+          r = decode_record(line);
         } catch (const std::exception&) {
-          // an interrupted write: that job runs again
+          continue;  // an interrupted write: that job runs again
         }
+        // a record is its job's when it removed that job's rows (not by its number alone)
+        if (r.job >= groups.size() || r.removed != groups[r.job])
+          throw Error(run.results_path + ", line " + std::to_string(at) + ": a record of job " + std::to_string(r.job) + " that removed " +
+                      std::to_string(r.removed.size()) + " rows other than that job's; the journal does not belong to these jobs — use another file");
+        bool finite = r.test_loss_change.size() == test_rows.size();
+        for (double d : r.test_loss_change) finite = finite && std::isfinite(d);
+        if (!finite) continue;  // a damaged value is no measurement: that job runs again
+        r.resumed = true;
+        done[r.job] = r;
       }
     }
     // (re)write the header and the complete records — dropping a torn tail, so appended

@@ -2,6 +2,8 @@
 // thread count, interruption and resume, and refusing a foreign results file.
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <fstream>
 
 #include "influence/metrics.hpp"
@@ -118,6 +120,37 @@ TEST_CASE("threads do not change results; an interrupted job resumes to the same
   relabelled.y[0] = (relabelled.y[0] + 1) % 3;
   CHECK(error_of([&] { leave_one_out(m.obj, m.train, relabelled, m.theta, rows, {0, 3}, p, resume); }).find("'test'") !=
         std::string::npos);
+  // a record is matched to its job by the rows it removed: a line whose job number names
+  // other rows is refused, naming the line; a damaged value (null) makes that job run again
+  auto journal = [&] {
+    std::ifstream f(first.results_path);
+    std::vector<std::string> ls;
+    for (std::string l; std::getline(f, l);) ls.push_back(l);
+    return ls;
+  };
+  auto rewrite = [&](const std::vector<std::string>& ls) {
+    std::ofstream f(first.results_path, std::ios::trunc);
+    for (const auto& l : ls) f << l << "\n";
+  };
+  const std::vector<std::string> good = journal();
+  std::vector<std::string> bad = good;
+  const nlohmann::json rec = nlohmann::json::parse(bad[3]);
+  nlohmann::json wrong = rec;
+  wrong["removed"] = {rows[(rec["job"].get<std::size_t>() + 1) % rows.size()]};
+  bad[3] = wrong.dump();
+  rewrite(bad);
+  const std::string named = error_of([&] { leave_one_out(m.obj, m.train, m.test, m.theta, rows, {0, 3}, p, resume); });
+  CHECK(named.find("line 4") != std::string::npos);
+  CHECK(named.find("does not belong to these jobs") != std::string::npos);
+  nlohmann::json damaged = rec;
+  damaged["test_loss_change"][1] = nullptr;
+  bad[3] = damaged.dump();
+  rewrite(bad);
+  const auto redone = leave_one_out(m.obj, m.train, m.test, m.theta, rows, {0, 3}, p, resume);
+  CHECK(same(redone, ref));
+  std::size_t again = 0;
+  for (const auto& r : redone) again += !r.resumed;
+  CHECK(again == 1);  // only the damaged job ran again
 }
 
 TEST_CASE("a retrain that does not converge says so; bad groups are refused") {
