@@ -160,6 +160,8 @@ int run_validate(Args& a) {
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
   const ex::Problem p = obtain_problem(pa, !c.quiet, ea.save_steps);
   check_estimator(ea, p, pa);
+  if (o.top > p.train.size())
+    throw UsageError("--top " + std::to_string(o.top) + " asks for more retrains than the " + std::to_string(p.train.size()) + " training rows");
   const auto rows = test_rows(spec, p);
   if (rows.size() != 1) throw UsageError("validate checks one test point; --test " + spec + " gives " + std::to_string(rows.size()));
   const ex::LooEvaluation e = ex::evaluate_leave_one_out(p, rows[0], o, retrain_run(c, rd, "loo.jsonl"));

@@ -199,7 +199,7 @@ SolveResult solve_exact(const CurvatureOperator& A, const Eigen& e, const Tensor
       if (std::fabs(lam) < opt.drop_below) continue;
       f = lam;
     } else {
-      if (lam == 0) throw Error("exact solve: H + μI is singular (an eigenvalue is exactly 0); add damping or use Drop");
+      if (lam == 0) throw Error("exact solve: H + μI is singular (an eigenvalue is exactly 0); add damping (--damping) or leave such directions out (--indefinite drop)");
       f = lam;
     }
     if (f == 0) continue;  // Abs or Drop with an exactly zero eigenvalue: no finite inverse there

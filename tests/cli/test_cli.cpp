@@ -58,6 +58,7 @@ TEST_CASE("inflab: usage errors exit 2 with a message naming the problem") {
   expect("influence --damping abc", "'abc' is not a number");
   expect("influence --top 2.5", "not a whole number");
   expect("influence --dataset nosuch", "unknown dataset 'nosuch'");
+  expect("validate --top 500", "--top 500 asks for more retrains than the 120 training rows");
   // a setting of 0 that would be silently replaced is refused, naming the option
   expect("validate --grad-tol 0", "--grad-tol 0 is never met by lbfgs");
   expect("validate --retrain-tol 0", "--retrain-tol 0 is never met by lbfgs");
