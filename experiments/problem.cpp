@@ -240,6 +240,17 @@ void to_json(json& j, const ProblemSpec& spec) {
 }
 
 ProblemSpec spec_from_json(const json& j, const std::string& where) {
+  if (!j.is_object()) throw Error(where + ": \"spec\" is " + std::string(j.type_name()) + ", not an object of problem settings");
+  // counts are whole numbers ≥ 0: a negative one is refused, not wrapped around
+  for (const char* k : {"n_train", "n_test", "depth", "width", "epochs", "batch_size", "max_steps", "seed"})
+    if (j.contains(k) && !j[k].is_number_unsigned())
+      throw Error(where + ": \"" + std::string(k) + "\" is " + j[k].dump() + ", not a whole number ≥ 0");
+  if (j.contains("classes") && j["classes"].is_array())
+    for (const auto& c : j["classes"])
+      if (!c.is_number_unsigned()) throw Error(where + ": \"classes\" holds " + c.dump() + ", not a class index ≥ 0");
+  if (j.contains("hidden") && j["hidden"].is_array())
+    for (const auto& w : j["hidden"])
+      if (!w.is_number_unsigned() || w.get<std::size_t>() == 0) throw Error(where + ": \"hidden\" holds " + w.dump() + ", not a width ≥ 1");
   ProblemSpec s;
   try {
     s.dataset = j.at("dataset").get<std::string>();
@@ -321,10 +332,17 @@ json read_problem_json(const std::string& dir) {
   try {
     std::ifstream in(pj);
     j = json::parse(in);
-  } catch (const std::exception& e) {
-    throw Error(pj.string() + ": not valid JSON (" + e.what() + ")");
+  } catch (const json::parse_error& e) {
+    throw Error(pj.string() + (fs::file_size(pj) == 0 ? ": empty" : ": not valid JSON (damaged at byte " + std::to_string(e.byte) + ")") +
+                "; the checkpoint cannot be read — train it again");
   }
-  if (j.value("format", "") != "inflab-problem") throw Error(pj.string() + ": not an inflab problem (no \"format\": \"inflab-problem\")");
+  if (!j.is_object() || !j.contains("format") || j["format"] != "inflab-problem")
+    throw Error(pj.string() + ": not an inflab problem (no \"format\": \"inflab-problem\")");
+  if (!j.contains("version") || j["version"] != 1)
+    throw Error(pj.string() + ": version " + (j.contains("version") ? j["version"].dump() : std::string("missing")) +
+                "; this inflab reads version 1 (a checkpoint of another inflab: retrain it here)");
+  if (!j.contains("spec") || !j["spec"].is_object()) throw Error(pj.string() + ": no \"spec\" object of problem settings");
+  if (!j.contains("fit") || !j["fit"].is_object()) throw Error(pj.string() + ": no \"fit\" object (how θ̂ was trained)");
   return j;
 }
 }  // namespace

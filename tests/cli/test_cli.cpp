@@ -858,6 +858,23 @@ TEST_CASE("numbers users can trust: --flip 0 honoured, one-class subsample refus
     CHECK(r.code == 1);
     CHECK_MESSAGE(r.out.find("parameter 0.bias holds a NaN") != std::string::npos, r.out);
   }
+  // a damaged problem.json: one message naming the file and what is wrong, never json.exception text
+  REQUIRE(run_inflab(t.dir(), "train --quiet --out cj").code == 0);
+  const std::string pj = t.file("cj/checkpoint/problem.json"), good = slurp(pj);
+  json neg = json::parse(good), ver = neg, nul = neg;
+  neg["spec"]["width"] = -8, ver["version"] = 7, nul["spec"] = nullptr;
+  for (const auto& [text, says] : std::vector<std::pair<std::string, std::string>>{{"", "problem.json: empty"},
+                                                                                   {good.substr(0, 30), "not valid JSON (damaged at byte"},
+                                                                                   {"[1, 2]", "not an inflab problem"},
+                                                                                   {nul.dump(), "no \"spec\" object"},
+                                                                                   {neg.dump(), "\"width\" is -8, not a whole number"},
+                                                                                   {ver.dump(), "version 7; this inflab reads version 1"}}) {
+    std::ofstream(pj, std::ios::trunc) << text;
+    const Result r = run_inflab(t.dir(), "influence --checkpoint cj/checkpoint --quiet --out dj");
+    CHECK(r.code != 0);
+    CHECK_MESSAGE(r.out.find(says) != std::string::npos, r.out);
+    CHECK(r.out.find("json.exception") == std::string::npos);
+  }
   // a deep unregularised MLP: the exact solve's residual warning is printed under --quiet too
   const Result q = run_inflab(t.dir(), "validate --depth 3 --weight-decay 0 --top 3 --quiet --out q");
   REQUIRE_MESSAGE(q.code == 0, q.out);
