@@ -55,6 +55,9 @@ int main(int argc, char** argv) {
   } catch (const UsageError& e) {
     std::fprintf(stderr, "inflab %s: %s\n(run `inflab help %s` for its options)\n", name.c_str(), e.what(), name.c_str());
     return 2;
+  } catch (const inflab::SettingError& e) {  // a value the data cannot take: a usage error, found after loading it
+    std::fprintf(stderr, "\ninflab %s: %s\n(run `inflab help %s` for its options)\n", name.c_str(), e.what(), name.c_str());
+    return 2;
   } catch (const std::bad_alloc&) {  // a request larger than this machine: say so, and what sets the size
     std::fprintf(stderr,
                  "\ninflab %s: error: out of memory — the problem or one of its matrices does not fit; make it smaller "

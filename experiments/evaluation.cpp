@@ -23,7 +23,7 @@ LdsResult linear_datamodeling_score(const nn::Objective& obj, const data::Datase
   if (!(alpha > 0 && alpha < 1)) throw Error("LDS: subset fraction α must be in (0, 1), got " + std::to_string(alpha));
   const std::size_t keep = static_cast<std::size_t>(std::llround(alpha * static_cast<double>(n)));
   if (keep < 1 || keep >= n)
-    throw Error("--alpha " + std::to_string(alpha) + " keeps " + std::to_string(keep) + " of " + std::to_string(n) +
+    throw SettingError("--alpha " + std::to_string(alpha) + " keeps " + std::to_string(keep) + " of " + std::to_string(n) +
                 " rows; each subset must keep at least one row and drop at least one");
   std::vector<std::vector<std::size_t>> removed;
   LdsResult r;

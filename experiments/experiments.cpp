@@ -93,7 +93,7 @@ std::vector<std::vector<std::size_t>> make_groups(GroupKind kind, const Problem&
   if (kind == GroupKind::Gradient) {
     const auto clusters = static_cast<std::size_t>(std::llround(static_cast<double>(n) / static_cast<double>(size)));
     if (clusters < 2)
-      throw Error("--fraction: gradient groups of " + std::to_string(size) + " of " + std::to_string(n) +
+      throw SettingError("--fraction: gradient groups of " + std::to_string(size) + " of " + std::to_string(n) +
                   " rows give fewer than 2 clusters; use smaller groups");
     return gradient_cluster_groups(*p.obj, p.train, p.theta, size, std::min(count, clusters), seed);
   }

@@ -65,7 +65,7 @@ data::Dataset keep_classes(const data::Dataset& d, const std::vector<std::size_t
   if (classes.empty()) return d;
   for (auto c : classes)
     if (c >= d.num_classes())
-      throw Error("--classes: '" + d.name + "' has classes 0.." + std::to_string(d.num_classes() - 1) + ", not " + std::to_string(c));
+      throw SettingError("--classes: '" + d.name + "' has classes 0.." + std::to_string(d.num_classes() - 1) + ", not " + std::to_string(c));
   return data::select_classes(d, classes);
 }
 
@@ -73,7 +73,7 @@ data::Dataset keep_classes(const data::Dataset& d, const std::vector<std::size_t
 data::Dataset take(const data::Dataset& d, std::size_t n, std::uint64_t seed, const char* option) {
   if (n == 0 || n == d.size()) return d;
   if (n > d.size())
-    throw Error(std::string(option) + " " + std::to_string(n) + ": '" + d.name + "' has only " + std::to_string(d.size()) + " rows there");
+    throw SettingError(std::string(option) + " " + std::to_string(n) + ": '" + d.name + "' has only " + std::to_string(d.size()) + " rows there");
   return data::random_n(d, n, seed);
 }
 }  // namespace
@@ -106,11 +106,11 @@ data::TrainTest load_data(const ProblemSpec& s) {
   }
   if (!tt.train.is_classification()) throw Error("dataset '" + s.dataset + "' has no classes; inflab's problems are classifiers");
   if (tt.train.num_classes() < 2)
-    throw Error("--classes " + json(s.classes).dump() + " leaves one class of '" + s.dataset + "'; a classifier needs two");
+    throw SettingError("--classes " + json(s.classes).dump() + " leaves one class of '" + s.dataset + "'; a classifier needs two");
   const auto counts = tt.train.class_counts();
   const auto present = static_cast<std::size_t>(std::count_if(counts.begin(), counts.end(), [](std::size_t c) { return c > 0; }));
   if (present < 2)
-    throw Error("--n-train " + std::to_string(tt.train.size()) + " leaves rows of " + std::to_string(present) + " of the " +
+    throw SettingError("--n-train " + std::to_string(tt.train.size()) + " leaves rows of " + std::to_string(present) + " of the " +
                 std::to_string(counts.size()) + " classes of '" + s.dataset + "' in the training set; a classifier needs rows of two (raise --n-train)");
   if (tt.test.size() == 0)
     throw Error("the split leaves no test rows of '" + s.dataset + "' (raise --test-fraction or --n-test)");
@@ -124,7 +124,7 @@ std::unique_ptr<nn::Objective> make_objective(const ProblemSpec& s, const data::
   switch (s.model) {
     case ModelKind::LogReg:
       if (C != 2)
-        throw Error("--model logreg needs 2 classes; '" + s.dataset + "' has " + std::to_string(C) +
+        throw SettingError("--model logreg needs 2 classes; '" + s.dataset + "' has " + std::to_string(C) +
                     " (pick two with --classes A,B, or use --model softmax)");
       obj = std::make_unique<nn::Objective>(nn::logistic_regression(in), nn::LossKind::BinaryLogistic, s.weight_decay);
       desc = "logistic regression " + std::to_string(in) + "-1";
@@ -143,7 +143,7 @@ std::unique_ptr<nn::Objective> make_objective(const ProblemSpec& s, const data::
     }
     case ModelKind::Cnn:
       if (train.sample_shape().size() != 3)
-        throw Error("--model cnn needs images; '" + s.dataset + "' has samples of shape " + shape_str(train.sample_shape()));
+        throw SettingError("--model cnn needs images; '" + s.dataset + "' has samples of shape " + shape_str(train.sample_shape()));
       obj = std::make_unique<nn::Objective>(nn::small_cnn(train.sample_shape(), C, s.activation), nn::LossKind::CrossEntropy, s.weight_decay);
       desc = "small CNN (" + nn::activations().name(s.activation) + ")";
       break;
@@ -243,14 +243,14 @@ ProblemSpec spec_from_json(const json& j, const std::string& where) {
   if (!j.is_object()) throw Error(where + ": \"spec\" is " + std::string(j.type_name()) + ", not an object of problem settings");
   // counts are whole numbers ≥ 0: a negative one is refused, not wrapped around
   for (const char* k : {"n_train", "n_test", "depth", "width", "epochs", "batch_size", "max_steps", "seed"})
-    if (j.contains(k) && !j[k].is_number_unsigned())
+    if (j.contains(k) && !(j[k].is_number_integer() && (j[k].is_number_unsigned() || j[k].get<long long>() >= 0)))
       throw Error(where + ": \"" + std::string(k) + "\" is " + j[k].dump() + ", not a whole number ≥ 0");
   if (j.contains("classes") && j["classes"].is_array())
     for (const auto& c : j["classes"])
-      if (!c.is_number_unsigned()) throw Error(where + ": \"classes\" holds " + c.dump() + ", not a class index ≥ 0");
+      if (!(c.is_number_integer() && (c.is_number_unsigned() || c.get<long long>() >= 0))) throw Error(where + ": \"classes\" holds " + c.dump() + ", not a class index ≥ 0");
   if (j.contains("hidden") && j["hidden"].is_array())
     for (const auto& w : j["hidden"])
-      if (!w.is_number_unsigned() || w.get<std::size_t>() == 0) throw Error(where + ": \"hidden\" holds " + w.dump() + ", not a width ≥ 1");
+      if (!(w.is_number_integer() && (w.is_number_unsigned() || w.get<long long>() >= 1))) throw Error(where + ": \"hidden\" holds " + w.dump() + ", not a width ≥ 1");
   ProblemSpec s;
   try {
     s.dataset = j.at("dataset").get<std::string>();

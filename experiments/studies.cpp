@@ -40,7 +40,7 @@ std::vector<FragilitySetting> fragility_settings(const ProblemSpec& base, const 
 std::vector<std::pair<std::string, std::size_t>> fragility_tests(const Problem& p, std::size_t random, std::uint64_t seed) {
   const std::size_t want = 1 + random;
   if (p.test.size() < want)
-    throw Error("--random-tests " + std::to_string(random) + " needs " + std::to_string(want) + " test rows; the test set has " +
+    throw SettingError("--random-tests " + std::to_string(random) + " needs " + std::to_string(want) + " test rows; the test set has " +
                 std::to_string(p.test.size()));
   // names: highest, random0, …, random{random−1} — always all of them (fragility_setting's skip relies on it)
   std::vector<std::pair<std::string, std::size_t>> tests = {{"highest", pick_test_rows("highest", p, seed).at(0)}};

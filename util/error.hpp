@@ -10,4 +10,11 @@ struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A setting that cannot hold for this data (a size beyond it, a class it lacks): the caller's
+// input, found by the library where only the data can tell. The message begins with the
+// setting (--n-train, --classes, …); the CLI exits 2 on it, as for any other bad value.
+struct SettingError : Error {
+  using Error::Error;
+};
+
 }  // namespace inflab
