@@ -32,11 +32,12 @@ ex::BenchmarkOptions read_benchmark(Args& a) {
     chosen.push_back(o.entries.back().estimator);
     start = end + 1;
   }
+  o.truth = a.choice("truth", ex::benchmark_truths(), ex::BenchTruth::Retrain);
+  if (o.truth == ex::BenchTruth::Cg) chosen.push_back(ex::Estimator::Cg);  // the reference reads --damping
   o.settings = read_estimator_settings(a, chosen, EstimatorScope{true, false, true}, ex::benchmark_settings());
   o.loo_rows = a.count("loo-rows", 100, 3), o.test_points = a.count("test-points", 10, 1);
   o.subsets = a.count("subsets", 100, 3);
   o.alpha = a.real("alpha", 0.5, 1e-6, 0.999999), o.flip = a.real("flip", 0.1, 0, 0.5);
-  o.truth = a.choice("truth", ex::benchmark_truths(), ex::BenchTruth::Retrain);
   o.reference = o.settings;  // the reference: CG on H + μI, to its own tolerance
   o.reference.solver.cg.tol = a.real("reference-tol", 1e-10, 1e-300, 1);
   o.reference.solver.cg.max_iterations = a.count("reference-iterations", 10000, 1);

@@ -155,6 +155,9 @@ int run_validate(Args& a) {
   const std::string spec = a.text("test", "highest");
   o.top = a.count("top", 20, 3);
   o.params = a.choice("params", ex::param_scopes(), ex::ParamScope::All);
+  if (o.params == ex::ParamScope::LastLayer && (ea.method == ex::Estimator::TracIn || ea.method == ex::Estimator::Trak))
+    throw UsageError("--params last does not apply to --method " + ex::estimators().name(ea.method) +
+                     " (its saved steps and models are of the whole network)");
   a.finish("inflab validate");
   const RunDir rd(c.out, "validate", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));

@@ -234,10 +234,11 @@ ex::EstimatorSettings read_estimator_settings(Args& a, const std::vector<ex::Est
   };
   std::string names;
   for (auto e : chosen) names += (names.empty() ? "" : ", ") + ex::row_of(e).name;
-  const std::string what = chosen.size() == 1 ? "--method " + names : "the estimators chosen (" + names + ")";
+  const std::string what = chosen.size() == 1 && !scope.benchmark_defaults ? "--method " + names : "--estimators " + names;
   for (const auto& o : estimator_option_table()) {
     if (!scope.curvature && is_curvature_option(o.name)) continue;  // not this command's: an unknown option
     if (!scope.estimators && readers(o.name, true).empty()) continue;
+    if (scope.benchmark_defaults && std::string(o.name) == "save-steps") continue;  // the benchmark trains its own problems
     if (any_reads(o.name)) {
       o.read(a, o.name, s);
     } else if (a.given(o.name)) {
@@ -279,12 +280,16 @@ nlohmann::json curvature_json(const ex::CurvatureChoice& c) {
 }
 
 std::string estimator_usage(const EstimatorScope& scope, const ex::EstimatorSettings& defaults) {
-  std::string h = "estimator options:\n  --method M     (exact)\n";
-  for (const auto& r : ex::estimator_rows())
-    if (scope.estimators || r.method) h += "      " + r.name + std::string(10 - std::min<std::size_t>(9, r.name.size()), ' ') + r.help + "\n";
+  std::string h = "estimator options:\n";
+  if (!scope.benchmark_defaults) {  // the benchmark names its estimators in --estimators
+    h += "  --method M     (exact)\n";
+    for (const auto& r : ex::estimator_rows())
+      if (scope.estimators || r.method) h += "      " + r.name + std::string(10 - std::min<std::size_t>(9, r.name.size()), ' ') + r.help + "\n";
+  }
   for (const auto& o : estimator_option_table()) {
     const std::string who = readers(o.name, !scope.estimators);
     if (who.empty() || (!scope.curvature && is_curvature_option(o.name))) continue;
+    if (scope.benchmark_defaults && std::string(o.name) == "save-steps") continue;
     std::string head = "  --" + std::string(o.name) + " " + o.value;
     head += std::string(head.size() < 24 ? 24 - head.size() : 1, ' ');
     h += head + who + (o.help[0] ? ": " + std::string(o.help) : "") + " (" + o.fallback(defaults) + ")\n";

@@ -103,9 +103,7 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
         if (r.job >= groups.size() || r.removed != groups[r.job])
           throw Error(run.results_path + ", line " + std::to_string(at) + ": a record of job " + std::to_string(r.job) + " that removed " +
                       std::to_string(r.removed.size()) + " rows other than that job's; the journal does not belong to these jobs — use another file");
-        bool finite = r.test_loss_change.size() == test_rows.size();
-        for (double d : r.test_loss_change) finite = finite && std::isfinite(d);
-        if (!finite) continue;  // a damaged value is no measurement: that job runs again
+        if (r.test_loss_change.size() != test_rows.size()) continue;  // a damaged line: that job runs again
         r.resumed = true;
         done[r.job] = r;
       }

@@ -90,7 +90,7 @@ const std::string kDelta = "predicted_loss_change";
 const std::string kInverseUnits =
     "predicted_loss_change = Δ̂ = (1/n)∇ℓ(z_t)ᵀ(H + μI)⁻¹∇ℓ̃(z): test-loss change when the row is removed (docs/conventions.md)";
 // the options every inverse-HVP row reads, then each solver's own
-const std::vector<std::string> kSolve = {"curvature", "fisher", "fisher-seed", "damping", "indefinite"};
+const std::vector<std::string> kSolve = {"curvature", "fisher", "fisher-seed", "damping"};
 std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
@@ -100,7 +100,7 @@ std::vector<std::string> with(std::vector<std::string> a, const std::vector<std:
 const std::vector<EstimatorRow>& estimator_rows() {
   static const std::vector<EstimatorRow> t = {
       {Estimator::Exact, "exact", "dense eigendecomposition of H (p up to a few thousand): exact to rounding", Method::Exact, true, kDelta,
-       kInverseUnits, kSolve, inverse_hvp, inverse_hvp_self},
+       kInverseUnits, with(kSolve, {"indefinite"}), inverse_hvp, inverse_hvp_self},
       {Estimator::Cg, "cg", "conjugate gradients to --tol (needs H + μI positive definite)", Method::Cg, true, kDelta, kInverseUnits,
        with(kSolve, {"tol", "max-iterations"}), inverse_hvp, inverse_hvp_self},
       {Estimator::Minres, "minres", "MINRES to --tol (symmetric, may be indefinite)", Method::Minres, true, kDelta, kInverseUnits,

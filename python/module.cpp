@@ -68,6 +68,9 @@ influence::EstimatorSettings settings_of(influence::Estimator e, const py::kwarg
   for (const auto& [k, v] : kw) {
     std::string name = py::str(k);
     for (auto& c : name) c = c == '_' ? '-' : c;
+    if (name == "save-steps")
+      throw py::value_error("save_steps: TracIn's steps are saved when training; this Problem trains to a tolerance (no learning-rate steps), "
+                            "so tracin is not available from Python yet");
     if (std::find(row.options.begin(), row.options.end(), name) == row.options.end()) {
       std::string who;
       for (const auto& r : influence::estimator_rows())

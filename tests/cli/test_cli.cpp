@@ -64,6 +64,9 @@ TEST_CASE("inflab: usage errors exit 2 with a message naming the problem") {
   expect("influence --method cg --tol 0", "--tol 0 is never met");
   expect("influence --method graddot --tol 1e-8", "--tol does not apply to --method graddot (it sets cg, minres)");
   expect("influence --method exact --rank 5", "--rank does not apply to --method exact (it sets lowrank)");
+  expect("influence --method cg --indefinite abs", "--indefinite does not apply to --method cg (it sets exact)");
+  expect("validate --method trak --params last", "--params last does not apply to --method trak");
+  expect("benchmark --estimators graddot --tol 1e-8", "--tol does not apply to --estimators graddot (it sets cg, minres)");
   expect("influence --quiet --test 999", "--test row 999 out of range: the test set has 30 rows");
   expect("validate --quiet --test random:3", "validate checks one test point");
   expect("influence --top 3 --top 4", "given twice");
