@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <random>
 
@@ -184,6 +185,53 @@ TaylorCheck taylor_test(const Fn& f, const Tensor& theta, const Tensor& v_in, do
   t.order1 = t.r1_at_noise ? std::numeric_limits<double>::quiet_NaN() : tail(good1);
   t.order2 = t.r2_at_noise ? std::numeric_limits<double>::quiet_NaN() : tail(good2);
   return t;
+}
+
+const char* verdict_name(Verdict v) { return v == Verdict::Pass ? "PASS" : v == Verdict::Fail ? "FAIL" : "INCONCLUSIVE"; }
+
+bool DerivativeChecks::pass() const {
+  return std::none_of(checks.begin(), checks.end(), [](const DerivativeCheck& c) { return c.verdict == Verdict::Fail; });
+}
+
+DerivativeChecks check_derivatives(const Fn& f, const Tensor& theta, std::uint64_t seed) {
+  const std::size_t P = theta.size();
+  const Tensor u = random_normal({P}, seed + 11), v = random_normal({P}, seed + 12);
+  const auto g = check_gradient(f, theta, seed + 1);
+  const auto h = check_hvp(f, theta, v);
+  const auto s = check_symmetry(f, theta, u, v);
+  // a classifier's loss near 0 rounds in absolute terms: that floor, and three pairs above it
+  const double f0 = Recording(f, theta).scalar_value();
+  DerivativeChecks out;
+  out.taylor = taylor_test(f, theta, v, 1e-2, 10, 2 * std::numeric_limits<double>::epsilon() * std::max(1.0, std::fabs(f0)), 3);
+  const TaylorCheck& t = out.taylor;
+  auto at_least = [](double x, double bound, bool at_noise) { return at_noise ? Verdict::Inconclusive : x >= bound ? Verdict::Pass : Verdict::Fail; };
+  // near θ̂ the gradient is ≈ 0 and a relative error is all rounding: scale by max(‖fd‖, 1)
+  const double gerr = norm2(g.ad - g.fd) / std::max(norm2(g.fd), 1.0);
+  // the HVP against differences of gradients, within what those differences can tell: their own
+  // change from step h to h/2 (truncation and rounding of the quotient) bounds the comparison
+  const double hwide = std::max(1e-5, 10 * h.fd_uncertainty);
+  const Verdict hv = h.rel_err <= 1e-5 ? Verdict::Pass : h.rel_err <= hwide ? Verdict::Inconclusive : Verdict::Fail;
+  out.checks = {
+      {"gradient vs central differences, ‖ad − fd‖ / max(‖fd‖, 1)", gerr, 1e-6, gerr <= 1e-6 ? Verdict::Pass : Verdict::Fail, ""},
+      {"HVP vs differences of gradients, relative error", h.rel_err, h.rel_err <= 1e-5 ? 1e-5 : hwide, hv, ""},
+      // a saturated network's products are quantised in absolute terms: 1e-8 of ‖u‖‖Hv‖ is
+      // still far below any wrong rule's asymmetry, which is of the products' own size
+      {"symmetry |uᵀHv − vᵀHu| / (‖u‖‖Hv‖)", s.rel_diff, 1e-8, s.rel_diff <= 1e-8 ? Verdict::Pass : Verdict::Fail, ""},
+      {"Taylor order of the gradient remainder (2 if right)", t.order1, 1.8, at_least(t.order1, 1.8, t.r1_at_noise), ""},
+      {"Taylor order of the HVP remainder (3 if right)", t.order2, 2.8, at_least(t.order2, 2.8, t.r2_at_noise), ""}};
+  auto g3 = [](double x, const char* f) {
+    char b[32];
+    std::snprintf(b, sizeof b, f, x);
+    return std::string(b);
+  };
+  for (auto& c : out.checks) {
+    const bool rate = c.name.rfind("Taylor", 0) == 0;
+    c.why = c.verdict != Verdict::Inconclusive ? g3(c.value, "%.3g") + " (bound " + g3(c.bound, "%.3g") + ")"
+            : rate ? std::string("the remainder is below the loss's rounding noise at this point (rounding): no rate to read")
+                   : g3(c.value, "%.3g") + ", within what finite differences can tell here (their own change from h to h/2 allows " +
+                         g3(c.bound, "%.2g") + "; rounding)";
+  }
+  return out;
 }
 
 }  // namespace inflab::ad

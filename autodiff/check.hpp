@@ -2,6 +2,7 @@
 // it measured (errors, rates), not only a verdict.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "autodiff/functional.hpp"
@@ -67,5 +68,24 @@ TaylorCheck taylor_test(const Fn& f, const Tensor& theta, const Tensor& v, doubl
 
 // Seeded standard-normal tensor (used for test directions).
 Tensor random_normal(const Shape& shape, std::uint64_t seed);
+
+// The five checks of `inflab check` with their verdicts: PASS, FAIL, or INCONCLUSIVE where
+// rounding hides what a check measures at this θ (a saturated network's remainders below its
+// loss's rounding noise) — not a failure, said as such (docs/autodiff.md, "Checking
+// derivatives"). Directions are seeded (seed + 1 gradient, + 11 and + 12 u and v).
+enum class Verdict { Pass, Fail, Inconclusive };
+const char* verdict_name(Verdict v);  // "PASS", "FAIL", "INCONCLUSIVE"
+struct DerivativeCheck {
+  std::string name;
+  double value = 0, bound = 0;
+  Verdict verdict = Verdict::Pass;
+  std::string why;  // the value against its bound, or why no verdict can be read here
+};
+struct DerivativeChecks {
+  std::vector<DerivativeCheck> checks;
+  TaylorCheck taylor;  // the remainders, so a verdict can be read off the numbers
+  bool pass() const;   // no check failed
+};
+DerivativeChecks check_derivatives(const Fn& f, const Tensor& theta, std::uint64_t seed);
 
 }  // namespace inflab::ad

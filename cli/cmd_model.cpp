@@ -60,54 +60,17 @@ int run_check(Args& a) {
   }()) : p.train;
   const ad::Fn f = p.obj->fn(d);
   const std::size_t P = p.theta.size();
-  const Tensor u = ad::random_normal({P}, pa.spec.seed + 11), v = ad::random_normal({P}, pa.spec.seed + 12);
-  const auto g = ad::check_gradient(f, p.theta, pa.spec.seed + 1);
-  const auto h = ad::check_hvp(f, p.theta, v);
-  const auto s = ad::check_symmetry(f, p.theta, u, v);
-  // a classifier's loss near 0 rounds in absolute terms (autodiff/check.hpp): that floor, and three pairs above it
-  const double f0 = ad::Recording(f, p.theta).scalar_value();
-  const auto t = ad::taylor_test(f, p.theta, v, 1e-2, 10, 2 * std::numeric_limits<double>::epsilon() * std::max(1.0, std::fabs(f0)), 3);
-  // A verdict is PASS, FAIL, or INCONCLUSIVE where rounding hides what the check measures at
-  // this θ (a saturated network's remainders below its loss's rounding noise): not a failure,
-  // said as such (docs/autodiff.md, "Checking derivatives").
-  enum class Verdict { Pass, Fail, Inconclusive };
-  struct Line {
-    std::string name;
-    double value, bound;
-    Verdict verdict;
-  };
-  auto at_least = [](double v, double bound, bool at_noise) { return at_noise ? Verdict::Inconclusive : v >= bound ? Verdict::Pass : Verdict::Fail; };
-  // near θ̂ the gradient is ≈ 0 and a relative error is all rounding: scale by max(‖fd‖, 1)
-  const double gerr = norm2(g.ad - g.fd) / std::max(norm2(g.fd), 1.0);
-  // the HVP against differences of gradients, within what those differences can tell: their own
-  // change from step h to h/2 (truncation and rounding of the quotient) bounds the comparison
-  const double hwide = std::max(1e-5, 10 * h.fd_uncertainty);
-  const Verdict hv = h.rel_err <= 1e-5 ? Verdict::Pass : h.rel_err <= hwide ? Verdict::Inconclusive : Verdict::Fail;
-  std::vector<Line> lines = {
-      {"gradient vs central differences, ‖ad − fd‖ / max(‖fd‖, 1)", gerr, 1e-6, gerr <= 1e-6 ? Verdict::Pass : Verdict::Fail},
-      {"HVP vs differences of gradients, relative error", h.rel_err, h.rel_err <= 1e-5 ? 1e-5 : hwide, hv},
-      // a saturated network's products are quantised in absolute terms: 1e-8 of ‖u‖‖Hv‖ is
-      // still far below any wrong rule's asymmetry, which is of the products' own size
-      {"symmetry |uᵀHv − vᵀHu| / (‖u‖‖Hv‖)", s.rel_diff, 1e-8, s.rel_diff <= 1e-8 ? Verdict::Pass : Verdict::Fail},
-      {"Taylor order of the gradient remainder (2 if right)", t.order1, 1.8, at_least(t.order1, 1.8, t.r1_at_noise)},
-      {"Taylor order of the HVP remainder (3 if right)", t.order2, 2.8, at_least(t.order2, 2.8, t.r2_at_noise)}};
+  const ad::DerivativeChecks dc = ad::check_derivatives(f, p.theta, pa.spec.seed);
+  const auto& t = dc.taylor;
   std::ostringstream rep;
   rep << "Derivative checks of R(θ) on " << d.size() << " rows of " << d.name << ", " << P << " parameters, at "
       << (at_init ? "initialisation" : "θ̂") << "\n";
-  bool ok = true;
+  const bool ok = dc.pass();
   json j = json::object();
-  for (const auto& l : lines) {
-    const char* word = l.verdict == Verdict::Pass ? "  PASS  " : l.verdict == Verdict::Fail ? "  FAIL  " : "  INCONCLUSIVE  ";
-    const bool rate = l.name.rfind("Taylor", 0) == 0;
-    rep << word << l.name << ": "
-        << (l.verdict != Verdict::Inconclusive ? fmt("%.3g", l.value) + " (bound " + fmt("%.3g", l.bound) + ")"
-            : rate ? std::string("the remainder is below the loss's rounding noise at this point (rounding): no rate to read")
-                   : fmt("%.3g", l.value) + ", within what finite differences can tell here (their own change from h to h/2 allows " +
-                         fmt("%.2g", l.bound) + "; rounding)")
-        << "\n";
-    j[l.name] = {{"value", std::isfinite(l.value) ? json(l.value) : json(nullptr)}, {"bound", l.bound}, {"pass", l.verdict != Verdict::Fail},
-                 {"inconclusive", l.verdict == Verdict::Inconclusive}};
-    ok &= l.verdict != Verdict::Fail;
+  for (const auto& l : dc.checks) {
+    rep << "  " << ad::verdict_name(l.verdict) << "  " << l.name << ": " << l.why << "\n";
+    j[l.name] = {{"value", std::isfinite(l.value) ? json(l.value) : json(nullptr)}, {"bound", l.bound}, {"pass", l.verdict != ad::Verdict::Fail},
+                 {"inconclusive", l.verdict == ad::Verdict::Inconclusive}};
   }
   // the Taylor remainders themselves, so a verdict can be read off the numbers
   rep << "\n  Taylor remainders along a unit direction v (rounding floor beside each):\n"

@@ -17,6 +17,7 @@
 #include "autodiff/blas.hpp"
 #include "util/files.hpp"
 #include "util/progress.hpp"
+#include "util/stop.hpp"
 #include "influence/group.hpp"
 #include "influence/influence.hpp"
 
@@ -129,6 +130,7 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
   util::Progress prog("retrain", done.size() + pending.size(), run.progress);
   prog.skip(done.size());  // resumed jobs: counted, but not in the rate
   auto take = [&]() -> std::optional<std::size_t> {
+    if (util::stop_requested()) return std::nullopt;  // finished jobs are in the journal
     const std::size_t q = next++;
     if (q >= pending.size()) return std::nullopt;
     return pending[q];
@@ -153,6 +155,8 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
     while (const auto j = take()) {
       try {
         finish(run_retrain_job(jobs, *j));
+      } catch (const Interrupted&) {
+        return;  // a stop request: this job reruns on resume
       } catch (const std::exception& e) {
         fail("retraining job " + std::to_string(*j) + " failed: " + e.what());
       }
@@ -185,6 +189,9 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
     }
   }
   prog.done();
+  if (failure.empty() && util::stop_requested())
+    throw Interrupted("retraining interrupted after " + std::to_string(done.size()) + " of " + std::to_string(groups.size()) + " jobs" +
+                      (run.results_path.empty() ? "" : " (they are in " + run.results_path + "; the same call resumes)"));
   if (!failure.empty()) throw Error(failure + (run.results_path.empty() ? "" : " (finished jobs are in " + run.results_path + ")"));
   std::vector<RetrainRecord> out;
   for (auto& [j, r] : done) out.push_back(r);

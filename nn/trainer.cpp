@@ -9,6 +9,7 @@
 #include "datasets/batching.hpp"
 #include "nn/optim.hpp"
 #include "util/progress.hpp"
+#include "util/stop.hpp"
 
 namespace inflab::nn {
 
@@ -91,6 +92,7 @@ TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, co
     const std::size_t budget = opt.max_steps ? opt.max_steps : (opt.optimizer == Optimizer::Lbfgs ? 2000 : 100);
     util::Progress prog(optimizers().name(opt.optimizer) + " iter", budget, opt.progress);
     auto on_iter = [&](std::size_t it, double v, double gn) {
+      util::throw_if_stopped("training");
       if (!std::isfinite(v)) throw Error("training diverged at iteration " + std::to_string(it) + ": loss = " + std::to_string(v));
       if (it > 0) prog.tick(loss_detail("", v, gn));  // `it` iterations are done
       if (!opt.callback) return true;
@@ -139,6 +141,7 @@ TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, co
   for (std::size_t epoch = 0; epoch < opt.epochs; ++epoch) {
     const double lr = opt.lr * opt.schedule.factor(epoch, opt.epochs);
     while (batches.next(rows)) {
+      util::throw_if_stopped("training");
       data::Dataset sub;  // full batch: use d itself, no copy per step
       const data::Dataset& batch = bs < n ? (sub = data::subset(d, rows)) : d;
       const ad::ValueGrad vg = ad::value_and_grad(obj.fn(batch), theta);

@@ -17,4 +17,9 @@ struct SettingError : Error {
   using Error::Error;
 };
 
+// Long work stopped on request (util/stop.hpp) before it finished; results already written stay.
+struct Interrupted : Error {
+  using Error::Error;
+};
+
 }  // namespace inflab

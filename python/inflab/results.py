@@ -1,0 +1,52 @@
+"""Results of inflab's calls: a dict of numpy arrays and numbers, read as r["key"] or r.key,
+with to_pandas() for the per-row columns (pandas is imported only then)."""
+
+
+class Result(dict):
+    """What a call returned. `columns` are the keys of equal-length per-row arrays (to_pandas)."""
+
+    def __init__(self, kind, values, columns=()):
+        super().__init__(values)
+        self.kind = kind
+        self.columns = tuple(columns)
+
+    def __getattr__(self, key):
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(f"{self.kind} result has no {key!r} (it has {', '.join(self)})") from None
+
+    def __dir__(self):
+        return list(self) + ["kind", "columns", "to_pandas"]
+
+    def to_pandas(self):
+        """The per-row columns as a pandas.DataFrame (python3-pandas)."""
+        try:
+            import pandas
+        except ImportError as e:
+            raise ImportError("to_pandas needs pandas (Debian: python3-pandas)") from e
+        if self.kind == "influence":  # [m, n] → one row per (test row, training row)
+            import numpy as np
+            v = self["values"]
+            m, n = v.shape
+            return pandas.DataFrame({"test_row": np.repeat(self["test_rows"], n), "train_row": np.tile(np.arange(n), m),
+                                     "value": v.reshape(-1)})
+        if self.kind == "benchmark":
+            return pandas.DataFrame([{"estimator": r["estimator"], "loo_pearson": r["loo"]["pearson"], "loo_spearman": r["loo"]["spearman"],
+                                      "lds": r["lds"]["spearman"], "auc": r["auc"], "seconds": r["seconds"], "note": r["note"]}
+                                     for r in self["rows"]])
+        if self.kind == "check":
+            return pandas.DataFrame(self["checks"])
+        return pandas.DataFrame({k: list(self[k]) for k in self.columns})
+
+    def __repr__(self):
+        parts = []
+        for k, v in self.items():
+            shape = getattr(v, "shape", None)
+            if shape is not None:
+                parts.append(f"{k}=array{list(shape)}")
+            elif isinstance(v, (list, tuple)) and len(v) > 4:
+                parts.append(f"{k}=[{len(v)} items]")
+            else:
+                parts.append(f"{k}={v!r}")
+        return f"<inflab {self.kind}: " + ", ".join(parts) + ">"
