@@ -75,11 +75,15 @@ auto interruptible(F&& f) -> decltype(f()) {
   }
   worker.join();
   util::clear_stop();
-  if (interrupted) {
+  if (interrupted) {  // KeyboardInterrupt, with the library's words on what was kept
+    PyErr_Clear();
+    std::string what = "interrupted";
     try {
       (void)done.get();
-    } catch (...) {  // the library's Interrupted: the KeyboardInterrupt already set says it
+    } catch (const std::exception& e) {
+      what = e.what();
     }
+    PyErr_SetString(PyExc_KeyboardInterrupt, what.c_str());
     throw py::error_already_set();
   }
   return done.get();

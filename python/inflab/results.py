@@ -2,22 +2,43 @@
 with to_pandas() for the per-row columns (pandas is imported only then)."""
 
 
-class Result(dict):
-    """What a call returned. `columns` are the keys of equal-length per-row arrays (to_pandas)."""
+class Result:
+    """What a call returned: r["key"] or r.key (not a dict subclass, so r.values is the key
+    "values"). `columns` are the keys of equal-length per-row arrays (to_pandas)."""
 
     def __init__(self, kind, values, columns=()):
-        super().__init__(values)
+        self._d = dict(values)
         self.kind = kind
         self.columns = tuple(columns)
 
+    def __getitem__(self, key):
+        return self._d[key]
+
+    def __contains__(self, key):
+        return key in self._d
+
+    def __iter__(self):
+        return iter(self._d)
+
+    def keys(self):
+        return self._d.keys()
+
+    def items(self):
+        return self._d.items()
+
+    def to_dict(self):
+        return dict(self._d)
+
     def __getattr__(self, key):
+        if key.startswith("_"):
+            raise AttributeError(key)
         try:
-            return self[key]
+            return self._d[key]
         except KeyError:
-            raise AttributeError(f"{self.kind} result has no {key!r} (it has {', '.join(self)})") from None
+            raise AttributeError(f"{self.kind} result has no {key!r} (it has {', '.join(self._d)})") from None
 
     def __dir__(self):
-        return list(self) + ["kind", "columns", "to_pandas"]
+        return list(self._d) + ["kind", "columns", "to_pandas", "to_dict", "keys", "items"]
 
     def to_pandas(self):
         """The per-row columns as a pandas.DataFrame (python3-pandas)."""
@@ -41,7 +62,7 @@ class Result(dict):
 
     def __repr__(self):
         parts = []
-        for k, v in self.items():
+        for k, v in self._d.items():
             shape = getattr(v, "shape", None)
             if shape is not None:
                 parts.append(f"{k}=array{list(shape)}")
