@@ -7,14 +7,18 @@ PKGS=(g++ meson ninja-build pkg-config python3 xtensor-dev libxtensor-blas-dev
 # --fuzz: also clang with libFuzzer and the sanitizer runtimes (CI's fuzz step);
 # --peer: also PyTorch (CPU) and numpy, the peer of bench/peer and of the cross-check test;
 # --browser: also Chromium, in which the report test renders every command's index.html;
-# --mpi: also Open MPI (mpirun spreads retraining over processes; its tests need it)
+# --mpi: also Open MPI (mpirun spreads retraining over processes; its tests need it);
+# --python: also what the Python package's tests and the tutorial notebook use (pytest, pandas,
+#   matplotlib, nbclient with a kernel, PyTorch) and meson-python for `pip install .`
 for arg in "$@"; do
   case "$arg" in
     --fuzz) PKGS+=(clang libclang-rt-14-dev) ;;
     --peer) PKGS+=(python3-torch python3-numpy) ;;
     --browser) PKGS+=(chromium) ;;
     --mpi) PKGS+=(libopenmpi-dev openmpi-bin) ;;
-    *) echo "install-deps.sh: unknown option $arg (use --fuzz, --peer, --browser, --mpi)" >&2; exit 2 ;;
+    --python) PKGS+=(python3-pytest python3-pandas python3-matplotlib python3-nbclient python3-nbformat python3-ipykernel python3-torch
+                     python3-mesonpy python3-pip) ;;
+    *) echo "install-deps.sh: unknown option $arg (use --fuzz, --peer, --browser, --mpi, --python)" >&2; exit 2 ;;
   esac
 done
 missing=()

@@ -4,7 +4,7 @@
 # a suite that crashes without a summary counts as one failure).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh --peer --browser --mpi  # PyTorch: the peer test; Chromium: the report test; Open MPI: the mpi test
+bash scripts/install-deps.sh --peer --python --browser --mpi  # PyTorch: the peer test; pytest, nbclient: the python test; Chromium: the report test; Open MPI: the mpi test
 BUILD=${BUILD:-build/release}
 # a build configured before a package arrived (run.sh first, then this) is reconfigured, so
 # what was installed just now (Open MPI: the mpi test and mpirun) is found

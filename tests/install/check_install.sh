@@ -15,4 +15,8 @@ DATA=$(find "$D/root" -type d -path '*share/inflab' | head -1)
 PKG_CONFIG_SYSROOT_DIR="$D/root" PKG_CONFIG_PATH="$PC" meson setup "$D/build" "$SRC/examples/downstream" >/dev/null
 ninja -C "$D/build" >/dev/null
 LD_LIBRARY_PATH="$LIB" INFLAB_DATA="$DATA" OPENBLAS_NUM_THREADS=1 "$D/build/loo_by_hand"
+# README's C++ example (examples/downstream/readme.cpp, the README's block verbatim: test_readme.py)
+out=$(LD_LIBRARY_PATH="$LIB" INFLAB_DATA="$DATA" OPENBLAS_NUM_THREADS=1 "$D/build/readme")
+echo "$out"
+[[ $out == *"cg on hessian"*"Δ̂ of training row 0 = "*"relative residual"* ]] || { echo "readme: unexpected output" >&2; exit 1; }
 echo "[doctest] test cases: 1 | 1 passed | 0 failed | 0 skipped"
