@@ -206,23 +206,20 @@ std::string readers(const std::string& option, bool solvers_only) {
 }
 bool is_curvature_option(const std::string& o) { return o == "curvature" || o == "fisher" || o == "fisher-seed"; }
 
-// --curvature, and for kfac/ekfac --fisher and --fisher-seed
+// --curvature, and for kfac/ekfac --fisher and --fisher-seed; options given that contradict
+// the curvature are refused (influence::option_conflict)
 ex::CurvatureChoice read_curvature_options(Args& a, ex::CurvatureChoice c) {
   c.kind = a.choice("curvature", ex::curvatures(), c.kind);
-  const std::string name = "--curvature " + ex::curvatures().name(c.kind);
-  if (!ex::factored(c.kind)) {
-    for (const char* o : {"fisher", "fisher-seed"})
-      if (a.given(o)) throw UsageError(std::string("--") + o + " applies to --curvature kfac or ekfac only");
-    return c;
+  if (ex::factored(c.kind)) {
+    c.labels = a.choice("fisher", ex::fisher_labels(), c.labels);
+    c.seed = a.count("fisher-seed", c.seed);
   }
-  // K-FAC is one factored matrix: positive semi-definite + λI, the same on every mini-batch
-  if (a.given("indefinite")) throw UsageError("--indefinite does not apply to " + name + " (its matrix is positive semi-definite + λI)");
-  if (a.given("lissa-batch"))
-    throw UsageError("--lissa-batch does not apply to " + name + " (one factored matrix built from all rows, not mini-batch products)");
-  c.labels = a.choice("fisher", ex::fisher_labels(), c.labels);
-  if (c.labels != ex::FisherLabels::Sampled && a.given("fisher-seed"))
-    throw UsageError("--fisher-seed applies to --fisher sampled only (--fisher " + ex::fisher_labels().name(c.labels) + " draws nothing)");
-  c.seed = a.count("fisher-seed", c.seed);
+  ex::EstimatorSettings s;
+  s.curvature = c;
+  std::vector<std::string> given;
+  for (const char* o : {"fisher", "fisher-seed", "indefinite", "lissa-batch"})
+    if (a.given(o)) given.push_back(o);
+  if (const std::string why = ex::option_conflict(s, given, [](const std::string& o) { return "--" + o; }); !why.empty()) throw UsageError(why);
   return c;
 }
 }  // namespace

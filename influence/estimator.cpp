@@ -173,6 +173,25 @@ std::size_t whole(const std::string& option, const std::string& text, double lo 
 }
 }  // namespace
 
+std::string option_conflict(const EstimatorSettings& s, const std::vector<std::string>& given,
+                            const std::function<std::string(const std::string&)>& spell) {
+  auto has = [&](const char* o) { return std::find(given.begin(), given.end(), o) != given.end(); };
+  const std::string curvature = spell("curvature") + " " + curvatures().name(s.curvature.kind);
+  if (!factored(s.curvature.kind)) {
+    for (const char* o : {"fisher", "fisher-seed"})
+      if (has(o)) return spell(o) + " applies to " + spell("curvature") + " kfac or ekfac only";
+    return "";
+  }
+  // K-FAC is one factored matrix: positive semi-definite + λI, the same on every mini-batch
+  if (has("indefinite")) return spell("indefinite") + " does not apply to " + curvature + " (its matrix is positive semi-definite + λI)";
+  if (has("lissa-batch"))
+    return spell("lissa-batch") + " does not apply to " + curvature + " (one factored matrix built from all rows, not mini-batch products)";
+  if (s.curvature.labels != FisherLabels::Sampled && has("fisher-seed"))
+    return spell("fisher-seed") + " applies to " + spell("fisher") + " sampled only (" + spell("fisher") + " " +
+           fisher_labels().name(s.curvature.labels) + " draws nothing)";
+  return "";
+}
+
 void set_option(EstimatorSettings& s, const std::string& o, const std::string& t) {
   if (o == "curvature") s.curvature.kind = curvatures().parse(t);
   else if (o == "fisher") s.curvature.labels = fisher_labels().parse(t);

@@ -84,6 +84,12 @@ std::vector<std::string> estimator_options();
 // its choice table — checked as the CLI checks it; an Error names the option and the value.
 // For callers that hold settings as names and values (the Python module).
 void set_option(EstimatorSettings& s, const std::string& option, const std::string& value);
+// Options given together that contradict the settings' curvature ("" when none): --fisher and
+// --fisher-seed on a curvature that is not factored, --fisher-seed without sampled labels,
+// --indefinite or --lissa-batch on K-FAC's one positive semi-definite matrix. `spell` writes
+// an option's name as the caller's user types it (--fisher-seed, fisher_seed).
+std::string option_conflict(const EstimatorSettings& s, const std::vector<std::string>& given,
+                            const std::function<std::string(const std::string&)>& spell);
 
 // Δ̂ (or the row's quantity) for the test rows, timed. Errors: a bad test row, a setting out
 // of range (named), TracIn without a trajectory, TRAK's k above p.

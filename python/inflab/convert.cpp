@@ -55,8 +55,8 @@ influence::EstimatorSettings settings_of(influence::Estimator e, const py::kwarg
     std::string name = py::str(k);
     for (auto& c : name) c = c == '_' ? '-' : c;
     if (name == "save-steps")
-      throw py::value_error("save_steps: TracIn's steps are saved when training; this Problem trains to a tolerance (no learning-rate steps), "
-                            "so tracin is not available from Python yet");
+      throw py::value_error("save_steps: TracIn's steps are saved while θ̂ is trained — pass them to the Problem: "
+                            "inflab.Problem(optimizer='sgd', epochs=…, save_steps=[…])");
     if (std::find(row.options.begin(), row.options.end(), name) == row.options.end()) {
       std::string who;
       for (const auto& r : influence::estimator_rows())
@@ -66,6 +66,17 @@ influence::EstimatorSettings settings_of(influence::Estimator e, const py::kwarg
     influence::set_option(s, name, py::isinstance<py::bool_>(v) ? std::string(v.cast<bool>() ? "1" : "0") : std::string(py::str(v)));
   }
   if (row.method) s.solver.method = *row.method;
+  std::vector<std::string> given;
+  for (const auto& [k, v] : kw) {
+    std::string name = py::str(k);
+    for (auto& c : name) c = c == '_' ? '-' : c;
+    given.push_back(name);
+  }
+  auto spell = [](std::string o) {
+    for (auto& c : o) c = c == '-' ? '_' : c;
+    return o;
+  };
+  if (const std::string why = influence::option_conflict(s, given, spell); !why.empty()) throw py::value_error(why);
   return s;
 }
 

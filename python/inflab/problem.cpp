@@ -207,8 +207,9 @@ py::dict train(PyProblem& p, const std::string& optimizer, double grad_tol, std:
 PyProblem make_problem(const py::kwargs& kw) {
   const ex::ProblemSpec s = spec_of(kw);
   const bool progress = kw.contains("progress") && kw["progress"].cast<bool>();
+  const auto steps = kw.contains("save_steps") ? kw["save_steps"].cast<std::vector<std::size_t>>() : std::vector<std::size_t>{};
   PyProblem p;
-  p.p = std::make_shared<ex::Problem>(interruptible([&] { return ex::build_problem(s, progress); }));
+  p.p = std::make_shared<ex::Problem>(interruptible([&] { return ex::build_problem(s, progress, steps); }));
   return p;
 }
 
@@ -322,9 +323,9 @@ ex::ProblemSpec spec_of(const py::kwargs& kw) {
     else if (k == "test_fraction") s.test_fraction = real();
     else if (k == "classes") s.classes = v.cast<std::vector<std::size_t>>();
     else if (k == "seed") s.seed = count();
-    else if (k != "progress")
+    else if (k != "progress" && k != "save_steps")
       throw py::value_error("unknown problem setting '" + k + "' (dataset, model, hidden, depth, width, activation, weight_decay, optimizer, grad_tol, max_steps, "
-                            "epochs, lr, batch_size, n_train, n_test, test_fraction, classes, seed, progress)");
+                            "epochs, lr, batch_size, n_train, n_test, test_fraction, classes, seed, progress, save_steps)");
   }
   if (!(s.grad_tol > 0) && nn::to_tolerance(s.optimizer)) throw py::value_error("grad_tol must be > 0 for " + nn::optimizers().name(s.optimizer));
   return s;
@@ -351,6 +352,11 @@ py::class_<PyProblem> bind_problem(py::module_& m) {
         return out;
       }, "(name, shape, offset in θ) of every parameter tensor, in PyTorch's state_dict order")
       .def_property_readonly("fit", [](const PyProblem& p) { return fit_dict(*p.p); })
+      .def_property_readonly("trajectory", [](const PyProblem& p) {
+        py::list out;
+        for (const auto& s : p.p->trajectory) out.append(py::make_tuple(s.step, s.lr, to_numpy(s.theta)));
+        return out;
+      }, "(step, learning rate, θ) saved while training (save_steps=…), TracIn's checkpoints")
       .def("source_row", [](const PyProblem& p, std::size_t i, bool train) {
         const data::Dataset& d = train ? p.p->train : p.p->test;
         if (i >= d.size()) throw py::value_error("row " + std::to_string(i) + " is not a row of the " + (train ? "training" : "test") + " split");

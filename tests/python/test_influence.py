@@ -90,6 +90,8 @@ def test_bad_input_is_a_value_error_naming_it(iris):
         (lambda: p.influence([0], method="graddot", tol=1e-8), "tol does not apply to method 'graddot' \\(it sets cg, minres\\)"),
         (lambda: p.influence([0], method="cg", tol=0), "tol = 0 is never met"),
         (lambda: p.influence([0], method="nope"), "unknown estimator 'nope'"),
+        (lambda: p.influence([0], method="cg", fisher="sampled"), "fisher applies to curvature kfac or ekfac only"),
+        (lambda: p.influence([0], method="cg", curvature="kfac", fisher_seed=3), "fisher_seed applies to fisher sampled only"),
         (lambda: p.influence([10**6], method="exact"), "out of range"),
         (lambda: p.leave_one_out(10**6), "test_row 1000000 is out of range"),
         (lambda: p.losses("valid"), "split must be 'train' or 'test'"),
@@ -102,3 +104,18 @@ def test_bad_input_is_a_value_error_naming_it(iris):
     for call, words in cases:
         with pytest.raises(ValueError, match=words):
             call()
+
+
+def test_tracin_over_the_steps_saved_while_training():
+    p = inflab.Problem(hidden=[8], optimizer="sgd", epochs=6, lr=0.1, batch_size=40, save_steps=[3, 9, 18])
+    assert [s for s, _, _ in p.trajectory] == [3, 9, 18]
+    t = p.test_rows("highest")
+    r = p.influence(t, "tracin")
+    # T(zᵢ) = (1/n) Σ_k η_k ∇ℓ(z_t; θ_k)ᵀ ∇ℓ̃(zᵢ; θ_k): per-example gradients at each saved θ
+    want = sum(lr * p.per_example_gradients("train", theta=th) @ p.per_example_gradients("test", rows=t, theta=th)[0]
+               for _, lr, th in p.trajectory) / p.n_train
+    assert np.abs(r.values[0] - want).max() <= 1e-12 * np.abs(want).max()
+    with pytest.raises(ValueError, match="pass them to the Problem"):
+        p.influence(t, "tracin", save_steps="3")
+    with pytest.raises(ValueError, match="tracin needs parameters saved during training"):
+        inflab.Problem(hidden=[8]).influence(t, "tracin")
