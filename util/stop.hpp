@@ -1,5 +1,5 @@
 // A request to stop long work early, from outside the work (the Python module's Ctrl-C:
-// a handler thread sets it). Loops that can run long — training steps, retraining jobs —
+// its SIGINT handler sets it). Loops that can run long — training steps, retraining jobs —
 // check it between steps and throw Interrupted; what they wrote so far (a journal) stays,
 // so the same call resumes. The command itself never sets it: SIGINT ends the process.
 #pragma once

@@ -8,6 +8,7 @@
 #include "experiments/benchmark.hpp"
 #include "experiments/studies.hpp"
 #include "nn/choices.hpp"
+#include "util/format.hpp"
 
 namespace inflab::python {
 namespace {
@@ -55,7 +56,7 @@ py::dict influence(const PyProblem& p, const std::vector<std::size_t>& test_rows
     }
   }
   if (p.p->fit.grad_norm > ex::kStationaryTol) {
-    const std::string w = "θ̂ is not a stationary point (‖∇R‖ = " + std::to_string(p.p->fit.grad_norm) +
+    const std::string w = "θ̂ is not a stationary point (‖∇R‖ = " + significant(p.p->fit.grad_norm) +
                           "): influence assumes one; train() to a tolerance first";
     warnings.append(w);
     warn(w);

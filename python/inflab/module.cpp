@@ -1,9 +1,14 @@
 // The extension module inflab._core; the package inflab (__init__.py) wraps its results.
+#include "autodiff/blas.hpp"
 #include "bindings.hpp"
 
 PYBIND11_MODULE(_core, m) {
   namespace py = pybind11;
   m.doc() = "inflab's library layer (docs/python.md); import inflab, not this module";
+  // the allocator policy of every inflab program: the sweeps reuse freed heap blocks instead of
+  // mapping and faulting fresh pages per call (docs/performance.md)
+  inflab::blas::keep_freed_memory();
+  inflab::python::remember_main_thread();  // Python's signal handlers run there
   py::register_exception_translator([](std::exception_ptr e) {
     try {
       if (e) std::rethrow_exception(e);

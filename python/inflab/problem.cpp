@@ -12,6 +12,7 @@
 #include "autodiff/functional.hpp"
 #include "bindings.hpp"
 #include "nn/choices.hpp"
+#include "util/format.hpp"
 
 namespace inflab::python {
 namespace {
@@ -201,6 +202,9 @@ py::dict train(PyProblem& p, const std::string& optimizer, double grad_tol, std:
   q.history = nn::to_tolerance(s.optimizer) ? iterations : r.history;
   q.trajectory.clear();
   measure_fit(q, optimizer, r.steps, r.converged, r.stop_reason);
+  if (nn::to_tolerance(s.optimizer) && !r.converged)
+    warn(optimizer + " stopped before ‖∇R‖ ≤ " + significant(grad_tol) + ": " + r.stop_reason + " after " + std::to_string(r.steps) +
+         " steps (‖∇R‖ = " + significant(q.fit.grad_norm) + "); θ̂ is not a minimum — train(max_steps=…) continues from it");
   return fit_dict(q);
 }
 
