@@ -15,6 +15,9 @@ DATA=$(find "$D/root" -type d -path '*share/inflab' | head -1)
 PKG_CONFIG_SYSROOT_DIR="$D/root" PKG_CONFIG_PATH="$PC" meson setup "$D/build" "$SRC/examples/downstream" >/dev/null
 ninja -C "$D/build" >/dev/null
 LD_LIBRARY_PATH="$LIB" INFLAB_DATA="$DATA" OPENBLAS_NUM_THREADS=1 "$D/build/loo_by_hand"
+out=$(LD_LIBRARY_PATH="$LIB" INFLAB_DATA="$DATA" OPENBLAS_NUM_THREADS=1 "$D/build/own_objective")
+echo "$out"
+[[ $out == *"Pearson(Δ̂, leave-one-out) = 0.99"* ]] || { echo "own_objective: unexpected output" >&2; exit 1; }
 # README's C++ example (examples/downstream/readme.cpp, the README's block verbatim: test_readme.py)
 out=$(LD_LIBRARY_PATH="$LIB" INFLAB_DATA="$DATA" OPENBLAS_NUM_THREADS=1 "$D/build/readme")
 echo "$out"
