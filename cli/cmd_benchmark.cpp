@@ -105,7 +105,7 @@ std::string noisy_text(const ex::BenchmarkResult& r) {
                      : std::string("no noisy labels (--flip 0)");
 }
 
-std::string screen_text(const ex::Problem& p, const ex::BenchmarkOptions& o, const ex::BenchmarkResult& r, const RunDir& rd) {
+std::string screen_text(const ex::Problem& p, const ex::BenchmarkOptions& o, const ex::BenchmarkResult& r) {
   const bool retrained = o.truth == ex::BenchTruth::Retrain;
   std::ostringstream screen;
   screen << problem_line(p);
@@ -124,24 +124,29 @@ std::string screen_text(const ex::Problem& p, const ex::BenchmarkOptions& o, con
          << (retrained ? "\nLOO: correlation of Δ̂ with the retrained change over the removed rows, mean over test points; LDS: Spearman of Σ Δ̂ over\n"
                          "each subset's removed rows with its retrained change; AUC: self-influence as a detector of flipped labels (docs/benchmark.md).\n"
                        : "\nLOO: correlation of Δ̂ with the reference's Δ̂ over the chosen rows, mean over test points; LDS: Spearman of Σ Δ̂ over\n"
-                         "each subset's removed rows with the reference's sum; AUC: self-influence as a detector of flipped labels (docs/benchmark.md).\n")
-         << "Files: " << rd.dir() << "/{benchmark.csv, benchmark.md, summary.json" << (retrained ? ", loo.jsonl, lds.jsonl}\n" : "}\n");
+                         "each subset's removed rows with the reference's sum; AUC: self-influence as a detector of flipped labels (docs/benchmark.md).\n");
   return screen.str();
 }
 }  // namespace
 
 int run_benchmark(Args& a) {
   const Common c = read_common(a, "benchmark");
-  ex::ProblemSpec def;
-  def.dataset = ex::datasets().name(ex::DatasetKind::FashionMnist), def.model = ex::ModelKind::Softmax, def.weight_decay = 0.01;
+  ex::ProblemSpec def = ex::benchmark_problem();
   const bool sized = a.given("n-train");
+  def.n_train = 0;  // 5000 on Fashion-MNIST only (below): other data keep all their rows
   ProblemArgs pa = read_problem(a, def, "benchmark trains its problems: the clean one and one with flipped labels");
-  if (ex::named_dataset(pa.spec) == ex::DatasetKind::FashionMnist && !sized) pa.spec.n_train = 5000;  // dattri's size (other data: all rows)
+  if (ex::named_dataset(pa.spec) == ex::DatasetKind::FashionMnist && !sized) pa.spec.n_train = ex::benchmark_problem().n_train;
   const ex::BenchmarkOptions o = read_benchmark(a);
   a.finish("inflab benchmark");
   const RunDir rd(c.out, "benchmark", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
-  const ex::Problem p = obtain_problem(pa, !c.quiet);
+  const ex::Problem p = obtain_problem(pa, !c.quiet, {}, [&o](std::size_t params) {  // an exact row's dense H, before training
+    for (const auto& e : o.entries) {
+      ex::EstimatorSettings s = o.settings;
+      s.curvature = e.curvature;
+      ex::check_feasible(e.estimator, s, params);
+    }
+  });
   if (o.loo_rows >= p.train.size()) throw UsageError("--loo-rows " + std::to_string(o.loo_rows) + " needs more than that many training rows; there are " + std::to_string(p.train.size()));
   if (o.test_points > p.test.size()) throw UsageError("--test-points " + std::to_string(o.test_points) + " exceeds the " + std::to_string(p.test.size()) + " test rows");
   CsvLog csv(rd.path("benchmark.csv"), {"estimator", "loo_pearson", "loo_spearman", "loo_points", "loo_undefined", "lds_spearman", "lds_points",
@@ -153,7 +158,7 @@ int run_benchmark(Args& a) {
   });
   write_file(rd.path("benchmark.md"), markdown(r, o.truth == ex::BenchTruth::Retrain));
   rd.write_json("summary.json", summary_json(p, o, r));
-  finish(c, rd, screen_text(p, o, r, rd));
+  finish(c, rd, screen_text(p, o, r));
   return 0;
 }
 

@@ -102,7 +102,6 @@ int run_group(Args& a) {
       << " (retrain " << retrain_status(sel.second_order) << "); " << sel.common << " rows in common\n";
   }
   rd.write_json("summary.json", summary);
-  s << "Files: " << rd.dir() << "/{groups.csv, group-<kind>.svg, summary.json}\n";
   finish(c, rd, s.str());
   return 0;
 }
@@ -120,7 +119,7 @@ int run_lds(Args& a) {
   a.finish("inflab lds");
   const RunDir rd(c.out, "lds", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
-  const ex::Problem p = obtain_problem(pa, !c.quiet, ea.save_steps);
+  const ex::Problem p = obtain_problem(pa, !c.quiet, ea.save_steps, feasible_for(ea));
   check_estimator(ea, p, pa);
   const std::size_t t = one_test_row("lds", spec, p);
   const ex::LdsEvaluation e = ex::evaluate_lds(p, t, o, retrain_run(c, rd, "subsets.jsonl"));
@@ -142,8 +141,7 @@ int run_lds(Args& a) {
   finish(c, rd, problem_line(p) + "test row " + std::to_string(t) + ": " + estimate_line(e.estimate) + "\n" + std::to_string(o.subsets) +
              " random subsets keeping α = " + shortest(o.alpha) + " of the training rows, retrained: " + retrain_line(e.retrain) + "\n  LDS (Spearman) " +
              score_cell(e.scores.spearman) + "; " + scores_line(e.scores) +
-             "\nLDS (Park et al. 2023): how well the sum of Δ̂ over the removed rows ranks the subsets by their retrained test loss.\n"
-             "Files: " + rd.dir() + "/{lds.csv, lds.svg, summary.json, subsets.jsonl}\n");
+             "\nLDS (Park et al. 2023): how well the sum of Δ̂ over the removed rows ranks the subsets by their retrained test loss.\n");
   return 0;
 }
 
@@ -183,7 +181,7 @@ int run_mislabel(Args& a) {
              "∇ℓ̃ᵀ(H + μI)⁻¹∇ℓ̃ against training loss:\n  ROC AUC: self-influence " + fmt("%.3f", m.auc_influence) + ", training loss " +
              fmt("%.3f", m.auc_loss) + "\n  flipped rows found in the top " + shortest(100 * top) + "%: self-influence " +
              fmt("%.0f%%", 100 * m.found_influence) + ", training loss " + fmt("%.0f%%", 100 * m.found_loss) +
-             "\nFiles: " + rd.dir() + "/{index.html, ranking.csv, summary.json}\n", report);
+             "\n", report);
   return 0;
 }
 

@@ -76,7 +76,7 @@ int run_influence(Args& a) {
   a.finish("inflab influence");
   const RunDir rd(c.out, "influence", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
-  const ex::Problem p = obtain_problem(pa, !c.quiet, ea.save_steps);
+  const ex::Problem p = obtain_problem(pa, !c.quiet, ea.save_steps, feasible_for(ea));
   const auto rows = test_rows(spec, p);
   check_estimator(ea, p, pa);
   const ex::Estimate est = ex::estimate(ea.method, ex::trained(p, !c.quiet), rows, settings);
@@ -107,14 +107,13 @@ int run_influence(Args& a) {
   }
   rd.write_json("summary.json", summary);
   screen << (row.method ? "Δ̂ is the predicted change of the test loss when the training row is removed (÷n; docs/conventions.md)" : row.units)
-         << ". Rows are split rows; source_row is the row of the dataset file. Files: "
-         << rd.path("influence.csv") << ", top.csv, " << (pictures ? "examples-test<row>.svg, " : "") << "summary.json, index.html\n";
+         << ". Rows are split rows; source_row is the row of the dataset file.\n";
   finish(c, rd, screen.str(), report);
   return 0;
 }
 
 namespace {
-std::string validate_report(const ex::Problem& p, const ex::LooEvaluation& e, const ex::RetrainProtocol& rp, const RunDir& rd) {
+std::string validate_report(const ex::Problem& p, const ex::LooEvaluation& e, const ex::RetrainProtocol& rp) {
   std::ostringstream s;
   const std::size_t t = e.test_row, k = e.rows.size();
   s << "\n" << problem_line(p);
@@ -140,7 +139,6 @@ std::string validate_report(const ex::Problem& p, const ex::LooEvaluation& e, co
        "retraining. Pearson near 1 says the influence function's numbers track reality; Spearman near 1\n"
        "that its ranking does; a large relative error with high correlation means right direction,\n"
        "wrong scale. Deep or unregularised networks usually score lower (Basu et al., ICLR 2021).\n";
-  s << "Files: " << rd.dir() << "/{index.html, validate.csv, scatter.svg, examples.svg (images), summary.json, loo.jsonl, settings.json, command.txt}\n";
   return s.str();
 }
 }  // namespace
@@ -161,7 +159,7 @@ int run_validate(Args& a) {
   a.finish("inflab validate");
   const RunDir rd(c.out, "validate", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
-  const ex::Problem p = obtain_problem(pa, !c.quiet, ea.save_steps);
+  const ex::Problem p = obtain_problem(pa, !c.quiet, ea.save_steps, feasible_for(ea));
   check_estimator(ea, p, pa);
   if (o.top > p.train.size())
     throw UsageError("--top " + std::to_string(o.top) + " asks for more retrains than the " + std::to_string(p.train.size()) + " training rows");
@@ -201,7 +199,7 @@ int run_validate(Args& a) {
   for (std::size_t j = 0; j < e.rows.size(); ++j) actual[e.rows[j]] = e.actual(j), status[e.rows[j]] = retrain_status(e.retrains[j]);
   Report report;
   Examples(p.spec).render(influence_gallery(p, e.test_row, e.predicted_all, 10, actual, status), rd, "examples", report);
-  finish(c, rd, validate_report(p, e, o.retrain, rd), report);
+  finish(c, rd, validate_report(p, e, o.retrain), report);
   return 0;
 }
 

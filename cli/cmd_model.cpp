@@ -27,15 +27,20 @@ int run_train(Args& a) {
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
   const experiments::Problem p = experiments::build_problem(pa.spec, !c.quiet, save_steps);
   experiments::save_problem(rd.path("checkpoint"), p);
-  CsvLog h(rd.path("history.csv"), {"epoch", "steps", "loss", "accuracy", "grad_norm", "seconds"});
+  // L-BFGS and Newton: one row per iteration, without an accuracy (not measured per
+  // iteration; θ̂'s is in summary.json); sgd and adam: one row per epoch
+  const bool per_iteration = nn::to_tolerance(pa.spec.optimizer);
+  CsvLog h(rd.path("history.csv"), per_iteration ? std::vector<std::string>{"iteration", "loss", "grad_norm", "seconds"}
+                                                 : std::vector<std::string>{"epoch", "steps", "loss", "accuracy", "grad_norm", "seconds"});
   Series loss{.label = "R(θ) on the training set", .line = true}, grad{.label = "‖∇R(θ)‖ (influence assumes ≈ 0)", .line = true};
   for (const auto& e : p.history) {
-    h.row({std::to_string(e.epoch), std::to_string(e.steps), CsvLog::cell(e.loss), CsvLog::cell(e.accuracy),
-           CsvLog::cell(e.grad_norm), CsvLog::cell(e.seconds)});
+    if (per_iteration) h.row({std::to_string(e.epoch), CsvLog::cell(e.loss), CsvLog::cell(e.grad_norm), CsvLog::cell(e.seconds)});
+    else
+      h.row({std::to_string(e.epoch), std::to_string(e.steps), CsvLog::cell(e.loss), CsvLog::cell(e.accuracy), CsvLog::cell(e.grad_norm),
+             CsvLog::cell(e.seconds)});
     loss.x.push_back(static_cast<double>(e.epoch)), loss.y.push_back(std::log10(std::max(e.loss, 1e-300)));
     if (std::isfinite(e.grad_norm)) grad.x.push_back(static_cast<double>(e.epoch)), grad.y.push_back(std::log10(std::max(e.grad_norm, 1e-300)));
   }
-  const bool per_iteration = nn::to_tolerance(pa.spec.optimizer);
   write_svg(rd.path("loss.svg"), {"Training on " + p.train.name + " (" + p.fit.optimizer + "): R(θ) and ‖∇R(θ)‖", per_iteration ? "iteration" : "epoch",
                                   "log10", {loss, grad}, false});
   rd.write_json("summary.json", problem_json(p));
@@ -95,10 +100,11 @@ int run_hessian(Args& a) {
   a.finish("inflab hessian");
   const RunDir rd(c.out, "hessian", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
-  const experiments::Problem p = obtain_problem(pa, !c.quiet);
-  if (p.theta.size() > max_dim)
-    throw UsageError("the model has " + std::to_string(p.theta.size()) + " parameters; a dense H above --max-dim " +
-                     std::to_string(max_dim) + " is refused (use `inflab spectrum` for its extreme eigenvalues)");
+  const experiments::Problem p = obtain_problem(pa, !c.quiet, {}, [&](std::size_t params) {  // before training
+    if (params > max_dim)
+      throw UsageError("the model has " + std::to_string(params) + " parameters; a dense H above --max-dim " + std::to_string(max_dim) +
+                       " is refused (use `inflab spectrum` for its extreme eigenvalues)");
+  });
   const experiments::CurvatureOperator A(*p.obj, p.train, p.theta, kind);
   const Tensor H = experiments::dense_matrix(A);
   nn::save_npy(rd.path("hessian.npy"), H);

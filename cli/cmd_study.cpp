@@ -254,9 +254,7 @@ int run_study_fragility(Args& a) {
                   {"rows", rows_json(rows)}, {"spread", spreads_json(pts)}});
   rd.write_json("summary.json", summary);
   finish(c, rd, "study fragility: " + std::to_string(rows.size()) + " rows over " + std::to_string(seeds) + (seeds == 1 ? " seed\n" : " seeds\n") +
-             smd + "\nEvery row: fragility.md.\nFiles: " + rd.dir() +
-             "/{fragility.csv, fragility.md, fragility-seeds.md, pearson-vs-depth.svg, pearson-vs-width.svg, spearman-vs-depth.svg, "
-             "spearman-vs-width.svg, summary.json}\n");
+             smd + "\nEvery row: fragility.md.\n");
   return 0;
 }
 
@@ -394,8 +392,7 @@ int run_study_groups(Args& a) {
   summary.update({{"problem", problem_json(p)}, {"test_row", t}, {"test_source_row", p.test.source_row(t)}, {"train_rows", n},
                   {"rows", rows_json(rows)}, {"selections", rows_json(srows)}});
   rd.write_json("summary.json", summary);
-  finish(c, rd, "study groups on " + p.train.name + " (n = " + std::to_string(n) + ", test row " + std::to_string(t) + ")\n" + md + "Files: " + rd.dir() +
-             "/{groups.csv, selection.csv, groups.md, pearson-vs-p.svg, error-vs-p.svg, summary.json}\n");
+  finish(c, rd, "study groups on " + p.train.name + " (n = " + std::to_string(n) + ", test row " + std::to_string(t) + ")\n" + md);
   return 0;
 }
 

@@ -87,7 +87,8 @@ std::string overview() {
 std::string command_help(const Command& c) {
   std::string h = "inflab " + c.name + ": " + c.summary + "\n\nexample:\n  " + c.example + "\n";
   if (!c.options.empty()) h += "\noptions:\n" + c.options;
-  if (c.problem) h += "\n" + problem_usage();
+  const bool benchmark = c.estimation && c.estimation->benchmark_defaults;
+  if (c.problem) h += "\n" + problem_usage(benchmark ? experiments::benchmark_problem() : experiments::ProblemSpec{});
   if (c.estimation)
     h += "\n" + estimator_usage(*c.estimation, c.estimation->benchmark_defaults ? experiments::benchmark_settings() : experiments::EstimatorSettings{});
   if (c.retrain) h += "\n" + retrain_usage();

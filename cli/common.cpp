@@ -1,6 +1,7 @@
 #include "cli/common.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -108,23 +109,30 @@ ProblemArgs read_problem(Args& a, const ex::ProblemSpec& given_defaults, const s
   return pa;
 }
 
-ex::Problem obtain_problem(const ProblemArgs& pa, bool progress, const std::vector<std::size_t>& save_steps) {
-  if (!save_steps.empty()) return ex::build_problem(pa.spec, progress, save_steps);
-  return pa.checkpoint.empty() ? ex::build_problem(pa.spec, progress) : ex::load_problem(pa.checkpoint);
+ex::Problem obtain_problem(const ProblemArgs& pa, bool progress, const std::vector<std::size_t>& save_steps,
+                           const ex::ParamsCheck& before_training) {
+  if (!save_steps.empty() || pa.checkpoint.empty()) return ex::build_problem(pa.spec, progress, save_steps, before_training);
+  ex::Problem p = ex::load_problem(pa.checkpoint);
+  if (before_training) before_training(p.theta.size());
+  return p;
 }
 
-std::string problem_usage() {
+ex::ParamsCheck feasible_for(const EstimatorArgs& ea) {
+  return [method = ea.method, settings = ea.settings](std::size_t p) { ex::check_feasible(method, settings, p); };
+}
+
+std::string problem_usage(const ex::ProblemSpec& d) {
   return "problem options (every command):\n"
-         "  --dataset NAME        " + ex::datasets().names() + ", or csv:PATH (iris)\n" +
+         "  --dataset NAME        " + ex::datasets().names() + ", or csv:PATH (" + d.dataset + ")\n" +
          ex::datasets().help("      ") +
          "  --classes A,B,...     keep these classes (relabelled 0..); all: every class\n"
-         "  --n-train N --n-test N  subsample (fashion-mnist defaults: 1000 and 500)\n"
+         "  --n-train N --n-test N  subsample (fashion-mnist defaults: " + std::to_string(d.n_train ? d.n_train : 1000) + " and 500)\n"
          "  --test-fraction F     test share of the tabular sets (0.2)\n"
-         "  --model M             (mlp)\n" + ex::model_kinds().help("      ") +
+         "  --model M             (" + ex::model_kinds().name(d.model) + ")\n" + ex::model_kinds().help("      ") +
          "  --depth D --width W   MLP: D hidden layers of W units (1, 16)\n"
          "  --hidden W1,W2,...    MLP: hidden layers of these widths, e.g. 128,64 (instead of --depth/--width)\n"
          "  --activation A        " + nn::activations().names() + " (tanh)\n"
-         "  --weight-decay L      λ in R(θ) = mean ℓ + λ/2 ‖θ‖² (0.001)\n"
+         "  --weight-decay L      λ in R(θ) = mean ℓ + λ/2 ‖θ‖² (" + shortest(d.weight_decay) + ")\n"
          "  --optimizer O         (lbfgs; adam for cnn)\n" + nn::optimizers().help("      ") +
          "  --grad-tol T --max-steps N --epochs N --lr R --batch-size N\n"
          "  --checkpoint DIR      a trained problem (from `inflab train`): data, model, λ and θ̂ as saved;\n"
@@ -398,11 +406,27 @@ void say(const Common& c, const std::string& text) {
   if (!c.quiet) std::fputs(text.c_str(), stdout), std::fflush(stdout);
 }
 
+// "Files: DIR/{a, b, …}": what the run directory holds, listed from it (so never a file the
+// command did not write), without the lock and partial writes
+static std::string files_line(const RunDir& rd) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(rd.dir())) {
+    const std::string f = e.path().filename().string();
+    if (f.empty() || f[0] == '.' || f.find(".tmp-") != std::string::npos) continue;
+    names.push_back(e.is_directory() ? f + "/" : f);
+  }
+  std::sort(names.begin(), names.end());
+  std::string s;
+  for (const auto& f : names) s += (s.empty() ? "" : ", ") + f;
+  return "Files: " + rd.dir() + "/{" + s + "}\n";
+}
+
 void finish(const Common& c, const RunDir& rd, const std::string& screen, const Report& r) {
   std::string s = screen;
   if (const mpi::Session* m = mpi::session(); m && m->size() > 1)  // results do not depend on it; the screen says it
     s += "ran on " + std::to_string(m->size()) + " MPI ranks × " + std::to_string(c.threads) + (c.threads == 1 ? " thread\n" : " threads\n");
   r.write(rd, "inflab " + rd.command() + " — " + rd.dir(), s);
+  s += files_line(rd);
   say(c, s);
   if (c.quiet) {  // --quiet silences results, never a warning: those lines go to stderr
     std::istringstream in(s);
@@ -477,8 +501,10 @@ std::vector<std::string> problem_warnings(const ex::Problem& p) {
   if (!(p.fit.grad_norm > ex::kStationaryTol)) return w;
   w.push_back("θ̂ is not a stationary point of this objective (‖∇R‖ = " + fmt("%.2e", p.fit.grad_norm) + " > " + shortest(ex::kStationaryTol) +
           "); influence assumes one" +
-          (p.fit.trained() ? " — train longer (--max-steps, --epochs) or to a tolerance (--optimizer lbfgs)"
-                                  : " — the checkpoint's θ̂ does not minimise its own objective"));
+          (!p.fit.trained() ? " — the checkpoint's θ̂ does not minimise its own objective"
+           : nn::to_tolerance(p.spec.optimizer)  // already to a tolerance: more steps, or a stricter one cannot help a stall
+               ? " — " + nn::optimizers().name(p.spec.optimizer) + " stopped (" + p.fit.stop_reason + "): raise --max-steps, or a larger --weight-decay conditions R better"
+               : " — train longer (--epochs) or to a tolerance (--optimizer lbfgs)"));
   return w;
 }
 

@@ -35,7 +35,10 @@ struct ProblemArgs {
 // no_checkpoint: why this command refuses --checkpoint ("" accepts it).
 ProblemArgs read_problem(Args& a, const experiments::ProblemSpec& defaults = {}, const std::string& no_checkpoint = "");
 // Trains (keeping θ after save_steps, for TracIn), or loads the checkpoint.
-experiments::Problem obtain_problem(const ProblemArgs& pa, bool progress, const std::vector<std::size_t>& save_steps = {});
+// before_training(p): a refusal of what p parameters make infeasible, made before θ̂ is trained
+// (or, from a checkpoint, before anything is computed on it).
+experiments::Problem obtain_problem(const ProblemArgs& pa, bool progress, const std::vector<std::size_t>& save_steps = {},
+                                    const experiments::ParamsCheck& before_training = {});
 
 // The estimator options (--method and what the chosen row reads; influence/estimator.hpp),
 // in the scope of the command (cli/commands.hpp).
@@ -54,6 +57,8 @@ struct EstimatorArgs {
 EstimatorArgs read_estimator(Args& a, const ProblemArgs& pa, const EstimatorScope& scope);
 // What the problem must have for the estimator (TracIn's trajectory, TRAK's k ≤ p): usage errors.
 void check_estimator(const EstimatorArgs& ea, const experiments::Problem& p, const ProblemArgs& pa);
+// The check of an estimator's feasibility at p (exact's dense H), for obtain_problem.
+experiments::ParamsCheck feasible_for(const EstimatorArgs& ea);
 // Renderings of an estimate: its solve line (one solve) or its description and time; the
 // problem's and the solves' warnings (prefixed by test row when several); for summary.json,
 // the solve, μ and curvature (inverse-HVP rows) or the estimator's settings.
@@ -72,7 +77,8 @@ nlohmann::json curvature_json(const experiments::CurvatureChoice& c);
 // --save-steps S1,S2,…: steps of an sgd/adam run whose θ is kept (TracIn); empty when not given.
 std::vector<std::size_t> read_save_steps(Args& a, const ProblemArgs& pa);
 experiments::RetrainProtocol read_retrain(Args& a, double default_tol = 1e-8);
-std::string problem_usage();
+// The problem options' help, with the command's defaults (the benchmark's differ).
+std::string problem_usage(const experiments::ProblemSpec& defaults = {});
 std::string retrain_usage();
 std::string common_usage();
 

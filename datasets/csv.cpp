@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <fstream>
 #include <set>
@@ -209,11 +210,21 @@ Dataset read_csv(const std::string& path, const CsvOptions& opt) {
 
 std::string bundled_data_dir() {
   if (const char* env = std::getenv("INFLAB_DATA")) return env;
+  auto holds = [](const std::string& dir) { return static_cast<bool>(std::ifstream(dir + "/iris.csv")); };
+  // the source tree's data/ when built there
+  if (holds(INFLAB_DATA_DIR)) return INFLAB_DATA_DIR;
+  // beside the program: <prefix>/bin/inflab with <prefix>/share/inflab (meson install to any
+  // --destdir) or <env>/inflab (pip's wheel puts the tables in the environment's data directory)
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec)
+    for (const char* rel : {"../share/inflab", "../inflab"})
+      if (const std::string dir = (exe.parent_path() / rel).lexically_normal().string(); holds(dir)) return dir;
 #ifdef INFLAB_INSTALLED_DATA_DIR
-  // the source tree's data/ when built there, else the installed copy (meson install)
-  if (!std::ifstream(std::string(INFLAB_DATA_DIR) + "/iris.csv")) return INFLAB_INSTALLED_DATA_DIR;
-#endif
+  return INFLAB_INSTALLED_DATA_DIR;
+#else
   return INFLAB_DATA_DIR;
+#endif
 }
 
 namespace {

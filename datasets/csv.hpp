@@ -22,8 +22,9 @@ Dataset parse_csv(std::string_view text, const CsvOptions& opt = {},
                   const std::string& source = "<csv>");
 Dataset read_csv(const std::string& path, const CsvOptions& opt = {});  // .gz allowed
 
-// The bundled tables in data/ (looked up in $INFLAB_DATA, then next to the executable's
-// source tree as configured at build time).
+// The bundled tables in data/: $INFLAB_DATA, else the source tree's data/ (as configured at
+// build time), else beside the program (../share/inflab, or ../inflab as pip installs them),
+// else the configured install prefix's share/inflab.
 std::string bundled_data_dir();
 Dataset load_iris();
 Dataset load_wine();

@@ -57,6 +57,12 @@ std::string bench_entry_help() {
   return s + "      NAME:C   a solver on curvature C (" + curvatures().names() + "), e.g. minres:ggn\n";
 }
 
+ProblemSpec benchmark_problem() {
+  ProblemSpec s;
+  s.dataset = datasets().name(DatasetKind::FashionMnist), s.model = ModelKind::Softmax, s.weight_decay = 0.01, s.n_train = 5000;
+  return s;
+}
+
 EstimatorSettings benchmark_settings() {
   EstimatorSettings s;
   s.solver.cg.max_iterations = 2000;

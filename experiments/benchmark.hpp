@@ -33,6 +33,9 @@ std::string bench_entry_help();  // the short names and the NAME:CURVATURE form,
 // The benchmark's settings: the estimator table's, with more iterations and a larger rank
 // than a single influence run (the benchmark compares estimators at their best).
 EstimatorSettings benchmark_settings();
+// The benchmark's problem unless told otherwise: dattri's setting — Fashion-MNIST, softmax
+// regression, λ = 0.01, 5000 training rows (the CLI's help shows these defaults).
+ProblemSpec benchmark_problem();
 
 // Retraining ground truth for m test points: job j removed `removed[j]`; actual(j, t) = Δ.
 struct GroundTruth {

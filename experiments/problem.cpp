@@ -152,8 +152,8 @@ std::unique_ptr<nn::Objective> make_objective(const ProblemSpec& s, const data::
   return obj;
 }
 
-Problem build_problem(const ProblemSpec& s, bool progress, const std::vector<std::size_t>& save_steps) {
-  return build_problem(s, load_data(s), progress, save_steps);
+Problem build_problem(const ProblemSpec& s, bool progress, const std::vector<std::size_t>& save_steps, const ParamsCheck& before_training) {
+  return build_problem(s, load_data(s), progress, save_steps, before_training);
 }
 
 namespace {
@@ -169,7 +169,8 @@ void check_memory(std::size_t params, const std::string& description) {
 }
 }  // namespace
 
-Problem build_problem(const ProblemSpec& s, data::TrainTest data, bool progress, const std::vector<std::size_t>& save_steps) {
+Problem build_problem(const ProblemSpec& s, data::TrainTest data, bool progress, const std::vector<std::size_t>& save_steps,
+                      const ParamsCheck& before_training) {
   Problem p;
   p.spec = s;
   p.train = std::move(data.train);
@@ -177,6 +178,7 @@ Problem build_problem(const ProblemSpec& s, data::TrainTest data, bool progress,
   p.obj = make_objective(s, p.train, &p.description);
   p.obj->check_fits(p.train);
   check_memory(p.obj->model().param_count(), p.description);
+  if (before_training) before_training(p.obj->model().param_count());
   nn::TrainOptions t = train_options(s, progress);
   if (!save_steps.empty()) {
     if (nn::to_tolerance(s.optimizer))
@@ -356,7 +358,15 @@ Problem load_problem(const std::string& dir) {
   const fs::path pj = fs::path(dir) / "problem.json";
   Problem p;
   p.spec = spec_from_json(j.at("spec"), pj.string());
-  data::TrainTest tt = load_data(p.spec);
+  data::TrainTest tt;
+  try {
+    tt = load_data(p.spec);
+  } catch (const Error& e) {  // the data of the spec, named as the checkpoint's
+    const bool relative = p.spec.dataset.rfind("csv:", 0) == 0 && fs::path(p.spec.dataset.substr(4)).is_relative();
+    throw Error("checkpoint '" + dir + "': its problem.json's data (--dataset " + p.spec.dataset + ") cannot be loaded" +
+                (relative ? " — a relative path, read from the current directory, not the one it was trained in" : std::string()) + ": " +
+                e.what());
+  }
   p.train = std::move(tt.train);
   p.test = std::move(tt.test);
   for (const auto& [key, d] : {std::pair<const char*, const data::Dataset*>{"train_data", &p.train}, {"test_data", &p.test}})

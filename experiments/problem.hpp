@@ -3,6 +3,7 @@
 // the seed. Its spec saves with the checkpoint (problem.json beside model.json), so loading
 // a checkpoint rebuilds exactly the problem that made it.
 #pragma once
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -83,10 +84,15 @@ data::Dataset load_source(const ProblemSpec& s, bool train_split);
 std::unique_ptr<nn::Objective> make_objective(const ProblemSpec& s, const data::Dataset& train, std::string* description = nullptr);
 // Loads the data and trains θ̂ from the seeded initialisation. save_steps: keep θ after these
 // optimizer steps in `trajectory` (sgd/adam only: an Error for lbfgs/newton, or a step the run
-// does not reach).
-Problem build_problem(const ProblemSpec& s, bool progress, const std::vector<std::size_t>& save_steps = {});
+// does not reach). before_training(p), given, runs once the model's parameter count p is known
+// and before any training: a caller's refusal of what p makes infeasible (a dense H) costs
+// no training.
+using ParamsCheck = std::function<void(std::size_t params)>;
+Problem build_problem(const ProblemSpec& s, bool progress, const std::vector<std::size_t>& save_steps = {},
+                      const ParamsCheck& before_training = {});
 // The same on data given (e.g. with flipped labels).
-Problem build_problem(const ProblemSpec& s, data::TrainTest data, bool progress, const std::vector<std::size_t>& save_steps = {});
+Problem build_problem(const ProblemSpec& s, data::TrainTest data, bool progress, const std::vector<std::size_t>& save_steps = {},
+                      const ParamsCheck& before_training = {});
 
 // checkpoint DIR: model.json and .npy files (nn/checkpoint.hpp) plus problem.json (spec and fit),
 // and, when the problem has a trajectory, trajectory.npy [m, p] with trajectory.json (steps, rates).

@@ -241,6 +241,11 @@ Estimate estimate(Estimator e, const Trained& t, const std::vector<std::size_t>&
   return out;
 }
 
+void check_feasible(Estimator e, const EstimatorSettings& s, std::size_t p) {
+  const EstimatorRow& r = row_of(e);
+  if (r.method == Method::Exact && !factored(s.curvature.kind)) check_dense_feasible(p, s.solver.exact.max_gib, s.solver.exact.max_seconds);
+}
+
 SelfCost self_cost(Estimator e, const EstimatorSettings&) {
   const EstimatorRow& r = row_of(e);
   if (!r.self) return SelfCost::None;

@@ -91,6 +91,11 @@ void set_option(EstimatorSettings& s, const std::string& option, const std::stri
 std::string option_conflict(const EstimatorSettings& s, const std::vector<std::string>& given,
                             const std::function<std::string(const std::string&)>& spell);
 
+// Refuses (an Error) what the row cannot do on a model of p parameters, before the model is
+// trained: exact on a curvature that is not factored builds a dense p × p matrix
+// (check_dense_feasible with the settings' limits).
+void check_feasible(Estimator e, const EstimatorSettings& s, std::size_t p);
+
 // Δ̂ (or the row's quantity) for the test rows, timed. Errors: a bad test row, a setting out
 // of range (named), TracIn without a trajectory, TRAK's k above p.
 Estimate estimate(Estimator e, const Trained& t, const std::vector<std::size_t>& test_rows, const EstimatorSettings& s);

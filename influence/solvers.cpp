@@ -1,8 +1,9 @@
 #include "influence/solvers.hpp"
 
+#include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include <xtensor-blas/xlinalg.hpp>
@@ -142,11 +143,15 @@ std::string dense_refusal(std::size_t p, const DenseCost& c, double max_gib, dou
 }
 }  // namespace
 
-Eigen dense_eigen(const CurvatureOperator& A, double max_gib, double max_seconds) {
-  const std::size_t p = A.dim();
+void check_dense_feasible(std::size_t p, double max_gib, double max_seconds) {
   const DenseCost before = dense_cost(p);
   if (before.gib > max_gib || before.seconds > max_seconds)
     throw Error(dense_refusal(p, before, max_gib, max_seconds, "the decomposition alone"));
+}
+
+Eigen dense_eigen(const CurvatureOperator& A, double max_gib, double max_seconds) {
+  const std::size_t p = A.dim();
+  check_dense_feasible(p, max_gib, max_seconds);
   // the products: dense_matrix's first block of 64 directions is timed, and the estimate
   // is checked again with that rate before the others are computed
   const Clock::time_point t0 = Clock::now();
@@ -189,10 +194,22 @@ SolveResult solve_exact(const CurvatureOperator& A, const Eigen& e, const Tensor
   SolveResult r;
   r.method = Method::Exact;
   r.x = zeros({p});
+  // LAPACK's eigenvalues are accurate to about p·ε·max|λ|: within that of 0 an eigenvalue's sign
+  // is rounding. The Gauss–Newton matrix is positive semi-definite by construction, so all its
+  // negative eigenvalues are rounding (of the products it is built from): on a saturated
+  // network it shows dozens, down to −1e-19, which are not curvature.
+  const bool semidefinite = A.kind() != Curvature::Hessian;
+  double largest = 0;
+  for (std::size_t k = 0; k < p; ++k) largest = std::max(largest, std::fabs(e.values(k)));
+  double rounding = static_cast<double>(p) * std::numeric_limits<double>::epsilon() * largest;
+  if (semidefinite)
+    for (std::size_t k = 0; k < p; ++k) rounding = std::max(rounding, -e.values(k));
+  std::size_t zero = 0;
   for (std::size_t k = 0; k < p; ++k) {
     const double lam = e.values(k) + opt.damping;
     r.eigenvalues.push_back(e.values(k));
-    if (lam < 0) ++r.negative;
+    if (lam < -rounding) ++r.negative;
+    else if (std::fabs(lam) <= rounding) ++zero;
     double f;
     if (opt.indefinite == ExactOptions::Abs) f = std::fabs(lam);
     else if (opt.indefinite == ExactOptions::Drop) {
@@ -211,6 +228,9 @@ SolveResult solve_exact(const CurvatureOperator& A, const Eigen& e, const Tensor
   if (r.negative)
     r.note = std::to_string(r.negative) + " of " + std::to_string(p) + " eigenvalues of H + μI are negative; " +
              (opt.indefinite == ExactOptions::Abs ? "inverted |λ + μ|" : opt.indefinite == ExactOptions::Drop ? "small |λ + μ| dropped" : "inverted as they are");
+  if (zero && !(opt.indefinite == ExactOptions::Drop && rounding < opt.drop_below))
+    r.note += (r.note.empty() ? "" : "; ") + std::to_string(zero) + " of " + std::to_string(p) + " are 0 to rounding (|λ + μ| ≤ " +
+              significant(rounding, 2) + "): H + μI is singular to working precision — add damping (--damping)";
   finish(r, A, b, opt.damping, before, t0);
   // the residual of Abs/Drop is not that of the plain system; it is reported as measured
   set_warning(r);

@@ -71,6 +71,10 @@ struct ExactOptions {
                               // Fashion-MNIST MLP ~41 min before its products
 };
 SolveResult solve_exact(const CurvatureOperator& A, const Tensor& b, const ExactOptions& opt = {});
+// The refusal of a dense p × p decomposition that dense_eigen would make before any product
+// (memory, or the decomposition's time alone above the limits): for callers that know p
+// before they build the operator, e.g. before training θ̂.
+void check_dense_feasible(std::size_t p, double max_gib, double max_seconds);
 
 // The dense eigendecomposition itself (reusable across many right-hand sides), of
 // dense_matrix(A). Refused with an Error giving both estimates of dense_cost and the

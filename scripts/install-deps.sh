@@ -17,7 +17,7 @@ for arg in "$@"; do
     --browser) PKGS+=(chromium) ;;
     --mpi) PKGS+=(libopenmpi-dev openmpi-bin) ;;
     --python) PKGS+=(python3-pytest python3-pandas python3-matplotlib python3-nbclient python3-nbformat python3-ipykernel python3-torch
-                     python3-mesonpy python3-pip) ;;
+                     python3-mesonpy python3-pip patchelf) ;;
     *) echo "install-deps.sh: unknown option $arg (use --fuzz, --peer, --browser, --mpi, --python)" >&2; exit 2 ;;
   esac
 done

@@ -10,6 +10,18 @@ errors and warnings. Arrays are numpy float64; a bad one is a ValueError naming 
 calls stop on Ctrl-C with KeyboardInterrupt (a retraining journal keeps finished jobs).
 """
 import json as _json
+import os as _os
+import sys as _sys
+import sysconfig as _sysconfig
+
+# installed by pip, the bundled tables (Iris, …) are in the environment's data directory (the
+# wheel's data/inflab: <prefix>/inflab): tell the library, unless INFLAB_DATA says otherwise (a
+# build tree or `meson install` finds its own)
+if "INFLAB_DATA" not in _os.environ:
+    for _d in (_os.path.join(_sysconfig.get_path("data"), "inflab"), _os.path.join(_sys.prefix, "inflab")):
+        if _os.path.isfile(_os.path.join(_d, "iris.csv")):
+            _os.environ["INFLAB_DATA"] = _d
+            break
 
 from . import _core
 from .pytorch import describe as _describe, model_json as _model_json

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <zlib.h>
 
+#include "datasets/csv.hpp"
 #include "datasets/idx.hpp"
 
 #include "experiments/problem.hpp"
@@ -122,6 +123,18 @@ TEST_CASE("inflab train → checkpoint → influence, hessian, spectrum, check o
   const nn::Checkpoint ck = nn::load_checkpoint(t.file("tr/checkpoint"));
   CHECK(ck.theta.size() == 5);
   CHECK(slurp(t.file("tr/loss.svg")).find("<svg") == 0);
+  {  // L-BFGS's history: one row per iteration, every cell a number (no accuracy column of NaN)
+    std::istringstream h(slurp(t.file("tr/history.csv")));
+    std::string line;
+    std::getline(h, line);
+    CHECK(line == "iteration,loss,grad_norm,seconds");
+    std::size_t rows = 0;
+    while (std::getline(h, line)) {
+      ++rows;
+      CHECK_MESSAGE(line.find("nan") == std::string::npos, line);
+    }
+    CHECK(rows == s["fit"]["steps"].get<std::size_t>() + 1);  // iterations 0 … steps
+  }
   // command.txt repeats the run: the same command line gives the same summary
   const std::string cmd = slurp(t.file("tr/command.txt"));
   REQUIRE(cmd.rfind("inflab train ", 0) == 0);
@@ -368,6 +381,15 @@ TEST_CASE("inflab: help per command, version, run-directory lock, refused meanin
     CHECK(r.out.find("--curvature") != std::string::npos);
   }
   CHECK(run_inflab(t.dir(), "help group").out.find("--curvature") == std::string::npos);  // group does not take it
+  // each command's help shows its own problem defaults: the benchmark's are not Iris's MLP
+  const std::string hb = run_inflab(t.dir(), "help benchmark").out, hv = run_inflab(t.dir(), "help validate").out;
+  CHECK(hb.find("csv:PATH (fashion-mnist)") != std::string::npos);
+  CHECK(hb.find("--model M             (softmax)") != std::string::npos);
+  CHECK(hb.find("‖θ‖² (0.01)") != std::string::npos);
+  CHECK(hb.find("fashion-mnist defaults: 5000 and 500") != std::string::npos);
+  CHECK(hv.find("csv:PATH (iris)") != std::string::npos);
+  CHECK(hv.find("--model M             (mlp)") != std::string::npos);
+  CHECK(hv.find("‖θ‖² (0.001)") != std::string::npos);
   const Result v = run_inflab(t.dir(), "--version");
   CHECK(v.code == 0);
   CHECK(v.out.rfind("inflab ", 0) == 0);
@@ -873,6 +895,16 @@ TEST_CASE("numbers users can trust: --flip 0 honoured, one-class subsample refus
   CHECK(big.code == 1);
   CHECK(big.out.find("parameters: training needs about") != std::string::npos);
   CHECK(big.out.find("--width") != std::string::npos);
+  // a dense H of 795 010 parameters (18 000 GiB): refused before training, which alone would take
+  // hours on 60 000 rows (the test's timeout is the failure on a build that trains first);
+  // the same for validate, lds, benchmark's exact row and hessian --max-dim
+  for (const std::string cmd : {"influence --method exact", "validate", "lds", "benchmark --estimators cg,exact", "hessian"}) {
+    const Result r = run_inflab(t.dir(), cmd + " --dataset fashion-mnist --model mlp --hidden 1000 --quiet --out dense");
+    CHECK_MESSAGE(r.code != 0, cmd);
+    CHECK_MESSAGE((r.out.find("exact solve: a dense eigendecomposition of the 795010 × 795010") != std::string::npos ||
+                   r.out.find("the model has 795010 parameters; a dense H above --max-dim 4000 is refused") != std::string::npos),
+                  (cmd + ": " + r.out));
+  }
   // a checkpoint with a NaN weight is refused naming the parameter, by every command that loads it
   REQUIRE(run_inflab(t.dir(), "train --quiet --out ck").code == 0);
   {
@@ -904,10 +936,45 @@ TEST_CASE("numbers users can trust: --flip 0 honoured, one-class subsample refus
     CHECK_MESSAGE(r.out.find(says) != std::string::npos, r.out);
     CHECK(r.out.find("json.exception") == std::string::npos);
   }
+  // the screen's "Files:" line is the run directory's listing: on tabular data no examples picture
+  // (was listed, never written), and every file there named
+  const Result fl = run_inflab(t.dir(), "influence --out fl");
+  REQUIRE(fl.code == 0);
+  const std::size_t at = fl.out.find("Files: ");
+  REQUIRE(at != std::string::npos);
+  const std::string files = fl.out.substr(at, fl.out.find('\n', at) - at);
+  CHECK(files.find("examples") == std::string::npos);
+  for (const auto& e : std::filesystem::directory_iterator(t.file("fl")))
+    if (e.path().filename().string()[0] != '.') CHECK_MESSAGE(files.find(e.path().filename().string()) != std::string::npos, files);
+  // a checkpoint trained on a relative csv:PATH, used from another directory: the error names
+  // the checkpoint and why the path moved (was: only the CSV's name)
+  std::filesystem::create_directories(t.file("elsewhere"));
+  std::filesystem::copy_file(data::bundled_data_dir() + "/iris.csv", t.file("mine.csv"));
+  REQUIRE(run_inflab(t.dir(), "train --dataset csv:mine.csv --quiet --out rel").code == 0);
+  const Result moved = run_inflab(t.file("elsewhere"), "influence --checkpoint ../rel/checkpoint --quiet --out x");
+  CHECK(moved.code != 0);
+  CHECK_MESSAGE(moved.out.find("checkpoint '../rel/checkpoint': its problem.json's data (--dataset csv:mine.csv) cannot be loaded — a relative path") !=
+                    std::string::npos,
+                moved.out);
   // a deep unregularised MLP: the exact solve's residual warning is printed under --quiet too
   const Result q = run_inflab(t.dir(), "validate --depth 3 --weight-decay 0 --top 3 --quiet --out q");
   REQUIRE_MESSAGE(q.code == 0, q.out);
   CHECK(q.out.find("warning: relative residual") != std::string::npos);
+  // θ̂ short of stationary: the hint says why L-BFGS stopped, not "use --optimizer lbfgs" (in use)
+  const Result st = run_inflab(t.dir(), "influence --max-steps 5 --quiet --out st");
+  REQUIRE_MESSAGE(st.code == 0, st.out);
+  CHECK_MESSAGE(st.out.find("lbfgs stopped (iteration budget reached): raise --max-steps") != std::string::npos, st.out);
+  CHECK(st.out.find("--optimizer lbfgs") == std::string::npos);
+  // a Gauss–Newton matrix has no negative eigenvalues: at a saturated unregularised network its
+  // rounding below 0 is called that, with the singularity it means (was "17 … are negative")
+  const Result g = run_inflab(t.dir(), "influence --curvature ggn --weight-decay 0 --quiet --out ggn");
+  REQUIRE_MESSAGE(g.code == 0, g.out);
+  CHECK_MESSAGE(g.out.find("are 0 to rounding") != std::string::npos, g.out);
+  CHECK_MESSAGE(g.out.find("singular to working precision — add damping") != std::string::npos, g.out);
+  CHECK(g.out.find("are negative") == std::string::npos);
+  const Result h = run_inflab(t.dir(), "influence --weight-decay 0 --out hz");  // the Hessian's are curvature
+  REQUIRE_MESSAGE(h.code == 0, h.out);
+  CHECK_MESSAGE(h.out.find("eigenvalues of H + μI are negative") != std::string::npos, h.out);
 }
 
 TEST_CASE("inflab check: no false alarm at a saturated trained network, where rounding hides a rate it says so") {
