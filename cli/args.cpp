@@ -17,6 +17,11 @@ Args::Args(const std::vector<std::string>& tokens) {
     if (eq != std::string::npos) value = name.substr(eq + 1), name = name.substr(0, eq);
     else if (i + 1 < tokens.size() && tokens[i + 1].rfind("--", 0) != 0) value = tokens[++i];
     else value = "\x01";  // a bare flag
+    if (name == "dry-run") {
+      if (value != "\x01") throw UsageError("--dry-run takes no value");
+      dry_run_ = true;
+      continue;
+    }
     if (values_.count(name)) throw UsageError("option --" + name + " given twice");
     values_[name] = value;
   }
@@ -125,6 +130,7 @@ bool Args::flag(const std::string& name) {
 void Args::finish(const std::string& command) const {
   for (const auto& [name, v] : values_)
     if (!used_.count(name)) throw UsageError("unknown option --" + name + " for '" + command + "'");
+  if (dry_run_) throw DryRun{settings_};
 }
 
 }  // namespace inflab::cli

@@ -20,6 +20,12 @@ struct UsageError : Error {
   using Error::Error;
 };
 
+// --dry-run: the options were read and checked; what the run would record, instead of the run
+// (thrown by Args::finish, caught by main: exit 0).
+struct DryRun {
+  nlohmann::json settings;
+};
+
 class Args {
  public:
   // tokens after the command words
@@ -53,7 +59,7 @@ class Args {
     return out;
   }
   bool given(const std::string& name) const { return values_.count(name) > 0; }
-  // UsageError naming any option no one asked for.
+  // UsageError naming any option no one asked for; with --dry-run, then throws DryRun.
   void finish(const std::string& command) const;
   const nlohmann::json& settings() const { return settings_; }
   // Leaves an option out of settings() (where it does not change results: --out, --threads).
@@ -63,6 +69,7 @@ class Args {
   std::string raw(const std::string& name);
   std::map<std::string, std::string> values_;
   std::map<std::string, bool> used_;
+  bool dry_run_ = false;
   nlohmann::json settings_ = nlohmann::json::object();
 };
 

@@ -32,6 +32,7 @@ std::string common_usage() {
   --out DIR      run directory (default runs/<command>); the same settings there resume
   --quiet        no progress lines, no summary on screen (files are still written)
   --threads N    OpenBLAS threads, and parallel retraining jobs (1; per rank under mpirun)
+  --dry-run      check the options and print the settings the run would record; run nothing
 )";
 }
 
@@ -49,11 +50,15 @@ ProblemArgs read_problem(Args& a, const ex::ProblemSpec& given_defaults, const s
   pa.checkpoint = a.text("checkpoint", "");
   if (!pa.checkpoint.empty() && !no_checkpoint.empty()) throw UsageError("--checkpoint does not apply: " + no_checkpoint);
   ex::ProblemSpec d = given_defaults;
-  if (!pa.checkpoint.empty()) d = ex::load_spec(pa.checkpoint);
+  if (!pa.checkpoint.empty()) {
+    if (!std::filesystem::is_directory(pa.checkpoint))
+      throw UsageError("--checkpoint '" + pa.checkpoint + "': no such directory (give the checkpoint/ folder `inflab train` wrote)");
+    d = ex::load_spec(pa.checkpoint);
+  }
   ex::ProblemSpec& s = pa.spec;
   s.dataset = a.text("dataset", d.dataset);
   if (s.dataset.rfind("csv:", 0) != 0 && !ex::datasets().has(s.dataset))
-    throw UsageError("unknown dataset '" + s.dataset + "' (choose " + ex::datasets().names() + " or csv:PATH)");
+    throw UsageError("--dataset '" + s.dataset + "' is not one of: " + ex::datasets().names() + ", csv:PATH");
   if (a.given("classes") && a.text("classes", "") == "all") s.classes.clear();  // undoes a default selection
   else s.classes = a.counts("classes", d.classes);
   s.n_train = a.count("n-train", d.n_train);

@@ -52,6 +52,9 @@ int main(int argc, char** argv) {
   try {
     Args args(rest);
     return cmd->run(args);
+  } catch (const DryRun& d) {  // --dry-run: every option read and checked; nothing run or written
+    std::printf("inflab %s: the options are valid; the run would record these settings:\n%s\n", name.c_str(), d.settings.dump(2).c_str());
+    return 0;
   } catch (const UsageError& e) {
     std::fprintf(stderr, "inflab %s: %s\n(run `inflab help %s` for its options)\n", name.c_str(), e.what(), name.c_str());
     return 2;

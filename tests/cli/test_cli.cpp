@@ -9,7 +9,9 @@
 
 #include <cstdio>
 #include <cstring>
+#include <cctype>
 #include <map>
+#include <set>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -57,7 +59,7 @@ TEST_CASE("inflab: usage errors exit 2 with a message naming the problem") {
   expect("influence --damping -1", "--damping");
   expect("influence --damping abc", "'abc' is not a number");
   expect("influence --top 2.5", "not a whole number");
-  expect("influence --dataset nosuch", "unknown dataset 'nosuch'");
+  expect("influence --dataset nosuch", "--dataset 'nosuch' is not one of");
   expect("validate --top 500", "--top 500 asks for more retrains than the 120 training rows");
   // a setting of 0 that would be silently replaced is refused, naming the option
   expect("validate --grad-tol 0", "--grad-tol 0 is never met by lbfgs");
@@ -992,4 +994,65 @@ TEST_CASE("inflab check: no false alarm at a saturated trained network, where ro
   CHECK(init.code == 0);
   CHECK(init.out.find("INCONCLUSIVE") == std::string::npos);
   CHECK(init.out.find("PASS  Taylor order of the HVP remainder") != std::string::npos);
+}
+
+// Every option of every command (as `inflab help CMD` lists them) given each of 0, −1, NaN, inf
+// and 1e300, under --dry-run (options read and checked, nothing run): either refused with exit 2
+// by a message naming the option, or accepted and recorded in the settings exactly as given.
+TEST_CASE("every option of every command: a degenerate value is refused naming it, or recorded as given") {
+  const test::TempDir t;
+  std::vector<std::string> commands;
+  {
+    std::istringstream in(run_inflab(t.dir(), "help").out);
+    bool listing = false;
+    for (std::string line; std::getline(in, line);) {
+      if (line == "commands:") { listing = true; continue; }
+      if (listing && line.empty()) break;
+      if (listing) {
+        std::string name = line.substr(2, 16);
+        name.erase(name.find_last_not_of(' ') + 1);
+        commands.push_back(name);
+      }
+    }
+  }
+  REQUIRE(commands.size() >= 12);
+  const std::vector<std::string> values = {"0", "-1", "nan", "inf", "1e300"};
+  std::size_t runs = 0, refused = 0;
+  for (const auto& cmd : commands) {
+    const std::string help = run_inflab(t.dir(), "help " + cmd).out;
+    std::set<std::string> options;
+    for (std::size_t at = help.find("\n  --"); at != std::string::npos; at = help.find("\n  --", at + 1)) {
+      const std::string line = help.substr(at + 1, help.find('\n', at + 1) - at - 1);
+      for (std::size_t o = line.find("--"); o != std::string::npos; o = line.find("--", o + 2)) {
+        std::size_t e = o + 2;
+        while (e < line.size() && (std::isalnum(static_cast<unsigned char>(line[e])) || line[e] == '-')) ++e;
+        if (e > o + 2) options.insert(line.substr(o + 2, e - o - 2));
+      }
+    }
+    REQUIRE_MESSAGE(options.count("seed"), cmd);
+    for (const auto& o : options) {
+      if (o == "dry-run" || o == "quiet" || o == "out") continue;
+      for (const auto& v : values) {
+        const Result r = run_inflab(t.dir(), cmd + " --" + o + " " + v + " --dry-run");
+        ++runs;
+        const std::string what = cmd + " --" + o + " " + v + ": exit " + std::to_string(r.code) + "\n" + r.out;
+        if (r.code == 2) {
+          ++refused;
+          CHECK_MESSAGE(r.out.find("--" + o) != std::string::npos, what);  // names the option
+          continue;
+        }
+        REQUIRE_MESSAGE(r.code == 0, what);
+        const json s = json::parse(r.out.substr(r.out.find('{')));
+        REQUIRE_MESSAGE(s.contains(o), what);
+        // recorded as given: the same number, or the same text
+        const json& got = s[o];
+        if (got.is_number()) CHECK_MESSAGE(got.get<double>() == std::stod(v), what);
+        else if (got.is_string()) CHECK_MESSAGE(got.get<std::string>() == v, what);
+        else if (got.is_array()) CHECK_MESSAGE((got.size() == 1 && got[0].is_number() && got[0].get<double>() == std::stod(v)), what);
+        else CHECK_MESSAGE(false, what);
+      }
+    }
+  }
+  MESSAGE(runs << " runs, " << refused << " refused");
+  CHECK(runs > 500);
 }
