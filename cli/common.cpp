@@ -412,12 +412,12 @@ void say(const Common& c, const std::string& text) {
 }
 
 // "Files: DIR/{a, b, …}": what the run directory holds, listed from it (so never a file the
-// command did not write), without the lock and partial writes
+// command did not write), without the lock and partial writes, and index.html (written next)
 static std::string files_line(const RunDir& rd) {
-  std::vector<std::string> names;
+  std::vector<std::string> names = {"index.html"};
   for (const auto& e : std::filesystem::directory_iterator(rd.dir())) {
     const std::string f = e.path().filename().string();
-    if (f.empty() || f[0] == '.' || f.find(".tmp-") != std::string::npos) continue;
+    if (f.empty() || f[0] == '.' || f.find(".tmp-") != std::string::npos || f == "index.html") continue;
     names.push_back(e.is_directory() ? f + "/" : f);
   }
   std::sort(names.begin(), names.end());
@@ -430,8 +430,8 @@ void finish(const Common& c, const RunDir& rd, const std::string& screen, const 
   std::string s = screen;
   if (const mpi::Session* m = mpi::session(); m && m->size() > 1)  // results do not depend on it; the screen says it
     s += "ran on " + std::to_string(m->size()) + " MPI ranks × " + std::to_string(c.threads) + (c.threads == 1 ? " thread\n" : " threads\n");
-  r.write(rd, "inflab " + rd.command() + " — " + rd.dir(), s);
   s += files_line(rd);
+  r.write(rd, "inflab " + rd.command() + " — " + rd.dir(), s);
   say(c, s);
   if (c.quiet) {  // --quiet silences results, never a warning: those lines go to stderr
     std::istringstream in(s);

@@ -254,9 +254,15 @@ SelfCost self_cost(Estimator e, const EstimatorSettings&) {
   return r.method && *r.method != Method::Exact ? SelfCost::SolvePerRow : SelfCost::Cheap;
 }
 
-Tensor self_influence(Estimator e, const Trained& t, const EstimatorSettings& s) {
+Tensor self_influence(Estimator e, const Trained& t, const EstimatorSettings& s, std::string* warning) {
   const EstimatorRow& r = row_of(e);
   if (!r.self) throw Error(r.name + " has no self-influence form");
+  if (warning) warning->clear();
+  if (r.method && warning) {  // the inverse-HVP rows: their solves' warnings
+    const EstimatorSettings rs = for_row(r, s);
+    const CurvatureOperator A(t.obj, t.train, t.theta, rs.curvature);
+    return self_influence(A, rs.solver, warning);
+  }
   return r.self(t, for_row(r, s));
 }
 

@@ -101,6 +101,8 @@ void check_feasible(Estimator e, const EstimatorSettings& s, std::size_t p);
 Estimate estimate(Estimator e, const Trained& t, const std::vector<std::size_t>& test_rows, const EstimatorSettings& s);
 SelfCost self_cost(Estimator e, const EstimatorSettings& s);
 // Self-influence of every training row [n]; an Error when self_cost is None.
-Tensor self_influence(Estimator e, const Trained& t, const EstimatorSettings& s);
+// warning (given): what an inverse-HVP row's self-influence cannot vouch for (influence.hpp's
+// self_influence), "" when nothing.
+Tensor self_influence(Estimator e, const Trained& t, const EstimatorSettings& s, std::string* warning = nullptr);
 
 }  // namespace inflab::influence

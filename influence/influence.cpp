@@ -154,6 +154,13 @@ Tensor self_influence(const CurvatureOperator& A, const SolverChoice& c, std::st
   if (c.method == Method::Exact && !A.kfac()) {
     check_damping(c.damping);
     const Eigen e = dense_eigen(A, c.exact.max_gib);
+    if (warning && c.exact.indefinite == ExactOptions::Invert) {
+      std::size_t negative = 0;
+      for (std::size_t k = 0; k < p; ++k) negative += e.values(k) + c.damping <= 0;
+      if (negative)
+        *warning = std::to_string(negative) + " of " + std::to_string(p) +
+                   " eigenvalues of H + μI are ≤ 0: a row's self-influence gᵀ(H + μI)⁻¹g can be negative or unbounded — add damping";
+    }
     // s_i = Σ_k (vₖᵀgᵢ)² / λₖ: the coordinates of a block of gradients in the eigenbasis by
     // one GEMM (U = G V), not a p × p loop per row
     constexpr std::size_t kBlock = 64;
@@ -177,12 +184,15 @@ Tensor self_influence(const CurvatureOperator& A, const SolverChoice& c, std::st
     }
     return out;
   }
+  std::size_t warned = 0;
+  std::string first;
   for (std::size_t i = 0; i < n; ++i) {
     const Tensor g = per_example_gradient(A.objective_fn(), A.train(), A.theta(), i);
     const SolveResult r = solve(A, g, c);
-    if (warning && warning->empty() && !r.warning.empty()) *warning = "row " + std::to_string(i) + ": " + r.warning;
+    if (!r.warning.empty() && warned++ == 0) first = "row " + std::to_string(i) + ": " + r.warning;
     out(i) = dot(g, r.x);
   }
+  if (warning && warned) *warning = std::to_string(warned) + " of " + std::to_string(n) + " rows' solves warned; the first, " + first;
   return out;
 }
 

@@ -78,7 +78,8 @@ Tensor parameter_change(const CurvatureOperator& A, std::size_t row, const Solve
 // Self-influence ∇ℓ̃(zᵢ)ᵀ(H + μI)⁻¹∇ℓ̃(zᵢ) for every row (not divided by n); one dense
 // eigendecomposition when method is exact, else one solve per row.
 // With an indefinite H the exact path follows c.exact.indefinite (abs, drop) as solves do.
-// `warning` (if given) receives the first solve warning (iterative methods).
+// `warning` (if given): how many rows' solves warned and the first warning (iterative methods);
+// for exact with indefinite = invert, the count of eigenvalues of H + μI that are ≤ 0.
 Tensor self_influence(const CurvatureOperator& A, const SolverChoice& c, std::string* warning = nullptr);
 
 struct Ranked {

@@ -6,6 +6,8 @@
 #include <numeric>
 #include <set>
 
+#include "util/format.hpp"
+
 namespace inflab::influence {
 
 namespace {
@@ -107,7 +109,15 @@ std::string undefined_reason(const Tensor& p, const Tensor& a) {
   if (p.size() != a.size())
     throw Error("undefined_reason: " + std::to_string(p.size()) + " predicted values against " + std::to_string(a.size()) + " actual");
   if (p.size() < 3) return "fewer than 3 points (n = " + std::to_string(p.size()) + ")";
-  if (!all_finite(p) || !all_finite(a)) return "non-finite values";
+  if (!all_finite(p) || !all_finite(a)) {  // named: one bad retrain must not hide behind "n/a"
+    std::string at;
+    std::size_t bad = 0;
+    for (std::size_t i = 0; i < p.size(); ++i)
+      for (const auto& [v, what] : {std::pair<double, const char*>{p.data()[i], "predicted"}, {a.data()[i], "actual"}})
+        if (!std::isfinite(v) && ++bad <= 5)
+          at += (at.empty() ? "" : ", ") + std::string(what) + " " + shortest(v) + " at row " + std::to_string(i) + " of the table";
+    return "non-finite values (" + at + (bad > 5 ? ", and " + std::to_string(bad - 5) + " more" : "") + ")";
+  }
   auto constant = [](const Tensor& v) {
     for (std::size_t i = 1; i < v.size(); ++i)
       if (v.data()[i] != v.data()[0]) return false;

@@ -68,7 +68,10 @@ py::dict influence(const PyProblem& p, const std::vector<std::size_t>& test_rows
 Array self_influence(const PyProblem& p, const std::string& method, const py::kwargs& kw) {
   const auto e = influence::estimators().parse(method);
   const auto s = settings_of(e, kw);
-  return to_numpy(interruptible([&] { return influence::self_influence(e, ex::trained(*p.p, false), s); }));
+  std::string warning;
+  const Array out = to_numpy(interruptible([&] { return influence::self_influence(e, ex::trained(*p.p, false), s, &warning); }));
+  if (!warning.empty()) warn("self-influence: " + warning);
+  return out;
 }
 
 py::dict loo_dict(const PyProblem& p, const ex::LooEvaluation& e) {

@@ -47,7 +47,7 @@ TEST_CASE("correlations need 3 points; undefined_reason says why; zero actual ch
   CHECK(std::isnan(or_nan(pearson, pred, zero)));
   CHECK(undefined_reason(full({4}, 2.0), pred) == "the predictions are constant");
   CHECK(undefined_reason(pred, full({4}, 1.5)) == "the actual changes are constant");
-  CHECK(undefined_reason(pred, tensor({4}, {1, std::nan(""), 2, 3})) == "non-finite values");
+  CHECK(undefined_reason(pred, tensor({4}, {1, std::nan(""), 2, 3})) == "non-finite values (actual nan at row 1 of the table)");
   CHECK(undefined_reason(pred, tensor({4}, {1, 0, 2, 3})) == "");
   CHECK(error_of([&] { undefined_reason(pred, two_a); }).find("4 predicted values against 2") != std::string::npos);
   // strictly same-signed pairs only: an actual 0 (or a predicted 0) agrees with nothing

@@ -119,3 +119,16 @@ def test_tracin_over_the_steps_saved_while_training():
         p.influence(t, "tracin", save_steps="3")
     with pytest.raises(ValueError, match="tracin needs parameters saved during training"):
         inflab.Problem(hidden=[8]).influence(t, "tracin")
+
+
+def test_self_influence_warns_where_its_solves_cannot_be_trusted():
+    # a deep unregularised fit: H + μI has negative eigenvalues, so gᵀ(H + μI)⁻¹g is not a norm
+    p = inflab.Problem(dataset="iris", depth=2, width=8, weight_decay=0.0, seed=0)
+    with pytest.warns(RuntimeWarning, match="eigenvalues of H \\+ μI are ≤ 0"):
+        s = p.self_influence("exact")
+    assert s.shape == (p.n_train,) and np.any(s < 0)
+    with pytest.warns(RuntimeWarning, match="rows' solves warned"):
+        p.self_influence("cg", damping=1e-6, max_iterations=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.all(p.self_influence("exact", damping=10.0) > 0)  # damped past λmin: positive, no warning
