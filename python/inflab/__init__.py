@@ -27,7 +27,7 @@ from . import _core
 from .pytorch import describe as _describe, model_json as _model_json
 from .results import Result
 
-__all__ = ["Problem", "Result", "from_torch", "estimators", "fragility", "mlp_json"]
+__all__ = ["Problem", "Result", "dataset", "from_torch", "estimators", "fragility", "mlp_json"]
 
 # the Problem methods that return a plain array or number, passed through unchanged
 _PLAIN = ("value", "gradient", "hvp", "hessian", "outputs", "jvp", "losses", "per_example_gradients", "self_influence",
@@ -165,6 +165,14 @@ def from_torch(module, X, y, X_test=None, y_test=None, loss="cross_entropy", wei
     p = Problem._wrap(_core.Problem.from_model(_model_json(module), _describe(module), loss, weight_decay, X, y, X_test, y_test, 0))
     p.theta = p.theta_from_torch(module)
     return p
+
+
+def dataset(**spec):
+    """The data of a problem spec without a model: X_train, y_train, X_test, y_test as the model
+    would see them (split, subsampled, standardised or scaled), source_rows_train/_test (each
+    row's row in the dataset file), class_names. spec: dataset, classes, n_train, n_test,
+    test_fraction, seed (as Problem)."""
+    return Result("dataset", _core.dataset(**spec), ())
 
 
 def estimators():

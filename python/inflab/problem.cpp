@@ -335,7 +335,27 @@ ex::ProblemSpec spec_of(const py::kwargs& kw) {
   return s;
 }
 
+// The data of a spec as the model would see them, without a model: X, y and the source rows of
+// each split, and the class names.
+py::dict dataset(const py::kwargs& kw) {
+  const ex::ProblemSpec s = spec_of(kw);
+  const data::TrainTest tt = interruptible([&] { return ex::load_data(s); });
+  py::dict d;
+  for (const auto& [key, split] : {std::pair<const char*, const data::Dataset*>{"train", &tt.train}, {"test", &tt.test}}) {
+    const std::string k = key;
+    std::vector<std::size_t> src(split->size());
+    for (std::size_t i = 0; i < src.size(); ++i) src[i] = split->source_row(i);
+    d[("X_" + k).c_str()] = to_numpy(split->X);
+    if (split->y.empty()) d[("y_" + k).c_str()] = to_numpy(split->targets);
+    else d[("y_" + k).c_str()] = to_numpy(split->y);
+    d[("source_rows_" + k).c_str()] = to_numpy(src);
+  }
+  d["class_names"] = tt.train.class_names, d["name"] = tt.train.name;
+  return d;
+}
+
 py::class_<PyProblem> bind_problem(py::module_& m) {
+  m.def("dataset", &dataset, "the data of a problem spec (dataset, classes, n_train, n_test, test_fraction, seed) as numpy arrays");
   return py::class_<PyProblem>(m, "Problem", "a dataset, a model and θ̂: from the CLI's spec (trained to a tolerance) or from arrays and a model")
       .def(py::init(&make_problem))
       .def_static("from_model", &problem_from_model, py::arg("model_json"), py::arg("description"), py::arg("loss"), py::arg("weight_decay"),

@@ -129,3 +129,17 @@ def test_training_with_every_optimizer(iris):
             assert len(f.history_loss) == 30 and f.steps == 30
     with pytest.raises(ValueError, match="grad_tol must be > 0"):
         p.train("lbfgs", grad_tol=0)
+
+
+def test_dataset_is_the_problems_data_with_its_source_rows():
+    d = inflab.dataset(dataset="iris", seed=0)
+    p = inflab.Problem(dataset="iris", seed=0)
+    X, y = p.data("train")
+    assert d.X_train.shape == (120, 4) and d.X_test.shape == (30, 4) and d.class_names == ["setosa", "versicolor", "virginica"]
+    assert np.array_equal(d.X_train, X) and np.array_equal(d.y_train, y)
+    assert np.array_equal(d.source_rows_train, p.source_rows("train")) and np.array_equal(d.source_rows_test, p.source_rows("test"))
+    rows = np.concatenate([d.source_rows_train, d.source_rows_test])
+    assert sorted(rows) == list(range(150))  # every row of the file once, in one split
+    assert abs(d.X_train.mean()) < 1e-12  # standardised on the training rows
+    with pytest.raises(ValueError, match="^n_train 1000: 'iris/train' has only 120 rows"):  # spelled as Python passes it
+        inflab.dataset(dataset="iris", n_train=1000)

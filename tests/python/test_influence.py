@@ -97,7 +97,7 @@ def test_bad_input_is_a_value_error_naming_it(iris):
         (lambda: p.losses("valid"), "split must be 'train' or 'test'"),
         (lambda: p.per_example_gradients(rows=[500]), "rows: 500 is not a row of the train split"),
         (lambda: inflab.Problem(dataset="nope"), "unknown dataset 'nope'"),
-        (lambda: inflab.Problem(n_train=3), "--n-train 3 leaves rows of 1 of the 3 classes"),
+        (lambda: inflab.Problem(n_train=3), "^n_train 3 leaves rows of 1 of the 3 classes.*\\(raise n_train\\)"),
         (lambda: inflab.Problem(widht=3), "unknown problem setting 'widht'"),
         (lambda: inflab.Problem.from_arrays(np.ones((5, 2)), np.ones(5)), "y must be integer class labels"),
     ]
