@@ -9,6 +9,11 @@ namespace inflab::util {
 
 using Clock = std::chrono::steady_clock;
 
+namespace {
+std::function<void(const ProgressEvent&)> g_observer;
+}
+void set_progress_observer(std::function<void(const ProgressEvent&)> f) { g_observer = std::move(f); }
+
 Progress::Progress(std::string what, std::size_t total, bool enabled)
     : what_(std::move(what)), total_(total), on_(enabled && isatty(STDERR_FILENO)), t0_(Clock::now()) {}
 
@@ -35,6 +40,13 @@ void Progress::draw(const std::string& detail) {
 
 void Progress::tick(const std::string& detail) {
   ++done_;
+  if (g_observer) {
+    const auto now = Clock::now();
+    if (done_ >= total_ || now - last_notify_ >= std::chrono::milliseconds(100)) {
+      last_notify_ = now;
+      g_observer(ProgressEvent{what_, done_, total_, std::chrono::duration<double>(now - t0_).count(), detail});
+    }
+  }
   if (!on_) return;
   last_detail_ = detail;
   pending_ = true;

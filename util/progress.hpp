@@ -4,9 +4,23 @@
 #pragma once
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
 
 namespace inflab::util {
+
+// What a progress line shows, for an observer that is not a terminal (the Python module's
+// progress callback): every Progress reports to it, shown or not, at most every 0.1 s per
+// line and on its last item.
+struct ProgressEvent {
+  std::string what;
+  std::size_t done = 0, total = 0;
+  double seconds = 0;  // since the line started
+  std::string detail;
+};
+// Installs f (empty: none) for every Progress; set it while no work ticks. f runs on the
+// ticking thread.
+void set_progress_observer(std::function<void(const ProgressEvent&)> f);
 
 class Progress {
  public:
@@ -29,7 +43,7 @@ class Progress {
   std::size_t total_, done_ = 0, skipped_ = 0;
   bool on_, pending_ = false;  // pending_: the last tick was not drawn yet
   std::string last_detail_;
-  std::chrono::steady_clock::time_point t0_, last_draw_;
+  std::chrono::steady_clock::time_point t0_, last_draw_, last_notify_;
 };
 
 }  // namespace inflab::util

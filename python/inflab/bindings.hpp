@@ -67,15 +67,38 @@ class SigintStops {
 };
 void remember_main_thread();  // at import: the thread whose calls take Ctrl-C
 
+// progress= of the long calls: True shows the CLI's progress line (on a terminal); a callable
+// receives callback(what, done, total, seconds, detail) as the work advances.
+struct ProgressArg {
+  bool line = false;
+  py::object callback = py::none();  // or the callable
+};
+ProgressArg progress_of(const py::object& progress);
+
+// While alive, every progress line of the library also calls the callback (with the GIL); an
+// exception from it asks the library to stop and is raised when the call returns (raise_if_failed).
+class ProgressCallback {
+ public:
+  explicit ProgressCallback(const py::object& callback);
+  ~ProgressCallback();
+  ProgressCallback(const ProgressCallback&) = delete;
+  ProgressCallback& operator=(const ProgressCallback&) = delete;
+  void raise_if_failed();  // with the GIL held
+ private:
+  bool installed_ = false;
+};
+
 // Runs f with the GIL released; on Ctrl-C the library stops at its next check, what it wrote
 // (a journal) stays, and KeyboardInterrupt is raised with the library's words on what was kept.
+// callback: progress_of's, called as the work advances.
 template <class F>
-auto interruptible(F&& f) -> decltype(f()) {
+auto interruptible(F&& f, const py::object& callback = py::none()) -> decltype(f()) {
   using R = decltype(f());
   util::clear_stop();
   std::optional<R> result;
   std::exception_ptr error;
   bool interrupted;
+  ProgressCallback progress(callback);
   {
     SigintStops ctrl_c;
     py::gil_scoped_release free;
@@ -87,6 +110,7 @@ auto interruptible(F&& f) -> decltype(f()) {
     interrupted = SigintStops::tripped();
   }
   util::clear_stop();
+  progress.raise_if_failed();  // the callback's own exception, over the stop it caused
   if (interrupted) {
     std::string what = "interrupted";
     try {

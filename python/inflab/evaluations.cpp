@@ -95,7 +95,7 @@ py::dict loo_dict(const PyProblem& p, const ex::LooEvaluation& e) {
 }
 
 py::dict leave_one_out(const PyProblem& p, std::size_t test_row, std::size_t top, const std::string& method, const std::string& retrain,
-                       double retrain_tol, std::size_t retrain_steps, std::size_t threads, const std::string& journal, bool progress,
+                       double retrain_tol, std::size_t retrain_steps, std::size_t threads, const std::string& journal, const py::object& progress,
                        const py::kwargs& kw) {
   check_test_row(p, test_row);
   ex::LooOptions o;
@@ -103,15 +103,17 @@ py::dict leave_one_out(const PyProblem& p, std::size_t test_row, std::size_t top
   o.estimator = influence::estimators().parse(method);
   o.settings = settings_of(o.estimator, kw);
   o.retrain = retrain_protocol(retrain, retrain_tol, retrain_steps);
-  const ex::RetrainRun run = retrain_run(threads, journal, progress);
-  const ex::LooEvaluation e = interruptible([&] { return ex::evaluate_leave_one_out(*p.p, test_row, o, run); });
+  const ProgressArg pr = progress_of(progress);
+  const ex::RetrainRun run = retrain_run(threads, journal, pr.line);
+  const ex::LooEvaluation e = interruptible([&] { return ex::evaluate_leave_one_out(*p.p, test_row, o, run); }, pr.callback);
   py::dict d = loo_dict(p, e);
   warn_caveat(e.scores);
   return d;
 }
 
 py::dict lds(const PyProblem& p, std::size_t test_row, std::size_t subsets, double alpha, const std::string& method, const std::string& retrain,
-             double retrain_tol, std::size_t retrain_steps, std::size_t threads, const std::string& journal, bool progress, const py::kwargs& kw) {
+             double retrain_tol, std::size_t retrain_steps, std::size_t threads, const std::string& journal, const py::object& progress,
+             const py::kwargs& kw) {
   check_test_row(p, test_row);
   if (!(alpha > 0 && alpha < 1)) throw py::value_error("alpha must be in (0, 1), got " + std::to_string(alpha));
   if (subsets < 3) throw py::value_error("subsets must be ≥ 3 (a rank correlation over fewer says nothing)");
@@ -120,8 +122,9 @@ py::dict lds(const PyProblem& p, std::size_t test_row, std::size_t subsets, doub
   o.estimator = influence::estimators().parse(method);
   o.settings = settings_of(o.estimator, kw);
   o.retrain = retrain_protocol(retrain, retrain_tol, retrain_steps);
-  const ex::RetrainRun run = retrain_run(threads, journal, progress);
-  const ex::LdsEvaluation e = interruptible([&] { return ex::evaluate_lds(*p.p, test_row, o, run); });
+  const ProgressArg pr = progress_of(progress);
+  const ex::RetrainRun run = retrain_run(threads, journal, pr.line);
+  const ex::LdsEvaluation e = interruptible([&] { return ex::evaluate_lds(*p.p, test_row, o, run); }, pr.callback);
   py::dict d;
   d["test_row"] = e.test_row, d["test_loss"] = e.test_loss, d["lds"] = e.lds.spearman;
   d["predicted"] = to_numpy(e.lds.predicted), d["actual"] = to_numpy(e.lds.actual), d["status"] = statuses(e.lds.retrains);
@@ -136,7 +139,7 @@ py::dict lds(const PyProblem& p, std::size_t test_row, std::size_t subsets, doub
 
 py::dict groups(const PyProblem& p, std::size_t test_row, double fraction, const std::string& kind, std::size_t count, double damping,
                 const std::string& retrain, double retrain_tol, std::size_t retrain_steps, std::size_t threads, const std::string& journal,
-                bool progress) {
+                const py::object& progress) {
   check_test_row(p, test_row);
   if (!(fraction > 0 && fraction < 1)) throw py::value_error("fraction must be in (0, 1), got " + std::to_string(fraction));
   if (count < 3) throw py::value_error("count must be ≥ 3 groups (a correlation over fewer says nothing)");
@@ -146,12 +149,13 @@ py::dict groups(const PyProblem& p, std::size_t test_row, double fraction, const
   ex::SolverChoice sc;
   sc.method = ex::Method::Exact, sc.damping = damping;
   const ex::RetrainProtocol rp = retrain_protocol(retrain, retrain_tol, retrain_steps);
-  const ex::RetrainRun run = retrain_run(threads, journal, progress);
+  const ProgressArg pr = progress_of(progress);
+  const ex::RetrainRun run = retrain_run(threads, journal, pr.line);
   const ex::GroupsRow r = interruptible([&] {
     const ex::CurvatureOperator A(*p.p->obj, p.p->train, p.p->theta);
     const ex::InverseHvp inv(A, sc);
     return ex::evaluate_group_kind(*p.p, inv, test_row, fraction, k, count, rp, run);
-  });
+  }, pr.callback);
   const auto& g = r.evaluation;
   py::dict d;
   d["test_row"] = test_row, d["kind"] = kind, d["size"] = r.size, d["fraction"] = r.fraction;
@@ -175,16 +179,17 @@ py::dict bench_scores(const ex::BenchScores& s) {
 
 py::dict benchmark(const PyProblem& p, const std::vector<std::string>& estimators, std::size_t loo_rows, std::size_t test_points,
                    std::size_t subsets, double alpha, double flip, const std::string& truth, const std::string& retrain, double retrain_tol,
-                   std::size_t threads, const std::string& journal_dir, bool progress) {
+                   std::size_t threads, const std::string& journal_dir, const py::object& progress) {
   if (!p.from_spec) throw py::value_error("benchmark needs a Problem built from a spec (its noise floor and noisy-label problem are trained from it)");
   ex::BenchmarkOptions o;
   for (const auto& e : estimators) o.entries.push_back(ex::parse_bench_entry(e));
   o.loo_rows = loo_rows, o.test_points = test_points, o.subsets = subsets, o.alpha = alpha, o.flip = flip;
   o.truth = ex::benchmark_truths().parse(truth);
   o.retrain = retrain_protocol(retrain, retrain_tol, 0);
-  const ex::RetrainRun loo = retrain_run(threads, journal_dir.empty() ? "" : journal_dir + "/retrain-loo.jsonl", progress);
-  const ex::RetrainRun ldsr = retrain_run(threads, journal_dir.empty() ? "" : journal_dir + "/retrain-lds.jsonl", progress);
-  const ex::BenchmarkResult r = interruptible([&] { return ex::run_benchmark(*p.p, o, loo, ldsr, progress); });
+  const ProgressArg pr = progress_of(progress);
+  const ex::RetrainRun loo = retrain_run(threads, journal_dir.empty() ? "" : journal_dir + "/retrain-loo.jsonl", pr.line);
+  const ex::RetrainRun ldsr = retrain_run(threads, journal_dir.empty() ? "" : journal_dir + "/retrain-lds.jsonl", pr.line);
+  const ex::BenchmarkResult r = interruptible([&] { return ex::run_benchmark(*p.p, o, loo, ldsr, pr.line); }, pr.callback);
   py::dict d;
   d["test_rows"] = to_numpy(r.test_rows), d["loo_rows"] = to_numpy(r.loo_rows);
   d["truth"] = truth, d["reference_note"] = r.reference_note, d["floor"] = to_numpy(r.floor), d["floor_note"] = r.floor_note;
@@ -203,14 +208,15 @@ py::dict benchmark(const PyProblem& p, const std::vector<std::string>& estimator
 
 py::dict fragility(const std::vector<std::size_t>& depths, const std::vector<std::size_t>& widths, const std::vector<double>& decays,
                    std::size_t seeds, std::size_t top, std::size_t random_tests, double damping, const std::string& retrain, double retrain_tol,
-                   std::size_t retrain_steps, std::size_t threads, const py::kwargs& spec) {
+                   std::size_t retrain_steps, std::size_t threads, const py::object& progress, const py::kwargs& spec) {
   const ex::ProblemSpec base = spec_of(spec);
   if (seeds == 0) throw py::value_error("seeds must be ≥ 1");
   ex::FragilityOptions o;
   o.top = top, o.random_tests = random_tests;
   o.solver.method = ex::Method::Exact, o.solver.damping = damping;
   o.retrain = retrain_protocol(retrain, retrain_tol, retrain_steps);
-  const ex::RetrainRun run = retrain_run(threads, "", false);
+  const ProgressArg pr = progress_of(progress);
+  const ex::RetrainRun run = retrain_run(threads, "", pr.line);
   const auto settings = ex::fragility_settings(base, depths, widths, decays, seeds);
   std::vector<ex::FragilityRow> rows = interruptible([&] {
     std::vector<ex::FragilityRow> out;
@@ -219,7 +225,7 @@ py::dict fragility(const std::vector<std::size_t>& depths, const std::vector<std
       out.insert(out.end(), r.begin(), r.end());
     }
     return out;
-  });
+  }, pr.callback);
   py::dict d;
   std::vector<std::size_t> depth, width, seed, test_row, retrained, saddles, unresolved, parameters;
   std::vector<double> decay, pearson, spearman, mean_abs, lmin, lmax, train_acc, grad_norm;
@@ -262,7 +268,7 @@ void bind_evaluations(py::module_& m, py::class_<PyProblem>& problem) {
   m.def("fragility", &fragility, py::arg("depths") = std::vector<std::size_t>{1, 2, 3}, py::arg("widths") = std::vector<std::size_t>{},
         py::arg("decays") = std::vector<double>{0.001}, py::arg("seeds") = 1, py::arg("top") = 10, py::arg("random_tests") = 0,
         py::arg("damping") = 0.0, py::arg("retrain") = "lbfgs", py::arg("retrain_tol") = 1e-8, py::arg("retrain_steps") = 0,
-        py::arg("threads") = 1);
+        py::arg("threads") = 1, py::arg("progress") = false);
   m.def("estimators", [] {
     py::list out;
     for (const auto& r : influence::estimator_rows()) {

@@ -180,13 +180,14 @@ py::dict fit_dict(const ex::Problem& q) {
 
 // Trains θ from theta0 (None: the current θ) and makes the result θ̂.
 py::dict train(PyProblem& p, const std::string& optimizer, double grad_tol, std::size_t max_steps, std::size_t epochs, double lr,
-               double momentum, std::size_t batch_size, std::uint64_t seed, const py::object& theta0, bool progress) {
+               double momentum, std::size_t batch_size, std::uint64_t seed, const py::object& theta0, const py::object& progress) {
   nn::TrainingSpec s;
   s.optimizer = nn::optimizers().parse(optimizer);
   if (!(grad_tol >= 0) || (grad_tol == 0 && nn::to_tolerance(s.optimizer)))
     throw py::value_error("grad_tol must be > 0 for " + optimizer + " (0 is never met)");
   s.grad_tol = grad_tol, s.max_steps = max_steps, s.epochs = epochs, s.lr = lr, s.batch_size = batch_size, s.seed = seed;
-  nn::TrainOptions t = nn::train_options(s, progress);
+  const ProgressArg pr = progress_of(progress);
+  nn::TrainOptions t = nn::train_options(s, pr.line);
   t.momentum = momentum;
   Tensor st;
   const Tensor start = p.at(theta0, st);
@@ -197,7 +198,7 @@ py::dict train(PyProblem& p, const std::string& optimizer, double grad_tol, std:
       if (iterations.empty() || e.epoch > iterations.back().epoch) iterations.push_back(e);
       return true;
     };
-  const nn::TrainResult r = interruptible([&] { return nn::train(*q.obj, q.train, start, t); });
+  const nn::TrainResult r = interruptible([&] { return nn::train(*q.obj, q.train, start, t); }, pr.callback);
   q.theta = r.theta;
   q.history = nn::to_tolerance(s.optimizer) ? iterations : r.history;
   q.trajectory.clear();
@@ -210,10 +211,10 @@ py::dict train(PyProblem& p, const std::string& optimizer, double grad_tol, std:
 
 PyProblem make_problem(const py::kwargs& kw) {
   const ex::ProblemSpec s = spec_of(kw);
-  const bool progress = kw.contains("progress") && kw["progress"].cast<bool>();
+  const ProgressArg pr = progress_of(kw.contains("progress") ? py::object(kw["progress"]) : py::object(py::none()));
   const auto steps = kw.contains("save_steps") ? kw["save_steps"].cast<std::vector<std::size_t>>() : std::vector<std::size_t>{};
   PyProblem p;
-  p.p = std::make_shared<ex::Problem>(interruptible([&] { return ex::build_problem(s, progress, steps); }));
+  p.p = std::make_shared<ex::Problem>(interruptible([&] { return ex::build_problem(s, pr.line, steps); }, pr.callback));
   return p;
 }
 

@@ -132,3 +132,25 @@ def test_self_influence_warns_where_its_solves_cannot_be_trusted():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert np.all(p.self_influence("exact", damping=10.0) > 0)  # damped past λmin: positive, no warning
+
+
+def test_progress_callback_sees_the_work_and_its_exception_stops_it(logreg):
+    events = []
+    loo = logreg.leave_one_out(logreg.test_rows()[0], top=8, progress=lambda *e: events.append(e))
+    assert loo.retrains["jobs"] == 8 and events
+    what, done, total, seconds, detail = events[-1]
+    assert isinstance(what, str) and done == total == 8 and seconds >= 0  # the last item is always reported
+    assert all(b[1] >= a[1] for a, b in zip(events, events[1:]))          # done never goes back
+
+    class Enough(Exception):
+        pass
+
+    def stop(what, done, total, seconds, detail):
+        raise Enough(f"{done} of {total}")
+
+    with pytest.raises(Enough):  # the callback's own exception, after the library stopped
+        logreg.leave_one_out(logreg.test_rows()[0], top=8, progress=stop)
+    fit = logreg.train(grad_tol=1e-10, progress=lambda *e: events.append(e))  # training reports too
+    assert fit["converged"]
+    with pytest.raises(ValueError, match="progress must be True, False or a callable"):
+        logreg.leave_one_out(0, top=5, progress="yes")
