@@ -112,6 +112,7 @@ int run_lds(Args& a) {
   ex::LdsOptions o;
   const EstimatorArgs ea = read_estimator(a, pa, EstimatorScope{true, true, false});
   o.estimator = ea.method, o.settings = ea.settings;
+  o.settings.solver.exact.progress = !c.quiet;
   o.retrain = read_retrain(a);
   const std::string spec = a.text("test", "highest");
   o.subsets = a.count("subsets", 20, 3);

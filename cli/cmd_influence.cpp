@@ -70,7 +70,8 @@ int run_influence(Args& a) {
   const ProblemArgs pa = read_problem(a);
   const EstimatorArgs ea = read_estimator(a, pa, EstimatorScope{true, true, false});
   const ex::EstimatorRow& row = ex::row_of(ea.method);
-  const ex::EstimatorSettings& settings = ea.settings;
+  ex::EstimatorSettings settings = ea.settings;
+  settings.solver.exact.progress = !c.quiet;  // exact's dense H can take minutes
   const std::string spec = a.text("test", "highest");
   const std::size_t top = a.count("top", 10, 1);
   a.finish("inflab influence");
@@ -149,6 +150,7 @@ int run_validate(Args& a) {
   ex::LooOptions o;
   const EstimatorArgs ea = read_estimator(a, pa, EstimatorScope{true, true, false});
   o.estimator = ea.method, o.settings = ea.settings;
+  o.settings.solver.exact.progress = !c.quiet;
   o.retrain = read_retrain(a);
   const std::string spec = a.text("test", "highest");
   o.top = a.count("top", 20, 3);

@@ -28,7 +28,7 @@ InverseHvp::InverseHvp(const CurvatureOperator& A, SolverChoice c) : A_(A), c_(s
 SolveResult InverseHvp::operator()(const Tensor& b) const {
   if (c_.method != Method::Exact || A_.kfac()) return solve(A_, b, c_);
   const std::size_t before = A_.products();
-  if (!eigen_) eigen_ = std::make_shared<const Eigen>(dense_eigen(A_, c_.exact.max_gib));
+  if (!eigen_) eigen_ = std::make_shared<const Eigen>(dense_eigen(A_, c_.exact.max_gib, c_.exact.max_seconds, c_.exact.progress));
   auto o = c_.exact;
   o.damping = c_.damping;
   SolveResult r = solve_exact(A_, *eigen_, b, o);
@@ -153,7 +153,7 @@ Tensor self_influence(const CurvatureOperator& A, const SolverChoice& c, std::st
   Tensor out = zeros({n});
   if (c.method == Method::Exact && !A.kfac()) {
     check_damping(c.damping);
-    const Eigen e = dense_eigen(A, c.exact.max_gib);
+    const Eigen e = dense_eigen(A, c.exact.max_gib, c.exact.max_seconds, c.exact.progress);
     if (warning && c.exact.indefinite == ExactOptions::Invert) {
       std::size_t negative = 0;
       for (std::size_t k = 0; k < p; ++k) negative += e.values(k) + c.damping <= 0;

@@ -12,6 +12,7 @@
 #include "influence/kfac.hpp"
 #include "influence/spectrum.hpp"
 #include "util/format.hpp"
+#include "util/progress.hpp"
 
 namespace inflab::influence {
 
@@ -149,18 +150,21 @@ void check_dense_feasible(std::size_t p, double max_gib, double max_seconds) {
     throw Error(dense_refusal(p, before, max_gib, max_seconds, "the decomposition alone"));
 }
 
-Eigen dense_eigen(const CurvatureOperator& A, double max_gib, double max_seconds) {
+Eigen dense_eigen(const CurvatureOperator& A, double max_gib, double max_seconds, bool progress) {
   const std::size_t p = A.dim();
   check_dense_feasible(p, max_gib, max_seconds);
   // the products: dense_matrix's first block of 64 directions is timed, and the estimate
   // is checked again with that rate before the others are computed
   const Clock::time_point t0 = Clock::now();
+  util::Progress line("dense H, columns", p, progress);
   Tensor H = dense_matrix(A, 64, [&](std::size_t done) {
+    while (line.count() < done) line.tick();
     if (done == std::min<std::size_t>(64, p) && p > done) {
       const DenseCost c = dense_cost(p, since(t0) / static_cast<double>(done));
       if (c.seconds > max_seconds) throw Error(dense_refusal(p, c, max_gib, max_seconds, "products timed on the first block"));
     }
   });
+  line.done();
   return symmetric_eigen(std::move(H));
 }
 
@@ -180,7 +184,7 @@ SolveResult solve_exact(const CurvatureOperator& A, const Tensor& b, const Exact
   check_rhs(A, b, "exact solve");
   const auto t0 = Clock::now();
   const std::size_t before = A.products();
-  SolveResult r = solve_exact(A, dense_eigen(A, opt.max_gib, opt.max_seconds), b, opt);
+  SolveResult r = solve_exact(A, dense_eigen(A, opt.max_gib, opt.max_seconds, opt.progress), b, opt);
   r.products = A.products() - before;  // the dense matrix's products and the residual check
   r.seconds = since(t0);
   return r;

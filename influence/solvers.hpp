@@ -69,6 +69,7 @@ struct ExactOptions {
   double max_seconds = 600;   // refuse when dense_cost(p, measured product time).seconds exceeds this:
                               // p = 2000 estimates ~10 s (+ products), the 12 730-parameter
                               // Fashion-MNIST MLP ~41 min before its products
+  bool progress = false;      // a progress line while the dense matrix's columns are computed
 };
 SolveResult solve_exact(const CurvatureOperator& A, const Tensor& b, const ExactOptions& opt = {});
 // The refusal of a dense p × p decomposition that dense_eigen would make before any product
@@ -85,7 +86,7 @@ struct Eigen {
   Tensor values;   // [p] ascending
   Tensor vectors;  // [p, p], column i is the eigenvector of values(i)
 };
-Eigen dense_eigen(const CurvatureOperator& A, double max_gib = 8, double max_seconds = 600);
+Eigen dense_eigen(const CurvatureOperator& A, double max_gib = 8, double max_seconds = 600, bool progress = false);
 // The same for a symmetric matrix already assembled (e.g. by dense_matrix), consumed.
 Eigen symmetric_eigen(Tensor H);
 // The exact solve with a decomposition computed before (many right-hand sides, one dsyevd).

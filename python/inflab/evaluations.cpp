@@ -36,10 +36,24 @@ void warn_caveat(const ex::Scores& s) {
   if (!s.caveat.empty()) warn(s.caveat);
 }
 
+// The estimator's settings from the keyword arguments other than progress, and progress=.
+std::pair<influence::EstimatorSettings, ProgressArg> settings_and_progress(influence::Estimator e, const py::kwargs& kw) {
+  py::kwargs rest;
+  py::object progress = py::none();
+  for (const auto& [k, v] : kw) {
+    if (std::string(py::str(k)) == "progress") progress = py::reinterpret_borrow<py::object>(v);
+    else rest[k] = v;
+  }
+  std::pair<influence::EstimatorSettings, ProgressArg> out{settings_of(e, rest), progress_of(progress)};
+  out.first.solver.exact.progress = out.second.line;
+  return out;
+}
+
 py::dict influence(const PyProblem& p, const std::vector<std::size_t>& test_rows, const std::string& method, const py::kwargs& kw) {
   const auto e = influence::estimators().parse(method);
-  const auto s = settings_of(e, kw);
-  const influence::Estimate est = interruptible([&] { return influence::estimate(e, ex::trained(*p.p, false), test_rows, s); });
+  const auto [s, pr] = settings_and_progress(e, kw);
+  const influence::Estimate est =
+      interruptible([&] { return influence::estimate(e, ex::trained(*p.p, pr.line), test_rows, s); }, pr.callback);
   py::dict d;
   const auto& row = influence::row_of(e);
   d["values"] = to_numpy(est.predicted);
@@ -67,9 +81,10 @@ py::dict influence(const PyProblem& p, const std::vector<std::size_t>& test_rows
 
 Array self_influence(const PyProblem& p, const std::string& method, const py::kwargs& kw) {
   const auto e = influence::estimators().parse(method);
-  const auto s = settings_of(e, kw);
+  const auto [s, pr] = settings_and_progress(e, kw);
   std::string warning;
-  const Array out = to_numpy(interruptible([&] { return influence::self_influence(e, ex::trained(*p.p, false), s, &warning); }));
+  const Array out =
+      to_numpy(interruptible([&] { return influence::self_influence(e, ex::trained(*p.p, pr.line), s, &warning); }, pr.callback));
   if (!warning.empty()) warn("self-influence: " + warning);
   return out;
 }
