@@ -361,9 +361,9 @@ int run_study_groups(Args& a) {
   const std::size_t count = a.count("groups", 10, 3);
   const auto kinds = a.choices("kinds", ex::group_kinds(), "random,knn,gradient");
   const bool select = !a.flag("no-select");
-  a.finish("inflab study groups");
   for (double f : fractions)
     if (!(f > 0 && f < 1)) throw UsageError("--fractions: " + shortest(f) + " is not in (0, 1)");
+  a.finish("inflab study groups");
   const RunDir rd(c.out, "study groups", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
   std::filesystem::create_directories(rd.path("retrain"));

@@ -359,13 +359,17 @@ Problem load_problem(const std::string& dir) {
   Problem p;
   p.spec = spec_from_json(j.at("spec"), pj.string());
   data::TrainTest tt;
-  try {
+  const bool relative = p.spec.dataset.rfind("csv:", 0) == 0 && fs::path(p.spec.dataset.substr(4)).is_relative();
+  const std::string whose = "checkpoint '" + dir + "': its problem.json's data (--dataset " + p.spec.dataset + ") cannot be loaded" +
+                            (relative ? " — a relative path, read from the current directory, not the one it was trained in" : "") + ": ";
+  try {  // the data of the spec, named as the checkpoint's, each kind of error kept
     tt = load_data(p.spec);
-  } catch (const Error& e) {  // the data of the spec, named as the checkpoint's
-    const bool relative = p.spec.dataset.rfind("csv:", 0) == 0 && fs::path(p.spec.dataset.substr(4)).is_relative();
-    throw Error("checkpoint '" + dir + "': its problem.json's data (--dataset " + p.spec.dataset + ") cannot be loaded" +
-                (relative ? " — a relative path, read from the current directory, not the one it was trained in" : std::string()) + ": " +
-                e.what());
+  } catch (const Interrupted&) {
+    throw;
+  } catch (const SettingError& e) {
+    throw SettingError(whose + e.what());
+  } catch (const Error& e) {
+    throw Error(whose + e.what());
   }
   p.train = std::move(tt.train);
   p.test = std::move(tt.test);

@@ -154,12 +154,14 @@ Tensor self_influence(const CurvatureOperator& A, const SolverChoice& c, std::st
   if (c.method == Method::Exact && !A.kfac()) {
     check_damping(c.damping);
     const Eigen e = dense_eigen(A, c.exact.max_gib, c.exact.max_seconds, c.exact.progress);
-    if (warning && c.exact.indefinite == ExactOptions::Invert) {
-      std::size_t negative = 0;
-      for (std::size_t k = 0; k < p; ++k) negative += e.values(k) + c.damping <= 0;
-      if (negative)
-        *warning = std::to_string(negative) + " of " + std::to_string(p) +
-                   " eigenvalues of H + μI are ≤ 0: a row's self-influence gᵀ(H + μI)⁻¹g can be negative or unbounded — add damping";
+    if (warning) {  // as solve_exact reads them: negative, and 0 to rounding (unbounded 1/λ)
+      const EigenSigns s = eigen_signs(e, c.damping, A.kind());
+      const bool drops = c.exact.indefinite == ExactOptions::Drop && s.rounding < c.exact.drop_below;
+      const std::size_t negative = c.exact.indefinite == ExactOptions::Invert ? s.negative : 0, zero = drops ? 0 : s.zero;
+      if (negative || zero)
+        *warning = std::to_string(negative + zero) + " of " + std::to_string(p) + " eigenvalues of H + μI are ≤ 0 (" +
+                   std::to_string(negative) + " negative, " + std::to_string(zero) + " 0 to rounding): a row's self-influence " +
+                   "gᵀ(H + μI)⁻¹g can be negative or unbounded — add damping";
     }
     // s_i = Σ_k (vₖᵀgᵢ)² / λₖ: the coordinates of a block of gradients in the eigenbasis by
     // one GEMM (U = G V), not a p × p loop per row

@@ -190,6 +190,26 @@ SolveResult solve_exact(const CurvatureOperator& A, const Tensor& b, const Exact
   return r;
 }
 
+EigenSigns eigen_signs(const Eigen& e, double damping, Curvature kind) {
+  // LAPACK's eigenvalues are accurate to about p·ε·max|λ|: within that of 0 an eigenvalue's sign
+  // is rounding. The Gauss–Newton matrix is positive semi-definite by construction, so all its
+  // negative eigenvalues are rounding (of the products it is built from): on a saturated
+  // network it shows dozens, down to −1e-19, which are not curvature.
+  const std::size_t p = e.values.size();
+  double largest = 0;
+  for (std::size_t k = 0; k < p; ++k) largest = std::max(largest, std::fabs(e.values(k)));
+  EigenSigns s;
+  s.rounding = static_cast<double>(p) * std::numeric_limits<double>::epsilon() * largest;
+  if (kind != Curvature::Hessian)
+    for (std::size_t k = 0; k < p; ++k) s.rounding = std::max(s.rounding, -e.values(k));
+  for (std::size_t k = 0; k < p; ++k) {
+    const double lam = e.values(k) + damping;
+    if (lam < -s.rounding) ++s.negative;
+    else if (std::fabs(lam) <= s.rounding) ++s.zero;
+  }
+  return s;
+}
+
 SolveResult solve_exact(const CurvatureOperator& A, const Eigen& e, const Tensor& b, const ExactOptions& opt) {
   check_damping(opt.damping);
   check_rhs(A, b, "exact solve");
@@ -198,22 +218,13 @@ SolveResult solve_exact(const CurvatureOperator& A, const Eigen& e, const Tensor
   SolveResult r;
   r.method = Method::Exact;
   r.x = zeros({p});
-  // LAPACK's eigenvalues are accurate to about p·ε·max|λ|: within that of 0 an eigenvalue's sign
-  // is rounding. The Gauss–Newton matrix is positive semi-definite by construction, so all its
-  // negative eigenvalues are rounding (of the products it is built from): on a saturated
-  // network it shows dozens, down to −1e-19, which are not curvature.
-  const bool semidefinite = A.kind() != Curvature::Hessian;
-  double largest = 0;
-  for (std::size_t k = 0; k < p; ++k) largest = std::max(largest, std::fabs(e.values(k)));
-  double rounding = static_cast<double>(p) * std::numeric_limits<double>::epsilon() * largest;
-  if (semidefinite)
-    for (std::size_t k = 0; k < p; ++k) rounding = std::max(rounding, -e.values(k));
-  std::size_t zero = 0;
+  const EigenSigns signs = eigen_signs(e, opt.damping, A.kind());
+  const std::size_t zero = signs.zero;
+  const double rounding = signs.rounding;
+  r.negative = signs.negative;
   for (std::size_t k = 0; k < p; ++k) {
     const double lam = e.values(k) + opt.damping;
     r.eigenvalues.push_back(e.values(k));
-    if (lam < -rounding) ++r.negative;
-    else if (std::fabs(lam) <= rounding) ++zero;
     double f;
     if (opt.indefinite == ExactOptions::Abs) f = std::fabs(lam);
     else if (opt.indefinite == ExactOptions::Drop) {

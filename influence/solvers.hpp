@@ -91,6 +91,15 @@ Eigen dense_eigen(const CurvatureOperator& A, double max_gib = 8, double max_sec
 Eigen symmetric_eigen(Tensor H);
 // The exact solve with a decomposition computed before (many right-hand sides, one dsyevd).
 SolveResult solve_exact(const CurvatureOperator& A, const Eigen& e, const Tensor& b, const ExactOptions& opt = {});
+// How the eigenvalues λ + μ of a decomposition split: below −rounding (negative) and within
+// ±rounding of 0 (zero to rounding), rounding = p·ε·max|λ| — and for a curvature that is positive
+// semi-definite by construction (Gauss–Newton, K-FAC), at least its most negative λ: there every
+// negative eigenvalue is rounding of the products it was built from.
+struct EigenSigns {
+  std::size_t negative = 0, zero = 0;
+  double rounding = 0;
+};
+EigenSigns eigen_signs(const Eigen& e, double damping, Curvature kind);
 
 // (A + μI) x = b for a K-FAC or EK-FAC operator (A.kfac() set), inverted in the factors'
 // eigenbases (exact for that matrix); checked and measured like every solve (method exact).

@@ -40,15 +40,15 @@ void Progress::draw(const std::string& detail) {
 
 void Progress::tick(const std::string& detail) {
   ++done_;
+  last_detail_ = detail;
   if (g_observer) {
     const auto now = Clock::now();
     if (done_ >= total_ || now - last_notify_ >= std::chrono::milliseconds(100)) {
-      last_notify_ = now;
+      last_notify_ = now, notified_ = done_;
       g_observer(ProgressEvent{what_, done_, total_, std::chrono::duration<double>(now - t0_).count(), detail});
     }
   }
   if (!on_) return;
-  last_detail_ = detail;
   pending_ = true;
   if (done_ >= total_ || Clock::now() - last_draw_ >= std::chrono::milliseconds(100)) draw(detail);
 }
@@ -59,6 +59,10 @@ void Progress::skip(std::size_t n) {
 }
 
 void Progress::done() {
+  if (g_observer && done_ != notified_) {  // the last count, if the throttle held it back
+    notified_ = done_;
+    g_observer(ProgressEvent{what_, done_, total_, std::chrono::duration<double>(Clock::now() - t0_).count(), last_detail_});
+  }
   if (!on_ || done_ == skipped_) return;
   if (pending_) draw(last_detail_);
   std::fprintf(stderr, "\n");

@@ -40,7 +40,7 @@ class Progress {
  private:
   void draw(const std::string& detail);
   std::string what_;
-  std::size_t total_, done_ = 0, skipped_ = 0;
+  std::size_t total_, done_ = 0, skipped_ = 0, notified_ = 0;
   bool on_, pending_ = false;  // pending_: the last tick was not drawn yet
   std::string last_detail_;
   std::chrono::steady_clock::time_point t0_, last_draw_, last_notify_;

@@ -4,6 +4,8 @@
 #pragma once
 #include <exception>
 #include <memory>
+#include <mutex>
+#include <stdexcept>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,7 +63,8 @@ class SigintStops {
   ~SigintStops();
   SigintStops(const SigintStops&) = delete;
   SigintStops& operator=(const SigintStops&) = delete;
-  static bool tripped();  // a SIGINT arrived while one was alive
+  static bool tripped();  // a SIGINT arrived while the last installed one was alive
+  bool installed() const { return installed_; }
  private:
   bool installed_ = false;
 };
@@ -79,6 +82,7 @@ ProgressArg progress_of(const py::object& progress);
 // exception from it asks the library to stop and is raised when the call returns (raise_if_failed).
 class ProgressCallback {
  public:
+  static bool inside();  // on a thread that is running a callback now (inflab may not be called there)
   explicit ProgressCallback(const py::object& callback);
   ~ProgressCallback();
   ProgressCallback(const ProgressCallback&) = delete;
@@ -88,27 +92,38 @@ class ProgressCallback {
   bool installed_ = false;
 };
 
+// One long call at a time: the stop request, the SIGINT handler and the progress observer are
+// the process's (Python threads calling at once wait for each other).
+std::mutex& long_call_lock();
+
 // Runs f with the GIL released; on Ctrl-C the library stops at its next check, what it wrote
 // (a journal) stays, and KeyboardInterrupt is raised with the library's words on what was kept.
 // callback: progress_of's, called as the work advances.
 template <class F>
 auto interruptible(F&& f, const py::object& callback = py::none()) -> decltype(f()) {
   using R = decltype(f());
+  if (ProgressCallback::inside()) throw std::runtime_error("inflab cannot be called from its own progress callback");
+  std::unique_lock<std::mutex> one;
+  {
+    py::gil_scoped_release free;  // waiting for another thread's call without holding the GIL
+    one = std::unique_lock<std::mutex>(long_call_lock());
+  }
   util::clear_stop();
   std::optional<R> result;
   std::exception_ptr error;
-  bool interrupted;
   ProgressCallback progress(callback);
+  bool handled;  // this call took SIGINT (Python's main thread)
   {
-    SigintStops ctrl_c;
+    SigintStops ctrl_c;  // restored after the GIL is back (destruction order): no SIGINT falls between
+    handled = ctrl_c.installed();
     py::gil_scoped_release free;
     try {
       result.emplace(f());
     } catch (...) {
       error = std::current_exception();
     }
-    interrupted = SigintStops::tripped();
   }
+  const bool interrupted = handled && SigintStops::tripped();
   util::clear_stop();
   progress.raise_if_failed();  // the callback's own exception, over the stop it caused
   if (interrupted) {

@@ -20,9 +20,14 @@ extern "C" void on_sigint(int) {
 
 void remember_main_thread() { g_main = py::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>(); }
 
+std::mutex& long_call_lock() {
+  static std::mutex m;
+  return m;
+}
+
 SigintStops::SigintStops() {
+  if (PyThread_get_thread_ident() != g_main) return;  // another thread: the main thread's Ctrl-C is Python's
   g_tripped = false;
-  if (PyThread_get_thread_ident() != g_main) return;
   struct sigaction mine {};
   mine.sa_handler = on_sigint;
   sigemptyset(&mine.sa_mask);

@@ -12,7 +12,10 @@ namespace inflab::python {
 namespace {
 std::mutex g_lock;  // one tick at a time into Python (retraining ticks from its workers)
 std::optional<py::error_already_set> g_failed;
+thread_local bool g_inside = false;
 }  // namespace
+
+bool ProgressCallback::inside() { return g_inside; }
 
 ProgressArg progress_of(const py::object& progress) {
   ProgressArg a;
@@ -34,10 +37,18 @@ ProgressCallback::ProgressCallback(const py::object& callback) {
     const std::lock_guard<std::mutex> one(g_lock);
     if (g_failed) return;
     py::gil_scoped_acquire gil;
+    g_inside = true;
     try {
       callback(e.what, e.done, e.total, e.seconds, e.detail);
+      g_inside = false;
     } catch (py::error_already_set& err) {
+      g_inside = false;
       g_failed.emplace(std::move(err));
+      util::request_stop();
+    } catch (const std::exception& err) {  // e.g. a conversion: raised as a RuntimeError
+      g_inside = false;
+      PyErr_SetString(PyExc_RuntimeError, (std::string("progress callback: ") + err.what()).c_str());
+      g_failed.emplace();
       util::request_stop();
     }
   });
