@@ -110,15 +110,19 @@ int run_hessian(Args& a) {
   nn::save_npy(rd.path("hessian.npy"), H);
   const experiments::Eigen e = experiments::symmetric_eigen(H);
   CsvLog ev(rd.path("eigenvalues.csv"), {"index", "eigenvalue"});
-  std::size_t neg = 0;
-  for (std::size_t i = 0; i < e.values.size(); ++i) ev.row({std::to_string(i), CsvLog::cell(e.values(i))}), neg += e.values(i) < 0;
+  for (std::size_t i = 0; i < e.values.size(); ++i) ev.row({std::to_string(i), CsvLog::cell(e.values(i))});
+  // negative beyond rounding (a Gauss–Newton or K-FAC matrix has none: its negatives are rounding)
+  const experiments::EigenSigns signs = experiments::eigen_signs(e, 0.0, kind.kind);
+  const std::size_t neg = signs.negative;
   const double lo = e.values(0), hi = e.values(e.values.size() - 1);
-  nlohmann::json summary = {{"problem", problem_json(p)}, {"dimension", H.shape(0)}, {"largest", hi}, {"smallest", lo}, {"negative", neg},
-                            {"condition", lo > 0 ? hi / lo : INFINITY}};
+  nlohmann::json summary = {{"problem", problem_json(p)}, {"dimension", H.shape(0)}, {"largest", hi},  {"smallest", lo},
+                            {"negative", neg},           {"zero_to_rounding", signs.zero}, {"condition", lo > 0 ? hi / lo : INFINITY}};
   summary.update(curvature_json(kind));
   rd.write_json("summary.json", summary);
-  finish(c, rd, problem_line(p) + "H: " + std::to_string(H.shape(0)) + "×" + std::to_string(H.shape(0)) + " → " + rd.path("hessian.npy") +
-             "; eigenvalues " + fmt("%.4g", lo) + " .. " + fmt("%.4g", hi) + ", " + std::to_string(neg) + " negative\n");
+  const std::string matrix = kind.kind == experiments::Curvature::Hessian ? "H" : experiments::curvatures().name(kind.kind) + " matrix";
+  finish(c, rd, problem_line(p) + matrix + ": " + std::to_string(H.shape(0)) + "×" + std::to_string(H.shape(0)) + " → " + rd.path("hessian.npy") +
+             "; eigenvalues " + fmt("%.4g", lo) + " .. " + fmt("%.4g", hi) + ", " + std::to_string(neg) + " negative" +
+             (signs.zero ? ", " + std::to_string(signs.zero) + " zero to rounding (|λ| ≤ " + fmt("%.2g", signs.rounding) + ")" : "") + "\n");
   return 0;
 }
 

@@ -698,8 +698,12 @@ TEST_CASE("inflab influence: ekfac, graddot, tracin and trak against the library
     CHECK(worst(column("tk/influence.csv"), g) < 1e-7);
   }
   // the K-FAC matrix through `hessian`: symmetric, ⪰ λI
-  REQUIRE(run_inflab(t.dir(), "hessian " + ck + " --curvature kfac --fisher sampled --fisher-seed 2 --out hk").code == 0);
+  const Result hk = run_inflab(t.dir(), "hessian " + ck + " --curvature kfac --fisher sampled --fisher-seed 2 --out hk");
+  REQUIRE(hk.code == 0);
   CHECK(summary(t.file("hk/summary.json"))["smallest"].get<double>() >= 0.01 - 1e-12);
+  const std::string page = slurp(t.file("hk/index.html"));  // the screen, kept under --quiet
+  CHECK(page.find("kfac matrix: ") != std::string::npos);     // not labelled H
+  CHECK(page.find("\nH: ") == std::string::npos);
 
   auto expect = [&](const std::string& args, int code, const std::string& text) {
     CAPTURE(args);
