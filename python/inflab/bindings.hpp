@@ -103,10 +103,10 @@ template <class F>
 auto interruptible(F&& f, const py::object& callback = py::none()) -> decltype(f()) {
   using R = decltype(f());
   if (ProgressCallback::inside()) throw std::runtime_error("inflab cannot be called from its own progress callback");
-  std::unique_lock<std::mutex> one;
-  {
+  std::unique_lock<std::mutex> one(long_call_lock(), std::try_to_lock);
+  if (!one.owns_lock()) {
     py::gil_scoped_release free;  // waiting for another thread's call without holding the GIL
-    one = std::unique_lock<std::mutex>(long_call_lock());
+    one.lock();
   }
   util::clear_stop();
   std::optional<R> result;
