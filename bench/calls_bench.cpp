@@ -12,11 +12,8 @@
 // calls_setup(DIR) writes the inputs to DIR/in_*.npy; calls_time(NAME, CALLS) makes CALLS
 // calls of hvp_b, graddot_b, graddot_a or cg_a, writes the last result to DIR/out_NAME.npy (for the
 // Python side to compare) and returns the seconds per call (< 0: an unknown name).
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -35,10 +32,6 @@ using namespace inflab;
 namespace {
 volatile double sink = 0;
 
-struct Workloads;
-Workloads* g_work = nullptr;
-std::string g_dir;
-
 Tensor labels(const data::Dataset& d) {
   Tensor y = zeros({d.size()});
   for (std::size_t i = 0; i < d.size(); ++i) y(i) = static_cast<double>(d.y[i]);
@@ -52,13 +45,13 @@ double per_call(F f, std::size_t calls) {
   for (std::size_t c = 0; c < calls; ++c) f();
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count() / static_cast<double>(calls);
 }
+
 struct Workloads {
   data::Dataset b, b_test, a, a_test;  // b_test: b's first 10 rows
   nn::Objective obj_b{nn::mlp(4, {16, 16}, nn::Activation::Tanh, 3), nn::LossKind::CrossEntropy, 1e-2};
   nn::Objective obj_a{nn::mlp(784, {128, 64}, nn::Activation::Tanh, 10), nn::LossKind::CrossEntropy, 1e-2};
   Tensor theta_b, v_b, theta_a;
   influence::EstimatorSettings cg;
-  std::map<std::string, Tensor> out;
 
   Workloads() {
     b.name = "normal-120x4";
@@ -91,6 +84,8 @@ struct Workloads {
     return influence::estimate(influence::Estimator::Cg, trained, {0}, cg).predicted;
   }
 };
+Workloads* g_work = nullptr;  // calls_setup's
+std::string g_dir;
 }  // namespace
 
 extern "C" int calls_setup(const char* dir) {

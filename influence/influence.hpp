@@ -79,7 +79,8 @@ Tensor parameter_change(const CurvatureOperator& A, std::size_t row, const Solve
 // eigendecomposition when method is exact, else one solve per row.
 // With an indefinite H the exact path follows c.exact.indefinite (abs, drop) as solves do.
 // `warning` (if given): how many rows' solves warned and the first warning (iterative methods);
-// for exact with indefinite = invert, the count of eigenvalues of H + μI that are ≤ 0.
+// for exact, the eigenvalues of H + μI that make gᵀ(H + μI)⁻¹g negative or unbounded (eigen_signs:
+// negative ones under indefinite = invert, and those 0 to rounding unless dropped).
 Tensor self_influence(const CurvatureOperator& A, const SolverChoice& c, std::string* warning = nullptr);
 
 struct Ranked {

@@ -3,7 +3,6 @@
 #include <atomic>
 #include <csignal>
 
-
 #include "bindings.hpp"
 
 namespace inflab::python {
