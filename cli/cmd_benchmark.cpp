@@ -121,9 +121,9 @@ std::string screen_text(const ex::Problem& p, const ex::BenchmarkOptions& o, con
            << fmt("%.1f", r.reference.seconds) << " s; scored at " << o.loo_rows << " random rows and " << o.subsets << " subsets keeping α = "
            << shortest(o.alpha) << "; " << noisy_text(r) << "\n\n";
   screen << markdown(r, retrained)
-         << (retrained ? "\nLOO: correlation of Δ̂ with the retrained change over the removed rows, mean over test points; LDS: Spearman of Σ Δ̂ over\n"
+         << (retrained ? "\nLOO: correlation of predicted Δ with the retrained change over the removed rows, mean over test points; LDS: Spearman of Σ predicted Δ over\n"
                          "each subset's removed rows with its retrained change; AUC: self-influence as a detector of flipped labels (docs/benchmark.md).\n"
-                       : "\nLOO: correlation of Δ̂ with the reference's Δ̂ over the chosen rows, mean over test points; LDS: Spearman of Σ Δ̂ over\n"
+                       : "\nLOO: correlation of predicted Δ with the reference's predicted Δ over the chosen rows, mean over test points; LDS: Spearman of Σ predicted Δ over\n"
                          "each subset's removed rows with the reference's sum; AUC: self-influence as a detector of flipped labels (docs/benchmark.md).\n");
   return screen.str();
 }

@@ -107,7 +107,7 @@ int run_influence(Args& a) {
     summary["damping"] = settings.solver.damping;
   }
   rd.write_json("summary.json", summary);
-  screen << (row.method ? "Δ̂ is the predicted change of the test loss when the training row is removed (÷n; docs/conventions.md)" : row.units)
+  screen << (row.method ? "predicted Δ: the change of the test loss predicted for removing the training row (÷n; docs/conventions.md)" : row.units)
          << ". Rows are split rows; source_row is the row of the dataset file.\n";
   finish(c, rd, screen.str(), report);
   return 0;
@@ -119,12 +119,12 @@ std::string validate_report(const ex::Problem& p, const ex::LooEvaluation& e, co
   const std::size_t t = e.test_row, k = e.rows.size();
   s << "\n" << problem_line(p);
   s << "Test row " << t << " (source row " << p.test.source_row(t) << ", " << label_of(p.test, t) << "), loss "
-    << fmt("%.4g", e.test_loss) << ": Δ̂ for all " << p.train.size() << " training rows from " << (e.estimate.solves.empty() ? "" : "one ")
+    << fmt("%.4g", e.test_loss) << ": predicted Δ for all " << p.train.size() << " training rows from " << (e.estimate.solves.empty() ? "" : "one ")
     << estimate_line(e.estimate)
     << (e.parameters < p.theta.size() ? " on the last layer's " + std::to_string(e.parameters) + " parameters (--params last)" : "") << "\n";
-  s << "Retrained without each of the " << k << " rows with the largest |Δ̂| (" << nn::optimizers().name(rp.optimizer)
+  s << "Retrained without each of the " << k << " rows with the largest |predicted Δ| (" << nn::optimizers().name(rp.optimizer)
     << ", from θ̂): " << retrain_line(e.retrain) << "\n\n";
-  s << "  train row  source row  label            predicted Δ̂      actual Δ   retrain\n";
+  s << "  train row  source row  label            predicted Δ      actual Δ   retrain\n";
   for (std::size_t j = 0; j < std::min<std::size_t>(k, 10); ++j) {
     char line[200];
     std::snprintf(line, sizeof line, "  %9zu  %10zu  %-15s %+12.4e  %+12.4e   %s\n", e.rows[j], p.train.source_row(e.rows[j]),
@@ -135,7 +135,7 @@ std::string validate_report(const ex::Problem& p, const ex::LooEvaluation& e, co
   s << "\n  " << scores_line(e.scores) << "\n";
   if (!e.scores.caveat.empty()) s << "  over the " << e.converged_scores.n << " retrains that reached a minimum only: " << scores_line(e.converged_scores) << "\n";
   s << "\n";
-  s << "What this means: Δ̂ predicts how much this test point's loss rises when one training point is\n"
+  s << "What this means: predicted Δ is how much this test point's loss should rise when one training point is\n"
        "removed and the model retrained (positive: the point helped). The actual Δ comes from really\n"
        "retraining. Pearson near 1 says the influence function's numbers track reality; Spearman near 1\n"
        "that its ranking does; a large relative error with high correlation means right direction,\n"

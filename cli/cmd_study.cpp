@@ -157,7 +157,7 @@ json spreads_json(const std::vector<ex::SweepPoint>& pts) {
 std::string candidates_text(ex::Candidates c, std::size_t top) {
   const std::string k = std::to_string(top);
   switch (c) {
-    case ex::Candidates::TopInfluence: return "top-" + k + " by |Δ̂|";
+    case ex::Candidates::TopInfluence: return "top-" + k + " by |predicted Δ|";
     case ex::Candidates::HighestLoss: return k + " highest-loss rows";
     case ex::Candidates::Random: return k + " random rows";
   }
@@ -277,7 +277,7 @@ std::string groups_markdown(const std::vector<Row>& rows, const std::vector<Row>
        << (r.at("undefined_first").empty() ? "" : "no correlation: " + r.at("undefined_first")) << r.at("solve_warning") << " |\n";
   if (srows.empty()) return md.str();
   md << "\nMost influential group (raise the loss): actual change after retraining\n\n"
-     << "| p | size | greedy: Δ̂₁ | Δ̂₂ | actual | retrain | second-order selection: Δ̂₁ | Δ̂₂ | actual | retrain | rows in common |\n"
+     << "| p | size | greedy: first-order Δ | second-order Δ | actual | retrain | second-order selection: first-order Δ | second-order Δ | actual | retrain | rows in common |\n"
      << "|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& r : srows)
     md << "| " << r.at("fraction") << " | " << r.at("size") << " | " << fmt("%.4g", num(r, "greedy_first")) << " | "

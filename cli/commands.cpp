@@ -23,19 +23,19 @@ const std::vector<Command>& commands() {
       {"spectrum", "eigenvalues of H: exact up to --exact-up-to, else Lanczos → spectrum.csv/.svg",
        "  --curvature C  hessian, ggn, kfac or ekfac (--fisher expected|sampled|empirical, --fisher-seed S)\n  --exact-up-to P  dense eigendecomposition up to P parameters (2000)\n  --steps N      Lanczos steps (60)\n",
        "inflab spectrum --depth 3 --weight-decay 0", true, std::nullopt, false, run_spectrum},
-      {"influence", "Δ̂ of every training row for --test points → influence.csv, top.csv",
+      {"influence", "predicted Δ of every training row for --test points → influence.csv, top.csv",
        "  --test T       highest (default), random:K or split rows 3,8\n  --top K        helpful and harmful rows listed per test point (10)\n",
        "inflab influence --checkpoint runs/train/checkpoint --test 3", true, EstimatorScope{true, true, false}, false, run_influence},
       {"validate", "influence against leave-one-out retraining of the --top K rows → validate.csv, scatter.svg",
-       "  --test T       one test point: highest (default) or a split row\n  --top K        rows retrained, by |Δ̂| (20, at least 3)\n"
-       "  --params P     Δ̂ over all parameters (default) or last: the last layer only, the layers below frozen\n",
+       "  --test T       one test point: highest (default) or a split row\n  --top K        rows retrained, by |predicted Δ| (20, at least 3)\n"
+       "  --params P     predicted Δ over all parameters (default) or last: the last layer only, the layers below frozen\n",
        "inflab validate --depth 4 --weight-decay 0", true, EstimatorScope{true, true, false}, true, run_validate},
       {"group", "group influence (first, second order, Newton) against group retraining",
        "  --test T       one test point (highest)\n  --fraction P   group size as a share of the training set (0.1)\n"
        "  --groups G     groups per kind (10, at least 3)\n  --kinds K,..   random,knn,gradient (also: class)\n"
        "  --select       also the most influential group: greedy against second-order selection\n",
        "inflab group --dataset iris --classes 1,2 --model logreg --weight-decay 0.01 --fraction 0.2 --select", true, EstimatorScope{false, false, false}, true, run_group},
-      {"lds", "linear datamodeling score: Σ Δ̂ over random subsets against retraining on them",
+      {"lds", "linear datamodeling score: Σ predicted Δ over random subsets against retraining on them",
        "  --test T       one test point (highest)\n  --subsets M    random subsets (20, at least 3)\n  --alpha A      fraction each subset keeps (0.5)\n",
        "inflab lds --model logreg --classes 1,2 --weight-decay 0.01 --subsets 30", true, EstimatorScope{true, true, false}, true, run_lds},
       {"mislabel", "flip --flip of the training labels; rank rows by self-influence against training loss",
@@ -44,8 +44,8 @@ const std::vector<Command>& commands() {
       {"study fragility", "Basu, Pope & Feizi 2021: Pearson against depth, width, weight decay and test point, over seeds",
        "  --depths 1,2,3,4,6,8 --widths 5,10,25,50 --weight-decays 0,0.001\n  --random-tests N  random test points besides the highest-loss one (2)\n"
        "  --top K        rows retrained per test point (10)\n"
-       "  --candidates R which rows: top (largest |Δ̂|, default), loss (highest training loss), random\n"
-       "  --params P     Δ̂ over all parameters (default) or last: the last layer only, the layers below frozen\n"
+       "  --candidates R which rows: top (largest |predicted Δ|, default), loss (highest training loss), random\n"
+       "  --params P     predicted Δ over all parameters (default) or last: the last layer only, the layers below frozen\n"
        "  --seeds K      repeats of every setting, seed = --seed + k: a new split, subsample and initialisation (3);\n"
        "                 tables and plots show the median, quartiles and a 95% interval of the median (from 6 values)\n",
        "inflab study fragility --depths 1,2 --widths 8 --threads 2", true, EstimatorScope{false, false, false}, true, run_study_fragility},
@@ -58,7 +58,7 @@ const std::vector<Command>& commands() {
            "  --test-points M  random test points (10)   --loo-rows K  random rows left out, one retrain each (100)\n"
            "  --subsets S      LDS subsets (100)   --alpha A  share of rows each keeps (0.5)\n"
            "  --flip F         share of labels flipped for the noisy-label problem (0.1)\n"
-           "  --truth T        retrain (default) or cg: scored against Δ̂ of CG on H + μI, no retraining\n" +
+           "  --truth T        retrain (default) or cg: scored against predicted Δ of CG on H + μI, no retraining\n" +
            experiments::benchmark_truths().help("      ") +
            "  --reference-tol T (1e-10)  --reference-iterations N (10000)   the cg reference's solve\n"
            "  defaults: Fashion-MNIST with 5000 train / 500 test rows, softmax regression, λ = 0.01\n",

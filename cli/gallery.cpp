@@ -34,8 +34,8 @@ Gallery influence_gallery(const ex::Problem& p, std::size_t t, const Tensor& pre
   Gallery g{"Test row " + std::to_string(t) + " (source row " + std::to_string(src) + ") and the training rows that helped and hurt it most",
             {{"test point", "#1f77b4", {test_tile(p, t)}}}};
   for (const bool helpful : {true, false}) {
-    Strip s{helpful ? "most helpful: removing the row is predicted to raise the test loss (Δ̂ > 0)"
-                    : "most harmful: removing the row is predicted to lower the test loss (Δ̂ < 0)",
+    Strip s{helpful ? "most helpful: removing the row is predicted to raise the test loss (predicted Δ > 0)"
+                    : "most harmful: removing the row is predicted to lower the test loss (predicted Δ < 0)",
             helpful ? "#2ca02c" : "#d62728", {}};
     const auto tk = ex::top_k(predicted, show, helpful);
     for (std::size_t r = 0; r < tk.size(); ++r)

@@ -130,7 +130,7 @@ const Choices<BenchTruth>& benchmark_truths() {
   static const Choices<BenchTruth> t{
       "ground truth",
       {{"retrain", BenchTruth::Retrain, "retraining after each removal, to the --retrain protocol's tolerance"},
-       {"cg", BenchTruth::Cg, "Δ̂ of CG on H + μI to --reference-tol: exact first-order influence (no retraining)"}}};
+       {"cg", BenchTruth::Cg, "predicted Δ of CG on H + μI to --reference-tol: exact first-order influence (no retraining)"}}};
   return t;
 }
 

@@ -23,7 +23,7 @@ const Choices<GroupKind>& group_kinds() {
 const Choices<Candidates>& candidate_rules() {
   static const Choices<Candidates> t{
       "candidate rule",
-      {{"top", Candidates::TopInfluence, "the --top rows with the largest |Δ̂| (Basu et al. 2021)"},
+      {{"top", Candidates::TopInfluence, "the --top rows with the largest |predicted Δ| (Basu et al. 2021)"},
        {"loss", Candidates::HighestLoss, "the --top rows with the highest training loss at θ̂ (Epifano et al. 2023)"},
        {"random", Candidates::Random, "--top random rows (seeded): influence over typical rows, not extreme ones"}}};
   return t;

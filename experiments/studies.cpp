@@ -88,7 +88,7 @@ FragilityRow fragility_row(const Problem& p, const Problem& est, const InverseHv
   try {
     sol = inv(tg);
   } catch (const Error& e) {  // e.g. a singular H at λ = 0: this row has no Δ̂, the study goes on
-    r.warning = std::string("no Δ̂: ") + e.what();
+    r.warning = std::string("no predicted Δ: ") + e.what();
     r.scores.undefined = r.warning;
     return r;
   }

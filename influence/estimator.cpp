@@ -88,7 +88,7 @@ Estimate datainf_rows(const Trained& t, const std::vector<std::size_t>& rows, co
 
 const std::string kDelta = "predicted_loss_change";
 const std::string kInverseUnits =
-    "predicted_loss_change = Δ̂ = (1/n)∇ℓ(z_t)ᵀ(H + μI)⁻¹∇ℓ̃(z): test-loss change when the row is removed (docs/conventions.md)";
+    "predicted_loss_change = (1/n)∇ℓ(z_t)ᵀ(H + μI)⁻¹∇ℓ̃(z): test-loss change when the row is removed (docs/conventions.md)";
 // the options every inverse-HVP row reads, then each solver's own
 const std::vector<std::string> kSolve = {"curvature", "fisher", "fisher-seed", "damping"};
 std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
@@ -109,22 +109,22 @@ const std::vector<EstimatorRow>& estimator_rows() {
        kInverseUnits, with(kSolve, {"lissa-scale", "lissa-depth", "lissa-repeats", "lissa-batch", "solver-seed"}), inverse_hvp, inverse_hvp_self},
       {Estimator::LowRank, "lowrank", "top --rank eigenpairs by Lanczos (Schioppa et al. 2022): an approximation", Method::LowRank, true, kDelta,
        kInverseUnits, with(kSolve, {"rank", "solver-seed"}), inverse_hvp, inverse_hvp_self},
-      {Estimator::GradDot, "graddot", "gradient dot product (1/n)∇ℓ(z_t)ᵀ∇ℓ̃(z): Δ̂ with H = I", std::nullopt, true, kDelta,
-       "predicted_loss_change = (1/n)∇ℓ(z_t)ᵀ∇ℓ̃(z) at θ̂: Δ̂ with H replaced by I (÷n; > 0: the row helped; docs/influence.md)", {}, graddot,
+      {Estimator::GradDot, "graddot", "gradient dot product (1/n)∇ℓ(z_t)ᵀ∇ℓ̃(z); predicted Δ with H = I", std::nullopt, true, kDelta,
+       "predicted_loss_change = (1/n)∇ℓ(z_t)ᵀ∇ℓ̃(z) at θ̂; predicted Δ with H replaced by I (÷n; > 0: the row helped; docs/influence.md)", {}, graddot,
        graddot_self},
       {Estimator::GradCos, "gradcos", "gradient cosine: a unitless ranking in [−1, 1]", std::nullopt, false, "gradient_cosine",
-       "gradient_cosine = cos(∇ℓ(z_t), ∇ℓ̃(z)) at θ̂: unitless in [−1, 1], same sign as Δ̂; a ranking, not a loss change", {}, gradcos},
+       "gradient_cosine = cos(∇ℓ(z_t), ∇ℓ̃(z)) at θ̂: unitless in [−1, 1], same sign as predicted Δ; a ranking, not a loss change", {}, gradcos},
       {Estimator::TracIn, "tracin", "TracIn (Pruthi et al. 2020): Σ η_t gradient dots over steps saved in training (--save-steps)", std::nullopt,
        true, kDelta,
        "predicted_loss_change = (1/n)Σ_t η_t ∇ℓ(z_t; θ_t)ᵀ∇ℓ̃(z; θ_t) over the saved steps (÷n; > 0: the row helped; TracIn = n × this)",
        {"save-steps"}, tracin_rows, tracin_self_rows},
       {Estimator::Trak, "trak", "TRAK-style: projected gradients (--projection-dim), Gauss–Newton in projected space, --models", std::nullopt,
        true, kDelta,
-       "predicted_loss_change = (1/M)Σ_m (1/n)φ_tᵀ(P G Pᵀ + μI)⁻¹φ(z), φ = P∇ℓ̃: Δ̂ with a projected Gauss–Newton (÷n; > 0: the row helped)",
+       "predicted_loss_change = (1/M)Σ_m (1/n)φ_tᵀ(P G Pᵀ + μI)⁻¹φ(z), φ = P∇ℓ̃; predicted Δ with a projected Gauss–Newton (÷n; > 0: the row helped)",
        {"damping", "projection-dim", "projection", "projection-seed", "models"}, trak_rows},
       {Estimator::DataInf, "datainf", "DataInf (Kwon et al. 2024): the damped empirical Fisher inverted term by term (--damping > 0)", std::nullopt,
        true, kDelta,
-       "predicted_loss_change = (1/n)vᵀ[(1/(nμ))Σⱼ(I − gⱼgⱼᵀ/(μ + ‖gⱼ‖²))]∇ℓ̃(z), v = ∇ℓ(z_t), gⱼ = ∇ℓ̃(zⱼ): Δ̂ with DataInf's inverse (÷n)",
+       "predicted_loss_change = (1/n)vᵀ[(1/(nμ))Σⱼ(I − gⱼgⱼᵀ/(μ + ‖gⱼ‖²))]∇ℓ̃(z), v = ∇ℓ(z_t), gⱼ = ∇ℓ̃(zⱼ); predicted Δ with DataInf's inverse (÷n)",
        {"damping"}, datainf_rows},
   };
   return t;

@@ -295,7 +295,7 @@ TEST_CASE("fragility_setting: a solve that fails gives rows saying why, with not
   REQUIRE(rows.size() == 2);
   for (const auto& r : rows) {
     CAPTURE(r.warning);
-    CHECK(r.warning.rfind("no Δ̂: lissa: ", 0) == 0);
+    CHECK(r.warning.rfind("no predicted Δ: lissa: ", 0) == 0);
     CHECK(r.scores.undefined == r.warning);
     CHECK(std::isnan(r.scores.pearson));
     CHECK(r.retrain.jobs == 0);
