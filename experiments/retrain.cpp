@@ -121,7 +121,8 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
     if (!done.count(j)) pending.push_back(j);
   if (run.stop_after && pending.size() > run.stop_after) pending.resize(run.stop_after);
 
-  const RetrainJobs jobs{obj, train, test, theta_hat, groups, test_rows, p, base};
+  const RetrainJobs jobs{obj, train, test, theta_hat, groups, test_rows, p, base,
+                         pending.empty() ? nullptr : retrain_preconditioner(obj, train, theta_hat, p)};
   // One queue for this process's threads and, under MPI, the other ranks' threads. Every
   // result lands here: appended to the journal (under the lock) and counted.
   std::mutex mu;

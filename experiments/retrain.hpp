@@ -35,6 +35,10 @@ struct RetrainProtocol : nn::TrainingSpec {
   // retraining from θ̂ reaches — no longer the nearest one (docs/influence.md).
   bool escape_saddles = false;
   std::size_t max_escapes = 3;
+  // newton-cg: CG preconditioned by the top `preconditioner_rank` eigenpairs of ∇²R(θ̂) over
+  // the whole training set (influence::spectral_preconditioner), built once for all jobs —
+  // every retrained Hessian differs from it by O(|U|/n). 0: unpreconditioned CG.
+  std::size_t preconditioner_rank = 64;
 };
 
 // How a retraining job ended.

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <xtensor-blas/xlinalg.hpp>
 
+#include "autodiff/blas.hpp"
 #include "datasets/split.hpp"
 #include "influence/group.hpp"
 #include "influence/influence.hpp"
@@ -121,6 +122,7 @@ RetrainRecord run_retrain_job(const RetrainJobs& J, std::size_t j) {
   const data::Dataset rest = data::subset(J.train, keep);
   nn::TrainOptions o = nn::train_options(p, false);
   o.seed = p.seed + j;
+  o.preconditioner = J.preconditioner;
   nn::TrainResult tr = nn::train(J.obj, rest, J.theta_hat, o);
   RetrainRecord r;
   r.job = j;
@@ -187,11 +189,21 @@ RetrainRecord run_retrain_job(const RetrainJobs& J, std::size_t j) {
   return r;
 }
 
+std::shared_ptr<const nn::SpectralPreconditioner> retrain_preconditioner(const nn::Objective& obj, const data::Dataset& train,
+                                                                        const Tensor& theta_hat, const RetrainProtocol& p) {
+  if (p.optimizer != nn::Optimizer::NewtonCg || p.preconditioner_rank == 0) return nullptr;
+  const blas::ThreadsGuard one(1);
+  return std::make_shared<const nn::SpectralPreconditioner>(
+      influence::spectral_preconditioner(CurvatureOperator(obj, train, theta_hat), p.preconditioner_rank, p.seed));
+}
+
 json protocol_json(const RetrainProtocol& p) {
-  return {{"optimizer", nn::optimizers().name(p.optimizer)}, {"grad_tol", p.grad_tol}, {"max_steps", p.max_steps}, {"lr", p.lr},
+  json j = {{"optimizer", nn::optimizers().name(p.optimizer)}, {"grad_tol", p.grad_tol}, {"max_steps", p.max_steps}, {"lr", p.lr},
           {"epochs", p.epochs}, {"batch_size", p.batch_size}, {"seed", p.seed},
           {"check_saddles", p.check_saddles}, {"saddle_tol", p.saddle_tol}, {"exact_eigen_up_to", p.exact_eigen_up_to},
           {"lanczos_steps", p.lanczos_steps}, {"escape_saddles", p.escape_saddles}, {"max_escapes", p.max_escapes}};
+  if (p.optimizer == nn::Optimizer::NewtonCg) j["preconditioner_rank"] = p.preconditioner_rank;  // (older journals have none)
+  return j;
 }
 
 namespace {
@@ -210,6 +222,7 @@ RetrainProtocol protocol_of(const json& j) {
   p.lanczos_steps = j.at("lanczos_steps").get<std::size_t>();
   p.escape_saddles = j.at("escape_saddles").get<bool>();
   p.max_escapes = j.at("max_escapes").get<std::size_t>();
+  p.preconditioner_rank = j.value("preconditioner_rank", std::size_t{0});
   return p;
 }
 
@@ -291,7 +304,8 @@ DecodedJobs::DecodedJobs(const std::string& bytes) {
   if (theta_print(owned_->theta_hat) != h.at("theta_print").get<std::string>())
     throw Error("retraining batch: θ̂ arrived different from what was sent");
   const Owned& o = *owned_;
-  jobs_.reset(new RetrainJobs{o.obj, o.train, o.test, o.theta_hat, o.groups, o.test_rows, o.protocol, o.base});
+  jobs_.reset(new RetrainJobs{o.obj, o.train, o.test, o.theta_hat, o.groups, o.test_rows, o.protocol, o.base,
+                              retrain_preconditioner(o.obj, o.train, o.theta_hat, o.protocol)});
 }
 DecodedJobs::~DecodedJobs() = default;
 

@@ -1,10 +1,12 @@
 #include "influence/spectrum.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include <xtensor-blas/xlinalg.hpp>
 
+#include "autodiff/blas.hpp"
 #include "autodiff/check.hpp"
 #include "influence/solvers.hpp"
 
@@ -13,21 +15,21 @@ namespace inflab::influence {
 Lanczos lanczos(const CurvatureOperator& A, std::size_t steps, std::uint64_t seed, bool want_vectors) {
   const std::size_t p = A.dim();
   if (steps == 0 || steps > p) throw Error("lanczos: steps must be in 1.." + std::to_string(p));
-  std::vector<Tensor> Q;
+  Tensor Q = zeros({steps, p});  // the Lanczos vectors, row j = q_j
   std::vector<double> alpha, beta;
-  Tensor q = ad::random_normal({p}, seed + 7);
+  Tensor q = ad::random_normal({p}, seed + 7), c = zeros({steps});
   const double qn = norm2(q);
   for (auto& e : q) e /= qn;
   for (std::size_t j = 0; j < steps; ++j) {
-    Q.push_back(q);
+    std::copy(q.begin(), q.end(), Q.data() + j * p);
     Tensor w = A.apply(q);
     alpha.push_back(dot(q, w));
-    // full reorthogonalisation, twice (keeps Ritz values honest in floating point)
-    for (int pass = 0; pass < 2; ++pass)
-      for (const Tensor& qi : Q) {
-        const double c = dot(qi, w);
-        for (std::size_t i = 0; i < p; ++i) w(i) -= c * qi(i);
-      }
+    // full reorthogonalisation against q_0 … q_j, classical Gram–Schmidt twice (as accurate
+    // as modified Gram–Schmidt here, and two GEMVs instead of 2(j+1) scalar loops)
+    for (int pass = 0; pass < 2; ++pass) {
+      blas::gemm(false, false, j + 1, 1, p, 1.0, Q.data(), w.data(), 0.0, c.data());  // c = Q w
+      blas::gemm(true, false, p, 1, j + 1, -1.0, Q.data(), c.data(), 1.0, w.data());  // w −= Qᵀ c
+    }
     const double bj = norm2(w);
     if (j + 1 == steps || bj < 1e-12 * std::max(1.0, std::fabs(alpha.back()))) break;  // invariant subspace
     beta.push_back(bj);
@@ -44,15 +46,33 @@ Lanczos lanczos(const CurvatureOperator& A, std::size_t steps, std::uint64_t see
   l.steps = m;
   l.ritz_values = zeros({m});
   for (std::size_t i = 0; i < m; ++i) l.ritz_values(i) = w(i);
-  if (want_vectors) {
-    l.ritz_vectors = zeros({m, p});
+  if (want_vectors) {  // row k = Σ_j S(j, k) q_j: Sᵀ Q
+    Tensor St = zeros({m, m});
     for (std::size_t k = 0; k < m; ++k)
-      for (std::size_t j = 0; j < m; ++j) {
-        const double s = S(j, k);
-        for (std::size_t i = 0; i < p; ++i) l.ritz_vectors(k, i) += s * Q[j](i);
-      }
+      for (std::size_t j = 0; j < m; ++j) St(k, j) = S(j, k);
+    l.ritz_vectors = zeros({m, p});
+    blas::gemm(false, false, m, p, m, 1.0, St.data(), Q.data(), 0.0, l.ritz_vectors.data());
   }
   return l;
+}
+
+nn::SpectralPreconditioner spectral_preconditioner(const CurvatureOperator& A, std::size_t k, std::uint64_t seed) {
+  const std::size_t p = A.dim();
+  if (k == 0) throw Error("spectral_preconditioner: k must be at least 1");
+  const Lanczos l = lanczos(A, std::min(p, 2 * k), seed, true);
+  const std::size_t m = l.steps;
+  const double top = l.ritz_values(m - 1);
+  std::size_t kept = 0;
+  while (kept < std::min(k, m) && l.ritz_values(m - 1 - kept) > 0) ++kept;
+  nn::SpectralPreconditioner P;
+  P.vectors = zeros({kept, p});
+  P.values = zeros({kept});
+  for (std::size_t i = 0; i < kept; ++i) {
+    P.values(i) = l.ritz_values(m - 1 - i);
+    for (std::size_t j = 0; j < p; ++j) P.vectors(i, j) = l.ritz_vectors(m - 1 - i, j);
+  }
+  P.sigma = std::max(kept < m ? l.ritz_values(m - 1 - kept) : P.values(kept - 1), 1e-8 * std::max(top, 1e-300));
+  return P;
 }
 
 double power_iteration(const CurvatureOperator& A, double shift, std::size_t iterations, std::uint64_t seed, double tol,

@@ -2,6 +2,7 @@
 // iteration, the full spectrum for small p, negative counts and condition numbers.
 #pragma once
 #include "influence/curvature.hpp"
+#include "nn/optim.hpp"
 
 namespace inflab::influence {
 
@@ -12,6 +13,11 @@ struct Lanczos {
 };
 // m steps from a seeded random start, full reorthogonalisation (m ≤ p).
 Lanczos lanczos(const CurvatureOperator& A, std::size_t steps, std::uint64_t seed = 0, bool want_vectors = false);
+
+// Newton–CG's preconditioner for objectives near A's (the retrains of one θ̂): the top k
+// positive Ritz pairs of min(p, 2k) Lanczos steps, the rest of the spectrum mapped to σ =
+// the largest Ritz value not kept (at least 1e-8·λmax). Costs min(p, 2k) HVPs and k·p doubles.
+nn::SpectralPreconditioner spectral_preconditioner(const CurvatureOperator& A, std::size_t k, std::uint64_t seed = 0);
 
 // The largest-|λ| eigenvalue of sign·A + shift·I by power iteration (its sign kept; the
 // Rayleigh quotient never overshoots the true value). sign = −1 with shift = c finds

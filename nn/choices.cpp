@@ -25,6 +25,7 @@ const Choices<LossKind>& losses() {
 const Choices<Optimizer>& optimizers() {
   static const Choices<Optimizer> t{"optimizer",
                                     {{"lbfgs", Optimizer::Lbfgs, "full-batch L-BFGS with line search, to a gradient tolerance"},
+                                     {"newton-cg", Optimizer::NewtonCg, "full-batch trust-region Newton–CG with exact HVPs, to a tolerance"},
                                      {"newton", Optimizer::Newton, "full-batch Newton (dense H; small models), to a tolerance"},
                                      {"adam", Optimizer::Adam, "Adam on mini-batches, for a budget of epochs"},
                                      {"sgd", Optimizer::Sgd, "SGD on mini-batches, for a budget of epochs"}}};

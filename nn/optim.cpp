@@ -3,7 +3,9 @@
 #include "autodiff/blas.hpp"
 #include "util/format.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <deque>
 
@@ -260,6 +262,138 @@ MinimizeResult newton(const ad::Fn& f, Tensor theta, const NewtonOptions& opt) {
     }
   }
   res.theta = std::move(theta);
+  return res;
+}
+
+namespace {
+void add_scaled(Tensor& x, double a, const Tensor& y) {
+  double* px = x.data();
+  const double* py = y.data();
+  for (std::size_t i = 0, n = x.size(); i < n; ++i) px[i] += a * py[i];
+}
+// v + V(c ∘ Vᵀv)·… : out = a·v + Vᵀ-coefficients scaled by c (the two forms of P and P⁻¹)
+Tensor low_rank_update(const SpectralPreconditioner& P, const Tensor& v, double a, const std::function<double(double)>& c) {
+  const std::size_t k = P.values.size(), p = v.size();
+  if (P.vectors.dimension() != 2 || P.vectors.shape(0) != k || P.vectors.shape(1) != p)
+    throw Error("newton-cg: preconditioner of shape " + shape_str(shape_of(P.vectors)) + " for p = " + std::to_string(p));
+  Tensor coef = zeros({k}), out = v;
+  for (auto& e : out) e *= a;
+  if (!k) return out;
+  blas::gemm(false, false, k, 1, p, 1.0, P.vectors.data(), v.data(), 0.0, coef.data());  // Vᵀv as [k]
+  for (std::size_t i = 0; i < k; ++i) coef(i) *= c(P.values(i));
+  blas::gemm(true, false, p, 1, k, 1.0, P.vectors.data(), coef.data(), 1.0, out.data());
+  return out;
+}
+}  // namespace
+
+Tensor SpectralPreconditioner::apply(const Tensor& v) const {
+  return low_rank_update(*this, v, sigma, [&](double l) { return l - sigma; });
+}
+Tensor SpectralPreconditioner::solve(const Tensor& v) const {
+  return low_rank_update(*this, v, 1 / sigma, [&](double l) { return 1 / l - 1 / sigma; });
+}
+
+MinimizeResult newton_cg(const ad::Fn& f, Tensor theta, const NewtonCgOptions& opt) {
+  if (!(opt.radius > 0) || !std::isfinite(opt.radius)) throw Error("newton-cg: the first trust radius must be > 0 and finite, got " + significant(opt.radius));
+  const SpectralPreconditioner* P = opt.preconditioner.get();
+  if (P && (!(P->sigma > 0) || !std::isfinite(P->sigma) || std::any_of(P->values.begin(), P->values.end(), [](double l) { return !(l > 0) || !std::isfinite(l); })))
+    throw Error("newton-cg: the preconditioner's eigenvalues and σ must be finite and > 0");
+  MinimizeResult res;
+  const std::size_t p = theta.size();
+  const std::size_t max_cg = opt.max_cg ? opt.max_cg : std::min<std::size_t>(p, 500);
+  auto precond = [&](const Tensor& r) { return P ? P->solve(r) : r; };
+  // ‖x‖_P² and the P-inner products the boundary needs
+  auto pdot = [&](const Tensor& a, const Tensor& b) { return P ? dotp(a, P->apply(b)) : dotp(a, b); };
+  auto to_boundary = [&](const Tensor& s, const Tensor& d, double radius) {  // τ ≥ 0 with ‖s + τd‖_P = Δ
+    const Tensor Pd = P ? P->apply(d) : d;
+    const double a = dotp(d, Pd), b = dotp(s, Pd), c = pdot(s, s) - radius * radius;
+    return (-b + std::sqrt(std::max(0.0, b * b - a * c))) / a;
+  };
+  ad::Recording rec(f, theta);
+  Tensor g = rec.grad();
+  double fx = rec.scalar_value(), radius = opt.radius;
+  res.evaluations = 1;
+  std::size_t stalled = 0;
+  for (res.iterations = 0;; ++res.iterations) {
+    res.grad_norm = norm2(g);
+    res.value = fx;
+    const bool go_on = !opt.on_iteration || opt.on_iteration(res.iterations, fx, res.grad_norm);
+    if (should_stop(res, go_on, opt.grad_tol, opt.max_iterations)) break;
+    // Steihaug–Toint (preconditioned) CG on H s = −g inside ‖s‖_P ≤ Δ, to the relative
+    // residual min(½, √‖g‖); Hs kept alongside s for the model value
+    const double cg_tol = std::min(0.5, std::sqrt(res.grad_norm)) * res.grad_norm;
+    Tensor s = zeros({p}), Hs = zeros({p}), r = g, y = precond(g), d = y;
+    for (auto& e : d) e = -e;
+    double ry = dotp(r, y);
+    bool on_boundary = false;
+    for (std::size_t j = 0; j < max_cg; ++j) {
+      const Tensor Hd = rec.hvp(d);
+      ++res.hvps;
+      const double dHd = dotp(d, Hd), alpha = ry / dHd;
+      Tensor next = s;
+      add_scaled(next, alpha, d);
+      if (!(dHd > 0) || pdot(next, next) >= radius * radius) {  // negative curvature, or the step leaves the region
+        const double tau = to_boundary(s, d, radius);
+        add_scaled(s, tau, d), add_scaled(Hs, tau, Hd);
+        on_boundary = true;
+        break;
+      }
+      s = std::move(next);
+      add_scaled(Hs, alpha, Hd), add_scaled(r, alpha, Hd);
+      if (norm2(r) <= cg_tol) break;
+      y = precond(r);
+      const double ry_next = dotp(r, y), beta = ry_next / ry;
+      for (std::size_t i = 0; i < p; ++i) d(i) = -y(i) + beta * d(i);
+      ry = ry_next;
+    }
+    const double predicted = -(dotp(g, s) + 0.5 * dotp(s, Hs)), step = std::sqrt(pdot(s, s));
+    Tensor cand = theta;
+    add_scaled(cand, 1.0, s);
+    ad::Recording next_rec(f, cand);
+    ++res.evaluations;
+    const double fc = next_rec.scalar_value();
+    // Below R's rounding the actual decrease is noise: then, as newton's approximate-Wolfe
+    // test, a step is taken when it lowers ‖∇R‖ (the quadratic model is then exact anyway).
+    const bool in_noise = predicted <= 1e-12 * std::fabs(fx);
+    Tensor gc;
+    bool have_gc = false, take = false;
+    double rho = 0;
+    if (std::isfinite(fc)) {
+      if (in_noise) {
+        gc = next_rec.grad(), have_gc = true;
+        take = fc <= fx + 1e-12 * std::fabs(fx) && norm2(gc) < res.grad_norm;
+        rho = take ? 1 : 0;
+      } else {
+        rho = (fx - fc) / predicted;
+        take = rho > 1e-4;
+      }
+    }
+    if (rho < 0.25) radius = 0.25 * step;
+    else if (rho > 0.75 && on_boundary) radius = std::min(2 * radius, 1e10);
+    stalled = in_noise && !take ? stalled + 1 : 0;
+    if (take) {
+      theta = std::move(cand);
+      g = have_gc ? std::move(gc) : next_rec.grad();
+      fx = fc;
+      rec = std::move(next_rec);
+    }
+    if (opt.stall_iterations && stalled >= opt.stall_iterations) {
+      res.grad_norm = norm2(g);
+      res.message = "precision floor: ‖∇R‖ " + significant(res.grad_norm) + " did not decrease for " + std::to_string(stalled) +
+                    " steps whose predicted decrease was below R's rounding (tolerance " + significant(opt.grad_tol) + ")";
+      break;
+    }
+    if (!(radius > 1e-15 * (1 + norm2(theta)))) {
+      res.grad_norm = norm2(g);
+      res.message = in_noise ? "precision floor: the trust region shrank to nothing at ‖∇R‖ = " + significant(res.grad_norm) +
+                                   " with every predicted decrease below R's rounding (tolerance " + significant(opt.grad_tol) + ")"
+                             : "trust region shrank to nothing at ‖∇R‖ = " + significant(res.grad_norm) +
+                                   ": no step lowers R (are R, its gradient and HVPs consistent?)";
+      break;
+    }
+  }
+  res.theta = std::move(theta);
+  res.value = fx;
   return res;
 }
 

@@ -1,8 +1,10 @@
 // Optimizers on the flat θ. Stochastic: SGD (momentum, Nesterov) and Adam, one step at a
-// time. Full batch: L-BFGS with a strong-Wolfe line search, and damped Newton with the
-// dense Hessian (tiny models), both run to a gradient-norm tolerance and report it.
+// time. Full batch: L-BFGS with a strong-Wolfe line search, damped Newton with the dense
+// Hessian (tiny models), and trust-region Newton–CG with exact HVPs (any size), all run to a
+// gradient-norm tolerance and report it.
 #pragma once
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "autodiff/functional.hpp"
@@ -32,6 +34,7 @@ struct MinimizeResult {
   Tensor theta;
   double value = 0, grad_norm = 0;
   std::size_t iterations = 0, evaluations = 0;
+  std::size_t hvps = 0;    // Hessian-vector products (newton_cg)
   bool converged = false;  // ‖∇f‖ ≤ grad_tol
   std::string message;
 };
@@ -55,5 +58,35 @@ struct NewtonOptions {
   std::function<bool(std::size_t iter, double value, double grad_norm)> on_iteration;
 };
 MinimizeResult newton(const ad::Fn& f, Tensor theta, const NewtonOptions& opt = {});
+
+// P = V diag(Λ) Vᵀ + σ(I − VVᵀ) with orthonormal rows V [k, p], Λ > 0, σ > 0: the Hessian's
+// top-k eigenpairs kept, the rest of the spectrum mapped to σ. As Newton–CG's preconditioner,
+// CG's iterations then depend on the spread of the eigenvalues below those k only.
+struct SpectralPreconditioner {
+  Tensor vectors;  // V [k, p]
+  Tensor values;   // Λ [k]
+  double sigma = 1;
+  Tensor apply(const Tensor& v) const;  // P v
+  Tensor solve(const Tensor& v) const;  // P⁻¹ v = v/σ + V((1/Λ − 1/σ) ∘ Vᵀv)
+};
+
+// Trust-region Newton–CG (Steihaug–Toint; Nocedal & Wright, Algorithm 7.2): each step
+// minimises the quadratic model g·s + ½sᵀHs over ‖s‖ ≤ Δ by CG with exact HVPs at one
+// recorded θ, stopping at the boundary or along negative curvature, and at the relative
+// residual min(½, √‖g‖) (superlinear near a minimum). From θ̂ the first step is the
+// influence step itself, so a leave-one-out retrain converges in a few steps.
+struct NewtonCgOptions {
+  double grad_tol = 1e-8;
+  std::size_t max_iterations = 200;  // trust-region steps
+  std::size_t max_cg = 0;            // CG iterations per step; 0: min(p, 500)
+  double radius = 1;                 // the first trust radius Δ₀ (‖s‖, or ‖s‖_P = √(sᵀPs) with P)
+  // Preconditioned CG (Steihaug's trust region then in P's norm); null: P = I.
+  std::shared_ptr<const SpectralPreconditioner> preconditioner;
+  // Stop at the precision floor after this many rejected steps in a row whose predicted
+  // decrease was below R's rounding (0: never).
+  std::size_t stall_iterations = 3;
+  std::function<bool(std::size_t iter, double value, double grad_norm)> on_iteration;
+};
+MinimizeResult newton_cg(const ad::Fn& f, Tensor theta, const NewtonCgOptions& opt = {});
 
 }  // namespace inflab::nn

@@ -89,7 +89,8 @@ TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, co
   };
 
   if (to_tolerance(opt.optimizer)) {
-    const std::size_t budget = opt.max_steps ? opt.max_steps : (opt.optimizer == Optimizer::Lbfgs ? 2000 : 100);
+    const std::size_t budget =
+        opt.max_steps ? opt.max_steps : opt.optimizer == Optimizer::Lbfgs ? 2000 : opt.optimizer == Optimizer::NewtonCg ? 200 : 100;
     util::Progress prog(optimizers().name(opt.optimizer) + " iter", budget, opt.progress);
     auto on_iter = [&](std::size_t it, double v, double gn) {
       util::throw_if_stopped("training");
@@ -106,6 +107,13 @@ TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, co
       lo.max_iterations = budget;
       lo.on_iteration = on_iter;
       m = lbfgs([&](const Tensor& th, Tensor& g) { return full_value_grad(obj, d, th, g); }, theta, lo);
+    } else if (opt.optimizer == Optimizer::NewtonCg) {
+      NewtonCgOptions no;
+      no.grad_tol = opt.grad_tol > 0 ? opt.grad_tol : 1e-8;
+      no.max_iterations = budget;
+      no.on_iteration = on_iter;
+      no.preconditioner = opt.preconditioner;
+      m = newton_cg(obj.fn(d), theta, no);
     } else {
       NewtonOptions no;
       no.grad_tol = opt.grad_tol > 0 ? opt.grad_tol : 1e-8;
@@ -117,6 +125,7 @@ TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, co
     theta = m.theta;
     check_finite_step(obj, theta, m.value, m.iterations, 0);
     res.steps = m.iterations;
+    res.evaluations = m.evaluations, res.hvps = m.hvps;
     res.loss = m.value;
     res.grad_norm = m.grad_norm;
     res.converged = m.converged;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "nn/objective.hpp"
+#include "nn/optim.hpp"
 
 namespace inflab::nn {
 
@@ -28,9 +29,9 @@ struct EpochStats {
 };
 
 // Their table (names, help): nn/choices.hpp.
-enum class Optimizer { Lbfgs, Newton, Adam, Sgd };
-// L-BFGS and Newton run full batch to a gradient tolerance; SGD and Adam a budget of epochs.
-inline bool to_tolerance(Optimizer o) { return o == Optimizer::Lbfgs || o == Optimizer::Newton; }
+enum class Optimizer { Lbfgs, NewtonCg, Newton, Adam, Sgd };
+// L-BFGS and the Newton methods run full batch to a gradient tolerance; SGD and Adam a budget of epochs.
+inline bool to_tolerance(Optimizer o) { return o == Optimizer::Lbfgs || o == Optimizer::NewtonCg || o == Optimizer::Newton; }
 
 struct TrainOptions {
   Optimizer optimizer = Optimizer::Adam;
@@ -39,7 +40,7 @@ struct TrainOptions {
   bool nesterov = false;           // sgd
   std::size_t epochs = 10;         // sgd/adam; iteration budget for lbfgs/newton is max_steps
   std::size_t batch_size = 0;      // 0: full batch
-  std::size_t max_steps = 0;       // 0: no limit (lbfgs/newton: 2000/100)
+  std::size_t max_steps = 0;       // 0: no limit (lbfgs/newton-cg/newton: 2000/200/100)
   double grad_tol = 0;             // stop when ‖∇R‖ ≤ grad_tol (checked per epoch / iteration)
   Schedule schedule;
   std::uint64_t seed = 0;          // mini-batch order
@@ -52,12 +53,14 @@ struct TrainOptions {
   std::function<bool(const EpochStats&)> callback;
   // sgd/adam: after every step, with the steps taken, θ and that step's learning rate (TracIn's checkpoints).
   std::function<void(std::size_t step, const Tensor& theta, double lr)> on_step;
+  // newton-cg: CG's preconditioner (nn/optim.hpp); null: none
+  std::shared_ptr<const SpectralPreconditioner> preconditioner;
 };
 
 // What a training run is, as a problem's spec and a retraining protocol both state it (they
 // extend it): one conversion to TrainOptions for both.
 struct TrainingSpec {
-  Optimizer optimizer = Optimizer::Lbfgs;  // lbfgs | newton: to grad_tol; sgd | adam: a budget of epochs
+  Optimizer optimizer = Optimizer::Lbfgs;  // lbfgs | newton-cg | newton: to grad_tol; sgd | adam: a budget of epochs
   double grad_tol = 1e-8;
   std::size_t max_steps = 0;  // 0: the optimizer's default budget
   std::size_t epochs = 20, batch_size = 0;
@@ -71,6 +74,7 @@ struct TrainResult {
   std::vector<EpochStats> history;
   double loss = 0, grad_norm = 0;
   std::size_t steps = 0;
+  std::size_t evaluations = 0, hvps = 0;  // lbfgs/newton-cg/newton: R and ∇R evaluations, HVPs
   bool converged = false;  // grad_tol reached
   std::string stop_reason;
 };

@@ -203,7 +203,7 @@ TEST_CASE("bad settings and divergence: one clear error each") {
   o.lr = std::nan("");
   CHECK(error_of([&] { train(obj, d, obj.model().init(1), o); }).find("learning rate") != std::string::npos);
   o.lr = 0.1;
-  CHECK_THROWS_WITH(optimizers().parse("rmsprop"), "unknown optimizer 'rmsprop' (choose lbfgs, newton, adam, sgd)");
+  CHECK_THROWS_WITH(optimizers().parse("rmsprop"), "unknown optimizer 'rmsprop' (choose lbfgs, newton-cg, newton, adam, sgd)");
   const Objective wrong(mlp(5, 1, 8, Activation::Tanh, 3), LossKind::CrossEntropy, 0);
   CHECK(error_of([&] { train(wrong, d, wrong.model().init(1), quiet("adam")); }).find("[4]") != std::string::npos);
   CHECK(error_of([] { Objective(softmax_regression(4, 3), LossKind::BinaryLogistic, 0); }).find("one output") != std::string::npos);
@@ -258,4 +258,98 @@ TEST_CASE("Newton: rounding in R does not stall it; an unattainable tolerance st
   CHECK(r.stop_reason.find("precision floor: ‖∇R‖ ") == 0);
   CHECK(r.stop_reason.find("did not decrease for 3 iterations (tolerance 1e-20)") != std::string::npos);
   CHECK(r.grad_norm < 1e-14);
+}
+
+TEST_CASE("Newton–CG: the minimiser Newton finds, 1e-12 where L-BFGS stops at the precision floor, the same with a preconditioner") {
+  // softmax regression on raw (unstandardised, so ill-conditioned) Iris, λ = 1e-2: strongly
+  // convex, one minimiser; L-BFGS's line search stops near 1e-9 there
+  const data::Dataset d = data::load_iris();
+  const Objective obj(softmax_regression(4, 3), LossKind::CrossEntropy, 1e-2);
+  TrainOptions o = quiet("newton-cg");
+  o.grad_tol = 1e-12;
+  const TrainResult ncg = train(obj, d, obj.model().init(1), o);
+  INFO(ncg.stop_reason << " after " << ncg.steps << " steps, ‖∇R‖ " << ncg.grad_norm);
+  CHECK(ncg.converged);
+  CHECK(ncg.grad_norm <= 1e-12);
+  CHECK(norm2(ad::value_and_grad(obj.fn(d), ncg.theta).grad) <= 1e-12);  // independently recomputed
+  CHECK(ncg.steps < 40);
+  CHECK(ncg.hvps > 0);
+  TrainOptions l = quiet("lbfgs");
+  l.grad_tol = 1e-12;
+  const TrainResult lb = train(obj, d, obj.model().init(1), l);
+  MESSAGE("raw-Iris softmax regression to 1e-12: newton-cg " << ncg.steps << " steps (" << ncg.hvps << " HVPs), ‖∇R‖ "
+          << ncg.grad_norm << "; lbfgs " << lb.steps << " steps, ‖∇R‖ " << lb.grad_norm << " (" << lb.stop_reason << ")");
+  CHECK_FALSE(lb.converged);  // its line search cannot see R decrease below R's rounding
+  CHECK(lb.grad_norm > 1e-12);
+  TrainOptions nw = quiet("newton");
+  nw.grad_tol = 1e-12;
+  const TrainResult ne = train(obj, d, obj.model().init(2), nw);
+  REQUIRE(ne.converged);
+  double diff = 0;
+  for (std::size_t i = 0; i < ne.theta.size(); ++i) diff = std::max(diff, std::fabs(ncg.theta(i) - ne.theta(i)));
+  CHECK(diff < 1e-9);  // ‖θ − θ*‖ ≤ ‖∇R‖/λmin(H) with λmin ≥ λ = 1e-2
+  // preconditioned by the Hessian's top eigenpairs at a nearby point: the same minimiser
+  const Tensor H = ad::hessian(obj.fn(d), obj.model().init(3));
+  const auto [w, V] = xt::linalg::eigh(xt::xarray<double>(H));
+  auto P = std::make_shared<SpectralPreconditioner>();
+  const std::size_t p = H.shape(0), k = 5;
+  P->vectors = zeros({k, p});
+  P->values = zeros({k});
+  for (std::size_t i = 0; i < k; ++i) {
+    P->values(i) = w(p - 1 - i);
+    for (std::size_t j = 0; j < p; ++j) P->vectors(i, j) = V(j, p - 1 - i);
+  }
+  P->sigma = w(p - 1 - k);
+  // P and P⁻¹ are inverses; P's eigenpairs are the kept ones, σ on their complement
+  const Tensor v = ad::random_normal({p}, 4), back = P->apply(P->solve(v));
+  for (std::size_t i = 0; i < p; ++i) CHECK(back(i) == doctest::Approx(v(i)).epsilon(1e-12));
+  Tensor e0 = zeros({p});
+  for (std::size_t j = 0; j < p; ++j) e0(j) = P->vectors(0, j);
+  const Tensor Pe0 = P->apply(e0);
+  for (std::size_t j = 0; j < p; ++j) CHECK(Pe0(j) == doctest::Approx(P->values(0) * e0(j)).epsilon(1e-10));
+  o.preconditioner = P;
+  const TrainResult pc = train(obj, d, obj.model().init(1), o);
+  REQUIRE(pc.converged);
+  double dp = 0;
+  for (std::size_t i = 0; i < ne.theta.size(); ++i) dp = std::max(dp, std::fabs(pc.theta(i) - ne.theta(i)));
+  CHECK(dp < 1e-9);
+  MESSAGE("preconditioned (k = 5 of p = 15): " << pc.hvps << " HVPs against " << ncg.hvps);
+  CHECK(pc.hvps < ncg.hvps);
+  // a bad preconditioner is refused by name
+  auto bad = std::make_shared<SpectralPreconditioner>(*P);
+  bad->sigma = 0;
+  o.preconditioner = bad;
+  CHECK(error_of([&] { train(obj, d, obj.model().init(1), o); }).find("preconditioner") != std::string::npos);
+}
+
+TEST_CASE("Newton–CG follows negative curvature off a saddle that has a gradient; an unattainable tolerance stops at the precision floor") {
+  // MLP 4-3-3 on Iris from a small θ: the Hessian there is indefinite, and a trust-region
+  // step along negative curvature must still lower R every accepted step, down to a minimum
+  const data::Dataset d = iris_std();
+  const Objective obj(mlp(4, 1, 3, Activation::Tanh, 3), LossKind::CrossEntropy, 1e-2);
+  Tensor theta = obj.model().init(5);
+  for (auto& e : theta) e *= 0.05;
+  const Tensor H0 = ad::hessian(obj.fn(d), theta);
+  const auto w0 = xt::linalg::eigvalsh(xt::xarray<double>(H0));
+  REQUIRE(w0(0) < 0);  // starts where H is indefinite
+  TrainOptions o = quiet("newton-cg");
+  o.grad_tol = 1e-10;
+  std::vector<double> values;
+  o.callback = [&](const EpochStats& s) {
+    values.push_back(s.loss);
+    return true;
+  };
+  const TrainResult r = train(obj, d, theta, o);
+  INFO(r.stop_reason);
+  CHECK(r.converged);
+  for (std::size_t i = 1; i < values.size(); ++i) CHECK(values[i] <= values[i - 1]);  // monotone: rejected steps leave θ
+  const auto w = xt::linalg::eigvalsh(xt::xarray<double>(ad::hessian(obj.fn(d), r.theta)));
+  CHECK(w(0) > 0);  // a minimum, not the saddle region it started in
+  o.grad_tol = 1e-22;
+  o.callback = nullptr;
+  const TrainResult f = train(obj, d, r.theta, o);
+  CHECK_FALSE(f.converged);
+  INFO(f.stop_reason);
+  CHECK(f.stop_reason.find("precision floor") == 0);
+  CHECK(f.steps < 30);
 }
