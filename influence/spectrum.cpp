@@ -71,7 +71,11 @@ nn::SpectralPreconditioner spectral_preconditioner(const CurvatureOperator& A, s
     P.values(i) = l.ritz_values(m - 1 - i);
     for (std::size_t j = 0; j < p; ++j) P.vectors(i, j) = l.ritz_vectors(m - 1 - i, j);
   }
-  P.sigma = std::max(kept < m ? l.ritz_values(m - 1 - kept) : P.values(kept - 1), 1e-8 * std::max(top, 1e-300));
+  if (kept == 0) throw Error("spectral_preconditioner: no positive curvature found (λmax ≤ 0)");
+  // σ: the next Ritz value; where it is not positive (A indefinite: θ not a minimum) the
+  // smallest kept one, so that P never amplifies a direction A does not curve up
+  const double next = kept < m ? l.ritz_values(m - 1 - kept) : 0;
+  P.sigma = next > 1e-8 * top ? next : P.values(kept - 1);
   return P;
 }
 

@@ -16,7 +16,8 @@ Lanczos lanczos(const CurvatureOperator& A, std::size_t steps, std::uint64_t see
 
 // Newton–CG's preconditioner for objectives near A's (the retrains of one θ̂): the top k
 // positive Ritz pairs of min(p, 2k) Lanczos steps, the rest of the spectrum mapped to σ =
-// the largest Ritz value not kept (at least 1e-8·λmax). Costs min(p, 2k) HVPs and k·p doubles.
+// the largest Ritz value not kept (the smallest kept where that is not positive). Costs
+// min(p, 2k) HVPs and k·p doubles.
 nn::SpectralPreconditioner spectral_preconditioner(const CurvatureOperator& A, std::size_t k, std::uint64_t seed = 0);
 
 // The largest-|λ| eigenvalue of sign·A + shift·I by power iteration (its sign kept; the

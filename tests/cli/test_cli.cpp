@@ -75,7 +75,7 @@ TEST_CASE("inflab: usage errors exit 2 with a message naming the problem") {
   expect("influence --top 3 --top 4", "given twice");
   expect("study fragility --model logreg", "--model must be mlp");
   // one bad input for each remaining command
-  expect("train --optimizer bogus", "--optimizer 'bogus' is not one of: lbfgs, newton, adam, sgd");
+  expect("train --optimizer bogus", "--optimizer 'bogus' is not one of: lbfgs, newton-cg, newton, adam, sgd");
   expect("check --rows 0", "--rows 0 must be in 1..");
   expect("hessian --quiet --max-dim 100", "the model has 131 parameters; a dense H above --max-dim 100 is refused");
   expect("spectrum --steps 1", "--steps 1 must be in 2..");

@@ -83,6 +83,8 @@ TEST_CASE("threads do not change results; an interrupted job resumes to the same
   std::vector<std::size_t> rows{0, 5, 9, 17, 33, 40, 51, 60, 77, 90};
   RetrainProtocol p;
   p.grad_tol = 1e-10;
+  SUBCASE("L-BFGS") {}
+  SUBCASE("Newton–CG, preconditioned") { p.optimizer = nn::Optimizer::NewtonCg; }
   RetrainRun serial;
   serial.progress = false;
   const auto ref = leave_one_out(m.obj, m.train, m.test, m.theta, rows, {0, 3}, p, serial);
@@ -205,8 +207,9 @@ struct SaddleMlp {
     return lo;
   }
 };
-RetrainProtocol tight() {
+RetrainProtocol tight(nn::Optimizer o) {
   RetrainProtocol p;
+  p.optimizer = o;
   p.grad_tol = 1e-9;
   p.max_steps = 5000;
   return p;
@@ -215,6 +218,10 @@ RetrainProtocol tight() {
 
 TEST_CASE("a retrain that stops at a saddle is flagged, by dense eigenvalues and by Lanczos") {
   const SaddleMlp m;
+  nn::Optimizer o = nn::Optimizer::Lbfgs;
+  SUBCASE("L-BFGS") {}
+  SUBCASE("Newton–CG: its Krylov space never leaves the output bias here") { o = nn::Optimizer::NewtonCg; }
+  auto tight = [&] { return ::tight(o); };
   RetrainRun run;
   run.progress = false;
   const auto r = leave_one_out(m.obj, m.train, m.test, m.theta, {5}, {0}, tight(), run);
@@ -249,6 +256,10 @@ TEST_CASE("a retrain that stops at a saddle is flagged, by dense eigenvalues and
 
 TEST_CASE("escape_saddles steps off the saddle and retrains to a point with λmin ≥ −tol") {
   const SaddleMlp m;
+  nn::Optimizer o = nn::Optimizer::Lbfgs;
+  SUBCASE("L-BFGS") {}
+  SUBCASE("Newton–CG") { o = nn::Optimizer::NewtonCg; }
+  auto tight = [&] { return ::tight(o); };
   RetrainProtocol p = tight();
   p.escape_saddles = true;
   RetrainRun run;
@@ -271,6 +282,8 @@ TEST_CASE("escape_saddles steps off the saddle and retrains to a point with λmi
 TEST_CASE("a retrain that takes 0 steps is unresolved, not converged; statuses survive the journal") {
   const IrisSoftmax m;
   RetrainProtocol p;
+  SUBCASE("L-BFGS") {}
+  SUBCASE("Newton–CG") { p.optimizer = nn::Optimizer::NewtonCg; }
   p.grad_tol = 0.1;  // θ̂ meets it without any one row
   inflab::test::TempDir t;
   RetrainRun run;
@@ -290,6 +303,7 @@ TEST_CASE("a retrain that takes 0 steps is unresolved, not converged; statuses s
   CHECK(again[0].status == RetrainStatus::Unresolved);
   CHECK(again[0].status_reason == r[0].status_reason);
   RetrainProtocol q;
+  q.optimizer = p.optimizer;
   q.grad_tol = 1e-9;
   run.results_path = t.file("loo2.jsonl");
   const auto c = leave_one_out(m.obj, m.train, m.test, m.theta, {3}, {0}, q, run);
@@ -329,7 +343,9 @@ TEST_CASE("retraining on remote workers (the MPI path, over its wire form in one
   const IrisSoftmax m;
   const std::vector<std::size_t> rows = {0, 5, 9, 17, 33, 60};
   const std::size_t t = test::highest_loss_row(m.obj, m.test, m.theta);
-  RetrainProtocol p;  // L-BFGS to 1e-8 with the saddle check: λmin/λmax and reasons travel too
+  RetrainProtocol p;  // to 1e-8 with the saddle check: λmin/λmax and reasons travel too
+  SUBCASE("L-BFGS") {}
+  SUBCASE("Newton–CG, its preconditioner built again on the other side") { p.optimizer = nn::Optimizer::NewtonCg; }
   RetrainRun run;
   run.progress = false;
   const auto local = leave_one_out(m.obj, m.train, m.test, m.theta, rows, {t}, p, run);
