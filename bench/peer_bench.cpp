@@ -198,6 +198,7 @@ int main(int argc, char** argv) {
   auto loo = [&](const nn::Objective& o, const data::Dataset& tr, const data::Dataset& te, const Tensor& th, double tol,
                  std::size_t loo_jobs) {
     experiments::RetrainProtocol p;
+    p.optimizer = nn::Optimizer::Lbfgs;  // torch.optim.LBFGS's counterpart
     p.grad_tol = tol;
     p.max_steps = 20000;
     p.check_saddles = false;  // the peer does not check either: the job is the retraining itself

@@ -323,7 +323,7 @@ std::vector<std::size_t> read_save_steps(Args& a, const ProblemArgs& pa) {
 
 ex::RetrainProtocol read_retrain(Args& a, double default_tol) {
   ex::RetrainProtocol p;
-  p.optimizer = a.choice("retrain", nn::optimizers(), nn::Optimizer::Lbfgs);
+  p.optimizer = a.choice("retrain", nn::optimizers(), p.optimizer);
   p.grad_tol = a.real("retrain-tol", default_tol, 0, 1);
   if (p.grad_tol == 0 && nn::to_tolerance(p.optimizer))
     throw UsageError("--retrain-tol 0 is never met by " + nn::optimizers().name(p.optimizer) +
@@ -332,14 +332,20 @@ ex::RetrainProtocol read_retrain(Args& a, double default_tol) {
   p.lr = a.real("retrain-lr", 1e-3, 1e-12, 1e3);
   p.epochs = a.count("retrain-epochs", 10, 1);
   p.escape_saddles = a.flag("escape-saddles");
+  p.preconditioner_rank = a.count("retrain-precondition", p.preconditioner_rank, 0, 1000);  // 2K Lanczos vectors of p doubles
+  if (a.given("retrain-precondition") && p.optimizer != nn::Optimizer::NewtonCg)
+    throw UsageError("--retrain-precondition is the rank of newton-cg's preconditioner; this run retrains with " +
+                     nn::optimizers().name(p.optimizer) + " (add --retrain newton-cg)");
   return p;
 }
 
 std::string retrain_usage() {
-  return "retraining (ground truth) options:\n  --retrain O         from θ̂ without the removed rows (lbfgs)\n" +
+  return "retraining (ground truth) options:\n  --retrain O         from θ̂ without the removed rows (newton-cg)\n" +
          nn::optimizers().help("      ") +
          "  --retrain-tol T     ‖∇R‖ tolerance (1e-8; study groups 1e-10)   --retrain-steps N   step limit (0: optimizer default)\n"
          "  --retrain-lr R --retrain-epochs N           sgd / adam\n"
+         "  --retrain-precondition K  newton-cg: CG preconditioned by the top K eigenpairs of H at θ̂, built once\n"
+         "                      for all jobs (64; 0: none; at most 1000)\n"
          "  --escape-saddles    a retrained θ with λmin(H) < 0 is perturbed along its eigenvector and retrained\n"
          "                      (up to 3 times): Δ is then measured at a lower stationary point (docs/influence.md)\n";
 }

@@ -16,11 +16,14 @@
 namespace inflab::experiments {
 
 // How to retrain; part of every result (and of the resume check).
-// The training part (nn::TrainingSpec): lbfgs | newton to grad_tol (the honest ground truth);
-// sgd | adam a fixed budget as in the published studies, 10 epochs unless set; job j's batch
-// order uses seed + j.
+// The training part (nn::TrainingSpec): newton-cg (the default) | lbfgs | newton to grad_tol
+// (the honest ground truth; Newton–CG is the fastest there, docs/influence.md); sgd | adam a
+// fixed budget as in the published studies, 10 epochs unless set; job j's batch order uses seed + j.
 struct RetrainProtocol : nn::TrainingSpec {
-  RetrainProtocol() { epochs = 10; }
+  RetrainProtocol() {
+    optimizer = nn::Optimizer::NewtonCg;
+    epochs = 10;
+  }
   // Second-order stationarity of every retrained θ: λmin of ∇²R₋U(θ) — exact dense
   // eigenvalues when p ≤ exact_eigen_up_to, else the smallest Ritz value of `lanczos_steps`
   // Lanczos steps (an upper bound of λmin). θ is a saddle when

@@ -269,20 +269,20 @@ py::dict fragility(const std::vector<std::size_t>& depths, const std::vector<std
 void bind_evaluations(py::module_& m, py::class_<PyProblem>& problem) {
   problem.def("influence", &influence, py::arg("test_rows"), py::arg("method") = "exact")
       .def("self_influence", &self_influence, py::arg("method") = "exact")
-      .def("leave_one_out", &leave_one_out, py::arg("test_row"), py::arg("top") = 20, py::arg("method") = "exact", py::arg("retrain") = "lbfgs",
+      .def("leave_one_out", &leave_one_out, py::arg("test_row"), py::arg("top") = 20, py::arg("method") = "exact", py::arg("retrain") = "newton-cg",
            py::arg("retrain_tol") = 1e-8, py::arg("retrain_steps") = 0, py::arg("threads") = 1, py::arg("journal") = "", py::arg("progress") = false)
       .def("lds", &lds, py::arg("test_row"), py::arg("subsets") = 20, py::arg("alpha") = 0.5, py::arg("method") = "exact",
-           py::arg("retrain") = "lbfgs", py::arg("retrain_tol") = 1e-8, py::arg("retrain_steps") = 0, py::arg("threads") = 1,
+           py::arg("retrain") = "newton-cg", py::arg("retrain_tol") = 1e-8, py::arg("retrain_steps") = 0, py::arg("threads") = 1,
            py::arg("journal") = "", py::arg("progress") = false)
       .def("groups", &groups, py::arg("test_row"), py::arg("fraction") = 0.1, py::arg("kind") = "random", py::arg("count") = 10,
-           py::arg("damping") = 0.0, py::arg("retrain") = "lbfgs", py::arg("retrain_tol") = 1e-8, py::arg("retrain_steps") = 0,
+           py::arg("damping") = 0.0, py::arg("retrain") = "newton-cg", py::arg("retrain_tol") = 1e-8, py::arg("retrain_steps") = 0,
            py::arg("threads") = 1, py::arg("journal") = "", py::arg("progress") = false)
       .def("benchmark", &benchmark, py::arg("estimators"), py::arg("loo_rows") = 100, py::arg("test_points") = 10, py::arg("subsets") = 100,
-           py::arg("alpha") = 0.5, py::arg("flip") = 0.1, py::arg("truth") = "retrain", py::arg("retrain") = "lbfgs", py::arg("retrain_tol") = 1e-8,
+           py::arg("alpha") = 0.5, py::arg("flip") = 0.1, py::arg("truth") = "retrain", py::arg("retrain") = "newton-cg", py::arg("retrain_tol") = 1e-8,
            py::arg("threads") = 1, py::arg("journal_dir") = "", py::arg("progress") = false);
   m.def("fragility", &fragility, py::arg("depths") = std::vector<std::size_t>{1, 2, 3}, py::arg("widths") = std::vector<std::size_t>{},
         py::arg("decays") = std::vector<double>{0.001}, py::arg("seeds") = 1, py::arg("top") = 10, py::arg("random_tests") = 0,
-        py::arg("damping") = 0.0, py::arg("retrain") = "lbfgs", py::arg("retrain_tol") = 1e-8, py::arg("retrain_steps") = 0,
+        py::arg("damping") = 0.0, py::arg("retrain") = "newton-cg", py::arg("retrain_tol") = 1e-8, py::arg("retrain_steps") = 0,
         py::arg("threads") = 1, py::arg("progress") = false);
   m.def("estimators", [] {
     py::list out;

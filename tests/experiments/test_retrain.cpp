@@ -83,8 +83,8 @@ TEST_CASE("threads do not change results; an interrupted job resumes to the same
   std::vector<std::size_t> rows{0, 5, 9, 17, 33, 40, 51, 60, 77, 90};
   RetrainProtocol p;
   p.grad_tol = 1e-10;
-  SUBCASE("L-BFGS") {}
-  SUBCASE("Newton–CG, preconditioned") { p.optimizer = nn::Optimizer::NewtonCg; }
+  SUBCASE("L-BFGS") { p.optimizer = nn::Optimizer::Lbfgs; }
+  SUBCASE("Newton–CG, preconditioned") {}
   RetrainRun serial;
   serial.progress = false;
   const auto ref = leave_one_out(m.obj, m.train, m.test, m.theta, rows, {0, 3}, p, serial);
@@ -282,8 +282,8 @@ TEST_CASE("escape_saddles steps off the saddle and retrains to a point with λmi
 TEST_CASE("a retrain that takes 0 steps is unresolved, not converged; statuses survive the journal") {
   const IrisSoftmax m;
   RetrainProtocol p;
-  SUBCASE("L-BFGS") {}
-  SUBCASE("Newton–CG") { p.optimizer = nn::Optimizer::NewtonCg; }
+  SUBCASE("L-BFGS") { p.optimizer = nn::Optimizer::Lbfgs; }
+  SUBCASE("Newton–CG") {}
   p.grad_tol = 0.1;  // θ̂ meets it without any one row
   inflab::test::TempDir t;
   RetrainRun run;
@@ -344,8 +344,8 @@ TEST_CASE("retraining on remote workers (the MPI path, over its wire form in one
   const std::vector<std::size_t> rows = {0, 5, 9, 17, 33, 60};
   const std::size_t t = test::highest_loss_row(m.obj, m.test, m.theta);
   RetrainProtocol p;  // to 1e-8 with the saddle check: λmin/λmax and reasons travel too
-  SUBCASE("L-BFGS") {}
-  SUBCASE("Newton–CG, its preconditioner built again on the other side") { p.optimizer = nn::Optimizer::NewtonCg; }
+  SUBCASE("L-BFGS") { p.optimizer = nn::Optimizer::Lbfgs; }
+  SUBCASE("Newton–CG, its preconditioner built again on the other side") {}
   RetrainRun run;
   run.progress = false;
   const auto local = leave_one_out(m.obj, m.train, m.test, m.theta, rows, {t}, p, run);
