@@ -10,11 +10,13 @@
 // Per optimizer: seconds, jobs/s, steps, gradient evaluations and HVPs per job, statuses; and
 // the largest |Δ(L-BFGS) − Δ(Newton–CG)| over the jobs both converged on.
 // usage: inflab-bench-retrain [JOBS=10] [TOL=1e-8] [PROBLEMS=iris,fmnist32,mlp128]
-//   env: RANK=K the preconditioner's rank (64), PER_JOB=1 a line per job, NCG_FROM_INIT=1
+//   env: PRECOND=spectral|ekfac|none (spectral), RANK=K the spectral preconditioner's rank (64), PER_JOB=1 a line per job, NCG_FROM_INIT=1,
+//   THETA_DIR=D θ̂ kept in D between runs, SKIP_LBFGS_LOO=1 Newton–CG's retrains only
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include "autodiff/blas.hpp"
@@ -25,6 +27,7 @@
 #include "experiments/retrain.hpp"
 #include "experiments/retrain_jobs.hpp"
 #include "nn/builders.hpp"
+#include "nn/checkpoint.hpp"
 #include "nn/choices.hpp"
 #include "nn/trainer.hpp"
 
@@ -65,16 +68,28 @@ void problem(const std::string& name, const nn::Objective& obj, const data::Data
   };
   const Tensor init = obj.model().init(2);
   if (std::getenv("NCG_FROM_INIT")) fit(nn::Optimizer::NewtonCg, init, "from init");
-  const Tensor theta_hat = fit(nn::Optimizer::NewtonCg, fit(nn::Optimizer::Lbfgs, init, "from init"), "polish");
+  // THETA_DIR=D keeps θ̂ as D/<problem>.npy and reads it back on the next run (to vary the rest)
+  const std::string cache = std::getenv("THETA_DIR") ? std::string(std::getenv("THETA_DIR")) + "/" + name + ".npy" : "";
+  Tensor theta_hat;
+  if (!cache.empty() && std::filesystem::exists(cache)) {
+    theta_hat = nn::load_npy(cache);
+    std::printf("  θ̂ read from %s\n", cache.c_str());
+  } else {
+    theta_hat = fit(nn::Optimizer::NewtonCg, fit(nn::Optimizer::Lbfgs, init, "from init"), "polish");
+    if (!cache.empty()) nn::save_npy(cache, theta_hat);
+  }
+  const bool skip_lbfgs = std::getenv("SKIP_LBFGS_LOO") != nullptr;
   std::vector<std::size_t> rows(jobs), test_rows(test.size());
   for (std::size_t i = 0; i < jobs; ++i) rows[i] = i;
   for (std::size_t i = 0; i < test.size(); ++i) test_rows[i] = i;
   std::vector<Loo> runs;
   const std::size_t rank = std::getenv("RANK") ? std::strtoul(std::getenv("RANK"), nullptr, 10) : 64;
   for (auto o : {nn::Optimizer::Lbfgs, nn::Optimizer::NewtonCg}) {
+    if (o == nn::Optimizer::Lbfgs && skip_lbfgs) continue;
     experiments::RetrainProtocol p;
     p.optimizer = o;
     p.preconditioner_rank = rank;
+    if (std::getenv("PRECOND")) p.preconditioning = experiments::retrain_preconditionings().parse(std::getenv("PRECOND"));
     p.grad_tol = tol;
     p.max_steps = o == nn::Optimizer::Lbfgs ? 50000 : 2000;
     experiments::RetrainRun run;
@@ -82,7 +97,7 @@ void problem(const std::string& name, const nn::Objective& obj, const data::Data
     if (std::getenv("PER_JOB") && o == nn::Optimizer::NewtonCg) {
       const auto t1 = std::chrono::steady_clock::now();
       const auto P = experiments::retrain_preconditioner(obj, train, theta_hat, p);
-      std::printf("    preconditioner (rank %zu): %.2f s\n", p.preconditioner_rank, since(t1));
+      std::printf("    preconditioner (%s, rank %zu): %.2f s\n", experiments::retrain_preconditionings().name(p.preconditioning).c_str(), p.preconditioner_rank, since(t1));
     }
     const auto t0 = std::chrono::steady_clock::now();
     Loo l;
@@ -111,6 +126,7 @@ void problem(const std::string& name, const nn::Objective& obj, const data::Data
                 static_cast<double>(steps) / static_cast<double>(jobs), grads, hvps, converged, saddles);
     runs.push_back(std::move(l));
   }
+  if (skip_lbfgs) return;
   if (std::getenv("PER_JOB"))
     for (std::size_t j = 0; j < jobs; ++j) {
       const auto &a = runs[0].records[j], &b = runs[1].records[j];

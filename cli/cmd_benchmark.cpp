@@ -46,7 +46,8 @@ ex::BenchmarkOptions read_benchmark(Args& a) {
       if (a.given(opt)) throw UsageError(std::string("--") + opt + " applies to --truth cg only");
   o.retrain = read_retrain(a);
   if (o.truth == ex::BenchTruth::Cg)
-    for (const char* opt : {"retrain", "retrain-tol", "retrain-epochs", "retrain-lr", "retrain-steps", "escape-saddles", "retrain-precondition"})
+    for (const char* opt : {"retrain", "retrain-tol", "retrain-epochs", "retrain-lr", "retrain-steps", "escape-saddles", "retrain-precondition",
+                            "retrain-precondition-rank"})
       if (a.given(opt)) throw UsageError(std::string("--") + opt + " does not apply to --truth cg: nothing is retrained");
   return o;
 }

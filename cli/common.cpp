@@ -332,10 +332,15 @@ ex::RetrainProtocol read_retrain(Args& a, double default_tol) {
   p.lr = a.real("retrain-lr", 1e-3, 1e-12, 1e3);
   p.epochs = a.count("retrain-epochs", 10, 1);
   p.escape_saddles = a.flag("escape-saddles");
-  p.preconditioner_rank = a.count("retrain-precondition", p.preconditioner_rank, 0, 1000);  // 2K Lanczos vectors of p doubles
-  if (a.given("retrain-precondition") && p.optimizer != nn::Optimizer::NewtonCg)
-    throw UsageError("--retrain-precondition is the rank of newton-cg's preconditioner; this run retrains with " +
-                     nn::optimizers().name(p.optimizer) + " (add --retrain newton-cg)");
+  p.preconditioning = a.choice("retrain-precondition", ex::retrain_preconditionings(), p.preconditioning);
+  p.preconditioner_rank = a.count("retrain-precondition-rank", p.preconditioner_rank, 1, 1000);  // 2K Lanczos vectors of p doubles
+  for (const char* o : {"retrain-precondition", "retrain-precondition-rank"})
+    if (a.given(o) && p.optimizer != nn::Optimizer::NewtonCg)
+      throw UsageError(std::string("--") + o + " sets newton-cg's preconditioner; this run retrains with " +
+                       nn::optimizers().name(p.optimizer) + " (add --retrain newton-cg)");
+  if (a.given("retrain-precondition-rank") && p.preconditioning != ex::RetrainPreconditioning::Spectral)
+    throw UsageError("--retrain-precondition-rank is the spectral preconditioner's rank; this run uses --retrain-precondition " +
+                     ex::retrain_preconditionings().name(p.preconditioning));
   return p;
 }
 
@@ -344,8 +349,9 @@ std::string retrain_usage() {
          nn::optimizers().help("      ") +
          "  --retrain-tol T     ‖∇R‖ tolerance (1e-8; study groups 1e-10)   --retrain-steps N   step limit (0: optimizer default)\n"
          "  --retrain-lr R --retrain-epochs N           sgd / adam\n"
-         "  --retrain-precondition K  newton-cg: CG preconditioned by the top K eigenpairs of H at θ̂, built once\n"
-         "                      for all jobs (64; 0: none; at most 1000)\n"
+         "  --retrain-precondition P  newton-cg's preconditioner, built once at θ̂ for all jobs (spectral)\n" +
+         ex::retrain_preconditionings().help("      ") +
+         "  --retrain-precondition-rank K  the spectral preconditioner's eigenpairs (64, at most 1000)\n"
          "  --escape-saddles    a retrained θ with λmin(H) < 0 is perturbed along its eigenvector and retrained\n"
          "                      (up to 3 times): Δ is then measured at a lower stationary point (docs/influence.md)\n";
 }

@@ -11,6 +11,15 @@ const Choices<ModelKind>& model_kinds() {
   return t;
 }
 
+const Choices<RetrainPreconditioning>& retrain_preconditionings() {
+  static const Choices<RetrainPreconditioning> t{
+      "preconditioner",
+      {{"spectral", RetrainPreconditioning::Spectral, "the top --retrain-precondition-rank eigenpairs of H at θ̂ (Lanczos), the rest mapped to one value"},
+       {"ekfac", RetrainPreconditioning::Ekfac, "EK-FAC at θ̂ + λI (Linear and Conv2d layers only)"},
+       {"none", RetrainPreconditioning::None, "unpreconditioned CG"}}};
+  return t;
+}
+
 const Choices<GroupKind>& group_kinds() {
   static const Choices<GroupKind> t{"group kind",
                                     {{"random", GroupKind::Random, "uniformly random rows (seeded)"},

@@ -22,6 +22,10 @@ enum class Sweep { Depth, Width };
 // The fragility study's test points: the highest-loss one, or random ones.
 enum class TestKind { Highest, Random };
 
+// Newton–CG retraining's preconditioner (retrain.hpp, RetrainProtocol::preconditioning).
+enum class RetrainPreconditioning { Spectral, Ekfac, None };
+const Choices<RetrainPreconditioning>& retrain_preconditionings();
+
 // The datasets a spec can name (besides csv:PATH), with help (the loaders: problem.cpp).
 enum class DatasetKind { Iris, Wine, BreastCancer, Digits, FashionMnist, Blobs, Moons };
 const Choices<DatasetKind>& datasets();

@@ -38,9 +38,10 @@ struct RetrainProtocol : nn::TrainingSpec {
   // retraining from θ̂ reaches — no longer the nearest one (docs/influence.md).
   bool escape_saddles = false;
   std::size_t max_escapes = 3;
-  // newton-cg: CG preconditioned by the top `preconditioner_rank` eigenpairs of ∇²R(θ̂) over
-  // the whole training set (influence::spectral_preconditioner), built once for all jobs —
-  // every retrained Hessian differs from it by O(|U|/n). 0: unpreconditioned CG.
+  // newton-cg: CG's preconditioner, built once at θ̂ on the whole training set for all jobs —
+  // every retrained Hessian differs from ∇²R(θ̂) by O(|U|/n): spectral (the top
+  // `preconditioner_rank` eigenpairs, influence::spectral_preconditioner), EK-FAC + λI, or none.
+  RetrainPreconditioning preconditioning = RetrainPreconditioning::Spectral;
   std::size_t preconditioner_rank = 64;
 };
 

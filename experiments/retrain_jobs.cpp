@@ -12,6 +12,7 @@
 #include "datasets/split.hpp"
 #include "influence/group.hpp"
 #include "influence/influence.hpp"
+#include "influence/kfac.hpp"
 #include "influence/spectrum.hpp"
 #include "nn/choices.hpp"
 #include "nn/module.hpp"
@@ -189,9 +190,25 @@ RetrainRecord run_retrain_job(const RetrainJobs& J, std::size_t j) {
   return r;
 }
 
-std::shared_ptr<const nn::SpectralPreconditioner> retrain_preconditioner(const nn::Objective& obj, const data::Dataset& train,
-                                                                        const Tensor& theta_hat, const RetrainProtocol& p) {
-  if (p.optimizer != nn::Optimizer::NewtonCg || p.preconditioner_rank == 0) return nullptr;
+std::shared_ptr<const nn::Preconditioner> retrain_preconditioner(const nn::Objective& obj, const data::Dataset& train,
+                                                                const Tensor& theta_hat, const RetrainProtocol& p) {
+  if (p.optimizer != nn::Optimizer::NewtonCg || p.preconditioning == RetrainPreconditioning::None) return nullptr;
+  if (p.preconditioning == RetrainPreconditioning::Ekfac) {
+    const blas::ThreadsGuard one(1);
+    // λ keeps EK-FAC + λI positive definite; with λ = 0, 1e-8 of the largest eigenvalue
+    Kfac k(obj, train, theta_hat, CurvatureChoice(Curvature::Ekfac));
+    double top = 0;
+    for (const auto& b : k.blocks())
+      for (double e : b.eigen) top = std::max(top, e);
+    return std::make_shared<const KfacPreconditioner>(std::move(k), std::max(obj.weight_decay(), 1e-8 * top));
+  }
+  if (p.preconditioner_rank == 0) throw Error("newton-cg: a spectral preconditioner of rank 0 (choose the preconditioner none)");
+  // memory: 2k Lanczos vectors, then k eigenvectors, of p doubles each
+  const std::size_t k = p.preconditioner_rank, n = theta_hat.size(), steps = std::min(n, 2 * k);
+  const double gib = static_cast<double>(steps * n + std::min(k, steps) * n + steps * n) * 8 / (1ull << 30);
+  if (gib > 8)
+    throw Error("newton-cg's preconditioner of rank " + std::to_string(k) + " needs " + significant(gib) + " GiB for p = " +
+                std::to_string(n) + " (Lanczos vectors and Ritz vectors); lower --retrain-precondition (0: none)");
   const blas::ThreadsGuard one(1);
   return std::make_shared<const nn::SpectralPreconditioner>(
       influence::spectral_preconditioner(CurvatureOperator(obj, train, theta_hat), p.preconditioner_rank, p.seed));
@@ -202,7 +219,10 @@ json protocol_json(const RetrainProtocol& p) {
           {"epochs", p.epochs}, {"batch_size", p.batch_size}, {"seed", p.seed},
           {"check_saddles", p.check_saddles}, {"saddle_tol", p.saddle_tol}, {"exact_eigen_up_to", p.exact_eigen_up_to},
           {"lanczos_steps", p.lanczos_steps}, {"escape_saddles", p.escape_saddles}, {"max_escapes", p.max_escapes}};
-  if (p.optimizer == nn::Optimizer::NewtonCg) j["preconditioner_rank"] = p.preconditioner_rank;  // (older journals have none)
+  if (p.optimizer == nn::Optimizer::NewtonCg) {  // (older journals have neither)
+    j["preconditioner"] = retrain_preconditionings().name(p.preconditioning);
+    j["preconditioner_rank"] = p.preconditioner_rank;
+  }
   return j;
 }
 
@@ -223,6 +243,7 @@ RetrainProtocol protocol_of(const json& j) {
   p.escape_saddles = j.at("escape_saddles").get<bool>();
   p.max_escapes = j.at("max_escapes").get<std::size_t>();
   p.preconditioner_rank = j.value("preconditioner_rank", std::size_t{0});
+  p.preconditioning = retrain_preconditionings().parse(j.value("preconditioner", std::string("none")));
   return p;
 }
 

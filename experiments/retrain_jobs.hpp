@@ -25,12 +25,12 @@ struct RetrainJobs {
   const RetrainProtocol& protocol;
   const std::vector<double>& base;  // ℓ(z_t; θ̂) for each test row
   // newton-cg's preconditioner at θ̂ (retrain_preconditioner); null: none
-  std::shared_ptr<const nn::SpectralPreconditioner> preconditioner = nullptr;
+  std::shared_ptr<const nn::Preconditioner> preconditioner = nullptr;
 };
 
-// The preconditioner the protocol asks for at θ̂ (null unless newton-cg with a rank > 0),
-// computed at one BLAS thread so that every process builds the same bits.
-std::shared_ptr<const nn::SpectralPreconditioner> retrain_preconditioner(const nn::Objective& obj, const data::Dataset& train,
+// The preconditioner the protocol asks for at θ̂ (null unless newton-cg with one), computed
+// at one BLAS thread so that every process builds the same bits.
+std::shared_ptr<const nn::Preconditioner> retrain_preconditioner(const nn::Objective& obj, const data::Dataset& train,
                                                                         const Tensor& theta_hat, const RetrainProtocol& p);
 
 // Retrain without groups[j] from θ̂ and record Δ for each test row, with the status

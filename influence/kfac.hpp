@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "influence/solvers.hpp"
+#include "nn/optim.hpp"
 
 namespace inflab::influence {
 
@@ -47,5 +48,17 @@ class Kfac {
   std::vector<KfacBlock> blocks_;
   std::size_t p_ = 0;
   bool corrected_ = false;
+};
+
+// Newton–CG's preconditioner P = F + shift·I, F the K-FAC or EK-FAC matrix (for a retrain:
+// at θ̂, shift = λ, so that P approximates the whole ∇²R).
+class KfacPreconditioner final : public nn::Preconditioner {
+ public:
+  KfacPreconditioner(Kfac kfac, double shift) : kfac_(std::move(kfac)), shift_(shift) {}
+  Tensor solve(const Tensor& v) const override { return kfac_.solve(v, shift_); }
+
+ private:
+  Kfac kfac_;
+  double shift_;
 };
 }  // namespace inflab::influence

@@ -292,22 +292,27 @@ Tensor SpectralPreconditioner::apply(const Tensor& v) const {
 Tensor SpectralPreconditioner::solve(const Tensor& v) const {
   return low_rank_update(*this, v, 1 / sigma, [&](double l) { return 1 / l - 1 / sigma; });
 }
+void SpectralPreconditioner::check() const {
+  if (!(sigma > 0) || !std::isfinite(sigma) || std::any_of(values.begin(), values.end(), [](double l) { return !(l > 0) || !std::isfinite(l); }))
+    throw Error("newton-cg: the spectral preconditioner's eigenvalues and σ must be finite and > 0");
+}
 
 MinimizeResult newton_cg(const ad::Fn& f, Tensor theta, const NewtonCgOptions& opt) {
   if (!(opt.radius > 0) || !std::isfinite(opt.radius)) throw Error("newton-cg: the first trust radius must be > 0 and finite, got " + significant(opt.radius));
-  const SpectralPreconditioner* P = opt.preconditioner.get();
-  if (P && (!(P->sigma > 0) || !std::isfinite(P->sigma) || std::any_of(P->values.begin(), P->values.end(), [](double l) { return !(l > 0) || !std::isfinite(l); })))
-    throw Error("newton-cg: the preconditioner's eigenvalues and σ must be finite and > 0");
+  const Preconditioner* P = opt.preconditioner.get();
+  if (const auto* sp = dynamic_cast<const SpectralPreconditioner*>(P)) sp->check();
   MinimizeResult res;
   const std::size_t p = theta.size();
   const std::size_t max_cg = opt.max_cg ? opt.max_cg : std::min<std::size_t>(p, 500);
-  auto precond = [&](const Tensor& r) { return P ? P->solve(r) : r; };
-  // ‖x‖_P² and the P-inner products the boundary needs
-  auto pdot = [&](const Tensor& a, const Tensor& b) { return P ? dotp(a, P->apply(b)) : dotp(a, b); };
-  auto to_boundary = [&](const Tensor& s, const Tensor& d, double radius) {  // τ ≥ 0 with ‖s + τd‖_P = Δ
-    const Tensor Pd = P ? P->apply(d) : d;
-    const double a = dotp(d, Pd), b = dotp(s, Pd), c = pdot(s, s) - radius * radius;
-    return (-b + std::sqrt(std::max(0.0, b * b - a * c))) / a;
+  auto precond = [&](const Tensor& r) {
+    if (!P) return r;
+    Tensor y = P->solve(r);
+    if (y.size() != r.size()) throw Error("newton-cg: the preconditioner returned " + std::to_string(y.size()) + " values for p = " + std::to_string(p));
+    return y;
+  };
+  // τ ≥ 0 with ‖s + τd‖_P = Δ, from sᵀPs, sᵀPd, dᵀPd
+  auto to_boundary = [](double sPs, double sPd, double dPd, double radius) {
+    return (-sPd + std::sqrt(std::max(0.0, sPd * sPd - dPd * (sPs - radius * radius)))) / dPd;
   };
   ad::Recording rec(f, theta);
   Tensor g = rec.grad();
@@ -322,31 +327,35 @@ MinimizeResult newton_cg(const ad::Fn& f, Tensor theta, const NewtonCgOptions& o
     // Steihaug–Toint (preconditioned) CG on H s = −g inside ‖s‖_P ≤ Δ, to the relative
     // residual min(½, √‖g‖); Hs kept alongside s for the model value
     const double cg_tol = std::min(0.5, std::sqrt(res.grad_norm)) * res.grad_norm;
+    // P-norms without P itself (Conn, Gould & Toint 2000, §7.5.1): with y = P⁻¹r,
+    // sᵀPs ← sᵀPs + 2α sᵀPd + α² dᵀPd, sᵀPd ← β(sᵀPd + α dᵀPd), dᵀPd ← rᵀy + β² dᵀPd
     Tensor s = zeros({p}), Hs = zeros({p}), r = g, y = precond(g), d = y;
     for (auto& e : d) e = -e;
-    double ry = dotp(r, y);
+    double ry = dotp(r, y), sPs = 0, sPd = 0, dPd = ry;
     bool on_boundary = false;
     for (std::size_t j = 0; j < max_cg; ++j) {
       const Tensor Hd = rec.hvp(d);
       ++res.hvps;
       const double dHd = dotp(d, Hd), alpha = ry / dHd;
-      Tensor next = s;
-      add_scaled(next, alpha, d);
-      if (!(dHd > 0) || pdot(next, next) >= radius * radius) {  // negative curvature, or the step leaves the region
-        const double tau = to_boundary(s, d, radius);
+      const double sPs_next = sPs + 2 * alpha * sPd + alpha * alpha * dPd;
+      if (!(dHd > 0) || sPs_next >= radius * radius) {  // negative curvature, or the step leaves the region
+        const double tau = to_boundary(sPs, sPd, dPd, radius);
         add_scaled(s, tau, d), add_scaled(Hs, tau, Hd);
+        sPs = radius * radius;
         on_boundary = true;
         break;
       }
-      s = std::move(next);
-      add_scaled(Hs, alpha, Hd), add_scaled(r, alpha, Hd);
+      add_scaled(s, alpha, d), add_scaled(Hs, alpha, Hd), add_scaled(r, alpha, Hd);
+      sPs = sPs_next;
       if (norm2(r) <= cg_tol) break;
       y = precond(r);
       const double ry_next = dotp(r, y), beta = ry_next / ry;
       for (std::size_t i = 0; i < p; ++i) d(i) = -y(i) + beta * d(i);
+      sPd = beta * (sPd + alpha * dPd);
+      dPd = ry_next + beta * beta * dPd;
       ry = ry_next;
     }
-    const double predicted = -(dotp(g, s) + 0.5 * dotp(s, Hs)), step = std::sqrt(pdot(s, s));
+    const double predicted = -(dotp(g, s) + 0.5 * dotp(s, Hs)), step = std::sqrt(std::max(0.0, sPs));
     Tensor cand = theta;
     add_scaled(cand, 1.0, s);
     ad::Recording next_rec(f, cand);

@@ -59,15 +59,24 @@ struct NewtonOptions {
 };
 MinimizeResult newton(const ad::Fn& f, Tensor theta, const NewtonOptions& opt = {});
 
+// Newton–CG's preconditioner: P⁻¹v for a symmetric positive definite P close to the Hessian
+// (CG's iterations then depend on the spectrum of P⁻¹H). Implementations: the spectral one
+// below; influence::KfacPreconditioner (EK-FAC + λI).
+class Preconditioner {
+ public:
+  virtual ~Preconditioner() = default;
+  virtual Tensor solve(const Tensor& v) const = 0;
+};
+
 // P = V diag(Λ) Vᵀ + σ(I − VVᵀ) with orthonormal rows V [k, p], Λ > 0, σ > 0: the Hessian's
-// top-k eigenpairs kept, the rest of the spectrum mapped to σ. As Newton–CG's preconditioner,
-// CG's iterations then depend on the spread of the eigenvalues below those k only.
-struct SpectralPreconditioner {
+// top-k eigenpairs kept, the rest of the spectrum mapped to σ.
+struct SpectralPreconditioner final : Preconditioner {
   Tensor vectors;  // V [k, p]
   Tensor values;   // Λ [k]
   double sigma = 1;
-  Tensor apply(const Tensor& v) const;  // P v
-  Tensor solve(const Tensor& v) const;  // P⁻¹ v = v/σ + V((1/Λ − 1/σ) ∘ Vᵀv)
+  Tensor apply(const Tensor& v) const;           // P v
+  Tensor solve(const Tensor& v) const override;  // P⁻¹ v = v/σ + V((1/Λ − 1/σ) ∘ Vᵀv)
+  void check() const;                            // Error unless Λ, σ finite and > 0
 };
 
 // Trust-region Newton–CG (Steihaug–Toint; Nocedal & Wright, Algorithm 7.2): each step
@@ -81,7 +90,7 @@ struct NewtonCgOptions {
   std::size_t max_cg = 0;            // CG iterations per step; 0: min(p, 500)
   double radius = 1;                 // the first trust radius Δ₀ (‖s‖, or ‖s‖_P = √(sᵀPs) with P)
   // Preconditioned CG (Steihaug's trust region then in P's norm); null: P = I.
-  std::shared_ptr<const SpectralPreconditioner> preconditioner;
+  std::shared_ptr<const Preconditioner> preconditioner;
   // Stop at the precision floor after this many rejected steps in a row whose predicted
   // decrease was below R's rounding (0: never).
   std::size_t stall_iterations = 3;

@@ -54,7 +54,7 @@ struct TrainOptions {
   // sgd/adam: after every step, with the steps taken, θ and that step's learning rate (TracIn's checkpoints).
   std::function<void(std::size_t step, const Tensor& theta, double lr)> on_step;
   // newton-cg: CG's preconditioner (nn/optim.hpp); null: none
-  std::shared_ptr<const SpectralPreconditioner> preconditioner;
+  std::shared_ptr<const Preconditioner> preconditioner;
 };
 
 // What a training run is, as a problem's spec and a retraining protocol both state it (they

@@ -390,3 +390,41 @@ TEST_CASE("a retraining batch's wire form: decoded data equal to what was sent; 
   CHECK(error_of([&] { DecodedJobs x(damaged); }).find("arrived different from what was sent") != std::string::npos);
   CHECK(error_of([&] { DecodedJobs x(bytes.substr(0, bytes.size() - 8)); }).find("truncated") != std::string::npos);
 }
+
+TEST_CASE("Newton–CG's preconditioners change the work, not the answer; they travel in the protocol") {
+  const IrisSoftmax m;
+  const std::vector<std::size_t> rows = {0, 5, 9, 17, 33, 60};
+  RetrainProtocol p;
+  p.grad_tol = 1e-11;  // strongly convex: one minimiser, reached to 1e-11 by every variant
+  RetrainRun run;
+  run.progress = false;
+  std::vector<std::vector<RetrainRecord>> out;
+  for (auto pc : {RetrainPreconditioning::Spectral, RetrainPreconditioning::Ekfac, RetrainPreconditioning::None}) {
+    p.preconditioning = pc;
+    out.push_back(leave_one_out(m.obj, m.train, m.test, m.theta, rows, {0, 3}, p, run));
+    for (const auto& r : out.back()) CHECK(r.converged);
+  }
+  for (std::size_t v = 1; v < out.size(); ++v)
+    for (std::size_t j = 0; j < rows.size(); ++j)
+      for (std::size_t t = 0; t < 2; ++t)  // |θ − θ*| ≤ 1e-11/λ = 1e-9: Δ to ~1e-10
+        CHECK(out[v][j].test_loss_change[t] == doctest::Approx(out[0][j].test_loss_change[t]).epsilon(1e-6).scale(1e-4));
+  // the preconditioner is part of the configuration: a journal written with one refuses another
+  const test::TempDir dir;
+  run.results_path = dir.file("loo.jsonl");
+  p.preconditioning = RetrainPreconditioning::Ekfac;
+  leave_one_out(m.obj, m.train, m.test, m.theta, rows, {0}, p, run);
+  p.preconditioning = RetrainPreconditioning::Spectral;
+  CHECK(error_of([&] { leave_one_out(m.obj, m.train, m.test, m.theta, rows, {0}, p, run); }).find("'preconditioner'") !=
+        std::string::npos);
+  // and it crosses to other ranks in the wire form
+  const std::vector<std::vector<std::size_t>> groups = {{1}};
+  const std::vector<std::size_t> test_rows = {0};
+  const std::vector<double> base = {0.0};
+  p.preconditioning = RetrainPreconditioning::Ekfac;
+  p.preconditioner_rank = 7;
+  const RetrainJobs jobs{m.obj, m.train, m.test, m.theta, groups, test_rows, p, base};
+  const DecodedJobs back(encode_jobs(jobs));
+  CHECK(back.jobs().protocol.preconditioning == RetrainPreconditioning::Ekfac);
+  CHECK(back.jobs().protocol.preconditioner_rank == 7);
+  CHECK(back.jobs().preconditioner != nullptr);
+}
