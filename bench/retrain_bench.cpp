@@ -48,8 +48,8 @@ struct Loo {
 
 void problem(const std::string& name, const nn::Objective& obj, const data::Dataset& train, const data::Dataset& test,
              std::size_t jobs, double tol) {
-  std::printf("== %s: %s, n = %zu, p = %zu, tol %.0e, %zu leave-one-out jobs\n", name.c_str(), obj.model().summary().substr(0, obj.model().summary().find('\n')).c_str(),
-              train.size(), obj.model().param_count(), tol, jobs);
+  std::printf("== %s: n = %zu, p = %zu, tol %.0e, %zu leave-one-out jobs\n", name.c_str(), train.size(), obj.model().param_count(), tol,
+              jobs);
   // θ̂: L-BFGS from the initialisation to its tolerance or its precision floor, then Newton–CG
   // from there to the tolerance (the θ̂ every retrain starts from); NCG_FROM_INIT=1 also fits
   // Newton–CG from the initialisation
