@@ -47,7 +47,7 @@ ex::BenchmarkOptions read_benchmark(Args& a) {
   o.retrain = read_retrain(a);
   if (o.truth == ex::BenchTruth::Cg)
     for (const char* opt : {"retrain", "retrain-tol", "retrain-epochs", "retrain-lr", "retrain-steps", "escape-saddles", "retrain-precondition",
-                            "retrain-precondition-rank"})
+                            "retrain-precondition-rank", "retrain-target", "retrain-damping"})
       if (a.given(opt)) throw UsageError(std::string("--") + opt + " does not apply to --truth cg: nothing is retrained");
   return o;
 }

@@ -7,6 +7,7 @@
 #include "cli/common.hpp"
 #include "cli/gallery.hpp"
 #include "cli/plot.hpp"
+#include "experiments/retrain_jobs.hpp"
 #include "nn/choices.hpp"
 #include "util/format.hpp"
 
@@ -83,7 +84,8 @@ int run_group(Args& a) {
                                      "predicted_newton", "actual_loss_change", "retrain_status", "solve_rel_residual"});
   json summary = {{"problem", problem_json(p)}, {"test_row", t}, {"test_source_row", p.test.source_row(t)}, {"fraction", fraction},
                   {"method", ex::solver_methods().name(sc.method)}, {"damping", sc.damping}, {"curvature", "hessian"},
-                  {"retrain", nn::optimizers().name(rp.optimizer)}, {"kinds", json::object()}, {"warnings", problem_warnings(p)},
+                  {"retrain", nn::optimizers().name(rp.optimizer)}, {"retrain_protocol", ex::protocol_json(rp)},
+                  {"truth", ex::retrain_targets().name(rp.target)}, {"kinds", json::object()}, {"warnings", problem_warnings(p)},
                   {"units", "predicted_* and actual_loss_change: test-loss change when the group is removed (docs/conventions.md)"}};
   std::ostringstream s;
   s << problem_line(p) << "groups of " << ex::group_size(n, fraction) << " rows (p = " << shortest(fraction) << "), test row " << t
@@ -136,7 +138,8 @@ int run_lds(Args& a) {
                   {"alpha", o.alpha}, {"subsets", o.subsets}, {"method", ex::estimators().name(o.estimator)},
                   {"warnings", estimate_warnings(p, e.estimate, {t})},
                   {"lds", e.scores.undefined.empty() ? json(e.scores.spearman) : json(nullptr)},
-                  {"scores", scores_json(e.scores)}, {"retrains", retrain_json(e.retrain)}};
+                  {"scores", scores_json(e.scores)}, {"retrains", retrain_json(e.retrain)}, {"retrain_protocol", ex::protocol_json(o.retrain)},
+                  {"truth", ex::retrain_targets().name(o.retrain.target)}};
   summary.update(estimate_summary(e.estimate, o.settings));
   rd.write_json("summary.json", summary);
   finish(c, rd, problem_line(p) + "test row " + std::to_string(t) + ": " + estimate_line(e.estimate) + "\n" + std::to_string(o.subsets) +

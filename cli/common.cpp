@@ -341,7 +341,19 @@ ex::RetrainProtocol read_retrain(Args& a, double default_tol) {
   if (a.given("retrain-precondition-rank") && p.preconditioning != ex::RetrainPreconditioning::Spectral)
     throw UsageError("--retrain-precondition-rank is the spectral preconditioner's rank; this run uses --retrain-precondition " +
                      ex::retrain_preconditionings().name(p.preconditioning));
+  p.target = a.choice("retrain-target", ex::retrain_targets(), p.target);
+  p.damping = a.real("retrain-damping", 0, 0, 1e6);
+  if (a.given("retrain-damping") && p.target != ex::RetrainTarget::Pbrf)
+    throw UsageError("--retrain-damping is the PBRF's proximity damping μ; add --retrain-target pbrf");
+  if (p.target == ex::RetrainTarget::Pbrf && !nn::to_tolerance(p.optimizer))
+    throw UsageError("--retrain-target pbrf minimises the PBRF to a tolerance: --retrain lbfgs, newton-cg or newton, not " +
+                     nn::optimizers().name(p.optimizer));
   return p;
+}
+
+std::string truth_name(const ex::RetrainProtocol& p) {
+  if (p.target == ex::RetrainTarget::Pbrf) return "PBRF (μ = " + shortest(p.damping) + ")";
+  return "retrained";
 }
 
 std::string retrain_usage() {
@@ -352,6 +364,8 @@ std::string retrain_usage() {
          "  --retrain-precondition P  newton-cg's preconditioner, built once at θ̂ for all jobs (spectral)\n" +
          ex::retrain_preconditionings().help("      ") +
          "  --retrain-precondition-rank K  the spectral preconditioner's eigenpairs (64, at most 1000)\n"
+         "  --retrain-target T  what is minimised from θ̂ (loo)\n" + ex::retrain_targets().help("      ") +
+         "  --retrain-damping MU  the PBRF's proximity μ (0; with λ = 0 give μ > 0); compare with --damping MU --curvature ggn\n"
          "  --escape-saddles    a retrained θ with λmin(H) < 0 is perturbed along its eigenvector and retrained\n"
          "                      (up to 3 times): Δ is then measured at a lower stationary point (docs/influence.md)\n";
 }

@@ -80,6 +80,8 @@ experiments::RetrainProtocol read_retrain(Args& a, double default_tol = 1e-8);
 // The problem options' help, with the command's defaults (the benchmark's differ).
 std::string problem_usage(const experiments::ProblemSpec& defaults = {});
 std::string retrain_usage();
+// What the ground truth is, for titles and report lines: "retrained", or "PBRF (μ = 0.01)".
+std::string truth_name(const experiments::RetrainProtocol& p);
 std::string common_usage();
 
 // printf-style formatting of one number ("%.3f"), for tables and summaries

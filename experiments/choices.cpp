@@ -11,6 +11,14 @@ const Choices<ModelKind>& model_kinds() {
   return t;
 }
 
+const Choices<RetrainTarget>& retrain_targets() {
+  static const Choices<RetrainTarget> t{
+      "retraining target",
+      {{"loo", RetrainTarget::Loo, "R without the removed rows, from θ̂: leave-one-out and group retraining"},
+       {"pbrf", RetrainTarget::Pbrf, "the proximal Bregman response from θ̂ with damping --retrain-damping (Bae et al. 2022): what damped Gauss–Newton influence answers"}}};
+  return t;
+}
+
 const Choices<RetrainPreconditioning>& retrain_preconditionings() {
   static const Choices<RetrainPreconditioning> t{
       "preconditioner",

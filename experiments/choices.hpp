@@ -22,6 +22,11 @@ enum class Sweep { Depth, Width };
 // The fragility study's test points: the highest-loss one, or random ones.
 enum class TestKind { Highest, Random };
 
+// What a retraining job minimises from θ̂ (retrain.hpp, RetrainProtocol::target): R without the
+// removed rows (leave-one-out / group retraining), or the proximal Bregman response (influence/pbrf.hpp).
+enum class RetrainTarget { Loo, Pbrf };
+const Choices<RetrainTarget>& retrain_targets();
+
 // Newton–CG retraining's preconditioner (retrain.hpp, RetrainProtocol::preconditioning).
 enum class RetrainPreconditioning { Spectral, Ekfac, None };
 const Choices<RetrainPreconditioning>& retrain_preconditionings();

@@ -20,6 +20,8 @@
 #include "util/stop.hpp"
 #include "influence/group.hpp"
 #include "influence/influence.hpp"
+#include "influence/pbrf.hpp"
+#include "nn/choices.hpp"
 
 namespace inflab::experiments {
 
@@ -67,6 +69,11 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
   for (const auto& g : groups)  // an empty group removes nothing: the protocol's own noise (studies.hpp)
     if (!g.empty()) check_group(g, train.size());
   if (run.threads == 0) throw Error("retrain: threads must be at least 1");
+  if (p.target == RetrainTarget::Pbrf) {
+    if (!nn::to_tolerance(p.optimizer))
+      throw Error("the PBRF is minimised to a tolerance: retrain with lbfgs, newton-cg or newton, not " + nn::optimizers().name(p.optimizer));
+    influence::Pbrf(obj, train, theta_hat, p.damping);  // its errors (λ + μ = 0, θ̂'s size) before any job
+  }
   std::vector<double> base;
   for (auto t : test_rows) {
     double l = 0;

@@ -1,6 +1,7 @@
 // Ground truth by retraining: remove a group (a single point for leave-one-out), retrain
 // from θ̂ on the same objective (same λ), and record the actual change of each chosen test
-// loss, Δ = ℓ(z_t; θ̂₋U) − ℓ(z_t; θ̂). Jobs run in parallel threads and, under MPI, in
+// loss, Δ = ℓ(z_t; θ̂₋U) − ℓ(z_t; θ̂); or minimise the proximal Bregman response of U from θ̂
+// instead (RetrainProtocol::target), Δ = ℓ(z_t; θ_PBRF) − ℓ(z_t; θ̂). Jobs run in parallel threads and, under MPI, in
 // other processes (a job's result does not depend on where it ran), every finished job is
 // appended to a JSON-lines file at once, and a rerun with the same file skips what is done.
 #pragma once
@@ -43,6 +44,10 @@ struct RetrainProtocol : nn::TrainingSpec {
   // `preconditioner_rank` eigenpairs, influence::spectral_preconditioner), EK-FAC + λI, or none.
   RetrainPreconditioning preconditioning = RetrainPreconditioning::Spectral;
   std::size_t preconditioner_rank = 64;
+  // What is minimised: R₋U (loo), or the PBRF of U at θ̂ with proximity damping μ = `damping`
+  // (influence/pbrf.hpp; to a tolerance: lbfgs, newton-cg or newton). Δ is then the PBRF's test-loss change.
+  RetrainTarget target = RetrainTarget::Loo;
+  double damping = 0;
 };
 
 // How a retraining job ended.

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 #include <xtensor-blas/xlinalg.hpp>
@@ -13,6 +14,7 @@
 #include "influence/group.hpp"
 #include "influence/influence.hpp"
 #include "influence/kfac.hpp"
+#include "influence/pbrf.hpp"
 #include "influence/spectrum.hpp"
 #include "nn/choices.hpp"
 #include "nn/module.hpp"
@@ -55,19 +57,19 @@ RetrainRecord record_of(const json& j) {
   return r;
 }
 
-// The extreme eigenvalues of ∇²R₋U(θ) (and the eigenvector of λmin when asked): dense and
-// exact for p ≤ exact_eigen_up_to, else Lanczos (its smallest Ritz value bounds λmin from above).
+// The extreme eigenvalues of the Hessian A of the retrained objective at θ (and the eigenvector of
+// λmin when asked): dense and exact for p ≤ exact_eigen_up_to, else Lanczos (its smallest Ritz
+// value bounds λmin from above).
 struct Extremes {
   double lmin = 0, lmax = 0;
   Tensor vmin;
 };
-Extremes extremes(const nn::Objective& obj, const data::Dataset& rest, const Tensor& theta, const RetrainProtocol& p,
-                  bool want_vector, std::uint64_t seed) {
-  const CurvatureOperator A(obj, rest, theta);
-  const std::size_t n = A.dim();
+Extremes extremes(const SymmetricOperator& A, std::size_t n, const RetrainProtocol& p, bool want_vector, std::uint64_t seed) {
   Extremes e;
   if (n <= p.exact_eigen_up_to) {
-    const Tensor H = dense_matrix(A);
+    Tensor H = ad::dense_from_products(n, A, 64);
+    for (std::size_t i = 0; i < n; ++i)  // symmetrise the rounding (as influence::dense_matrix)
+      for (std::size_t j = i + 1; j < n; ++j) H(i, j) = H(j, i) = 0.5 * (H(i, j) + H(j, i));
     const xt::xarray<double> M = H;
     if (want_vector) {
       const auto [w, v] = xt::linalg::eigh(M);
@@ -80,7 +82,7 @@ Extremes extremes(const nn::Objective& obj, const data::Dataset& rest, const Ten
     }
     return e;
   }
-  const Lanczos l = lanczos(A, std::min(p.lanczos_steps, n), seed, want_vector);
+  const Lanczos l = lanczos(A, n, std::min(p.lanczos_steps, n), seed, want_vector);
   e.lmin = l.ritz_values(0), e.lmax = l.ritz_values(l.steps - 1);
   if (want_vector) {
     e.vmin = zeros({n});
@@ -89,6 +91,16 @@ Extremes extremes(const nn::Objective& obj, const data::Dataset& rest, const Ten
     for (auto& x : e.vmin) x /= vn;
   }
   return e;
+}
+// R₋U's by the curvature operator (as every Hessian of R); the PBRF's by HVPs of its function
+Extremes extremes(const nn::Objective& obj, const data::Dataset& rest, const ad::Fn* pbrf, const Tensor& theta, const RetrainProtocol& p,
+                  bool want_vector, std::uint64_t seed) {
+  if (pbrf) {
+    ad::Recording rec(*pbrf, theta);
+    return extremes([&rec](const Tensor& v) { return rec.hvp(v); }, theta.size(), p, want_vector, seed);
+  }
+  const CurvatureOperator A(obj, rest, theta);
+  return extremes([&A](const Tensor& v) { return A.apply(v); }, A.dim(), p, want_vector, seed);
 }
 bool is_saddle(const Extremes& e, double tol) { return e.lmin < -tol * std::max(1.0, std::fabs(e.lmax)); }
 
@@ -124,7 +136,24 @@ RetrainRecord run_retrain_job(const RetrainJobs& J, std::size_t j) {
   nn::TrainOptions o = nn::train_options(p, false);
   o.seed = p.seed + j;
   o.preconditioner = J.preconditioner;
-  nn::TrainResult tr = nn::train(J.obj, rest, J.theta_hat, o);
+  // the PBRF of U (on the whole training set) instead of R₋U, when the protocol asks for it
+  std::optional<influence::Pbrf> pbrf;
+  ad::Fn pbrf_fn;
+  if (p.target == RetrainTarget::Pbrf) {
+    pbrf.emplace(J.obj, J.train, J.theta_hat, p.damping);
+    pbrf_fn = pbrf->removal(J.groups[j]);
+  }
+  auto retrain = [&](const Tensor& start) {
+    if (!pbrf) return nn::train(J.obj, rest, start, o);
+    const nn::MinimizeResult m = nn::minimize(pbrf_fn, start, o);
+    nn::TrainResult t;
+    t.theta = m.theta, t.loss = m.value, t.grad_norm = m.grad_norm, t.steps = m.iterations;
+    t.evaluations = m.evaluations, t.hvps = m.hvps, t.converged = m.converged, t.stop_reason = m.message;
+    return t;
+  };
+  const ad::Fn R = pbrf ? pbrf_fn : J.obj.fn(rest);
+  const char* grad_name = pbrf ? "‖∇P‖" : "‖∇R₋U‖";
+  nn::TrainResult tr = retrain(J.theta_hat);
   RetrainRecord r;
   r.job = j;
   r.removed = J.groups[j];
@@ -137,19 +166,19 @@ RetrainRecord run_retrain_job(const RetrainJobs& J, std::size_t j) {
   // better resolved), so the job is marked unresolved instead (docs/influence.md).
   if (tr.converged && tr.steps == 0 && to_tolerance) {
     r.status = RetrainStatus::Unresolved;
-    r.status_reason = "θ̂ already met ‖∇R₋U‖ ≤ tol (" + significant(tr.grad_norm) + " ≤ " + significant(p.grad_tol) +
+    r.status_reason = "θ̂ already met " + std::string(grad_name) + " ≤ tol (" + significant(tr.grad_norm) + " ≤ " + significant(p.grad_tol) +
                       "): no step was taken, so the change is not resolved; lower the retraining tolerance";
   } else if (!tr.converged) {
     r.status = RetrainStatus::Budget;
-    r.status_reason = to_tolerance ? "‖∇R₋U‖ = " + significant(tr.grad_norm) + " > tol " + significant(p.grad_tol) + " when " + opt_name + " stopped" +
+    r.status_reason = to_tolerance ? std::string(grad_name) + " = " + significant(tr.grad_norm) + " > tol " + significant(p.grad_tol) + " when " + opt_name + " stopped" +
                                          (tr.stop_reason.empty() ? "" : " (" + tr.stop_reason + ")")
                                    : "a fixed " + opt_name + " budget: θ is not checked to be a stationary point";
   } else {
     r.status = RetrainStatus::Converged;
   }
   if (p.check_saddles && r.status != RetrainStatus::Unresolved) {
-    const ad::Fn R = J.obj.fn(rest);
-    Extremes e = extremes(J.obj, rest, tr.theta, p, p.escape_saddles, p.seed + j);
+    const ad::Fn* pf = pbrf ? &pbrf_fn : nullptr;
+    Extremes e = extremes(J.obj, rest, pf, tr.theta, p, p.escape_saddles, p.seed + j);
     // Escape from a converged saddle; after an escape, also from a retrain that ended short of
     // the tolerance (line search at the precision floor, or its budget) where the curvature is
     // negative: escaping again and converging to a minimum makes the job converged.
@@ -158,23 +187,23 @@ RetrainRecord run_retrain_job(const RetrainJobs& J, std::size_t j) {
       Tensor th = tr.theta;
       if (!escape_step(R, th, e.vmin, e.lmin)) break;
       ++r.escapes;
-      tr = nn::train(J.obj, rest, th, o);
+      tr = retrain(th);
       r.steps += tr.steps;
       if (tr.converged) {
         r.status = RetrainStatus::Converged;
         r.status_reason.clear();
       } else {
         r.status = RetrainStatus::Budget;
-        r.status_reason = "‖∇R₋U‖ = " + significant(tr.grad_norm) + " > tol " + significant(p.grad_tol) + " when " + opt_name +
+        r.status_reason = std::string(grad_name) + " = " + significant(tr.grad_norm) + " > tol " + significant(p.grad_tol) + " when " + opt_name +
                           " stopped after saddle escape " + std::to_string(r.escapes);
       }
-      e = extremes(J.obj, rest, tr.theta, p, true, p.seed + j);
+      e = extremes(J.obj, rest, pf, tr.theta, p, true, p.seed + j);
     }
     r.lambda_min = e.lmin, r.lambda_max = e.lmax;
     r.saddle = is_saddle(e, p.saddle_tol);
     if (r.saddle && r.status == RetrainStatus::Converged) {
       r.status = RetrainStatus::Saddle;
-      r.status_reason = "‖∇R₋U‖ ≤ tol but λmin(∇²R₋U) = " + significant(e.lmin) + " < −" + significant(p.saddle_tol) + "·max(1, |λmax| = " +
+      r.status_reason = std::string(grad_name) + " ≤ tol but λmin(" + (pbrf ? "∇²P" : "∇²R₋U") + ") = " + significant(e.lmin) + " < −" + significant(p.saddle_tol) + "·max(1, |λmax| = " +
                         significant(std::fabs(e.lmax)) + "): a saddle, not a minimum" +
                         (p.escape_saddles ? " (after " + std::to_string(r.escapes) + " escapes)" : "; escape_saddles continues past it");
     }
@@ -223,6 +252,10 @@ json protocol_json(const RetrainProtocol& p) {
     j["preconditioner"] = retrain_preconditionings().name(p.preconditioning);
     j["preconditioner_rank"] = p.preconditioner_rank;
   }
+  if (p.target != RetrainTarget::Loo) {  // (loo journals have neither)
+    j["target"] = retrain_targets().name(p.target);
+    j["damping"] = p.damping;
+  }
   return j;
 }
 
@@ -244,6 +277,8 @@ RetrainProtocol protocol_of(const json& j) {
   p.max_escapes = j.at("max_escapes").get<std::size_t>();
   p.preconditioner_rank = j.value("preconditioner_rank", std::size_t{0});
   p.preconditioning = retrain_preconditionings().parse(j.value("preconditioner", std::string("none")));
+  p.target = retrain_targets().parse(j.value("target", std::string("loo")));
+  p.damping = j.value("damping", 0.0);
   return p;
 }
 

@@ -13,7 +13,10 @@
 namespace inflab::influence {
 
 Lanczos lanczos(const CurvatureOperator& A, std::size_t steps, std::uint64_t seed, bool want_vectors) {
-  const std::size_t p = A.dim();
+  return lanczos([&A](const Tensor& v) { return A.apply(v); }, A.dim(), steps, seed, want_vectors);
+}
+
+Lanczos lanczos(const SymmetricOperator& A, std::size_t p, std::size_t steps, std::uint64_t seed, bool want_vectors) {
   if (steps == 0 || steps > p) throw Error("lanczos: steps must be in 1.." + std::to_string(p));
   Tensor Q = zeros({steps, p});  // the Lanczos vectors, row j = q_j
   std::vector<double> alpha, beta;
@@ -22,7 +25,7 @@ Lanczos lanczos(const CurvatureOperator& A, std::size_t steps, std::uint64_t see
   for (auto& e : q) e /= qn;
   for (std::size_t j = 0; j < steps; ++j) {
     std::copy(q.begin(), q.end(), Q.data() + j * p);
-    Tensor w = A.apply(q);
+    Tensor w = A(q);
     alpha.push_back(dot(q, w));
     // full reorthogonalisation against q_0 … q_j, classical Gram–Schmidt twice (as accurate
     // as modified Gram–Schmidt here, and two GEMVs instead of 2(j+1) scalar loops)

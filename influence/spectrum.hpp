@@ -13,6 +13,9 @@ struct Lanczos {
 };
 // m steps from a seeded random start, full reorthogonalisation (m ≤ p).
 Lanczos lanczos(const CurvatureOperator& A, std::size_t steps, std::uint64_t seed = 0, bool want_vectors = false);
+// The same for any symmetric operator v ↦ A v on Rᵖ (e.g. the Hessian of another objective).
+using SymmetricOperator = std::function<Tensor(const Tensor&)>;
+Lanczos lanczos(const SymmetricOperator& A, std::size_t p, std::size_t steps, std::uint64_t seed = 0, bool want_vectors = false);
 
 // Newton–CG's preconditioner for objectives near A's (the retrains of one θ̂): the top k
 // positive Ritz pairs of min(p, 2k) Lanczos steps, the rest of the spectrum mapped to σ =

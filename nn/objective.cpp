@@ -49,17 +49,21 @@ void Objective::check_fits(const data::Dataset& d) const {
     throw Error("binary_logistic needs 2 classes; dataset '" + d.name + "' has " + std::to_string(d.num_classes()));
 }
 
-ad::Var Objective::losses(ad::Var theta, const data::Dataset& d) const {
+ad::Var Objective::outputs(ad::Var theta, const data::Dataset& d) const {
   check_fits(d);
-  ad::Var X = theta.tape->leaf(d.X, false);
-  ad::Var z = model_.forward(theta, X);
+  return model_.forward(theta, theta.tape->leaf(d.X, false));
+}
+
+ad::Var Objective::losses(ad::Var theta, const data::Dataset& d) const { return output_losses(outputs(theta, d), d); }
+
+ad::Var Objective::output_losses(ad::Var z, const data::Dataset& d) const {
   switch (loss_) {
     case LossKind::CrossEntropy: return ad::cross_entropy(z, d.y);
     case LossKind::BinaryLogistic: return ad::binary_logistic(z, std::vector<double>(d.y.begin(), d.y.end()));
     case LossKind::MSE: {
       Tensor t = d.targets;
       t.reshape(shape_of(z.value()));
-      return ad::mse(z, theta.tape->leaf(t, false));
+      return ad::mse(z, z.tape->leaf(t, false));
     }
   }
   throw Error("unknown loss");

@@ -26,6 +26,11 @@ class Objective {
 
   // ℓ(zᵢ; θ) for every row of d, without the regulariser: [n].
   ad::Var losses(ad::Var theta, const data::Dataset& d) const;
+  // The model's outputs f(θ, xᵢ) for every row of d: [n, ...output shape].
+  ad::Var outputs(ad::Var theta, const data::Dataset& d) const;
+  // The loss of given outputs z (shaped as outputs()) against d's labels or targets: [n].
+  // losses(θ, d) = output_losses(outputs(θ, d), d); the PBRF's Bregman divergence needs it alone.
+  ad::Var output_losses(ad::Var z, const data::Dataset& d) const;
   // R(θ) over d (0-d).
   ad::Var value(ad::Var theta, const data::Dataset& d) const;
   // θ ↦ R(θ) over d, for value_and_grad / hvp / hessian. Keeps references to this

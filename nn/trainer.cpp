@@ -73,6 +73,53 @@ TrainOptions train_options(const TrainingSpec& s, bool progress) {
   return t;
 }
 
+MinimizeResult minimize(const ad::Fn& f, const Tensor& theta, const TrainOptions& opt) {
+  if (!to_tolerance(opt.optimizer))
+    throw Error("minimize: " + optimizers().name(opt.optimizer) + " runs a budget of epochs on mini-batches, not to a tolerance");
+  const auto t0 = Clock::now();
+  const std::size_t budget =
+      opt.max_steps ? opt.max_steps : opt.optimizer == Optimizer::Lbfgs ? 2000 : opt.optimizer == Optimizer::NewtonCg ? 200 : 100;
+  const double tol = opt.grad_tol > 0 ? opt.grad_tol : 1e-8;
+  util::Progress prog(optimizers().name(opt.optimizer) + " iter", budget, opt.progress);
+  auto on_iter = [&](std::size_t it, double v, double gn) {
+    util::throw_if_stopped("training");
+    if (!std::isfinite(v)) throw Error("training diverged at iteration " + std::to_string(it) + ": loss = " + std::to_string(v));
+    if (it > 0) prog.tick(loss_detail("", v, gn));  // `it` iterations are done
+    if (!opt.callback) return true;
+    EpochStats s{it, it, v, std::nan(""), gn, 0, std::chrono::duration<double>(Clock::now() - t0).count()};  // no accuracy per iteration
+    return opt.callback(s);
+  };
+  MinimizeResult m;
+  if (opt.optimizer == Optimizer::Lbfgs) {
+    LbfgsOptions lo;
+    lo.grad_tol = tol;
+    lo.max_iterations = budget;
+    lo.on_iteration = on_iter;
+    m = lbfgs(
+        [&](const Tensor& th, Tensor& g) {
+          ad::ValueGrad vg = ad::value_and_grad(f, th);
+          g = std::move(vg.grad);
+          return vg.value;
+        },
+        theta, lo);
+  } else if (opt.optimizer == Optimizer::NewtonCg) {
+    NewtonCgOptions no;
+    no.grad_tol = tol;
+    no.max_iterations = budget;
+    no.on_iteration = on_iter;
+    no.preconditioner = opt.preconditioner;
+    m = newton_cg(f, theta, no);
+  } else {
+    NewtonOptions no;
+    no.grad_tol = tol;
+    no.max_iterations = budget;
+    no.on_iteration = on_iter;
+    m = newton(f, theta, no);
+  }
+  prog.done();
+  return m;
+}
+
 TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, const TrainOptions& opt) {
   obj.check_fits(d);
   if (theta.size() != obj.model().param_count())
@@ -89,39 +136,7 @@ TrainResult train(const Objective& obj, const data::Dataset& d, Tensor theta, co
   };
 
   if (to_tolerance(opt.optimizer)) {
-    const std::size_t budget =
-        opt.max_steps ? opt.max_steps : opt.optimizer == Optimizer::Lbfgs ? 2000 : opt.optimizer == Optimizer::NewtonCg ? 200 : 100;
-    util::Progress prog(optimizers().name(opt.optimizer) + " iter", budget, opt.progress);
-    auto on_iter = [&](std::size_t it, double v, double gn) {
-      util::throw_if_stopped("training");
-      if (!std::isfinite(v)) throw Error("training diverged at iteration " + std::to_string(it) + ": loss = " + std::to_string(v));
-      if (it > 0) prog.tick(loss_detail("", v, gn));  // `it` iterations are done
-      if (!opt.callback) return true;
-      EpochStats s{it, it, v, std::nan(""), gn, 0, seconds()};  // accuracy not computed per iteration
-      return opt.callback(s);
-    };
-    MinimizeResult m;
-    if (opt.optimizer == Optimizer::Lbfgs) {
-      LbfgsOptions lo;
-      lo.grad_tol = opt.grad_tol > 0 ? opt.grad_tol : 1e-8;
-      lo.max_iterations = budget;
-      lo.on_iteration = on_iter;
-      m = lbfgs([&](const Tensor& th, Tensor& g) { return full_value_grad(obj, d, th, g); }, theta, lo);
-    } else if (opt.optimizer == Optimizer::NewtonCg) {
-      NewtonCgOptions no;
-      no.grad_tol = opt.grad_tol > 0 ? opt.grad_tol : 1e-8;
-      no.max_iterations = budget;
-      no.on_iteration = on_iter;
-      no.preconditioner = opt.preconditioner;
-      m = newton_cg(obj.fn(d), theta, no);
-    } else {
-      NewtonOptions no;
-      no.grad_tol = opt.grad_tol > 0 ? opt.grad_tol : 1e-8;
-      no.max_iterations = budget;
-      no.on_iteration = on_iter;
-      m = newton(obj.fn(d), theta, no);
-    }
-    prog.done();
+    const MinimizeResult m = minimize(obj.fn(d), theta, opt);
     theta = m.theta;
     check_finite_step(obj, theta, m.value, m.iterations, 0);
     res.steps = m.iterations;

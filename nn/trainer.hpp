@@ -83,6 +83,10 @@ struct TrainResult {
 // Errors: bad options; data that does not fit the model; a non-finite loss or parameter
 // (naming the step and the first parameter tensor that went non-finite).
 TrainResult train(const Objective& obj, const data::Dataset& train_set, Tensor theta0, const TrainOptions& opt);
+// The full-batch optimizers (lbfgs, newton-cg, newton) on any function of θ, to opt.grad_tol within
+// opt.max_steps (0: 2000/200/100), with opt's progress, callback and preconditioner. train() runs
+// them on R; other objectives (the PBRF, influence/pbrf.hpp) use this directly. Error for sgd/adam.
+MinimizeResult minimize(const ad::Fn& f, const Tensor& theta0, const TrainOptions& opt);
 // sgd/adam: the most steps train() takes on n rows (epochs × batches per epoch, capped by max_steps).
 std::size_t planned_steps(const TrainOptions& opt, std::size_t n);
 
