@@ -343,16 +343,20 @@ ex::RetrainProtocol read_retrain(Args& a, double default_tol) {
                      ex::retrain_preconditionings().name(p.preconditioning));
   p.target = a.choice("retrain-target", ex::retrain_targets(), p.target);
   p.damping = a.real("retrain-damping", 0, 0, 1e6);
-  if (a.given("retrain-damping") && p.target != ex::RetrainTarget::Pbrf)
-    throw UsageError("--retrain-damping is the PBRF's proximity damping μ; add --retrain-target pbrf");
-  if (p.target == ex::RetrainTarget::Pbrf && !nn::to_tolerance(p.optimizer))
-    throw UsageError("--retrain-target pbrf minimises the PBRF to a tolerance: --retrain lbfgs, newton-cg or newton, not " +
+  if (a.given("retrain-damping") && !ex::damped(p.target))
+    throw UsageError("--retrain-damping is the proximity damping μ of --retrain-target loo-proximal and pbrf; this run retrains loo");
+  if (ex::damped(p.target) && !nn::to_tolerance(p.optimizer))
+    throw UsageError("--retrain-target " + ex::retrain_targets().name(p.target) + " is minimised to a tolerance: --retrain lbfgs, newton-cg or newton, not " +
                      nn::optimizers().name(p.optimizer));
   return p;
 }
 
 std::string truth_name(const ex::RetrainProtocol& p) {
-  if (p.target == ex::RetrainTarget::Pbrf) return "PBRF (μ = " + shortest(p.damping) + ")";
+  switch (p.target) {
+    case ex::RetrainTarget::Pbrf: return "PBRF (μ = " + shortest(p.damping) + ")";
+    case ex::RetrainTarget::LooProximal: return "proximal leave-one-out (μ = " + shortest(p.damping) + ")";
+    case ex::RetrainTarget::Loo: break;
+  }
   return "retrained";
 }
 
@@ -365,7 +369,8 @@ std::string retrain_usage() {
          ex::retrain_preconditionings().help("      ") +
          "  --retrain-precondition-rank K  the spectral preconditioner's eigenpairs (64, at most 1000)\n"
          "  --retrain-target T  what is minimised from θ̂ (loo)\n" + ex::retrain_targets().help("      ") +
-         "  --retrain-damping MU  the PBRF's proximity μ (0; with λ = 0 give μ > 0); compare with --damping MU --curvature ggn\n"
+         "  --retrain-damping MU  the proximity μ of loo-proximal and pbrf (0; pbrf with λ = 0 needs μ > 0);\n"
+         "                      compare the PBRF with --damping MU --curvature ggn\n"
          "  --escape-saddles    a retrained θ with λmin(H) < 0 is perturbed along its eigenvector and retrained\n"
          "                      (up to 3 times): Δ is then measured at a lower stationary point (docs/influence.md)\n";
 }

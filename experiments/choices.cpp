@@ -15,6 +15,7 @@ const Choices<RetrainTarget>& retrain_targets() {
   static const Choices<RetrainTarget> t{
       "retraining target",
       {{"loo", RetrainTarget::Loo, "R without the removed rows, from θ̂: leave-one-out and group retraining"},
+       {"loo-proximal", RetrainTarget::LooProximal, "R without the removed rows + (μ/2)‖θ − θ̂‖², μ = --retrain-damping: leave-one-out kept near θ̂"},
        {"pbrf", RetrainTarget::Pbrf, "the proximal Bregman response from θ̂ with damping --retrain-damping (Bae et al. 2022): what damped Gauss–Newton influence answers"}}};
   return t;
 }

@@ -23,8 +23,10 @@ enum class Sweep { Depth, Width };
 enum class TestKind { Highest, Random };
 
 // What a retraining job minimises from θ̂ (retrain.hpp, RetrainProtocol::target): R without the
-// removed rows (leave-one-out / group retraining), or the proximal Bregman response (influence/pbrf.hpp).
-enum class RetrainTarget { Loo, Pbrf };
+// removed rows (leave-one-out / group retraining), the same with a proximity term, or the
+// proximal Bregman response (influence/pbrf.hpp).
+enum class RetrainTarget { Loo, LooProximal, Pbrf };
+inline bool damped(RetrainTarget t) { return t != RetrainTarget::Loo; }  // reads RetrainProtocol::damping
 const Choices<RetrainTarget>& retrain_targets();
 
 // Newton–CG retraining's preconditioner (retrain.hpp, RetrainProtocol::preconditioning).

@@ -69,10 +69,12 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
   for (const auto& g : groups)  // an empty group removes nothing: the protocol's own noise (studies.hpp)
     if (!g.empty()) check_group(g, train.size());
   if (run.threads == 0) throw Error("retrain: threads must be at least 1");
-  if (p.target == RetrainTarget::Pbrf) {
+  if (damped(p.target)) {
     if (!nn::to_tolerance(p.optimizer))
-      throw Error("the PBRF is minimised to a tolerance: retrain with lbfgs, newton-cg or newton, not " + nn::optimizers().name(p.optimizer));
-    influence::Pbrf(obj, train, theta_hat, p.damping);  // its errors (λ + μ = 0, θ̂'s size) before any job
+      throw Error("retraining target " + retrain_targets().name(p.target) + " is minimised to a tolerance: retrain with lbfgs, newton-cg or newton, not " +
+                  nn::optimizers().name(p.optimizer));
+    if (!(p.damping >= 0) || !std::isfinite(p.damping)) throw Error("retraining: damping μ must be a finite number ≥ 0");
+    if (p.target == RetrainTarget::Pbrf) influence::Pbrf(obj, train, theta_hat, p.damping);  // its errors (λ + μ = 0, θ̂'s size) before any job
   }
   std::vector<double> base;
   for (auto t : test_rows) {

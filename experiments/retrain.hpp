@@ -44,8 +44,9 @@ struct RetrainProtocol : nn::TrainingSpec {
   // `preconditioner_rank` eigenpairs, influence::spectral_preconditioner), EK-FAC + λI, or none.
   RetrainPreconditioning preconditioning = RetrainPreconditioning::Spectral;
   std::size_t preconditioner_rank = 64;
-  // What is minimised: R₋U (loo), or the PBRF of U at θ̂ with proximity damping μ = `damping`
-  // (influence/pbrf.hpp; to a tolerance: lbfgs, newton-cg or newton). Δ is then the PBRF's test-loss change.
+  // What is minimised from θ̂: R₋U (loo), R₋U + (μ/2)‖θ − θ̂‖² (loo-proximal), or the PBRF of U
+  // at θ̂ (influence/pbrf.hpp), μ = `damping`; the last two to a tolerance (lbfgs, newton-cg or
+  // newton). Δ is the test-loss change at what was minimised.
   RetrainTarget target = RetrainTarget::Loo;
   double damping = 0;
 };
@@ -76,6 +77,7 @@ struct RetrainRecord {
   std::size_t escapes = 0;               // perturb-and-continue steps taken (escape_saddles)
   bool resumed = false;                  // read back from the journal, not computed in this call
   std::size_t rank = 0;                  // the MPI rank that computed it (0: rank 0, or one process)
+  double distance = std::numeric_limits<double>::quiet_NaN();  // ‖θ − θ̂‖ at the end (NaN: a journal line from before it)
 };
 
 struct RetrainJobs;

@@ -10,6 +10,7 @@
 #include <xtensor-blas/xlinalg.hpp>
 
 #include "autodiff/blas.hpp"
+#include "autodiff/ops.hpp"
 #include "datasets/split.hpp"
 #include "influence/group.hpp"
 #include "influence/influence.hpp"
@@ -36,7 +37,7 @@ json record_json(const RetrainRecord& r) {
   return {{"job", r.job}, {"removed", r.removed}, {"test_loss_change", changes}, {"grad_norm", num(r.grad_norm)},
           {"converged", r.converged}, {"steps", r.steps}, {"seconds", r.seconds}, {"status", status_name(r.status)},
           {"status_reason", r.status_reason}, {"lambda_min", num(r.lambda_min)}, {"lambda_max", num(r.lambda_max)},
-          {"saddle", r.saddle}, {"escapes", r.escapes}, {"rank", r.rank}};
+          {"saddle", r.saddle}, {"escapes", r.escapes}, {"rank", r.rank}, {"distance", num(r.distance)}};
 }
 RetrainRecord record_of(const json& j) {
   RetrainRecord r;
@@ -54,6 +55,7 @@ RetrainRecord record_of(const json& j) {
   r.saddle = j.at("saddle").get<bool>();
   r.escapes = j.at("escapes").get<std::size_t>();
   r.rank = j.value("rank", std::size_t{0});  // journals before MPI have none
+  r.distance = j.contains("distance") ? num_of(j.at("distance")) : std::numeric_limits<double>::quiet_NaN();  // nor before the PBRF
   return r;
 }
 
@@ -136,23 +138,29 @@ RetrainRecord run_retrain_job(const RetrainJobs& J, std::size_t j) {
   nn::TrainOptions o = nn::train_options(p, false);
   o.seed = p.seed + j;
   o.preconditioner = J.preconditioner;
-  // the PBRF of U (on the whole training set) instead of R₋U, when the protocol asks for it
+  // R₋U itself (loo), or another objective minimised from θ̂: R₋U + (μ/2)‖θ − θ̂‖² (loo-proximal),
+  // the PBRF of U on the whole training set (pbrf)
   std::optional<influence::Pbrf> pbrf;
-  ad::Fn pbrf_fn;
+  ad::Fn target_fn;  // empty for loo: nn::train on R₋U
   if (p.target == RetrainTarget::Pbrf) {
     pbrf.emplace(J.obj, J.train, J.theta_hat, p.damping);
-    pbrf_fn = pbrf->removal(J.groups[j]);
+    target_fn = pbrf->removal(J.groups[j]);
+  } else if (p.target == RetrainTarget::LooProximal) {
+    target_fn = [&obj = J.obj, &rest, &th = J.theta_hat, mu = p.damping](ad::Var theta) {
+      const ad::Var prox = ad::sq_norm(ad::sub(theta, theta.tape->leaf(th, false)));
+      return ad::add(obj.value(theta, rest), ad::mul_scalar(prox, mu / 2));
+    };
   }
   auto retrain = [&](const Tensor& start) {
-    if (!pbrf) return nn::train(J.obj, rest, start, o);
-    const nn::MinimizeResult m = nn::minimize(pbrf_fn, start, o);
+    if (!target_fn) return nn::train(J.obj, rest, start, o);
+    const nn::MinimizeResult m = nn::minimize(target_fn, start, o);
     nn::TrainResult t;
     t.theta = m.theta, t.loss = m.value, t.grad_norm = m.grad_norm, t.steps = m.iterations;
     t.evaluations = m.evaluations, t.hvps = m.hvps, t.converged = m.converged, t.stop_reason = m.message;
     return t;
   };
-  const ad::Fn R = pbrf ? pbrf_fn : J.obj.fn(rest);
-  const char* grad_name = pbrf ? "‖∇P‖" : "‖∇R₋U‖";
+  const ad::Fn R = target_fn ? target_fn : J.obj.fn(rest);
+  const char* grad_name = pbrf ? "‖∇P‖" : target_fn ? "‖∇(R₋U + prox)‖" : "‖∇R₋U‖";
   nn::TrainResult tr = retrain(J.theta_hat);
   RetrainRecord r;
   r.job = j;
@@ -177,7 +185,7 @@ RetrainRecord run_retrain_job(const RetrainJobs& J, std::size_t j) {
     r.status = RetrainStatus::Converged;
   }
   if (p.check_saddles && r.status != RetrainStatus::Unresolved) {
-    const ad::Fn* pf = pbrf ? &pbrf_fn : nullptr;
+    const ad::Fn* pf = target_fn ? &target_fn : nullptr;
     Extremes e = extremes(J.obj, rest, pf, tr.theta, p, p.escape_saddles, p.seed + j);
     // Escape from a converged saddle; after an escape, also from a retrain that ended short of
     // the tolerance (line search at the precision floor, or its budget) where the curvature is
@@ -214,6 +222,7 @@ RetrainRecord run_retrain_job(const RetrainJobs& J, std::size_t j) {
     r.test_loss_change.push_back(l - J.base[t]);
   }
   r.grad_norm = tr.grad_norm;
+  r.distance = norm2(axpy(tr.theta, -1.0, J.theta_hat));
   r.converged = r.status == RetrainStatus::Converged;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - tj).count();
   return r;
@@ -252,7 +261,7 @@ json protocol_json(const RetrainProtocol& p) {
     j["preconditioner"] = retrain_preconditionings().name(p.preconditioning);
     j["preconditioner_rank"] = p.preconditioner_rank;
   }
-  if (p.target != RetrainTarget::Loo) {  // (loo journals have neither)
+  if (damped(p.target)) {  // (loo journals have neither)
     j["target"] = retrain_targets().name(p.target);
     j["damping"] = p.damping;
   }

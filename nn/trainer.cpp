@@ -92,6 +92,7 @@ MinimizeResult minimize(const ad::Fn& f, const Tensor& theta, const TrainOptions
   MinimizeResult m;
   if (opt.optimizer == Optimizer::Lbfgs) {
     LbfgsOptions lo;
+    lo.history = opt.lbfgs_history;
     lo.grad_tol = tol;
     lo.max_iterations = budget;
     lo.on_iteration = on_iter;

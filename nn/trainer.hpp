@@ -37,6 +37,7 @@ struct TrainOptions {
   Optimizer optimizer = Optimizer::Adam;
   double lr = 1e-3;
   double momentum = 0;             // sgd
+  std::size_t lbfgs_history = 10;  // lbfgs: correction pairs kept
   bool nesterov = false;           // sgd
   std::size_t epochs = 10;         // sgd/adam; iteration budget for lbfgs/newton is max_steps
   std::size_t batch_size = 0;      // 0: full batch

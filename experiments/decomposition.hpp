@@ -1,0 +1,69 @@
+// What influence answers (Bae, Ng, Lo, Ghassemi & Grosse, NeurIPS 2022): for removing one
+// training row, a ladder of references for the change Δ of a test loss, each a ground truth of
+// its own, from leave-one-out retrained from scratch down to the practical estimate:
+//   loo-cold      retrained without the row from the problem's initialisation, θ̂'s own protocol
+//   loo           retrained from θ̂ (inflab's leave-one-out)
+//   loo-proximal  R₋z + (μ/2)‖θ − θ̂‖² minimised from θ̂
+//   pbrf          the proximal Bregman response at θ̂ (influence/pbrf.hpp)
+//   linear        first-order influence with the damped Gauss–Newton matrix, solved exactly
+//   estimate      the chosen estimator (a row of influence/estimator.hpp's table)
+// The difference of each adjacent pair is one term of the gap — warm start, proximity,
+// non-convergence, linearisation, solver — and the five add up to (loo-cold − estimate).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "experiments/problem.hpp"
+#include "experiments/retrain.hpp"
+
+namespace inflab::experiments {
+
+enum class Rung { Cold, Warm, Proximal, Pbrf, Linear, Estimate };
+constexpr std::size_t kRungs = 6;
+const Choices<Rung>& rungs();  // loo-cold, loo, loo-proximal, pbrf, linear, estimate; in ladder order
+// Term k of the gap is rung k minus rung k + 1 (k = 0 … 4).
+constexpr std::size_t kGapTerms = kRungs - 1;
+const std::vector<std::string>& gap_term_names();  // warm-start, proximity, non-convergence, linearisation, solver
+
+struct LadderOptions {
+  double damping = 1e-3;  // μ of loo-proximal, pbrf and linear (docs/conventions.md: μ, not λ)
+  // how loo, loo-proximal and pbrf are solved (their target and damping are set per rung)
+  RetrainProtocol retrain;
+  // loo-cold: the problem's own training spec with these L-BFGS histories (the first gives the
+  // rung's value against θ̂; each other trains its own full-data θ too, and the spread of the
+  // cold Δ over all of them is how much the optimizer's path alone moves it). Not L-BFGS: one run.
+  std::vector<std::size_t> cold_histories = {10, 5, 20};
+  // the practical estimate (rung `estimate`), and others scored against every reference too
+  std::vector<Estimator> estimators = {Estimator::Cg};
+  EstimatorSettings settings;
+};
+
+struct LadderRow {
+  std::size_t row = 0;                   // the removed training row
+  double value[kRungs] = {};             // Δ at each rung (the estimate's ÷ n value)
+  std::vector<double> estimates;         // Δ̂ of every estimator of the options, in order
+  std::vector<double> cold_values;       // cold Δ for each L-BFGS history, each against its own full-data θ
+  double cold_spread = 0;                // max − min of cold_values
+  bool cold_converged = true;            // every cold run reached the problem's tolerance
+  RetrainRecord warm, proximal, pbrf;    // the three retrains from θ̂ (status, λmin, ‖θ − θ̂‖)
+  double linear_step = 0;                // ‖(G + μI)⁻¹ ∇ℓ̃(z)‖ / n: the linear rung's ‖Δθ‖
+  double term(std::size_t k) const { return value[k] - value[k + 1]; }
+};
+
+struct Ladder {
+  std::size_t test_row = 0;
+  double test_loss = 0;
+  std::vector<LadderRow> rows;
+  std::vector<std::string> estimator_warnings;  // the first solve warning of each estimator ("" none)
+  std::string linear_warning;                   // the linear rung's solve, if it warned
+};
+
+// The ladder for removing each of `rows` (one at a time) on test row `test_row` of p. Retrains
+// run as `run` says (threads, MPI ranks); a results_path is a prefix: the three retraining
+// journals are prefix + "loo.jsonl", "loo-proximal.jsonl", "pbrf.jsonl" (resumable). Cold runs
+// use run.threads threads. Errors: a θ̂ trained by sgd/adam with histories given (nothing to
+// vary), an empty row list, μ < 0.
+Ladder ladder(const Problem& p, std::size_t test_row, const std::vector<std::size_t>& rows, const LadderOptions& o,
+              const RetrainRun& run);
+
+}  // namespace inflab::experiments
