@@ -15,6 +15,7 @@
 #include "cli/plot.hpp"
 #include "influence/choices.hpp"
 #include "influence/metrics.hpp"
+#include "experiments/decomposition.hpp"
 #include "experiments/retrain_jobs.hpp"
 #include "experiments/studies.hpp"
 #include "nn/choices.hpp"
@@ -393,6 +394,195 @@ int run_study_groups(Args& a) {
                   {"rows", rows_json(rows)}, {"selections", rows_json(srows)}});
   rd.write_json("summary.json", summary);
   finish(c, rd, "study groups on " + p.train.name + " (n = " + std::to_string(n) + ", test row " + std::to_string(t) + ")\n" + md);
+  return 0;
+}
+
+}  // namespace inflab::cli
+
+namespace inflab::cli {
+
+namespace {
+std::vector<std::string> decomposition_columns(const std::vector<ex::BenchEntry>& estimators) {
+  std::vector<std::string> c = {"key", "depth", "weight_decay", "seed", "test_row", "test_source_row", "row", "source_row"};
+  for (const auto& r : ex::rungs().rows) c.push_back(r.name);
+  for (const auto& t : ex::gap_term_names()) c.push_back(t);
+  for (const std::string k : {"cold_spread", "cold_converged", "loo_status", "loo_proximal_status", "pbrf_status", "loo_distance", "pbrf_distance",
+                              "linear_step", "theta_grad_norm", "theta_converged"})
+    c.push_back(k);
+  for (const auto& e : estimators) c.push_back("estimator:" + e.label);
+  c.push_back("warnings");
+  return c;
+}
+
+ex::DecompositionRecord decomposition_record(const Row& r, const std::vector<ex::BenchEntry>& estimators) {
+  ex::DecompositionRecord d;
+  d.depth = std::stoul(r.at("depth")), d.seed = std::stoul(r.at("seed"));
+  d.weight_decay = num(r, "weight_decay");
+  for (std::size_t k = 0; k < ex::kRungs; ++k) d.value[k] = num(r, ex::rungs().rows[k].name);
+  for (const auto& e : estimators) d.estimates.push_back(num(r, "estimator:" + e.label));
+  return d;
+}
+
+std::string decomposition_markdown(const std::vector<ex::DecompositionPoint>& pts, const std::vector<ex::BenchEntry>& estimators, double mu) {
+  std::ostringstream md;
+  md << "Each term is a difference of adjacent references for removing one row (docs/influence.md, \"The ladder\"): mean |term| over\n"
+     << "the rows (all seeds), and in brackets relative to the mean |loo-cold Δ|. The five add up to loo-cold − estimate (" << estimators.at(0).label
+     << "); μ = " << shortest(mu) << ".\n\n| depth | λ | rows (seeds) | mean \\|loo-cold Δ\\| |";
+  for (const auto& t : ex::gap_term_names()) md << " " << t << " |";
+  md << " \\|loo-cold − estimate\\| |\n|---|---|---|---|---|---|---|---|---|---|\n";
+  auto rel = [](double x, double scale) { return fmt("%.2g", x) + " (" + fmt("%.2f", x / scale) + ")"; };
+  for (const auto& p : pts) {
+    md << "| " << p.depth << " | " << shortest(p.weight_decay) << " | " << p.rows << " (" << p.seeds << ") | " << fmt("%.2g", p.mean_abs_cold) << " |";
+    for (double t : p.mean_abs_term) md << " " << rel(t, p.mean_abs_cold) << " |";
+    md << " " << rel(p.mean_abs_gap, p.mean_abs_cold) << " |\n";
+  }
+  md << "\nPearson of each estimator's predicted Δ with each reference over a seed's rows: median over seeds [min … max]\n"
+     << "(a seed whose correlation is undefined is counted in brackets).\n\n| depth | λ | estimator |";
+  for (std::size_t k = 0; k + 1 < ex::kRungs; ++k) md << " " << ex::rungs().rows[k].name << " |";
+  md << "\n|---|---|---|---|---|---|---|---|\n";
+  for (const auto& p : pts)
+    for (std::size_t e = 0; e < estimators.size(); ++e) {
+      md << "| " << p.depth << " | " << shortest(p.weight_decay) << " | " << estimators[e].label << " |";
+      for (const auto& s : p.pearson[e]) {
+        md << " " << (s.n ? fmt("%.3f", s.median) + (s.n > 1 ? " [" + fmt("%.2f", s.q25) + " … " + fmt("%.2f", s.q75) + "]" : "") : "n/a");
+        if (s.undefined) md << " (" << s.undefined << " undefined)";
+        md << " |";
+      }
+      md << "\n";
+    }
+  return md.str();
+}
+
+void decomposition_plots(const RunDir& rd, const std::vector<ex::DecompositionPoint>& pts, const std::vector<double>& decays,
+                         const std::vector<ex::BenchEntry>& estimators, const std::string& dataset) {
+  static const char* kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd"};
+  for (double wd : decays) {
+    Plot terms{"Where influence's error against cold leave-one-out comes from (" + dataset + ", λ = " + shortest(wd) + ")", "hidden layers",
+               "mean |term| / mean |loo-cold Δ|", {}, false};
+    for (std::size_t k = 0; k < ex::kGapTerms; ++k) {
+      Series se{.label = ex::gap_term_names()[k], .line = true, .colour = kColours[k]};
+      for (const auto& p : pts)
+        if (p.weight_decay == wd) se.x.push_back(static_cast<double>(p.depth)), se.y.push_back(p.mean_abs_term[k] / p.mean_abs_cold);
+      terms.series.push_back(se);
+    }
+    Series total{.label = "all: |loo-cold − " + estimators.at(0).label + "|", .line = true, .colour = "#444444", .dashed = true};
+    for (const auto& p : pts)
+      if (p.weight_decay == wd) total.x.push_back(static_cast<double>(p.depth)), total.y.push_back(p.mean_abs_gap / p.mean_abs_cold);
+    terms.series.push_back(total);
+    write_svg(rd.path("terms-vs-depth-wd" + shortest(wd) + ".svg"), terms);
+    Plot corr{"Pearson of " + estimators.at(0).label + " with each reference (" + dataset + ", λ = " + shortest(wd) + ")", "hidden layers",
+              "Pearson over the removed rows: median over seeds, bars = IQR", {}, false};
+    for (std::size_t k = 0; k + 1 < ex::kRungs; ++k) {
+      Series se{.label = ex::rungs().rows[k].name, .line = true, .colour = kColours[k]};
+      for (const auto& p : pts) {
+        if (p.weight_decay != wd) continue;
+        const ex::Spread& s = p.pearson[0][k];
+        se.x.push_back(static_cast<double>(p.depth)), se.y.push_back(s.median), se.lo.push_back(s.q25), se.hi.push_back(s.q75);
+      }
+      corr.series.push_back(se);
+    }
+    write_svg(rd.path("pearson-vs-depth-wd" + shortest(wd) + ".svg"), corr);
+  }
+}
+}  // namespace
+
+int run_study_decomposition(Args& a) {
+  const Common c = read_common(a, "decomposition");
+  ex::ProblemSpec def;
+  def.max_steps = 5000;
+  const ProblemArgs pa = read_problem(a, def, "study decomposition trains one model per setting");
+  if (pa.spec.model != ex::ModelKind::Mlp) throw UsageError("study decomposition varies an MLP's depth; --model must be mlp");
+  if (a.given("hidden")) throw UsageError("--hidden does not apply to study decomposition: it sweeps --depths at --width");
+  ex::LadderOptions o;
+  o.estimators.clear();
+  std::vector<ex::Estimator> chosen;
+  const std::string list = a.text("estimators", "ekfac,cg,graddot");
+  for (std::size_t start = 0, end; start <= list.size(); start = end + 1) {
+    end = std::min(list.find(',', start), list.size());
+    try {
+      o.estimators.push_back(ex::parse_bench_entry(list.substr(start, end - start)));
+    } catch (const Error& e) {
+      throw UsageError(std::string("--estimators: ") + e.what());
+    }
+    chosen.push_back(o.estimators.back().estimator);
+  }
+  ex::EstimatorSettings defaults = ex::benchmark_settings();
+  defaults.solver.damping = 1e-3;
+  o.settings = read_estimator_settings(a, chosen, EstimatorScope{true, false, true}, defaults);
+  o.damping = o.settings.solver.damping;
+  o.retrain = read_retrain(a, 1e-10);
+  if (a.given("retrain-target") || a.given("retrain-damping"))
+    throw UsageError("study decomposition sets each rung's retraining target and damping itself (μ is --damping)");
+  o.cold_histories = a.counts("cold-histories", o.cold_histories);
+  for (auto h : o.cold_histories)
+    if (h == 0 || h > 1000) throw UsageError("--cold-histories: " + std::to_string(h) + " is not in 1..1000");
+  const auto depths = a.counts("depths", {1, 2, 3, 4, 6, 8});
+  const auto decays = a.reals("weight-decays", {0.0, 0.001});
+  const std::size_t seeds = a.count("seeds", 3, 1, 1000), top = a.count("top", 8, 3);
+  for (auto d : depths)
+    if (d < 1 || d > 64) throw UsageError("--depths: " + std::to_string(d) + " is not in 1..64");
+  for (double wd : decays)
+    if (wd < 0) throw UsageError("--weight-decays: " + shortest(wd) + " is negative");
+  for (double wd : decays)
+    if (wd + o.damping == 0) throw UsageError("--weight-decays 0 with --damping 0: the PBRF has no minimiser; give --damping μ > 0");
+  a.finish("inflab study decomposition");
+  const RunDir rd(c.out, "study decomposition", a.settings());
+  const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
+  std::filesystem::create_directories(rd.path("retrain"));
+  const auto columns = decomposition_columns(o.estimators);
+  CsvLog log(rd.path("decomposition.csv"), columns, true);
+  std::set<std::string> done;  // settings with their rows written
+  for (const auto& k : log.done_keys()) done.insert(k.substr(0, k.rfind("-r")));
+  std::vector<ex::DecompositionSetting> settings;
+  for (std::size_t s = 0; s < seeds; ++s)
+    for (double wd : decays)
+      for (auto d : depths) settings.push_back({d, wd, s});
+  util::Progress prog("decomposition", settings.size(), !c.quiet);
+  std::size_t resumed = 0;
+  for (const auto& s : settings) resumed += done.count(s.key());
+  prog.skip(resumed);
+  if (resumed) say(c, "resumed " + std::to_string(resumed) + " of " + std::to_string(settings.size()) + " settings from " + rd.path("decomposition.csv") + "\n");
+  for (const auto& s : settings) {
+    if (done.count(s.key())) continue;
+    ex::RetrainRun run = retrain_run(c, rd, "", false);
+    run.results_path = rd.path("retrain/" + s.key() + "-");
+    const ex::DecompositionRun r = ex::decomposition_setting(pa.spec, s, top, o, run);
+    const ex::Problem& p = r.problem;
+    std::string warnings = r.ladder.linear_warning;
+    for (const auto& w : r.ladder.estimator_warnings)
+      if (!w.empty()) warnings += (warnings.empty() ? "" : "; ") + w;
+    for (const auto& lr : r.ladder.rows) {
+      std::vector<std::string> cells = {s.key() + "-r" + std::to_string(lr.row), std::to_string(s.depth), shortest(s.weight_decay), std::to_string(s.seed),
+                                        std::to_string(r.ladder.test_row), std::to_string(p.test.source_row(r.ladder.test_row)), std::to_string(lr.row),
+                                        std::to_string(p.train.source_row(lr.row))};
+      for (double v : lr.value) cells.push_back(CsvLog::cell(v));
+      for (std::size_t k = 0; k < ex::kGapTerms; ++k) cells.push_back(CsvLog::cell(lr.term(k)));
+      for (const std::string& v : {CsvLog::cell(lr.cold_spread), std::string(lr.cold_converged ? "1" : "0"), retrain_status(lr.warm),
+                                   retrain_status(lr.proximal), retrain_status(lr.pbrf), CsvLog::cell(lr.warm.distance), CsvLog::cell(lr.pbrf.distance),
+                                   CsvLog::cell(lr.linear_step), CsvLog::cell(p.fit.grad_norm), std::string(p.fit.converged ? "1" : "0")})
+        cells.push_back(v);
+      for (double v : lr.estimates) cells.push_back(CsvLog::cell(v));
+      cells.push_back(CsvLog::text(warnings));
+      log.row(cells);
+    }
+    prog.tick(s.key());
+  }
+  prog.done();
+  const auto rows = read_rows(rd.path("decomposition.csv"));
+  std::vector<ex::DecompositionRecord> records;
+  for (const auto& r : rows) records.push_back(decomposition_record(r, o.estimators));
+  const auto pts = ex::decomposition_points(records, o.estimators.size());
+  const std::string md = decomposition_markdown(pts, o.estimators, o.damping);
+  write_file(rd.path("decomposition.md"), md);
+  decomposition_plots(rd, pts, decays, o.estimators, pa.spec.dataset);
+  json spec;
+  ex::to_json(spec, pa.spec);
+  json est = json::array();
+  for (const auto& e : o.estimators) est.push_back(e.label);
+  rd.write_json("summary.json", {{"base_spec", spec}, {"damping", o.damping}, {"estimators", est}, {"cold_histories", o.cold_histories},
+                                 {"retrain_protocol", ex::protocol_json(o.retrain)}, {"seeds", seeds}, {"top", top}, {"rows", rows_json(rows)}});
+  finish(c, rd, "study decomposition: " + std::to_string(rows.size()) + " removed rows over " + std::to_string(settings.size()) + " settings\n" + md +
+                    "\nEvery row: decomposition.csv.\n");
   return 0;
 }
 

@@ -52,6 +52,14 @@ const std::vector<Command>& commands() {
       {"study groups", "Basu, You & Feizi 2020: first against second-order group influence over p and kind",
        "  --fractions 0.01,0.05,0.1,0.2,0.3  --groups 10  --kinds random,knn,gradient\n  --no-select    skip the most-influential-group rows\n",
        "inflab study groups --fractions 0.05,0.2", true, EstimatorScope{false, false, false}, true, run_study_groups},
+      {"study decomposition", "Bae et al. 2022: influence's gap to cold leave-one-out in five terms (warm start, proximity, non-convergence,\n"
+       "                 linearisation, solver) against depth and λ, and each estimator's Pearson with each reference",
+       "  --depths 1,2,3,4,6,8 --weight-decays 0,0.001 --seeds 3\n"
+       "  --top K        rows removed per setting, by |predicted Δ| of the linear rung (8)\n"
+       "  --estimators E,…  the first is the ladder's estimate (ekfac,cg,graddot); names as in benchmark\n"
+       "  --damping MU   μ of the proximal retrain, the PBRF, the linear rung and the estimators (0.001)\n"
+       "  --cold-histories H,…  L-BFGS histories of the cold retrains: the first against θ̂, the spread over all (10,5,20)\n",
+       "inflab study decomposition --depths 1,2 --seeds 1 --top 5", true, EstimatorScope{true, false, true}, true, run_study_decomposition},
       {"benchmark", "estimators scored against retraining (or a CG reference): LOO and LDS correlations, noisy-label AUC, time (docs/benchmark.md)",
        "  --estimators E,…  any rows of the estimator table (exact,cg,ggn,kfac,ekfac,graddot,trak), or these:\n" +
            experiments::bench_entry_help() +

@@ -125,6 +125,7 @@ int run_lds(Args& a);
 int run_mislabel(Args& a);
 int run_study_fragility(Args& a);
 int run_study_groups(Args& a);
+int run_study_decomposition(Args& a);
 int run_benchmark(Args& a);
 
 }  // namespace inflab::cli

@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <cmath>
+#include <limits>
 #include <mutex>
 #include <thread>
 
 #include "datasets/split.hpp"
 #include "influence/influence.hpp"
+#include "util/format.hpp"
 #include "util/progress.hpp"
 #include "util/stop.hpp"
 
@@ -91,11 +94,15 @@ Ladder ladder(const Problem& p, std::size_t test_row, const std::vector<std::siz
     }
   }
   // the estimators: the first is the ladder's last rung
-  const Trained t = trained(p, false);
-  for (Estimator e : o.estimators) {
-    const Estimate est = estimate(e, t, {test_row}, o.settings);
-    L.estimator_warnings.push_back(est.first_warning());
-    for (std::size_t j = 0; j < k; ++j) L.rows[j].estimates.push_back(est.predicted(0, rows[j]));
+  for (const BenchEntry& e : o.estimators) {
+    try {
+      const Estimate est = estimate(p, e, {test_row}, o.settings);
+      L.estimator_warnings.push_back(est.first_warning());
+      for (std::size_t j = 0; j < k; ++j) L.rows[j].estimates.push_back(est.predicted(0, rows[j]));
+    } catch (const Error& err) {  // e.g. CG on an indefinite H: the row says so, the ladder goes on
+      L.estimator_warnings.push_back(e.label + " failed: " + err.what());
+      for (std::size_t j = 0; j < k; ++j) L.rows[j].estimates.push_back(std::numeric_limits<double>::quiet_NaN());
+    }
   }
   for (auto& r : L.rows) r.value[static_cast<std::size_t>(Rung::Estimate)] = r.estimates[0];
 
@@ -166,6 +173,64 @@ Ladder ladder(const Problem& p, std::size_t test_row, const std::vector<std::siz
     for (std::size_t h = 0; h < H; ++h) r.cold_converged = r.cold_converged && converged[j * H + h];
   }
   return L;
+}
+
+std::string DecompositionSetting::key() const {
+  return "d" + std::to_string(depth) + "-wd" + shortest(weight_decay) + "-s" + std::to_string(seed);
+}
+
+DecompositionRun decomposition_setting(const ProblemSpec& base, const DecompositionSetting& s, std::size_t top, const LadderOptions& o,
+                                       const RetrainRun& run) {
+  ProblemSpec spec = base;
+  spec.model = ModelKind::Mlp;
+  spec.depth = s.depth, spec.hidden.clear(), spec.weight_decay = s.weight_decay;
+  spec.seed = base.seed + s.seed;
+  DecompositionRun r{s, build_problem(spec, false), {}};
+  const Problem& p = r.problem;
+  const std::size_t t = pick_test_rows("highest", p, spec.seed).at(0);
+  // the rows: largest |Δ̂| of the linear rung (CG on G + μI)
+  EstimatorSettings lin = o.settings;
+  lin.solver.damping = o.damping;
+  lin.solver.cg.tol = 1e-10;
+  const Estimate e = estimate(p, parse_bench_entry("cg:ggn"), {t}, lin);
+  Tensor v = zeros({p.train.size()});
+  for (std::size_t i = 0; i < v.size(); ++i) v(i) = e.predicted(0, i);
+  r.ladder = ladder(p, t, largest_magnitude(v, std::min(top, p.train.size())), o, run);
+  return r;
+}
+
+std::vector<DecompositionPoint> decomposition_points(const std::vector<DecompositionRecord>& records, std::size_t estimators) {
+  std::map<std::pair<double, std::size_t>, std::vector<const DecompositionRecord*>> by;  // (λ, depth)
+  for (const auto& r : records) by[{r.weight_decay, r.depth}].push_back(&r);
+  std::vector<DecompositionPoint> out;
+  for (const auto& [at, rs] : by) {
+    DecompositionPoint pt;
+    pt.weight_decay = at.first, pt.depth = at.second, pt.rows = rs.size();
+    std::map<std::size_t, std::vector<const DecompositionRecord*>> seeds;
+    for (const auto* r : rs) {
+      for (std::size_t k = 0; k < kGapTerms; ++k) pt.mean_abs_term[k] += std::fabs(r->value[k] - r->value[k + 1]);
+      pt.mean_abs_cold += std::fabs(r->value[0]);
+      pt.mean_abs_gap += std::fabs(r->value[0] - r->value[kRungs - 1]);
+      seeds[r->seed].push_back(r);
+    }
+    const double m = static_cast<double>(rs.size());
+    for (auto& x : pt.mean_abs_term) x /= m;
+    pt.mean_abs_cold /= m, pt.mean_abs_gap /= m;
+    pt.seeds = seeds.size();
+    pt.pearson.assign(estimators, std::vector<Spread>(kRungs - 1));
+    for (std::size_t e = 0; e < estimators; ++e)
+      for (std::size_t rung = 0; rung + 1 < kRungs; ++rung) {
+        std::vector<double> per_seed;
+        for (const auto& [seed, sr] : seeds) {
+          Tensor a = zeros({sr.size()}), b = zeros({sr.size()});
+          for (std::size_t i = 0; i < sr.size(); ++i) a(i) = sr[i]->estimates.at(e), b(i) = sr[i]->value[rung];
+          per_seed.push_back(sr.size() < 3 ? std::numeric_limits<double>::quiet_NaN() : or_nan(pearson, a, b));
+        }
+        pt.pearson[e][rung] = spread(per_seed);
+      }
+    out.push_back(std::move(pt));
+  }
+  return out;
 }
 
 }  // namespace inflab::experiments

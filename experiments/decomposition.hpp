@@ -13,8 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "experiments/benchmark.hpp"
 #include "experiments/problem.hpp"
 #include "experiments/retrain.hpp"
+#include "influence/metrics.hpp"
 
 namespace inflab::experiments {
 
@@ -33,9 +35,10 @@ struct LadderOptions {
   // rung's value against θ̂; each other trains its own full-data θ too, and the spread of the
   // cold Δ over all of them is how much the optimizer's path alone moves it). Not L-BFGS: one run.
   std::vector<std::size_t> cold_histories = {10, 5, 20};
-  // the practical estimate (rung `estimate`), and others scored against every reference too
-  std::vector<Estimator> estimators = {Estimator::Cg};
-  EstimatorSettings settings;
+  // the practical estimate (rung `estimate`: the first), and others scored against every
+  // reference too; entries as the benchmark names them (ekfac, cg, cg:ggn, graddot, …)
+  std::vector<BenchEntry> estimators = {parse_bench_entry("ekfac")};
+  EstimatorSettings settings;  // their damping is their own (the CLI passes μ)
 };
 
 struct LadderRow {
@@ -54,7 +57,8 @@ struct Ladder {
   std::size_t test_row = 0;
   double test_loss = 0;
   std::vector<LadderRow> rows;
-  std::vector<std::string> estimator_warnings;  // the first solve warning of each estimator ("" none)
+  // each estimator's first solve warning, or why it failed (its values then NaN); "" when fine
+  std::vector<std::string> estimator_warnings;
   std::string linear_warning;                   // the linear rung's solve, if it warned
 };
 
@@ -65,5 +69,42 @@ struct Ladder {
 // vary), an empty row list, μ < 0.
 Ladder ladder(const Problem& p, std::size_t test_row, const std::vector<std::size_t>& rows, const LadderOptions& o,
               const RetrainRun& run);
+
+// ---- the decomposition study (inflab study decomposition): the ladder over depth, λ and seeds
+struct DecompositionSetting {
+  std::size_t depth = 1;
+  double weight_decay = 0;
+  std::size_t seed = 0;  // repeat k: the problem's seed is the base seed + k
+  std::string key() const;  // e.g. d2-wd0.001-s0
+};
+// The test point (the highest-loss one) and the `top` rows of largest |linear Δ̂| of a setting's
+// problem, trained from base with the setting's depth, λ and seed; the ladder over them.
+struct DecompositionRun {
+  DecompositionSetting setting;
+  Problem problem;
+  Ladder ladder;
+};
+DecompositionRun decomposition_setting(const ProblemSpec& base, const DecompositionSetting& s, std::size_t top, const LadderOptions& o,
+                                       const RetrainRun& run);
+
+// One removed row of the study as its table keeps it (a LadderRow, or a resumed line).
+struct DecompositionRecord {
+  std::size_t depth = 0, seed = 0;
+  double weight_decay = 0;
+  double value[kRungs] = {};
+  std::vector<double> estimates;  // every estimator, in the options' order
+};
+// One (depth, λ) point: each term's mean |term| over its rows, the same relative to the mean
+// |loo-cold Δ|, and for each estimator and reference the median over seeds of the Pearson
+// correlation over a seed's rows (NaN: fewer than 3 rows or a constant side).
+struct DecompositionPoint {
+  std::size_t depth = 0;
+  double weight_decay = 0;
+  std::size_t rows = 0, seeds = 0;
+  double mean_abs_term[kGapTerms] = {};
+  double mean_abs_cold = 0, mean_abs_gap = 0;  // |loo-cold Δ| and |loo-cold − estimate|, means
+  std::vector<std::vector<Spread>> pearson;    // [estimator][rung 0 … linear]: over seeds
+};
+std::vector<DecompositionPoint> decomposition_points(const std::vector<DecompositionRecord>& records, std::size_t estimators);
 
 }  // namespace inflab::experiments

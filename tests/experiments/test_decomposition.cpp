@@ -26,7 +26,7 @@ LadderOptions options(double mu) {
   o.damping = mu;
   o.retrain.optimizer = nn::Optimizer::Newton;
   o.retrain.grad_tol = 1e-11;
-  o.estimators = {Estimator::Exact, Estimator::GradDot};
+  o.estimators = {parse_bench_entry("exact"), parse_bench_entry("graddot")};
   return o;
 }
 RetrainRun quiet() {
