@@ -511,8 +511,9 @@ int run_study_decomposition(Args& a) {
   o.settings = read_estimator_settings(a, chosen, EstimatorScope{true, false, true}, defaults);
   o.damping = o.settings.solver.damping;
   o.retrain = read_retrain(a, 1e-10);
-  if (a.given("retrain-target") || a.given("retrain-damping"))
-    throw UsageError("study decomposition sets each rung's retraining target and damping itself (μ is --damping)");
+  for (const char* opt : {"retrain-target", "retrain-damping"})
+    if (a.given(opt))
+      throw UsageError(std::string("--") + opt + " does not apply to study decomposition: each rung sets its own target, and μ is --damping");
   o.cold_histories = a.counts("cold-histories", o.cold_histories);
   for (auto h : o.cold_histories)
     if (h == 0 || h > 1000) throw UsageError("--cold-histories: " + std::to_string(h) + " is not in 1..1000");
