@@ -480,6 +480,7 @@ Trained trained(const Problem& p, bool progress) {
   Trained t{*p.obj, p.train, p.test, p.theta};
   t.trajectory = &p.trajectory;
   t.ensemble = [&p, progress](std::size_t models) { return trained_models(p, models, progress); };
+  if (p.spec.optimizer == nn::Optimizer::Sgd) t.run = influence::TrainingRun{p.obj->model().init(p.spec.seed), train_options(p.spec, false)};
   return t;
 }
 

@@ -97,6 +97,23 @@ std::vector<std::string> with(std::vector<std::string> a, const std::vector<std:
 }
 }  // namespace
 
+Estimate unrolled_rows(const Trained& t, const std::vector<std::size_t>& rows, const EstimatorSettings&) {
+  if (!t.run)
+    throw Error("unrolled differentiates the training run that produced θ, and this model was not trained by an sgd run "
+                "(train it with optimizer sgd: full batch is gradient descent)");
+  const Unrolled u = unrolled_attribution(t.obj, t.train, t.test, rows, *t.run);
+  double d = 0, s = 0;
+  for (std::size_t i = 0; i < u.theta.size(); ++i) d += (u.theta(i) - t.theta(i)) * (u.theta(i) - t.theta(i)), s += t.theta(i) * t.theta(i);
+  if (std::sqrt(d) > 1e-10 * std::sqrt(s))
+    throw Error("unrolled: replaying the training run ends " + std::to_string(std::sqrt(d / s)) +
+                " (relative) away from θ̂: this is not the run that trained the model");
+  Estimate e;
+  e.predicted = u.predicted;
+  e.details = {{"steps", "", {static_cast<double>(u.steps)}}, {"state_bytes", "", {u.state_bytes}}};
+  e.description = "unrolled through " + std::to_string(u.steps) + " sgd steps (" + std::to_string(u.state_bytes / (1 << 20)) + " MiB of states)";
+  return e;
+}
+
 const std::vector<EstimatorRow>& estimator_rows() {
   static const std::vector<EstimatorRow> t = {
       {Estimator::Exact, "exact", "dense eigendecomposition of H (p up to a few thousand): exact to rounding", Method::Exact, true, kDelta,
@@ -126,6 +143,10 @@ const std::vector<EstimatorRow>& estimator_rows() {
        true, kDelta,
        "predicted_loss_change = (1/n)vᵀ[(1/(nμ))Σⱼ(I − gⱼgⱼᵀ/(μ + ‖gⱼ‖²))]∇ℓ̃(z), v = ∇ℓ(z_t), gⱼ = ∇ℓ̃(zⱼ); predicted Δ with DataInf's inverse (÷n)",
        {"damping"}, datainf_rows},
+      {Estimator::Unrolled, "unrolled", "exact attribution through the sgd run that trained θ (Ilyas & Engstrom 2025): −∂ℓ(z_t; θ_T)/∂wᵢ by its adjoint", std::nullopt,
+       true, kDelta,
+       "predicted_loss_change = −∂ℓ(z_t; θ_T)/∂wᵢ, wᵢ row i's weight in every batch gradient of the deterministic run (> 0: the row helped; its 1/|B| per step in place of ÷n)",
+       {}, unrolled_rows},
   };
   return t;
 }

@@ -1,6 +1,6 @@
 // Every way inflab produces Δ̂ is one row of one table, called one way (docs/influence.md,
 // "Estimators"): the inverse-HVP solvers on a curvature (exact, cg, minres, lissa, lowrank)
-// and the estimators of their own (graddot, gradcos, tracin, trak, datainf). Each gives, for test
+// and the estimators of their own (graddot, gradcos, tracin, trak, datainf, unrolled). Each gives, for test
 // points z_t, a value per training row in Δ̂'s sign and units (docs/conventions.md: > 0, the
 // row helped; ÷ n) — the cosine is the one unitless row — with what it cost and the
 // diagnostics that say whether to trust it. Adding an estimator: its own file and one row.
@@ -14,11 +14,12 @@
 #include "influence/influence.hpp"
 #include "influence/tracin.hpp"
 #include "influence/trak.hpp"
+#include "influence/unrolled.hpp"
 #include "util/choice.hpp"
 
 namespace inflab::influence {
 
-enum class Estimator { Exact, Cg, Minres, Lissa, LowRank, GradDot, GradCos, TracIn, Trak, DataInf };
+enum class Estimator { Exact, Cg, Minres, Lissa, LowRank, GradDot, GradCos, TracIn, Trak, DataInf, Unrolled };
 
 // What an estimator reads: the training objective at θ̂ and the data (references: they must
 // outlive the call), and what some rows need besides.
@@ -30,6 +31,8 @@ struct Trained {
   const std::vector<Snapshot>* trajectory = nullptr;  // tracin: θ saved during training
   // trak with models > 1: θ̂ and models − 1 more trained like it from other seeds
   std::function<std::vector<Tensor>(std::size_t models)> ensemble = {};
+  // unrolled: the deterministic sgd run that trained θ (none: the model was not trained by one)
+  std::optional<TrainingRun> run = std::nullopt;
 };
 
 // Every row's settings with their defaults, in one place. A row reads the ones its

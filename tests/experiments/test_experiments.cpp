@@ -353,3 +353,19 @@ TEST_CASE("summarize counts statuses: a budget-stopped retrain with negative cur
   const Scores sc = score(tensor({5}, {1, 2, 3, 4, 5}), tensor({5}, {1, 2, 3, 4, 6}), s);
   CHECK(sc.caveat.find("1 at a saddle, 1 took no step, 2 stopped before the tolerance") != std::string::npos);
 }
+
+TEST_CASE("unrolled as a row of the estimator table: the problem's own sgd run replayed to θ̂; refused for an L-BFGS θ̂") {
+  ProblemSpec s;
+  s.width = 5, s.optimizer = nn::Optimizer::Sgd, s.lr = 0.3, s.epochs = 30, s.batch_size = 40;
+  const Problem p = build_problem(s, false);
+  const Trained t = trained(p, false);
+  REQUIRE(t.run.has_value());
+  const Estimate e = estimate(Estimator::Unrolled, t, {0, 4}, EstimatorSettings{});
+  const influence::Unrolled u = influence::unrolled_attribution(*p.obj, p.train, p.test, {0, 4}, *t.run);
+  CHECK(u.steps == 30 * 3);
+  CHECK(test::rel_err(e.predicted, u.predicted) == 0);
+  CHECK(test::rel_err(u.theta, p.theta) == 0);  // the replay is the run
+  const Problem q = build_problem(logreg_spec(), false);
+  CHECK(test::error_of([&] { estimate(Estimator::Unrolled, trained(q, false), {0}, EstimatorSettings{}); }).find("not trained by an sgd run") !=
+        std::string::npos);
+}
