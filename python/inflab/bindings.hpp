@@ -39,7 +39,9 @@ py::dict retrains_dict(const ex::RetrainSummary& r);
 // Issues a RuntimeWarning (raising if the warning filter turns it into an error).
 void warn(const std::string& message);
 // The retraining protocol from keyword-style arguments (as the CLI's --retrain* options).
-ex::RetrainProtocol retrain_protocol(const std::string& optimizer, double tol, std::size_t max_steps);
+// target and damping: RetrainProtocol::target and its μ (leave_one_out and lds take them)
+ex::RetrainProtocol retrain_protocol(const std::string& optimizer, double tol, std::size_t max_steps, const std::string& target = "loo",
+                                     double damping = 0);
 
 // A problem spec from keyword arguments named as problem.json's keys (dataset, model, hidden, …);
 // an unknown one is a ValueError listing them.

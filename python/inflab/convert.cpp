@@ -106,11 +106,16 @@ void warn(const std::string& message) {
   if (PyErr_WarnEx(PyExc_RuntimeWarning, message.c_str(), 2) != 0) throw py::error_already_set();
 }
 
-ex::RetrainProtocol retrain_protocol(const std::string& optimizer, double tol, std::size_t max_steps) {
+ex::RetrainProtocol retrain_protocol(const std::string& optimizer, double tol, std::size_t max_steps, const std::string& target, double damping) {
   ex::RetrainProtocol r;
   r.optimizer = nn::optimizers().parse(optimizer);
   if (!(tol > 0) && nn::to_tolerance(r.optimizer)) throw py::value_error("retrain_tol must be > 0 for " + optimizer + " (0 is never met)");
   r.grad_tol = tol, r.max_steps = max_steps;
+  r.target = ex::retrain_targets().parse(target);
+  if (!(damping >= 0) || !std::isfinite(damping)) throw py::value_error("retrain_damping must be a finite number ≥ 0");
+  if (damping != 0 && !ex::damped(r.target))
+    throw py::value_error("retrain_damping is the proximity damping μ of retrain_target 'loo-proximal' and 'pbrf'; this call retrains 'loo'");
+  r.damping = damping;
   return r;
 }
 

@@ -110,14 +110,14 @@ py::dict loo_dict(const PyProblem& p, const ex::LooEvaluation& e) {
 }
 
 py::dict leave_one_out(const PyProblem& p, std::size_t test_row, std::size_t top, const std::string& method, const std::string& retrain,
-                       double retrain_tol, std::size_t retrain_steps, std::size_t threads, const std::string& journal, const py::object& progress,
-                       const py::kwargs& kw) {
+                       double retrain_tol, std::size_t retrain_steps, const std::string& retrain_target, double retrain_damping, std::size_t threads,
+                       const std::string& journal, const py::object& progress, const py::kwargs& kw) {
   check_test_row(p, test_row);
   ex::LooOptions o;
   o.top = top;
   o.estimator = influence::estimators().parse(method);
   o.settings = settings_of(o.estimator, kw);
-  o.retrain = retrain_protocol(retrain, retrain_tol, retrain_steps);
+  o.retrain = retrain_protocol(retrain, retrain_tol, retrain_steps, retrain_target, retrain_damping);
   const ProgressArg pr = progress_of(progress);
   const ex::RetrainRun run = retrain_run(threads, journal, pr.line);
   const ex::LooEvaluation e = interruptible([&] { return ex::evaluate_leave_one_out(*p.p, test_row, o, run); }, pr.callback);
@@ -127,8 +127,8 @@ py::dict leave_one_out(const PyProblem& p, std::size_t test_row, std::size_t top
 }
 
 py::dict lds(const PyProblem& p, std::size_t test_row, std::size_t subsets, double alpha, const std::string& method, const std::string& retrain,
-             double retrain_tol, std::size_t retrain_steps, std::size_t threads, const std::string& journal, const py::object& progress,
-             const py::kwargs& kw) {
+             double retrain_tol, std::size_t retrain_steps, const std::string& retrain_target, double retrain_damping, std::size_t threads,
+             const std::string& journal, const py::object& progress, const py::kwargs& kw) {
   check_test_row(p, test_row);
   if (!(alpha > 0 && alpha < 1)) throw py::value_error("alpha must be in (0, 1), got " + std::to_string(alpha));
   if (subsets < 3) throw py::value_error("subsets must be ≥ 3 (a rank correlation over fewer says nothing)");
@@ -136,7 +136,7 @@ py::dict lds(const PyProblem& p, std::size_t test_row, std::size_t subsets, doub
   o.subsets = subsets, o.alpha = alpha;
   o.estimator = influence::estimators().parse(method);
   o.settings = settings_of(o.estimator, kw);
-  o.retrain = retrain_protocol(retrain, retrain_tol, retrain_steps);
+  o.retrain = retrain_protocol(retrain, retrain_tol, retrain_steps, retrain_target, retrain_damping);
   const ProgressArg pr = progress_of(progress);
   const ex::RetrainRun run = retrain_run(threads, journal, pr.line);
   const ex::LdsEvaluation e = interruptible([&] { return ex::evaluate_lds(*p.p, test_row, o, run); }, pr.callback);
@@ -270,10 +270,11 @@ void bind_evaluations(py::module_& m, py::class_<PyProblem>& problem) {
   problem.def("influence", &influence, py::arg("test_rows"), py::arg("method") = "exact")
       .def("self_influence", &self_influence, py::arg("method") = "exact")
       .def("leave_one_out", &leave_one_out, py::arg("test_row"), py::arg("top") = 20, py::arg("method") = "exact", py::arg("retrain") = "newton-cg",
-           py::arg("retrain_tol") = 1e-8, py::arg("retrain_steps") = 0, py::arg("threads") = 1, py::arg("journal") = "", py::arg("progress") = false)
+           py::arg("retrain_tol") = 1e-8, py::arg("retrain_steps") = 0, py::arg("retrain_target") = "loo", py::arg("retrain_damping") = 0.0,
+           py::arg("threads") = 1, py::arg("journal") = "", py::arg("progress") = false)
       .def("lds", &lds, py::arg("test_row"), py::arg("subsets") = 20, py::arg("alpha") = 0.5, py::arg("method") = "exact",
-           py::arg("retrain") = "newton-cg", py::arg("retrain_tol") = 1e-8, py::arg("retrain_steps") = 0, py::arg("threads") = 1,
-           py::arg("journal") = "", py::arg("progress") = false)
+           py::arg("retrain") = "newton-cg", py::arg("retrain_tol") = 1e-8, py::arg("retrain_steps") = 0, py::arg("retrain_target") = "loo",
+           py::arg("retrain_damping") = 0.0, py::arg("threads") = 1, py::arg("journal") = "", py::arg("progress") = false)
       .def("groups", &groups, py::arg("test_row"), py::arg("fraction") = 0.1, py::arg("kind") = "random", py::arg("count") = 10,
            py::arg("damping") = 0.0, py::arg("retrain") = "newton-cg", py::arg("retrain_tol") = 1e-8, py::arg("retrain_steps") = 0,
            py::arg("threads") = 1, py::arg("journal") = "", py::arg("progress") = false)

@@ -161,3 +161,17 @@ def test_progress_callback_sees_the_work_and_its_exception_stops_it(logreg):
     assert dense and dense[-1][0] == "dense H, columns" and dense[-1][1] == dense[-1][2] == logreg.parameters
     with pytest.raises(ValueError, match="progress must be True, False or a callable"):
         logreg.leave_one_out(0, top=5, progress="yes")
+
+
+def test_leave_one_out_against_the_pbrf(logreg, iris):
+    # on a linear model at its minimum with μ = 0 the PBRF's minimiser is leave-one-out's (docs/influence.md)
+    t = logreg.test_rows("highest")[0]
+    loo = logreg.leave_one_out(t, top=5, retrain="newton", retrain_tol=1e-11)
+    pbrf = logreg.leave_one_out(t, top=5, retrain="newton", retrain_tol=1e-11, retrain_target="pbrf")
+    assert list(pbrf.status) == ["converged"] * 5
+    assert np.abs(pbrf.actual - loo.actual).max() <= 1e-8 * np.abs(loo.actual).max()
+    # on a network it is what Gauss–Newton influence with the same μ answers: same signs, close values
+    r = iris.leave_one_out(0, top=5, method="exact", curvature="ggn", damping=0.01, retrain_target="pbrf", retrain_damping=0.01)
+    assert r.scores["pearson"] > 0.85 and r.scores["signs_agree"] == 5
+    with pytest.raises(ValueError, match="retrain_damping is the proximity damping"):
+        iris.leave_one_out(0, top=5, retrain_damping=0.1)
