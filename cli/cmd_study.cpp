@@ -420,6 +420,8 @@ ex::DecompositionRecord decomposition_record(const Row& r, const std::vector<ex:
   d.weight_decay = num(r, "weight_decay");
   for (std::size_t k = 0; k < ex::kRungs; ++k) d.value[k] = num(r, ex::rungs().rows[k].name);
   for (const auto& e : estimators) d.estimates.push_back(num(r, "estimator:" + e.label));
+  d.cold_converged = r.at("cold_converged") == "1";
+  for (const char* k : {"loo_status", "loo_proximal_status", "pbrf_status"}) d.not_minima += r.at(k) != "converged";
   return d;
 }
 
@@ -427,14 +429,16 @@ std::string decomposition_markdown(const std::vector<ex::DecompositionPoint>& pt
   std::ostringstream md;
   md << "Each term is a difference of adjacent references for removing one row (docs/influence.md, \"The ladder\"): mean |term| over\n"
      << "the rows (all seeds), and in brackets relative to the mean |loo-cold Δ|. The five add up to loo-cold − estimate (" << estimators.at(0).label
-     << "); μ = " << shortest(mu) << ".\n\n| depth | λ | rows (seeds) | mean \\|loo-cold Δ\\| |";
+     << "); μ = " << shortest(mu) << ". Terms have signs, so their sizes can add up to more than the gap. Last column: rows whose cold\n"
+     << "runs stopped short of the tolerance, and retrains from θ̂ (of 3 per row) that did not end converged at a minimum.\n\n"
+     << "| depth | λ | rows (seeds) | mean \\|loo-cold Δ\\| |";
   for (const auto& t : ex::gap_term_names()) md << " " << t << " |";
-  md << " \\|loo-cold − estimate\\| |\n|---|---|---|---|---|---|---|---|---|---|\n";
+  md << " \\|loo-cold − estimate\\| | cold short / retrains not at a minimum |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
   auto rel = [](double x, double scale) { return fmt("%.2g", x) + " (" + fmt("%.2f", x / scale) + ")"; };
   for (const auto& p : pts) {
     md << "| " << p.depth << " | " << shortest(p.weight_decay) << " | " << p.rows << " (" << p.seeds << ") | " << fmt("%.2g", p.mean_abs_cold) << " |";
     for (double t : p.mean_abs_term) md << " " << rel(t, p.mean_abs_cold) << " |";
-    md << " " << rel(p.mean_abs_gap, p.mean_abs_cold) << " |\n";
+    md << " " << rel(p.mean_abs_gap, p.mean_abs_cold) << " | " << p.cold_unconverged << " / " << p.not_minima << " of " << 3 * p.rows << " |\n";
   }
   md << "\nPearson of each estimator's predicted Δ with each reference over a seed's rows: median over seeds [min … max]\n"
      << "(a seed whose correlation is undefined is counted in brackets).\n\n| depth | λ | estimator |";
@@ -511,9 +515,10 @@ int run_study_decomposition(Args& a) {
   o.settings = read_estimator_settings(a, chosen, EstimatorScope{true, false, true}, defaults);
   o.damping = o.settings.solver.damping;
   o.retrain = read_retrain(a, 1e-10);
-  for (const char* opt : {"retrain-target", "retrain-damping"})
-    if (a.given(opt))
-      throw UsageError(std::string("--") + opt + " does not apply to study decomposition: each rung sets its own target, and μ is --damping");
+  // each rung sets its own target and μ; the defaults are accepted (command.txt repeats every setting)
+  if (o.retrain.target != ex::RetrainTarget::Loo || o.retrain.damping != 0)
+    throw UsageError(std::string(o.retrain.target != ex::RetrainTarget::Loo ? "--retrain-target" : "--retrain-damping") +
+                     " does not apply to study decomposition: each rung sets its own target, and μ is --damping");
   o.cold_histories = a.counts("cold-histories", o.cold_histories);
   for (auto h : o.cold_histories)
     if (h == 0 || h > 1000) throw UsageError("--cold-histories: " + std::to_string(h) + " is not in 1..1000");

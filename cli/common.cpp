@@ -343,7 +343,7 @@ ex::RetrainProtocol read_retrain(Args& a, double default_tol) {
                      ex::retrain_preconditionings().name(p.preconditioning));
   p.target = a.choice("retrain-target", ex::retrain_targets(), p.target);
   p.damping = a.real("retrain-damping", 0, 0, 1e6);
-  if (a.given("retrain-damping") && !ex::damped(p.target))
+  if (p.damping != 0 && !ex::damped(p.target))  // 0 is accepted: command.txt repeats every setting
     throw UsageError("--retrain-damping is the proximity damping μ of --retrain-target loo-proximal and pbrf; this run retrains loo");
   if (ex::damped(p.target) && !nn::to_tolerance(p.optimizer))
     throw UsageError("--retrain-target " + ex::retrain_targets().name(p.target) + " is minimised to a tolerance: --retrain lbfgs, newton-cg or newton, not " +

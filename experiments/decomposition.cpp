@@ -210,6 +210,8 @@ std::vector<DecompositionPoint> decomposition_points(const std::vector<Decomposi
     for (const auto* r : rs) {
       for (std::size_t k = 0; k < kGapTerms; ++k) pt.mean_abs_term[k] += std::fabs(r->value[k] - r->value[k + 1]);
       pt.mean_abs_cold += std::fabs(r->value[0]);
+      pt.cold_unconverged += !r->cold_converged;
+      pt.not_minima += r->not_minima;
       pt.mean_abs_gap += std::fabs(r->value[0] - r->value[kRungs - 1]);
       seeds[r->seed].push_back(r);
     }

@@ -93,6 +93,8 @@ struct DecompositionRecord {
   double weight_decay = 0;
   double value[kRungs] = {};
   std::vector<double> estimates;  // every estimator, in the options' order
+  bool cold_converged = true;     // every cold run met the problem's tolerance
+  std::size_t not_minima = 0;     // of loo, loo-proximal, pbrf: retrains not ending converged (budget, saddle, unresolved)
 };
 // One (depth, λ) point: each term's mean |term| over its rows, the same relative to the mean
 // |loo-cold Δ|, and for each estimator and reference the median over seeds of the Pearson
@@ -101,6 +103,7 @@ struct DecompositionPoint {
   std::size_t depth = 0;
   double weight_decay = 0;
   std::size_t rows = 0, seeds = 0;
+  std::size_t cold_unconverged = 0, not_minima = 0;  // rows with a cold run short of tolerance; retrains not at a minimum
   double mean_abs_term[kGapTerms] = {};
   double mean_abs_cold = 0, mean_abs_gap = 0;  // |loo-cold Δ| and |loo-cold − estimate|, means
   std::vector<std::vector<Spread>> pearson;    // [estimator][rung 0 … linear]: over seeds

@@ -362,6 +362,12 @@ TEST_CASE("inflab study decomposition: every rung and term per removed row, the 
   const Result nodamp = run_inflab(t.dir(), "validate --retrain-damping 0.1 --out vb");
   CHECK(nodamp.code == 2);
   CHECK(nodamp.out.find("--retrain-damping is the proximity damping") != std::string::npos);
+  // every run directory's command.txt repeats the run: it names every setting, defaults too
+  std::string again = slurp(t.file("d/command.txt"));
+  again.erase(again.find_last_not_of('\n') + 1);
+  CHECK(again.find("--retrain-damping 0") != std::string::npos);
+  const Result repeat = run_inflab(t.dir(), again.substr(again.find(' ') + 1) + " --quiet");
+  CHECK_MESSAGE(repeat.code == 0, repeat.out);
 }
 
 TEST_CASE("inflab: a checkpoint rebuilds its problem; a contradicting flag is a usage error naming the setting") {
