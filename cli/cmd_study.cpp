@@ -440,7 +440,7 @@ std::string decomposition_markdown(const std::vector<ex::DecompositionPoint>& pt
     for (double t : p.mean_abs_term) md << " " << rel(t, p.mean_abs_cold) << " |";
     md << " " << rel(p.mean_abs_gap, p.mean_abs_cold) << " | " << p.cold_unconverged << " / " << p.not_minima << " of " << 3 * p.rows << " |\n";
   }
-  md << "\nPearson of each estimator's predicted Δ with each reference over a seed's rows: median over seeds [min … max]\n"
+  md << "\nPearson of each estimator's predicted Δ with each reference over a seed's rows: median over seeds [quartiles]\n"
      << "(a seed whose correlation is undefined is counted in brackets).\n\n| depth | λ | estimator |";
   for (std::size_t k = 0; k + 1 < ex::kRungs; ++k) md << " " << ex::rungs().rows[k].name << " |";
   md << "\n|---|---|---|---|---|---|---|---|\n";

@@ -52,8 +52,7 @@ const std::vector<Command>& commands() {
       {"study groups", "Basu, You & Feizi 2020: first against second-order group influence over p and kind",
        "  --fractions 0.01,0.05,0.1,0.2,0.3  --groups 10  --kinds random,knn,gradient\n  --no-select    skip the most-influential-group rows\n",
        "inflab study groups --fractions 0.05,0.2", true, EstimatorScope{false, false, false}, true, run_study_groups},
-      {"study decomposition", "Bae et al. 2022: influence's gap to cold leave-one-out in five terms (warm start, proximity, non-convergence,\n"
-       "                 linearisation, solver) against depth and λ, and each estimator's Pearson with each reference",
+      {"study decomposition", "Bae et al. 2022: influence's gap to cold leave-one-out in five terms over depth and λ; estimators × references",
        "  --depths 1,2,3,4,6,8 --weight-decays 0,0.001 --seeds 3\n"
        "  --top K        rows removed per setting, by |predicted Δ| of the linear rung (8)\n"
        "  --estimators E,…  the first is the ladder's estimate (ekfac,cg,graddot); names as in benchmark\n"
@@ -85,7 +84,7 @@ std::string overview() {
   std::string u = "usage: inflab <command> [--option value ...]\n       inflab help <command>   (options and an example)\n\ncommands:\n";
   for (const auto& c : commands()) {
     char line[256];
-    std::snprintf(line, sizeof line, "  %-16s ", c.name.c_str());
+    std::snprintf(line, sizeof line, "  %-20s ", c.name.c_str());
     u += line + c.summary + "\n";
   }
   u += "\nexit codes: 0 done, 1 failed, 2 usage error, 3 a derivative check failed\ndocs: docs/cli.md\n";

@@ -370,7 +370,7 @@ std::string retrain_usage() {
          "  --retrain-precondition-rank K  the spectral preconditioner's eigenpairs (64, at most 1000)\n"
          "  --retrain-target T  what is minimised from θ̂ (loo)\n" + ex::retrain_targets().help("      ") +
          "  --retrain-damping MU  the proximity μ of loo-proximal and pbrf (0; pbrf with λ = 0 needs μ > 0);\n"
-         "                      compare the PBRF with --damping MU --curvature ggn\n"
+         "                      the PBRF is what influence on the Gauss–Newton matrix with damping μ answers\n"
          "  --escape-saddles    a retrained θ with λmin(H) < 0 is perturbed along its eigenvector and retrained\n"
          "                      (up to 3 times): Δ is then measured at a lower stationary point (docs/influence.md)\n";
 }

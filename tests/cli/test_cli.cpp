@@ -1099,8 +1099,7 @@ TEST_CASE("every option of every command: a degenerate value is refused naming i
       if (line == "commands:") { listing = true; continue; }
       if (listing && line.empty()) break;
       if (listing) {
-        std::string name = line.substr(2, 16);
-        name.erase(name.find_last_not_of(' ') + 1);
+        std::string name = line.substr(2, line.find("  ", 2) - 2);  // the name column ends at two spaces
         commands.push_back(name);
       }
     }
