@@ -94,11 +94,12 @@ Extremes extremes(const SymmetricOperator& A, std::size_t n, const RetrainProtoc
   }
   return e;
 }
-// R₋U's by the curvature operator (as every Hessian of R); the PBRF's by HVPs of its function
-Extremes extremes(const nn::Objective& obj, const data::Dataset& rest, const ad::Fn* pbrf, const Tensor& theta, const RetrainProtocol& p,
+// R₋U's by the curvature operator (as every Hessian of R); another target's (loo-proximal, pbrf)
+// by HVPs of its function
+Extremes extremes(const nn::Objective& obj, const data::Dataset& rest, const ad::Fn* target, const Tensor& theta, const RetrainProtocol& p,
                   bool want_vector, std::uint64_t seed) {
-  if (pbrf) {
-    ad::Recording rec(*pbrf, theta);
+  if (target) {
+    ad::Recording rec(*target, theta);
     return extremes([&rec](const Tensor& v) { return rec.hvp(v); }, theta.size(), p, want_vector, seed);
   }
   const CurvatureOperator A(obj, rest, theta);
