@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "autodiff/blas.hpp"
 #include "datasets/split.hpp"
 #include "influence/influence.hpp"
 #include "util/format.hpp"
@@ -142,6 +143,8 @@ Ladder ladder(const Problem& p, std::size_t test_row, const std::vector<std::siz
   std::vector<double> cold(k * H, 0);
   std::vector<char> converged(k * H, 1);
   util::Progress prog("cold retrains", jobs, run.progress);
+  // parallel runs, not parallel GEMMs: a cold Δ must not depend on the thread count (as retraining)
+  const blas::ThreadsGuard blas_threads(run.threads > 1 ? 1 : blas::threads());
   std::mutex pm;
   auto tick = [&] {
     const std::lock_guard<std::mutex> lock(pm);
