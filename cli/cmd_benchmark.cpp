@@ -21,17 +21,8 @@ std::string cell(double v) { return std::isfinite(v) ? fmt("%.3f", v) : std::str
 ex::BenchmarkOptions read_benchmark(Args& a) {
   ex::BenchmarkOptions o;
   std::vector<ex::Estimator> chosen;
-  const std::string list = a.text("estimators", "exact,cg,ggn,kfac,ekfac,graddot,trak");
-  for (std::size_t start = 0; start <= list.size();) {
-    const std::size_t end = std::min(list.find(',', start), list.size());
-    try {
-      o.entries.push_back(ex::parse_bench_entry(list.substr(start, end - start)));
-    } catch (const Error& e) {
-      throw UsageError(std::string("--estimators: ") + e.what());
-    }
-    chosen.push_back(o.entries.back().estimator);
-    start = end + 1;
-  }
+  o.entries = read_bench_entries(a, "exact,cg,ggn,kfac,ekfac,graddot,trak");
+  for (const auto& e : o.entries) chosen.push_back(e.estimator);
   o.truth = a.choice("truth", ex::benchmark_truths(), ex::BenchTruth::Retrain);
   if (o.truth == ex::BenchTruth::Cg) chosen.push_back(ex::Estimator::Cg);  // the reference reads --damping
   o.settings = read_estimator_settings(a, chosen, EstimatorScope{true, false, true}, ex::benchmark_settings());

@@ -498,18 +498,9 @@ int run_study_decomposition(Args& a) {
   if (pa.spec.model != ex::ModelKind::Mlp) throw UsageError("study decomposition varies an MLP's depth; --model must be mlp");
   if (a.given("hidden")) throw UsageError("--hidden does not apply to study decomposition: it sweeps --depths at --width");
   ex::LadderOptions o;
-  o.estimators.clear();
+  o.estimators = read_bench_entries(a, "ekfac,cg,graddot");
   std::vector<ex::Estimator> chosen;
-  const std::string list = a.text("estimators", "ekfac,cg,graddot");
-  for (std::size_t start = 0, end; start <= list.size(); start = end + 1) {
-    end = std::min(list.find(',', start), list.size());
-    try {
-      o.estimators.push_back(ex::parse_bench_entry(list.substr(start, end - start)));
-    } catch (const Error& e) {
-      throw UsageError(std::string("--estimators: ") + e.what());
-    }
-    chosen.push_back(o.estimators.back().estimator);
-  }
+  for (const auto& e : o.estimators) chosen.push_back(e.estimator);
   ex::EstimatorSettings defaults = ex::benchmark_settings();
   defaults.solver.damping = 1e-3;
   o.settings = read_estimator_settings(a, chosen, EstimatorScope{true, false, true}, defaults);

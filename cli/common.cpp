@@ -1,5 +1,7 @@
 #include "cli/common.hpp"
 
+#include "experiments/benchmark.hpp"
+
 #include <algorithm>
 #include <filesystem>
 #include <cmath>
@@ -349,6 +351,20 @@ ex::RetrainProtocol read_retrain(Args& a, double default_tol) {
     throw UsageError("--retrain-target " + ex::retrain_targets().name(p.target) + " is minimised to a tolerance: --retrain lbfgs, newton-cg or newton, not " +
                      nn::optimizers().name(p.optimizer));
   return p;
+}
+
+std::vector<ex::BenchEntry> read_bench_entries(Args& a, const std::string& fallback) {
+  std::vector<ex::BenchEntry> out;
+  const std::string list = a.text("estimators", fallback);
+  for (std::size_t start = 0, end; start <= list.size(); start = end + 1) {
+    end = std::min(list.find(',', start), list.size());
+    try {
+      out.push_back(ex::parse_bench_entry(list.substr(start, end - start)));
+    } catch (const Error& e) {
+      throw UsageError(std::string("--estimators: ") + e.what());
+    }
+  }
+  return out;
 }
 
 std::string truth_name(const ex::RetrainProtocol& p) {

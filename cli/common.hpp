@@ -12,6 +12,10 @@
 #include "experiments/problem.hpp"
 #include "experiments/retrain.hpp"
 
+namespace inflab::experiments {
+struct BenchEntry;  // experiments/benchmark.hpp
+}
+
 namespace inflab::cli {
 
 struct Common {
@@ -80,6 +84,8 @@ experiments::RetrainProtocol read_retrain(Args& a, double default_tol = 1e-8);
 // The problem options' help, with the command's defaults (the benchmark's differ).
 std::string problem_usage(const experiments::ProblemSpec& defaults = {});
 std::string retrain_usage();
+// --estimators E,…: benchmark entries (exact, cg:ggn, ekfac, …), a bad one a UsageError naming it.
+std::vector<experiments::BenchEntry> read_bench_entries(Args& a, const std::string& fallback);
 // What the ground truth is, for titles and report lines: "retrained", or "PBRF (μ = 0.01)".
 std::string truth_name(const experiments::RetrainProtocol& p);
 std::string common_usage();
