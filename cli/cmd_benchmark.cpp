@@ -53,8 +53,8 @@ std::string markdown(const ex::BenchmarkResult& r, bool retrained) {
   md << "| training loss (baseline) | | | | " << cell(r.auc_loss) << " | | |\n";
   // scores over retrains that did not end at a minimum are not exact ground truth: say so under the table
   for (const auto& [what, g] : {std::pair<const char*, const ex::GroundTruth*>{"leave-one-out", &r.loo}, {"subset", &r.lds}})
-    if (g->retrain.converged < g->retrain.jobs)
-      md << "\ncaveat: " << g->retrain.jobs - g->retrain.converged << " of " << g->retrain.jobs << " " << what
+    if (g->retrain.exact() < g->retrain.jobs)
+      md << "\ncaveat: " << g->retrain.jobs - g->retrain.exact() << " of " << g->retrain.jobs << " " << what
          << " retrains did not end at a minimum to the tolerance (" << g->retrain.saddles << " at a saddle, " << g->retrain.unresolved
          << " took no step, " << g->retrain.budget << " stopped before the tolerance or ran a fixed budget); their Δ is approximate and in the scores above.";
   if (!retrained && !r.reference.first_warning().empty()) md << "\ncaveat: " << r.reference_note << " — every score above is against it.";
@@ -140,6 +140,7 @@ int run_benchmark(Args& a) {
       ex::check_feasible(e.estimator, s, params);
     }
   });
+  o.retrain = ex::for_problem(o.retrain, p.spec);  // loo-cold, unrolled: θ̂'s training, as recorded
   if (o.loo_rows >= p.train.size()) throw UsageError("--loo-rows " + std::to_string(o.loo_rows) + " needs more than that many training rows; there are " + std::to_string(p.train.size()));
   if (o.test_points > p.test.size()) throw UsageError("--test-points " + std::to_string(o.test_points) + " exceeds the " + std::to_string(p.test.size()) + " test rows");
   CsvLog csv(rd.path("benchmark.csv"), {"estimator", "loo_pearson", "loo_spearman", "loo_points", "loo_undefined", "lds_spearman", "lds_points",

@@ -66,7 +66,7 @@ int run_group(Args& a) {
   const Common c = read_common(a, "group");
   const ProblemArgs pa = read_problem(a);
   const ex::SolverChoice sc = read_solver(a);
-  const ex::RetrainProtocol rp = read_retrain(a);
+  ex::RetrainProtocol rp = read_retrain(a);
   const std::string spec = a.text("test", "highest");
   const double fraction = a.real("fraction", 0.1, 1e-6, 0.99);
   const std::size_t count = a.count("groups", 10, 3);
@@ -76,6 +76,7 @@ int run_group(Args& a) {
   const RunDir rd(c.out, "group", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
   const ex::Problem p = obtain_problem(pa, !c.quiet);
+  rp = ex::for_problem(rp, p.spec);  // loo-cold, unrolled: θ̂'s training, as recorded
   const std::size_t t = one_test_row("group", spec, p), n = p.train.size();
   group_size(n, fraction, "fraction");
   const ex::CurvatureOperator A(*p.obj, p.train, p.theta);
@@ -124,6 +125,7 @@ int run_lds(Args& a) {
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
   const ex::Problem p = obtain_problem(pa, !c.quiet, ea.save_steps, feasible_for(ea));
   check_estimator(ea, p, pa);
+  o.retrain = ex::for_problem(o.retrain, p.spec);  // loo-cold, unrolled: θ̂'s training, as recorded
   const std::size_t t = one_test_row("lds", spec, p);
   const ex::LdsEvaluation e = ex::evaluate_lds(p, t, o, retrain_run(c, rd, "subsets.jsonl"));
   CsvLog out(rd.path("lds.csv"), {"subset", "removed", "predicted_loss_change", "actual_loss_change", "retrain_status", "removed_source_rows"});
@@ -132,7 +134,9 @@ int run_lds(Args& a) {
              CsvLog::cell(e.lds.actual(j)), retrain_status(e.lds.retrains[j]), source_rows(p.train, e.lds.retrains[j].removed)});
   write_svg(rd.path("lds.svg"), {"LDS on " + p.train.name + ", test row " + std::to_string(t) + ": Spearman " + score_cell(e.scores.spearman) +
                                      " (n = " + std::to_string(e.scores.n) + " subsets)",
-                                 "actual change of the test loss (retrained on the subset)", "predicted change (sum over the removed rows)",
+                                 o.retrain.target == ex::RetrainTarget::Loo ? "actual change of the test loss (retrained on the subset)"
+                                                                             : truth_words(o.retrain).title + ": change of the test loss without the subset",
+                                 "predicted change (sum over the removed rows)",
                                  {{.label = "subsets keeping α = " + shortest(o.alpha), .x = vec(e.lds.actual), .y = vec(e.lds.predicted)}}, true});
   json summary = {{"problem", problem_json(p)}, {"test_row", t}, {"test_source_row", p.test.source_row(t)},
                   {"alpha", o.alpha}, {"subsets", o.subsets}, {"method", ex::estimators().name(o.estimator)},

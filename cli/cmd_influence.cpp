@@ -123,11 +123,9 @@ std::string validate_report(const ex::Problem& p, const ex::LooEvaluation& e, co
     << fmt("%.4g", e.test_loss) << ": predicted Δ for all " << p.train.size() << " training rows from " << (e.estimate.solves.empty() ? "" : "one ")
     << estimate_line(e.estimate)
     << (e.parameters < p.theta.size() ? " on the last layer's " + std::to_string(e.parameters) + " parameters (--params last)" : "") << "\n";
-  const bool pbrf = rp.target != ex::RetrainTarget::Loo;
-  s << (pbrf ? "The " + truth_name(rp) + " objective (docs/influence.md) minimised for each of the "
-             : std::string("Retrained without each of the "))
-    << k << " rows with the largest |predicted Δ| (" << nn::optimizers().name(rp.optimizer) << ", from θ̂): " << retrain_line(e.retrain) << "\n\n";
-  s << "  train row  source row  label            predicted Δ  " << (pbrf ? "  target Δ" : "  actual Δ") << "   retrain\n";
+  const TruthWords w = truth_words(rp);
+  s << w.how << " each of the " << k << " rows with the largest |predicted Δ|: " << retrain_line(e.retrain) << "\n\n";
+  s << "  train row  source row  label            predicted Δ  " << "  " << w.column << "   retrain\n";
   for (std::size_t j = 0; j < std::min<std::size_t>(k, 10); ++j) {
     char line[200];
     std::snprintf(line, sizeof line, "  %9zu  %10zu  %-15s %+12.4e  %+12.4e   %s\n", e.rows[j], p.train.source_row(e.rows[j]),
@@ -166,6 +164,7 @@ int run_validate(Args& a) {
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
   const ex::Problem p = obtain_problem(pa, !c.quiet, ea.save_steps, feasible_for(ea));
   check_estimator(ea, p, pa);
+  o.retrain = ex::for_problem(o.retrain, p.spec);  // loo-cold, unrolled: θ̂'s training, as recorded
   if (o.top > p.train.size())
     throw UsageError("--top " + std::to_string(o.top) + " asks for more retrains than the " + std::to_string(p.train.size()) + " training rows");
   const auto rows = test_rows(spec, p);
@@ -188,8 +187,8 @@ int run_validate(Args& a) {
   std::vector<Series> series;
   for (auto& [k, s] : by_status) series.push_back(s);
   write_svg(rd.path("scatter.svg"),
-            {(o.retrain.target != ex::RetrainTarget::Loo ? truth_name(o.retrain) + ", " : std::string("Leave-one-out, ")) + p.train.name + " test row " + std::to_string(e.test_row) + ": " + sc + " (n = " + std::to_string(e.scores.n) + ")",
-             o.retrain.target != ex::RetrainTarget::Loo ? "change of the test loss at the " + truth_name(o.retrain) + " minimiser" : "actual change of the test loss (retrained)", "predicted change (influence" + std::string(o.params == ex::ParamScope::LastLayer ? " on the last layer" : "") + "; top " +
+            {truth_words(o.retrain).title + ", " + p.train.name + " test row " + std::to_string(e.test_row) + ": " + sc + " (n = " + std::to_string(e.scores.n) + ")",
+             truth_words(o.retrain).axis, "predicted change (influence" + std::string(o.params == ex::ParamScope::LastLayer ? " on the last layer" : "") + "; top " +
                  std::to_string(e.rows.size()) + " rows by |predicted|)",
              series, true});
   json summary = {{"problem", problem_json(p)}, {"test_row", e.test_row}, {"test_source_row", p.test.source_row(e.test_row)},

@@ -214,7 +214,7 @@ int run_study_fragility(Args& a) {
   const ProblemArgs pa = read_problem(a, def, "study fragility trains one model per setting");
   ex::FragilityOptions o;
   o.solver = read_solver(a);
-  o.retrain = read_retrain(a);
+  o.retrain = ex::for_problem(read_retrain(a), pa.spec);  // each setting's own training again (its seed) in the study
   const Sweep sw = read_sweep(a, pa);
   const auto& [depths, widths, decays, seeds] = sw;
   o.random_tests = a.count("random-tests", 2);
@@ -356,7 +356,7 @@ int run_study_groups(Args& a) {
   def.grad_tol = 1e-10;
   const ProblemArgs pa = read_problem(a, def);
   const ex::SolverChoice sc = read_solver(a);
-  const ex::RetrainProtocol rp = read_retrain(a, 1e-10);
+  ex::RetrainProtocol rp = read_retrain(a, 1e-10);
   const std::string spec = a.text("test", "highest");
   const auto fractions = a.reals("fractions", {0.01, 0.05, 0.1, 0.2, 0.3});
   const std::size_t count = a.count("groups", 10, 3);
@@ -369,6 +369,7 @@ int run_study_groups(Args& a) {
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
   std::filesystem::create_directories(rd.path("retrain"));
   const ex::Problem p = obtain_problem(pa, !c.quiet);
+  rp = ex::for_problem(rp, p.spec);  // loo-cold, unrolled: θ̂'s training, as recorded
   const auto trows = test_rows(spec, p);
   if (trows.size() != 1) throw UsageError("study groups uses one test point; --test " + spec + " gives " + std::to_string(trows.size()));
   const std::size_t t = trows[0], n = p.train.size();

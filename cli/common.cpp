@@ -325,6 +325,21 @@ std::vector<std::size_t> read_save_steps(Args& a, const ProblemArgs& pa) {
 
 ex::RetrainProtocol read_retrain(Args& a, double default_tol) {
   ex::RetrainProtocol p;
+  p.target = a.choice("retrain-target", ex::retrain_targets(), p.target);
+  p.damping = a.real("retrain-damping", 0, 0, 1e6);
+  if (p.damping != 0 && !ex::damped(p.target))  // 0 is accepted: command.txt repeats every setting
+    throw UsageError("--retrain-damping is the proximity damping μ of --retrain-target loo-proximal and pbrf; this run retrains " +
+                     ex::retrain_targets().name(p.target));
+  p.escape_saddles = a.flag("escape-saddles");
+  if (ex::from_scratch(p.target)) {  // θ̂'s own training (experiments::for_problem): nothing of the retraining's is read
+    for (const char* o : {"retrain", "retrain-tol", "retrain-steps", "retrain-lr", "retrain-epochs", "retrain-precondition", "retrain-precondition-rank"})
+      if (a.given(o))
+        throw UsageError("--retrain-target " + ex::retrain_targets().name(p.target) + " trains as θ̂ was trained (--optimizer, --tol, --max-steps, --lr, --epochs, --batch-size); --" + o +
+                         " does not apply");
+    if (p.target == ex::RetrainTarget::Unrolled && p.escape_saddles)
+      throw UsageError("--escape-saddles: --retrain-target unrolled replays a training run for its budget; it has no saddle to escape");
+    return p;
+  }
   p.optimizer = a.choice("retrain", nn::optimizers(), p.optimizer);
   p.grad_tol = a.real("retrain-tol", default_tol, 0, 1);
   if (p.grad_tol == 0 && nn::to_tolerance(p.optimizer))
@@ -333,7 +348,6 @@ ex::RetrainProtocol read_retrain(Args& a, double default_tol) {
   p.max_steps = a.count("retrain-steps", 0);
   p.lr = a.real("retrain-lr", 1e-3, 1e-12, 1e3);
   p.epochs = a.count("retrain-epochs", 10, 1);
-  p.escape_saddles = a.flag("escape-saddles");
   p.preconditioning = a.choice("retrain-precondition", ex::retrain_preconditionings(), p.preconditioning);
   p.preconditioner_rank = a.count("retrain-precondition-rank", p.preconditioner_rank, 1, 1000);  // 2K Lanczos vectors of p doubles
   for (const char* o : {"retrain-precondition", "retrain-precondition-rank"})
@@ -343,10 +357,6 @@ ex::RetrainProtocol read_retrain(Args& a, double default_tol) {
   if (a.given("retrain-precondition-rank") && p.preconditioning != ex::RetrainPreconditioning::Spectral)
     throw UsageError("--retrain-precondition-rank is the spectral preconditioner's rank; this run uses --retrain-precondition " +
                      ex::retrain_preconditionings().name(p.preconditioning));
-  p.target = a.choice("retrain-target", ex::retrain_targets(), p.target);
-  p.damping = a.real("retrain-damping", 0, 0, 1e6);
-  if (p.damping != 0 && !ex::damped(p.target))  // 0 is accepted: command.txt repeats every setting
-    throw UsageError("--retrain-damping is the proximity damping μ of --retrain-target loo-proximal and pbrf; this run retrains loo");
   if (ex::damped(p.target) && !nn::to_tolerance(p.optimizer))
     throw UsageError("--retrain-target " + ex::retrain_targets().name(p.target) + " is minimised to a tolerance: --retrain lbfgs, newton-cg or newton, not " +
                      nn::optimizers().name(p.optimizer));
@@ -367,13 +377,23 @@ std::vector<ex::BenchEntry> read_bench_entries(Args& a, const std::string& fallb
   return out;
 }
 
-std::string truth_name(const ex::RetrainProtocol& p) {
+TruthWords truth_words(const ex::RetrainProtocol& p) {
+  const std::string mu = " (μ = " + shortest(p.damping) + ")", opt = nn::optimizers().name(p.optimizer);
   switch (p.target) {
-    case ex::RetrainTarget::Pbrf: return "PBRF (μ = " + shortest(p.damping) + ")";
-    case ex::RetrainTarget::LooProximal: return "proximal leave-one-out (μ = " + shortest(p.damping) + ")";
+    case ex::RetrainTarget::LooCold:
+      return {"Cold leave-one-out", "change of the test loss, trained from the initialisation without the row",
+              "Trained as θ̂ was (" + opt + ", from its initialisation) without", "actual Δ"};
+    case ex::RetrainTarget::LooProximal:
+      return {"Proximal leave-one-out" + mu, "change of the test loss at the proximal leave-one-out minimiser",
+              "The proximal leave-one-out objective" + mu + " (docs/influence.md) minimised (" + opt + ", from θ̂) for", "target Δ"};
+    case ex::RetrainTarget::Pbrf:
+      return {"PBRF" + mu, "change of the test loss at the PBRF" + mu + " minimiser", "The PBRF" + mu + " (docs/influence.md) minimised (" + opt + ", from θ̂) for", "target Δ"};
+    case ex::RetrainTarget::Unrolled:
+      return {"Replayed training run", "change of the test loss, θ̂'s sgd run replayed with the row's weight 0",
+              "θ̂'s sgd run replayed from its initialisation with weight 0 for", "actual Δ"};
     case ex::RetrainTarget::Loo: break;
   }
-  return "retrained";
+  return {"Leave-one-out", "actual change of the test loss (retrained)", "Retrained (" + opt + ", from θ̂) without", "actual Δ"};
 }
 
 std::string retrain_usage() {
@@ -384,7 +404,7 @@ std::string retrain_usage() {
          "  --retrain-precondition P  newton-cg's preconditioner, built once at θ̂ for all jobs (spectral)\n" +
          ex::retrain_preconditionings().help("      ") +
          "  --retrain-precondition-rank K  the spectral preconditioner's eigenpairs (64, at most 1000)\n"
-         "  --retrain-target T  what is minimised from θ̂ (loo)\n" + ex::retrain_targets().help("      ") +
+         "  --retrain-target T  the reference Δ (loo); loo-cold and unrolled train as θ̂ was, not with --retrain*\n" + ex::retrain_targets().help("      ") +
          "  --retrain-damping MU  the proximity μ of loo-proximal and pbrf (0; pbrf with λ = 0 needs μ > 0);\n"
          "                      the PBRF is what influence on the Gauss–Newton matrix with damping μ answers\n"
          "  --escape-saddles    a retrained θ with λmin(H) < 0 is perturbed along its eigenvector and retrained\n"
@@ -600,12 +620,13 @@ std::string scores_line(const ex::Scores& s) {
 
 json retrain_json(const ex::RetrainSummary& r) {
   return {{"jobs", r.jobs},       {"converged", r.converged},   {"saddles", r.saddles},
-          {"budget", r.budget},   {"unresolved", r.unresolved}, {"resumed", r.resumed}};
+          {"budget", r.budget},   {"unresolved", r.unresolved}, {"replayed", r.replayed}, {"resumed", r.resumed}};
 }
 
 std::string retrain_line(const ex::RetrainSummary& r) {
-  std::string s = std::to_string(r.converged) + "/" + std::to_string(r.jobs) + " converged";
-  s += ", " + std::to_string(r.saddles) + " at a saddle (λmin(H) < 0)";
+  // a replayed run (target unrolled) seeks no minimum: no saddle to count
+  std::string s = r.replayed ? std::to_string(r.replayed) + "/" + std::to_string(r.jobs) + " replayed (the run's exact Δ)"
+                             : std::to_string(r.converged) + "/" + std::to_string(r.jobs) + " converged, " + std::to_string(r.saddles) + " at a saddle (λmin(H) < 0)";
   if (r.budget) s += ", " + std::to_string(r.budget) + " stopped before the tolerance or ran a fixed budget";
   if (r.unresolved) s += ", " + std::to_string(r.unresolved) + " unresolved (no step taken)";
   if (r.resumed) s += "; resumed " + std::to_string(r.resumed) + " of " + std::to_string(r.jobs) + " from the journal";

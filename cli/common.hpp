@@ -87,7 +87,12 @@ std::string retrain_usage();
 // --estimators E,…: benchmark entries (exact, cg:ggn, ekfac, …), a bad one a UsageError naming it.
 std::vector<experiments::BenchEntry> read_bench_entries(Args& a, const std::string& fallback);
 // What the ground truth is, for titles and report lines: "retrained", or "PBRF (μ = 0.01)".
-std::string truth_name(const experiments::RetrainProtocol& p);
+// How a reference Δ was made (--retrain-target), in a title, an axis, a report's sentence
+// ("<how> each of the k rows …") and a column head.
+struct TruthWords {
+  std::string title, axis, how, column;
+};
+TruthWords truth_words(const experiments::RetrainProtocol& p);
 std::string common_usage();
 
 // printf-style formatting of one number ("%.3f"), for tables and summaries

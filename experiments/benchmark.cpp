@@ -75,7 +75,7 @@ GroundTruth truth_of(const Problem& p, std::vector<std::vector<std::size_t>> gro
                      const RetrainProtocol& protocol, const RetrainRun& run) {
   GroundTruth g;
   g.test_rows = test_rows;
-  const auto rec = retrain_groups(*p.obj, p.train, p.test, p.theta, groups, test_rows, protocol, run);
+  const auto rec = retrain_groups(p, groups, test_rows, protocol, run);
   if (rec.size() != groups.size())
     throw Error("benchmark: " + std::to_string(rec.size()) + " of " + std::to_string(groups.size()) + " retrains came back; every one is needed");
   g.removed = std::move(groups);

@@ -15,8 +15,10 @@ const Choices<RetrainTarget>& retrain_targets() {
   static const Choices<RetrainTarget> t{
       "retraining target",
       {{"loo", RetrainTarget::Loo, "R without the removed rows, from θ̂: leave-one-out and group retraining"},
+       {"loo-cold", RetrainTarget::LooCold, "R without the removed rows, trained as θ̂ was from its initialisation; Δ against the full data trained the same way"},
        {"loo-proximal", RetrainTarget::LooProximal, "R without the removed rows + (μ/2)‖θ − θ̂‖², μ = --retrain-damping: leave-one-out kept near θ̂"},
-       {"pbrf", RetrainTarget::Pbrf, "the proximal Bregman response from θ̂ with damping --retrain-damping (Bae et al. 2022): what damped Gauss–Newton influence answers"}}};
+       {"pbrf", RetrainTarget::Pbrf, "the proximal Bregman response from θ̂ with damping --retrain-damping (Bae et al. 2022): what damped Gauss–Newton influence answers"},
+       {"unrolled", RetrainTarget::Unrolled, "θ̂'s sgd run replayed from its initialisation with the removed rows' weights 0 (same batches and steps): what unrolled attribution differentiates"}}};
   return t;
 }
 

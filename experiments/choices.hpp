@@ -22,11 +22,14 @@ enum class Sweep { Depth, Width };
 // The fragility study's test points: the highest-loss one, or random ones.
 enum class TestKind { Highest, Random };
 
-// What a retraining job minimises from θ̂ (retrain.hpp, RetrainProtocol::target): R without the
-// removed rows (leave-one-out / group retraining), the same with a proximity term, or the
-// proximal Bregman response (influence/pbrf.hpp).
-enum class RetrainTarget { Loo, LooProximal, Pbrf };
-inline bool damped(RetrainTarget t) { return t != RetrainTarget::Loo; }  // reads RetrainProtocol::damping
+// What a retraining job computes (retrain.hpp, RetrainProtocol::target): R without the removed
+// rows from θ̂ (leave-one-out / group retraining), the same with a proximity term, the proximal
+// Bregman response (influence/pbrf.hpp); or θ̂'s own training from its initialisation without
+// the rows (loo-cold), or with their weights 0 in the same batches (unrolled).
+enum class RetrainTarget { Loo, LooCold, LooProximal, Pbrf, Unrolled };
+inline bool damped(RetrainTarget t) { return t == RetrainTarget::LooProximal || t == RetrainTarget::Pbrf; }  // reads RetrainProtocol::damping
+// from the initialisation with θ̂'s training, Δ against the full data trained the same way
+inline bool from_scratch(RetrainTarget t) { return t == RetrainTarget::LooCold || t == RetrainTarget::Unrolled; }
 const Choices<RetrainTarget>& retrain_targets();
 
 // Newton–CG retraining's preconditioner (retrain.hpp, RetrainProtocol::preconditioning).

@@ -27,8 +27,8 @@ Scores score(const Tensor& predicted, const Tensor& actual) {
 
 Scores score(const Tensor& predicted, const Tensor& actual, const RetrainSummary& r) {
   Scores s = score(predicted, actual);
-  if (r.converged < r.jobs)
-    s.caveat = std::to_string(r.jobs - r.converged) + " of " + std::to_string(r.jobs) + " retrains did not end at a minimum (" +
+  if (r.exact() < r.jobs)
+    s.caveat = std::to_string(r.jobs - r.exact()) + " of " + std::to_string(r.jobs) + " retrains did not end at a minimum (" +
                std::to_string(r.saddles) + " at a saddle, " + std::to_string(r.unresolved) + " took no step, " + std::to_string(r.budget) +
                " stopped before the tolerance or ran a fixed budget): their Δ is not the exact leave-out change";
   return s;
@@ -37,7 +37,7 @@ Scores score(const Tensor& predicted, const Tensor& actual, const RetrainSummary
 Scores score_converged(const Tensor& predicted, const Tensor& actual, const std::vector<RetrainRecord>& retrains) {
   std::vector<std::size_t> keep;
   for (std::size_t j = 0; j < retrains.size(); ++j)
-    if (retrains[j].status == RetrainStatus::Converged) keep.push_back(j);
+    if (exact(retrains[j].status)) keep.push_back(j);
   Tensor p = zeros({keep.size()}), a = zeros({keep.size()});
   for (std::size_t j = 0; j < keep.size(); ++j) p(j) = predicted(keep[j]), a(j) = actual(keep[j]);
   return score(p, a);
@@ -51,6 +51,7 @@ RetrainSummary summarize(const std::vector<RetrainRecord>& rs) {
     s.saddles += r.status == RetrainStatus::Saddle;
     s.budget += r.status == RetrainStatus::Budget;
     s.unresolved += r.status == RetrainStatus::Unresolved;
+    s.replayed += r.status == RetrainStatus::Replayed;
     s.resumed += r.resumed;
   }
   return s;
@@ -67,7 +68,9 @@ LooEvaluation evaluate_leave_one_out(const Problem& p, std::size_t test_row, con
   e.parameters = est.theta.size();
   test_loss_gradient(*p.obj, p.test, {test_row}, p.theta, &e.test_loss);
   e.rows = largest_magnitude(e.predicted_all, o.top);
-  e.retrains = leave_one_out(*p.obj, p.train, p.test, p.theta, e.rows, {test_row}, o.retrain, run);
+  std::vector<std::vector<std::size_t>> singles;
+  for (auto r : e.rows) singles.push_back({r});
+  e.retrains = retrain_groups(p, singles, {test_row}, o.retrain, run);
   const std::size_t k = e.rows.size();
   e.predicted = zeros({k});
   e.actual = zeros({k});
@@ -115,7 +118,7 @@ GroupsRow evaluate_group_kind(const Problem& p, const InverseHvp& inv, std::size
   r.size = group_size(p.train.size(), fraction);
   r.kind = kind;
   const auto groups = make_groups(kind, p, r.size, count, p.spec.seed);
-  r.evaluation = evaluate_groups(inv, p.test, test_row, groups, protocol, run);
+  r.evaluation = evaluate_groups(inv, p.test, test_row, groups, for_problem(protocol, p.spec), run);
   const auto& e = r.evaluation;
   r.retrain = summarize(e.retrains);
   r.first = score(e.first, e.actual, r.retrain);
@@ -134,7 +137,7 @@ SelectionComparison compare_selection(const Problem& p, const InverseHvp& inv, s
   SelectionComparison c;
   const Tensor tg = test_loss_gradient(*p.obj, p.test, {test_row}, p.theta);
   c.selection = most_influential_group(inv, tg, size);
-  const auto rr = retrain_groups(*p.obj, p.train, p.test, p.theta, {c.selection.greedy, c.selection.second_order}, {test_row}, protocol, run);
+  const auto rr = retrain_groups(p, {c.selection.greedy, c.selection.second_order}, {test_row}, protocol, run);
   c.greedy = rr.at(0);
   c.second_order = rr.at(1);
   for (auto i : c.selection.greedy) c.common += std::binary_search(c.selection.second_order.begin(), c.selection.second_order.end(), i);
@@ -148,7 +151,7 @@ LdsEvaluation evaluate_lds(const Problem& p, std::size_t test_row, const LdsOpti
   e.predicted_all = xt::view(e.estimate.predicted, 0, xt::all());
   test_loss_gradient(*p.obj, p.test, {test_row}, p.theta, &e.test_loss);
   e.lds = linear_datamodeling_score(*p.obj, p.train, p.test, p.theta, test_row, e.predicted_all, o.subsets, o.alpha,
-                                    p.spec.seed, o.retrain, run);
+                                    p.spec.seed, for_problem(o.retrain, p.spec), run);
   e.retrain = summarize(e.lds.retrains);
   e.scores = score(e.lds.predicted, e.lds.actual, e.retrain);
   return e;

@@ -29,13 +29,14 @@ Scores score(const Tensor& predicted, const Tensor& actual);
 // exactly one of converged, saddles (at the tolerance, negative curvature), budget (stopped
 // before the tolerance, or a fixed sgd/adam budget — whatever the curvature there) and unresolved.
 struct RetrainSummary {
-  std::size_t jobs = 0, converged = 0, saddles = 0, budget = 0, unresolved = 0, resumed = 0;
+  std::size_t jobs = 0, converged = 0, saddles = 0, budget = 0, unresolved = 0, replayed = 0, resumed = 0;
+  std::size_t exact() const { return converged + replayed; }  // Δ exact for its target
 };
 RetrainSummary summarize(const std::vector<RetrainRecord>& r);
 // Scores whose actual changes come from these retrains: the caveat says how many of them
 // did not end at a minimum (saddles, no step taken, stopped early or a fixed budget).
 Scores score(const Tensor& predicted, const Tensor& actual, const RetrainSummary& retrains);
-// The same over the pairs whose retrain converged to a minimum (status Converged) only.
+// The same over the pairs whose Δ is exact for its target (status Converged or Replayed) only.
 Scores score_converged(const Tensor& predicted, const Tensor& actual, const std::vector<RetrainRecord>& retrains);
 
 // ---- leave-one-out (inflab validate)

@@ -1,4 +1,5 @@
 #include "experiments/retrain.hpp"
+#include "experiments/problem.hpp"
 #include "experiments/retrain_jobs.hpp"
 #include "nn/choices.hpp"
 #include "util/hash.hpp"
@@ -53,13 +54,14 @@ const char* status_name(RetrainStatus s) {
     case RetrainStatus::Budget: return "budget";
     case RetrainStatus::Saddle: return "saddle";
     case RetrainStatus::Unresolved: return "unresolved";
+    case RetrainStatus::Replayed: return "replayed";
   }
   return "?";
 }
 RetrainStatus status_from_name(const std::string& s) {
-  for (auto st : {RetrainStatus::Converged, RetrainStatus::Budget, RetrainStatus::Saddle, RetrainStatus::Unresolved})
+  for (auto st : {RetrainStatus::Converged, RetrainStatus::Budget, RetrainStatus::Saddle, RetrainStatus::Unresolved, RetrainStatus::Replayed})
     if (s == status_name(st)) return st;
-  throw Error("unknown retraining status '" + s + "' (converged, budget, saddle, unresolved)");
+  throw Error("unknown retraining status '" + s + "' (converged, budget, saddle, unresolved, replayed)");
 }
 
 std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::Dataset& train, const data::Dataset& test,
@@ -76,13 +78,15 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
     if (!(p.damping >= 0) || !std::isfinite(p.damping)) throw Error("retraining: damping μ must be a finite number ≥ 0");
     if (p.target == RetrainTarget::Pbrf) influence::Pbrf(obj, train, theta_hat, p.damping);  // its errors (λ + μ = 0, θ̂'s size) before any job
   }
+  // loo-cold, unrolled: Δ is measured from the full data trained the same way, not from θ̂
+  const Tensor theta_ref = from_scratch(p.target) ? scratch_reference(obj, train, p) : theta_hat;
   std::vector<double> base;
   for (auto t : test_rows) {
     double l = 0;
-    test_loss_gradient(obj, test, {t}, theta_hat, &l);  // also checks the index
+    test_loss_gradient(obj, test, {t}, theta_ref, &l);  // also checks the index
     base.push_back(l);
   }
-  const json config = config_of(obj, train, test, theta_hat, groups, test_rows, p);
+  const json config = config_of(obj, train, test, theta_ref, groups, test_rows, p);
   std::map<std::size_t, RetrainRecord> done;
   // resume: the header must match; complete lines are kept, a torn last line is dropped
   if (!run.results_path.empty()) {
@@ -130,8 +134,8 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
     if (!done.count(j)) pending.push_back(j);
   if (run.stop_after && pending.size() > run.stop_after) pending.resize(run.stop_after);
 
-  const RetrainJobs jobs{obj, train, test, theta_hat, groups, test_rows, p, base,
-                         pending.empty() ? nullptr : retrain_preconditioner(obj, train, theta_hat, p)};
+  const RetrainJobs jobs{obj, train, test, theta_ref, groups, test_rows, p, base,
+                         pending.empty() ? nullptr : retrain_preconditioner(obj, train, theta_ref, p)};
   // One queue for this process's threads and, under MPI, the other ranks' threads. Every
   // result lands here: appended to the journal (under the lock) and counted.
   std::mutex mu;
@@ -175,7 +179,8 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
   const bool remote = run.remote && !pending.empty();
   // parallel jobs, not parallel GEMMs (a result must not depend on where it ran); restored
   // when the workers have been joined
-  const blas::ThreadsGuard blas_threads(run.threads > 1 || remote ? 1 : blas::threads());
+  // (a run from scratch amplifies rounding: always one BLAS thread, as its reference was trained)
+  const blas::ThreadsGuard blas_threads(run.threads > 1 || remote || from_scratch(p.target) ? 1 : blas::threads());
   {
     // joins every started thread on any exit
     struct Pool {
@@ -206,6 +211,16 @@ std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::
   std::vector<RetrainRecord> out;
   for (auto& [j, r] : done) out.push_back(r);
   return out;
+}
+
+RetrainProtocol for_problem(RetrainProtocol protocol, const nn::TrainingSpec& spec) {
+  if (from_scratch(protocol.target)) static_cast<nn::TrainingSpec&>(protocol) = spec;
+  return protocol;
+}
+
+std::vector<RetrainRecord> retrain_groups(const Problem& p, const std::vector<std::vector<std::size_t>>& groups,
+                                          const std::vector<std::size_t>& test_rows, const RetrainProtocol& protocol, const RetrainRun& run) {
+  return retrain_groups(*p.obj, p.train, p.test, p.theta, groups, test_rows, for_problem(protocol, p.spec), run);
 }
 
 std::vector<RetrainRecord> leave_one_out(const nn::Objective& obj, const data::Dataset& train, const data::Dataset& test,

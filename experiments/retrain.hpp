@@ -47,6 +47,11 @@ struct RetrainProtocol : nn::TrainingSpec {
   // What is minimised from θ̂: R₋U (loo), R₋U + (μ/2)‖θ − θ̂‖² (loo-proximal), or the PBRF of U
   // at θ̂ (influence/pbrf.hpp), μ = `damping`; the last two to a tolerance (lbfgs, newton-cg or
   // newton). Δ is the test-loss change at what was minimised.
+  // From scratch instead (from_scratch(target)): the training part of this protocol run from the
+  // initialisation init(seed) — R₋U (loo-cold), or the sgd run with U's weights 0 in the same
+  // batches (unrolled, influence/unrolled.hpp) — and Δ against the full data trained the same way
+  // (computed first, at one BLAS thread like every job of these targets), not against θ̂.
+  // for_problem() makes that training θ̂'s own.
   RetrainTarget target = RetrainTarget::Loo;
   double damping = 0;
 };
@@ -56,9 +61,13 @@ struct RetrainProtocol : nn::TrainingSpec {
 //   Budget     — the step budget ran out first (always for sgd/adam: a fixed budget);
 //   Saddle     — ‖∇R₋U‖ ≤ grad_tol but ∇²R₋U has λmin < −saddle_tol·max(1, |λmax|);
 //   Unresolved — θ̂ already met ‖∇R₋U‖ ≤ grad_tol, so no step was taken and Δ = 0 says
-//                only that the tolerance is too loose to resolve the change.
-enum class RetrainStatus { Converged, Budget, Saddle, Unresolved };
-const char* status_name(RetrainStatus s);  // "converged", "budget", "saddle", "unresolved"
+//                only that the tolerance is too loose to resolve the change;
+//   Replayed   — target unrolled: the training run replayed for its budget with U's weights 0,
+//                the exact Δ of that run (no minimum is sought).
+enum class RetrainStatus { Converged, Budget, Saddle, Unresolved, Replayed };
+// exact for its target: converged to a minimum, or the run replayed
+inline bool exact(RetrainStatus s) { return s == RetrainStatus::Converged || s == RetrainStatus::Replayed; }
+const char* status_name(RetrainStatus s);  // "converged", "budget", "saddle", "unresolved", "replayed"
 RetrainStatus status_from_name(const std::string& s);  // Error for another name
 
 struct RetrainRecord {
@@ -108,6 +117,16 @@ struct RetrainRun {
 // Refuses a results file written for a different configuration, naming the setting.
 std::vector<RetrainRecord> retrain_groups(const nn::Objective& obj, const data::Dataset& train, const data::Dataset& test,
                                           const Tensor& theta_hat, const std::vector<std::vector<std::size_t>>& groups,
+                                          const std::vector<std::size_t>& test_rows, const RetrainProtocol& protocol,
+                                          const RetrainRun& run = {});
+
+// loo-cold and unrolled: the protocol's training part (optimizer, tolerance, budget, batches,
+// seed) becomes θ̂'s own `spec`, so a job is θ̂'s training without the rows; other targets unchanged.
+RetrainProtocol for_problem(RetrainProtocol protocol, const nn::TrainingSpec& spec);
+
+// The same on a problem's θ̂ and data, with for_problem(protocol, p.spec).
+struct Problem;
+std::vector<RetrainRecord> retrain_groups(const Problem& p, const std::vector<std::vector<std::size_t>>& groups,
                                           const std::vector<std::size_t>& test_rows, const RetrainProtocol& protocol,
                                           const RetrainRun& run = {});
 

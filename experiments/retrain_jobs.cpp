@@ -17,6 +17,7 @@
 #include "influence/kfac.hpp"
 #include "influence/pbrf.hpp"
 #include "influence/spectrum.hpp"
+#include "influence/unrolled.hpp"
 #include "nn/choices.hpp"
 #include "nn/module.hpp"
 #include "util/hash.hpp"
@@ -105,6 +106,14 @@ Extremes extremes(const nn::Objective& obj, const data::Dataset& rest, const ad:
   const CurvatureOperator A(obj, rest, theta);
   return extremes([&A](const Tensor& v) { return A.apply(v); }, A.dim(), p, want_vector, seed);
 }
+// unrolled: the sgd run from init(seed) with the removed rows' weights 0, its own number of steps
+Tensor replay_without(const nn::Objective& obj, const data::Dataset& train, const RetrainProtocol& p, const std::vector<std::size_t>& removed) {
+  const nn::TrainOptions o = nn::train_options(p, false);
+  std::vector<double> w(train.size(), 1.0);
+  for (auto r : removed) w[r] = 0;
+  return influence::train_weighted(obj, train, {obj.model().init(p.seed), o}, w, nn::planned_steps(o, train.size()));
+}
+
 bool is_saddle(const Extremes& e, double tol) { return e.lmin < -tol * std::max(1.0, std::fabs(e.lmax)); }
 
 // One step off a saddle along ±v (v the unit eigenvector of λmin < 0): ε = 1, ½, ¼, …, the
@@ -127,6 +136,24 @@ bool escape_step(const ad::Fn& R, Tensor& theta, const Tensor& v, double lmin) {
 }
 }  // namespace
 
+Tensor scratch_reference(const nn::Objective& obj, const data::Dataset& train, const RetrainProtocol& p) {
+  const blas::ThreadsGuard one(1);
+  if (p.target == RetrainTarget::Unrolled) {
+    try {
+      influence::check_unrollable(nn::train_options(p, false));
+    } catch (const Error& e) {
+      throw Error(std::string("retraining target unrolled replays θ̂'s training run: ") + e.what());
+    }
+    return replay_without(obj, train, p, {});
+  }
+  const nn::TrainResult r = nn::train(obj, train, obj.model().init(p.seed), nn::train_options(p, false));
+  if (nn::to_tolerance(p.optimizer) && !r.converged)
+    throw Error("retraining target loo-cold: the full training set trained from the initialisation stopped at ‖∇R‖ = " + significant(r.grad_norm) +
+                " > tol " + significant(p.grad_tol) + (r.stop_reason.empty() ? "" : " (" + r.stop_reason + ")") +
+                "; every Δ would be measured from a point that is not a minimum — train θ̂ with more steps (--max-steps) or a looser --tol");
+  return r.theta;
+}
+
 RetrainRecord run_retrain_job(const RetrainJobs& J, std::size_t j) {
   const RetrainProtocol& p = J.protocol;
   const auto tj = std::chrono::steady_clock::now();
@@ -137,7 +164,8 @@ RetrainRecord run_retrain_job(const RetrainJobs& J, std::size_t j) {
     if (!drop[i]) keep.push_back(i);
   const data::Dataset rest = data::subset(J.train, keep);
   nn::TrainOptions o = nn::train_options(p, false);
-  o.seed = p.seed + j;
+  const bool scratch = from_scratch(p.target), unrolled = p.target == RetrainTarget::Unrolled;
+  o.seed = scratch ? p.seed : p.seed + j;  // from scratch: θ̂'s batch order; from θ̂: each job its own
   o.preconditioner = J.preconditioner;
   // R₋U itself (loo), or another objective minimised from θ̂: R₋U + (μ/2)‖θ − θ̂‖² (loo-proximal),
   // the PBRF of U on the whole training set (pbrf)
@@ -153,6 +181,13 @@ RetrainRecord run_retrain_job(const RetrainJobs& J, std::size_t j) {
     };
   }
   auto retrain = [&](const Tensor& start) {
+    if (unrolled) {  // a budget, not a minimisation: no stationarity to check
+      nn::TrainResult t;
+      t.theta = replay_without(J.obj, J.train, p, J.groups[j]);
+      t.steps = nn::planned_steps(o, J.train.size());
+      t.grad_norm = norm2(ad::value_and_grad(J.obj.fn(rest), t.theta).grad);
+      return t;
+    }
     if (!target_fn) return nn::train(J.obj, rest, start, o);
     const nn::MinimizeResult m = nn::minimize(target_fn, start, o);
     nn::TrainResult t;
@@ -162,7 +197,8 @@ RetrainRecord run_retrain_job(const RetrainJobs& J, std::size_t j) {
   };
   const ad::Fn R = target_fn ? target_fn : J.obj.fn(rest);
   const char* grad_name = pbrf ? "‖∇P‖" : target_fn ? "‖∇(R₋U + prox)‖" : "‖∇R₋U‖";
-  nn::TrainResult tr = retrain(J.theta_hat);
+  // J.theta_hat is the reference: θ̂, or for a run from scratch the full data trained the same way
+  nn::TrainResult tr = retrain(scratch ? J.obj.model().init(p.seed) : J.theta_hat);
   RetrainRecord r;
   r.job = j;
   r.removed = J.groups[j];
@@ -173,7 +209,9 @@ RetrainRecord run_retrain_job(const RetrainJobs& J, std::size_t j) {
   // U, so Δ = 0 reflects the tolerance, not the removal. Forcing a step would need the
   // trainer to ignore its own stopping test (and one step of a quasi-Newton method is no
   // better resolved), so the job is marked unresolved instead (docs/influence.md).
-  if (tr.converged && tr.steps == 0 && to_tolerance) {
+  if (unrolled) {
+    r.status = RetrainStatus::Replayed;
+  } else if (tr.converged && tr.steps == 0 && to_tolerance) {
     r.status = RetrainStatus::Unresolved;
     r.status_reason = "θ̂ already met " + std::string(grad_name) + " ≤ tol (" + significant(tr.grad_norm) + " ≤ " + significant(p.grad_tol) +
                       "): no step was taken, so the change is not resolved; lower the retraining tolerance";
@@ -185,7 +223,7 @@ RetrainRecord run_retrain_job(const RetrainJobs& J, std::size_t j) {
   } else {
     r.status = RetrainStatus::Converged;
   }
-  if (p.check_saddles && r.status != RetrainStatus::Unresolved) {
+  if (p.check_saddles && r.status != RetrainStatus::Unresolved && !unrolled) {
     const ad::Fn* pf = target_fn ? &target_fn : nullptr;
     Extremes e = extremes(J.obj, rest, pf, tr.theta, p, p.escape_saddles, p.seed + j);
     // Escape from a converged saddle; after an escape, also from a retrain that ended short of
@@ -231,7 +269,8 @@ RetrainRecord run_retrain_job(const RetrainJobs& J, std::size_t j) {
 
 std::shared_ptr<const nn::Preconditioner> retrain_preconditioner(const nn::Objective& obj, const data::Dataset& train,
                                                                 const Tensor& theta_hat, const RetrainProtocol& p) {
-  if (p.optimizer != nn::Optimizer::NewtonCg || p.preconditioning == RetrainPreconditioning::None) return nullptr;
+  // (none from scratch: its reference was trained without one, and an empty group must reproduce it)
+  if (p.optimizer != nn::Optimizer::NewtonCg || p.preconditioning == RetrainPreconditioning::None || from_scratch(p.target)) return nullptr;
   if (p.preconditioning == RetrainPreconditioning::Ekfac) {
     const blas::ThreadsGuard one(1);
     // λ keeps EK-FAC + λI positive definite; with λ = 0, 1e-8 of the largest eigenvalue
@@ -262,10 +301,8 @@ json protocol_json(const RetrainProtocol& p) {
     j["preconditioner"] = retrain_preconditionings().name(p.preconditioning);
     j["preconditioner_rank"] = p.preconditioner_rank;
   }
-  if (damped(p.target)) {  // (loo journals have neither)
-    j["target"] = retrain_targets().name(p.target);
-    j["damping"] = p.damping;
-  }
+  if (p.target != RetrainTarget::Loo) j["target"] = retrain_targets().name(p.target);  // (loo journals have neither)
+  if (damped(p.target)) j["damping"] = p.damping;
   return j;
 }
 

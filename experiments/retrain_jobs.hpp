@@ -33,6 +33,11 @@ struct RetrainJobs {
 std::shared_ptr<const nn::Preconditioner> retrain_preconditioner(const nn::Objective& obj, const data::Dataset& train,
                                                                         const Tensor& theta_hat, const RetrainProtocol& p);
 
+// loo-cold, unrolled: the protocol's training on the whole training set from init(seed), at one
+// BLAS thread — the point their Δ is measured from. Error when a training to a tolerance
+// does not reach it (Δ would be measured from no minimum).
+Tensor scratch_reference(const nn::Objective& obj, const data::Dataset& train, const RetrainProtocol& p);
+
 // Retrain without groups[j] from θ̂ and record Δ for each test row, with the status
 // (converged / budget / saddle / unresolved) of retrain.hpp. Throws on failure.
 RetrainRecord run_retrain_job(const RetrainJobs& jobs, std::size_t j);

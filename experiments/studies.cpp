@@ -98,9 +98,12 @@ FragilityRow fragility_row(const Problem& p, const Problem& est, const InverseHv
   const auto rows = fragility_candidates(p, pc, o.candidates, o.top, p.spec.seed + test_row);
   std::vector<std::vector<std::size_t>> groups;
   for (auto i : rows) groups.push_back({i});
-  const bool budget = !nn::to_tolerance(o.retrain.optimizer);
-  if (budget) groups.push_back({});  // the last job removes nothing: the noise floor
-  auto rec = retrain_groups(*p.obj, p.train, p.test, p.theta, groups, {test_row}, o.retrain, run);
+  // the last job removes nothing: the noise floor of a budget retrained from θ̂ (from scratch it
+  // replays the reference exactly: 0)
+  const RetrainProtocol rp = for_problem(o.retrain, p.spec);
+  const bool budget = !nn::to_tolerance(rp.optimizer) && !from_scratch(rp.target);
+  if (budget) groups.push_back({});
+  auto rec = retrain_groups(p, groups, {test_row}, o.retrain, run);
   if (budget) r.noise_floor = std::fabs(rec.back().test_loss_change.at(0)), rec.pop_back();
   Tensor pred = zeros({rows.size()}), act = zeros({rows.size()});
   for (std::size_t j = 0; j < rows.size(); ++j) {

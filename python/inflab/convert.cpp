@@ -97,7 +97,7 @@ py::dict scores_dict(const ex::Scores& s) {
 
 py::dict retrains_dict(const ex::RetrainSummary& r) {
   py::dict d;
-  d["jobs"] = r.jobs, d["converged"] = r.converged, d["saddles"] = r.saddles, d["budget"] = r.budget, d["unresolved"] = r.unresolved;
+  d["jobs"] = r.jobs, d["converged"] = r.converged, d["saddles"] = r.saddles, d["budget"] = r.budget, d["unresolved"] = r.unresolved, d["replayed"] = r.replayed;
   d["resumed"] = r.resumed;
   return d;
 }
