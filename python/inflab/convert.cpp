@@ -114,7 +114,11 @@ ex::RetrainProtocol retrain_protocol(const std::string& optimizer, double tol, s
   r.target = ex::retrain_targets().parse(target);
   if (!(damping >= 0) || !std::isfinite(damping)) throw py::value_error("retrain_damping must be a finite number ≥ 0");
   if (damping != 0 && !ex::damped(r.target))
-    throw py::value_error("retrain_damping is the proximity damping μ of retrain_target 'loo-proximal' and 'pbrf'; this call retrains 'loo'");
+    throw py::value_error("retrain_damping is the proximity damping μ of retrain_target 'loo-proximal' and 'pbrf'; this call retrains '" + target + "'");
+  // loo-cold, unrolled train as θ̂ was (experiments::for_problem): a retraining setting would be ignored
+  const ex::RetrainProtocol defaults;
+  if (ex::from_scratch(r.target) && (r.optimizer != defaults.optimizer || tol != 1e-8 || max_steps != 0))
+    throw py::value_error("retrain_target '" + target + "' trains as θ̂ was trained (the problem's optimizer, tolerance, steps); retrain, retrain_tol and retrain_steps do not apply");
   r.damping = damping;
   return r;
 }

@@ -312,7 +312,7 @@ TEST_CASE("inflab study fragility: one row per setting, seed and test point; spr
   CHECK(bad.out.find("largest") != std::string::npos);
 }
 
-TEST_CASE("inflab study decomposition: every rung and term per removed row, the terms add up, resumed; validate against the PBRF") {
+TEST_CASE("inflab study decomposition: every rung and term per removed row, the terms add up, resumed; validate against the PBRF, cold leave-one-out and the replayed run") {
   const test::TempDir t;
   const std::string args = "study decomposition --quiet --depths 1,2 --width 6 --weight-decays 0.01 --seeds 1 --top 4 --cold-histories 10,5 "
                            "--estimators cg,graddot --out d";
@@ -359,6 +359,28 @@ TEST_CASE("inflab study decomposition: every rung and term per removed row, the 
   CHECK(vs["retrain_protocol"]["damping"] == 0.01);
   CHECK(vs["scores"]["pearson"].get<double>() > 0.99);  // the PBRF is what damped Gauss–Newton influence answers
   CHECK(slurp(t.file("v/scatter.svg")).find("PBRF (μ = 0.01)") != std::string::npos);
+  // the references from scratch train as θ̂ was (its lbfgs here, not the retraining's newton-cg), named in every output
+  const Result vc = run_inflab(t.dir(), "validate --quiet --width 6 --weight-decay 0.01 --top 4 --retrain-target loo-cold --out vc");
+  REQUIRE_MESSAGE(vc.code == 0, vc.out);
+  const json cs = summary(t.file("vc/summary.json"));
+  CHECK(cs["truth"] == "loo-cold");
+  CHECK(cs["retrain_protocol"]["optimizer"] == "lbfgs");
+  CHECK(cs["retrains"]["converged"] == 4);
+  CHECK(slurp(t.file("vc/scatter.svg")).find("Cold leave-one-out") != std::string::npos);
+  const Result vu = run_inflab(t.dir(), "validate --quiet --width 6 --optimizer sgd --lr 0.1 --epochs 20 --batch-size 30 --method unrolled "
+                                        "--retrain-target unrolled --top 5 --out vu");
+  REQUIRE_MESSAGE(vu.code == 0, vu.out);
+  const json us = summary(t.file("vu/summary.json"));
+  CHECK(us["truth"] == "unrolled");
+  CHECK(us["retrains"]["replayed"] == 5);
+  CHECK(us["scores"]["pearson"].get<double>() > 0.99);  // the derivative of the run it replays
+  CHECK(us["scores"]["caveat"] == "");
+  const Result cold_opts = run_inflab(t.dir(), "validate --retrain-target loo-cold --retrain lbfgs --out vr");
+  CHECK(cold_opts.code == 2);
+  CHECK(cold_opts.out.find("trains as θ̂ was trained") != std::string::npos);
+  const Result no_run = run_inflab(t.dir(), "validate --retrain-target unrolled --out vr");
+  CHECK(no_run.code != 0);
+  CHECK(no_run.out.find("unrolled replays θ̂'s training run") != std::string::npos);
   const Result nodamp = run_inflab(t.dir(), "validate --retrain-damping 0.1 --out vb");
   CHECK(nodamp.code == 2);
   CHECK(nodamp.out.find("--retrain-damping is the proximity damping") != std::string::npos);

@@ -10,6 +10,8 @@
 #include "influence/influence.hpp"
 #include "experiments/retrain.hpp"
 #include "experiments/retrain_jobs.hpp"
+#include "influence/unrolled.hpp"
+#include "nn/builders.hpp"
 #include "tests/datasets/temp_files.hpp"
 #include "tests/influence/fixtures.hpp"
 
@@ -436,4 +438,99 @@ TEST_CASE("Newton–CG's preconditioners change the work, not the answer; they t
   CHECK(back.jobs().protocol.preconditioning == RetrainPreconditioning::Ekfac);
   CHECK(back.jobs().protocol.preconditioner_rank == 7);
   CHECK(back.jobs().preconditioner != nullptr);
+}
+
+TEST_CASE("from scratch: loo-cold on a strongly convex model is warm leave-one-out, and an empty group changes nothing, exactly") {
+  const IrisSoftmax m;
+  nn::TrainingSpec spec;  // θ̂'s own training: IrisSoftmax trains from init(1)
+  spec.optimizer = nn::Optimizer::Newton;
+  spec.grad_tol = 1e-10;
+  spec.seed = 1;
+  RetrainProtocol warm;
+  warm.optimizer = nn::Optimizer::Newton;
+  warm.grad_tol = 1e-10;
+  RetrainProtocol cold = warm;
+  cold.target = RetrainTarget::LooCold;
+  cold.optimizer = nn::Optimizer::Sgd;  // replaced by θ̂'s training
+  cold = for_problem(cold, spec);
+  CHECK(cold.optimizer == nn::Optimizer::Newton);
+  CHECK(cold.seed == 1);
+  CHECK(for_problem(warm, spec).seed == warm.seed);  // from θ̂: the retraining's own protocol
+  const std::vector<std::vector<std::size_t>> groups = {{}, {0}, {5}, {10, 11, 12}};
+  const std::vector<std::size_t> tests = {0, 4};
+  const auto a = retrain_groups(m.obj, m.train, m.test, m.theta, groups, tests, warm);
+  const auto b = retrain_groups(m.obj, m.train, m.test, m.theta, groups, tests, cold);
+  for (std::size_t t = 0; t < tests.size(); ++t) CHECK(b[0].test_loss_change[t] == 0.0);  // the reference itself, bit for bit
+  CHECK(b[0].distance == 0.0);
+  for (std::size_t j = 1; j < groups.size(); ++j) {
+    CHECK(b[j].status == RetrainStatus::Converged);
+    CHECK(b[j].steps > 5);  // from the initialisation, not from θ̂
+    for (std::size_t t = 0; t < tests.size(); ++t) {
+      CHECK(std::fabs(a[j].test_loss_change[t]) > 1e-5);
+      CHECK(std::fabs(b[j].test_loss_change[t] - a[j].test_loss_change[t]) < 1e-7 * std::fabs(a[j].test_loss_change[t]));
+    }
+  }
+  // a reference that does not reach the tolerance is refused: every Δ would be measured from it
+  RetrainProtocol short_of = cold;
+  short_of.max_steps = 2;
+  CHECK(error_of([&] { retrain_groups(m.obj, m.train, m.test, m.theta, groups, tests, short_of); }).find("loo-cold: the full training set") !=
+        std::string::npos);
+}
+
+TEST_CASE("from scratch: target unrolled replays the sgd run with the rows' weights 0 — what unrolled attribution differentiates") {
+  data::Dataset train, test;
+  {
+    const data::TrainTest tt = data::stratified_split(data::load_iris(), 0.2, 4);
+    train = tt.train, test = tt.test;
+    const data::Standardizer s = data::Standardizer::fit(train);
+    s.apply(train), s.apply(test);
+  }
+  const nn::Objective obj{nn::mlp(4, 1, 5, nn::Activation::Tanh, 3), nn::LossKind::CrossEntropy, 1e-3};
+  nn::TrainingSpec spec;
+  spec.optimizer = nn::Optimizer::Sgd;
+  spec.lr = 0.2, spec.batch_size = 30, spec.epochs = 8, spec.seed = 9;
+  const TrainingRun run{obj.model().init(spec.seed), nn::train_options(spec, false)};
+  const Tensor theta = nn::train(obj, train, run.theta0, run.options).theta;
+  RetrainProtocol p;
+  p.target = RetrainTarget::Unrolled;
+  p = for_problem(p, spec);
+  const std::vector<std::size_t> rows = {0, 13, 27, 40, 55, 61, 77, 90, 101, 118};
+  const std::size_t t = 3;
+  inflab::test::TempDir dir;
+  RetrainRun rr;
+  rr.progress = false;
+  rr.results_path = dir.file("unrolled.jsonl");
+  const auto rec = leave_one_out(obj, train, test, theta, rows, {t}, p, rr);
+  const Unrolled u = unrolled_attribution(obj, train, test, {t}, run);
+  const std::vector<double> ones(train.size(), 1.0);
+  const std::size_t steps = nn::planned_steps(run.options, train.size());
+  auto loss = [&](const Tensor& th) {
+    double l = 0;
+    test_loss_gradient(obj, test, {t}, th, &l);
+    return l;
+  };
+  const double base = loss(train_weighted(obj, train, run, ones, steps));
+  Tensor predicted = zeros({rows.size()}), actual = zeros({rows.size()});
+  for (std::size_t j = 0; j < rows.size(); ++j) {
+    CHECK(rec[j].status == RetrainStatus::Replayed);
+    CHECK(std::isnan(rec[j].lambda_min));  // a budget run: no minimum to check
+    std::vector<double> w = ones;
+    w[rows[j]] = 0;
+    CHECK(rec[j].test_loss_change[0] == doctest::Approx(loss(train_weighted(obj, train, run, w, steps)) - base).epsilon(1e-12));
+    predicted(j) = u.predicted(0, rows[j]), actual(j) = rec[j].test_loss_change[0];
+  }
+  const double r = pearson(predicted, actual);
+  MESSAGE("Pearson(unrolled attribution, replayed run without the row) over 10 rows: " << r);
+  CHECK(r > 0.999);
+  // the journal keeps the status; a rerun resumes every job
+  const auto again = leave_one_out(obj, train, test, theta, rows, {t}, p, rr);
+  for (std::size_t j = 0; j < rows.size(); ++j) {
+    CHECK(again[j].resumed);
+    CHECK(again[j].status == RetrainStatus::Replayed);
+    CHECK(again[j].test_loss_change == rec[j].test_loss_change);
+  }
+  // a model trained to a tolerance has no run to replay
+  RetrainProtocol lb;
+  lb.target = RetrainTarget::Unrolled;
+  CHECK(error_of([&] { leave_one_out(obj, train, test, theta, rows, {t}, lb); }).find("unrolled replays θ̂'s training run") != std::string::npos);
 }

@@ -175,3 +175,15 @@ def test_leave_one_out_against_the_pbrf(logreg, iris):
     assert r.scores["pearson"] > 0.85 and r.scores["signs_agree"] == 5
     with pytest.raises(ValueError, match="retrain_damping is the proximity damping"):
         iris.leave_one_out(0, top=5, retrain_damping=0.1)
+
+
+def test_leave_one_out_from_scratch(logreg):
+    # convex: the cold retrain (θ̂'s own L-BFGS from its initialisation) finds warm leave-one-out's minimum
+    t = logreg.test_rows("highest")[0]
+    loo = logreg.leave_one_out(t, top=4, retrain="newton", retrain_tol=1e-11)
+    cold = logreg.leave_one_out(t, top=4, retrain_target="loo-cold")
+    assert list(cold.status) == ["converged"] * 4
+    assert list(cold.rows) == list(loo.rows)
+    assert np.abs(cold.actual - loo.actual).max() <= 1e-5 * np.abs(loo.actual).max()
+    with pytest.raises(ValueError, match="trains as θ̂ was trained"):
+        logreg.leave_one_out(t, top=4, retrain="lbfgs", retrain_target="loo-cold")
