@@ -85,7 +85,7 @@ json summary_json(const ex::Problem& p, const ex::BenchmarkOptions& o, const ex:
                              {"median_abs_loo_change", ex::median_abs(r.loo.actual)}, {"median_abs_lds_change", ex::median_abs(r.lds.actual)}}},
             {"estimators", rows}, {"warnings", warnings_of(p, ex::SolveResult{})}};
   if (o.truth == ex::BenchTruth::Retrain)
-    s.update({{"retrain_protocol", ex::protocol_json(o.retrain)}, {"loo_retrains", retrain_json(r.loo.retrain)}, {"lds_retrains", retrain_json(r.lds.retrain)}});
+    s.update({{"retrain_protocol", ex::protocol_json(o.retrain)}, {"retrain_target", ex::retrain_targets().name(o.retrain.target)}, {"loo_retrains", retrain_json(r.loo.retrain)}, {"lds_retrains", retrain_json(r.lds.retrain)}});
   else
     s["reference"] = {{"method", "cg"}, {"curvature", "hessian"}, {"damping", o.reference.solver.damping}, {"tol", o.reference.solver.cg.tol},
                       {"max_iterations", o.reference.solver.cg.max_iterations}, {"seconds", r.reference.seconds}, {"warning", r.reference.first_warning()}};
@@ -102,7 +102,8 @@ std::string screen_text(const ex::Problem& p, const ex::BenchmarkOptions& o, con
   std::ostringstream screen;
   screen << problem_line(p);
   if (retrained)
-    screen << "ground truth on " << r.test_rows.size() << " random test points: leave-one-out of " << o.loo_rows << " random rows ("
+    screen << "ground truth on " << r.test_rows.size() << " random test points, " << truth_words(o.retrain).title << ": " << o.loo_rows
+           << " random rows removed one at a time ("
            << retrain_line(r.loo.retrain) << "); " << o.subsets << " subsets keeping α = " << shortest(o.alpha) << " (" << retrain_line(r.lds.retrain)
            << "); " << noisy_text(r) << "\n"
            << "noise floor (θ′ from another initialisation, same data and training): median |Δℓ| " << fmt("%.2g", ex::median_abs(r.floor))
