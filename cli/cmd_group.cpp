@@ -146,7 +146,7 @@ int run_lds(Args& a) {
                   {"truth", ex::retrain_targets().name(o.retrain.target)}};
   summary.update(estimate_summary(e.estimate, o.settings));
   rd.write_json("summary.json", summary);
-  finish(c, rd, problem_line(p) + "test row " + std::to_string(t) + ": " + estimate_line(e.estimate) + "\n" + std::to_string(o.subsets) +
+  finish(c, rd, problem_line(p, ex::row_of(e.estimate.estimator).at_minimum) + "test row " + std::to_string(t) + ": " + estimate_line(e.estimate) + "\n" + std::to_string(o.subsets) +
              " random subsets keeping α = " + shortest(o.alpha) + " of the training rows, retrained: " + retrain_line(e.retrain) + "\n  LDS (Spearman) " +
              score_cell(e.scores.spearman) + "; " + scores_line(e.scores) +
              "\nLDS (Park et al. 2023): how well the sum of predicted Δ over the removed rows ranks the subsets by their retrained test loss.\n");

@@ -86,7 +86,7 @@ int run_influence(Args& a) {
   CsvLog topcsv(rd.path("top.csv"), {"test_row", "test_source_row", "list", "rank", "train_row", "source_row", "label", row.quantity});
   json per = json::array();
   std::ostringstream screen;
-  screen << problem_line(p);
+  screen << problem_line(p, row.at_minimum);
   const Examples ex(p.spec);
   const bool pictures = ex.pictures() && row.loss_change;  // captions say Δ̂
   const std::string line = estimate_line(est) + " for all test points";
@@ -118,7 +118,7 @@ namespace {
 std::string validate_report(const ex::Problem& p, const ex::LooEvaluation& e, const ex::RetrainProtocol& rp) {
   std::ostringstream s;
   const std::size_t t = e.test_row, k = e.rows.size();
-  s << "\n" << problem_line(p);
+  s << "\n" << problem_line(p, ex::row_of(e.estimate.estimator).at_minimum);
   s << "Test row " << t << " (source row " << p.test.source_row(t) << ", " << label_of(p.test, t) << "), loss "
     << fmt("%.4g", e.test_loss) << ": predicted Δ for all " << p.train.size() << " training rows from " << (e.estimate.solves.empty() ? "" : "one ")
     << estimate_line(e.estimate)

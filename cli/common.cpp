@@ -455,7 +455,7 @@ std::string estimate_line(const ex::Estimate& e) {
 }
 
 std::vector<std::string> estimate_warnings(const ex::Problem& p, const ex::Estimate& e, const std::vector<std::size_t>& rows) {
-  std::vector<std::string> w = problem_warnings(p);
+  std::vector<std::string> w = problem_warnings(p, ex::row_of(e.estimator).at_minimum);
   for (std::size_t j = 0; j < e.solves.size(); ++j)
     if (!e.solves[j].warning.empty()) w.push_back((e.solves.size() > 1 ? "test row " + std::to_string(rows.at(j)) + ": " : "") + e.solves[j].warning);
   return w;
@@ -552,17 +552,17 @@ json problem_json(const ex::Problem& p) {
           {"warnings", problem_warnings(p)}};
 }
 
-std::string problem_line(const ex::Problem& p) {
+std::string problem_line(const ex::Problem& p, bool at_minimum) {
   std::string s = p.train.name + ": " + std::to_string(p.train.size()) + " train / " + std::to_string(p.test.size()) + " test rows; " +
                   p.description + " (" + std::to_string(p.theta.size()) + " parameters), λ = " + shortest(p.obj->weight_decay()) +
                   "; accuracy train " + fmt("%.3f", p.train_accuracy) + ", test " + fmt("%.3f", p.test_accuracy) + "; θ̂ " +
                   (p.fit.trained() ? "by " + p.fit.optimizer + " (" + std::to_string(p.fit.steps) + " steps)" : "from " + p.fit.checkpoint) +
                   ", ‖∇R(θ̂)‖ = " + fmt("%.2e", p.fit.grad_norm) + "\n";
-  for (const auto& w : problem_warnings(p)) s += "warning: " + w + "\n";
+  for (const auto& w : problem_warnings(p, at_minimum)) s += "warning: " + w + "\n";
   return s;
 }
 
-std::vector<std::string> problem_warnings(const ex::Problem& p) {
+std::vector<std::string> problem_warnings(const ex::Problem& p, bool at_minimum) {
   std::vector<std::string> w;
   const auto counts = p.train.class_counts();
   std::string absent;
@@ -570,7 +570,7 @@ std::vector<std::string> problem_warnings(const ex::Problem& p) {
     if (counts[c] == 0) absent += (absent.empty() ? "" : ", ") + p.train.class_names.at(c);
   if (!absent.empty())
     w.push_back("the training rows hold no row of class " + absent + ": the model's output for it is trained by no example (raise --n-train)");
-  if (!(p.fit.grad_norm > ex::kStationaryTol)) return w;
+  if (!at_minimum || !(p.fit.grad_norm > ex::kStationaryTol)) return w;
   w.push_back("θ̂ is not a stationary point of this objective (‖∇R‖ = " + fmt("%.2e", p.fit.grad_norm) + " > " + shortest(ex::kStationaryTol) +
           "); influence assumes one" +
           (!p.fit.trained() ? " — the checkpoint's θ̂ does not minimise its own objective"

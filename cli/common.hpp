@@ -105,8 +105,10 @@ void finish(const Common& c, const RunDir& rd, const std::string& screen, const 
 
 // Renderings of the library's structs.
 nlohmann::json problem_json(const experiments::Problem& p);
-std::string problem_line(const experiments::Problem& p);  // with its warnings
-std::vector<std::string> problem_warnings(const experiments::Problem& p);  // θ̂ not stationary
+// with its warnings; at_minimum = false (an estimator that does not assume θ̂ minimises R,
+// EstimatorRow::at_minimum) leaves out "θ̂ not stationary"
+std::string problem_line(const experiments::Problem& p, bool at_minimum = true);
+std::vector<std::string> problem_warnings(const experiments::Problem& p, bool at_minimum = true);
 nlohmann::json solve_json(const experiments::SolveResult& s);
 std::string solve_line(const experiments::SolveResult& s);  // with its warning
 // Every warning of a run that solved once: the problem's and the solve's.

@@ -134,7 +134,7 @@ const std::vector<EstimatorRow>& estimator_rows() {
       {Estimator::TracIn, "tracin", "TracIn (Pruthi et al. 2020): Σ η_t gradient dots over steps saved in training (--save-steps)", std::nullopt,
        true, kDelta,
        "predicted_loss_change = (1/n)Σ_t η_t ∇ℓ(z_t; θ_t)ᵀ∇ℓ̃(z; θ_t) over the saved steps (÷n; > 0: the row helped; TracIn = n × this)",
-       {"save-steps"}, tracin_rows, tracin_self_rows},
+       {"save-steps"}, tracin_rows, tracin_self_rows, false},
       {Estimator::Trak, "trak", "TRAK-style: projected gradients (--projection-dim), Gauss–Newton in projected space, --models", std::nullopt,
        true, kDelta,
        "predicted_loss_change = (1/M)Σ_m (1/n)φ_tᵀ(P G Pᵀ + μI)⁻¹φ(z), φ = P∇ℓ̃; predicted Δ with a projected Gauss–Newton (÷n; > 0: the row helped)",
@@ -146,7 +146,7 @@ const std::vector<EstimatorRow>& estimator_rows() {
       {Estimator::Unrolled, "unrolled", "exact attribution through the sgd run that trained θ (Ilyas & Engstrom 2025): −∂ℓ(z_t; θ_T)/∂wᵢ by its adjoint", std::nullopt,
        true, kDelta,
        "predicted_loss_change = −∂ℓ(z_t; θ_T)/∂wᵢ, wᵢ row i's weight in every batch gradient of the deterministic run (> 0: the row helped; its 1/|B| per step in place of ÷n)",
-       {}, unrolled_rows},
+       {}, unrolled_rows, nullptr, false},
   };
   return t;
 }

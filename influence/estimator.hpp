@@ -77,6 +77,9 @@ struct EstimatorRow {
   Estimate (*run)(const Trained&, const std::vector<std::size_t>& test_rows, const EstimatorSettings&);
   // self-influence [n], or nullptr where the estimator has no such form
   Tensor (*self)(const Trained&, const EstimatorSettings&) = nullptr;
+  // false: it does not assume θ̂ minimises R (a training run's own attribution: tracin, unrolled),
+  // so a θ̂ short of stationarity is not a warning about it
+  bool at_minimum = true;
 };
 const std::vector<EstimatorRow>& estimator_rows();
 const EstimatorRow& row_of(Estimator e);
