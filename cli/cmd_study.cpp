@@ -408,7 +408,8 @@ std::vector<std::string> decomposition_columns(const std::vector<ex::BenchEntry>
   for (const auto& r : ex::rungs().rows) c.push_back(r.name);
   for (const auto& t : ex::gap_term_names()) c.push_back(t);
   for (const std::string k : {"cold_spread", "cold_converged", "loo_status", "loo_proximal_status", "pbrf_status", "loo_distance", "pbrf_distance",
-                              "linear_step", "theta_grad_norm", "theta_converged"})
+                              "linear_step", "theta_grad_norm", "theta_converged", "loo_continued", "loo_proximal_continued", "pbrf_continued",
+                              "branch_jumps"})
     c.push_back(k);
   for (const auto& e : estimators) c.push_back("estimator:" + e.label);
   c.push_back("warnings");
@@ -423,23 +424,28 @@ ex::DecompositionRecord decomposition_record(const Row& r, const std::vector<ex:
   for (const auto& e : estimators) d.estimates.push_back(num(r, "estimator:" + e.label));
   d.cold_converged = r.at("cold_converged") == "1";
   for (const char* k : {"loo_status", "loo_proximal_status", "pbrf_status"}) d.not_minima += r.at(k) != "converged";
+  const std::string& j = r.at("branch_jumps");  // "unchecked", "none", or the rungs that jumped, ';'-separated
+  if (j != "unchecked" && j != "none") d.jumps = 1 + static_cast<std::size_t>(std::count(j.begin(), j.end(), ';'));
   return d;
 }
 
-std::string decomposition_markdown(const std::vector<ex::DecompositionPoint>& pts, const std::vector<ex::BenchEntry>& estimators, double mu) {
+std::string decomposition_markdown(const std::vector<ex::DecompositionPoint>& pts, const std::vector<ex::BenchEntry>& estimators, double mu,
+                                   bool continued) {
   std::ostringstream md;
   md << "Each term is a difference of adjacent references for removing one row (docs/influence.md, \"The ladder\"): mean |term| over\n"
      << "the rows (all seeds), and in brackets relative to the mean |loo-cold Δ|. The five add up to loo-cold − estimate (" << estimators.at(0).label
      << "); μ = " << shortest(mu) << ". Terms have signs, so their sizes can add up to more than the gap. Last column: rows whose cold\n"
-     << "runs stopped short of the tolerance, and retrains from θ̂ (of 3 per row) that did not end converged at a minimum.\n\n"
+     << "runs stopped short of the tolerance, and retrains from θ̂ (of 3 per row) that did not end converged at a minimum"
+     << (continued ? " / that ended off the branch followed from θ̂ by continuation" : "") << ".\n\n"
      << "| depth | λ | rows (seeds) | mean \\|loo-cold Δ\\| |";
   for (const auto& t : ex::gap_term_names()) md << " " << t << " |";
-  md << " \\|loo-cold − estimate\\| | cold short / retrains not at a minimum |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
+  md << " \\|loo-cold − estimate\\| | cold short / retrains not at a minimum" << (continued ? " / off the branch" : "") << " |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
   auto rel = [](double x, double scale) { return fmt("%.2g", x) + " (" + fmt("%.2f", x / scale) + ")"; };
   for (const auto& p : pts) {
     md << "| " << p.depth << " | " << shortest(p.weight_decay) << " | " << p.rows << " (" << p.seeds << ") | " << fmt("%.2g", p.mean_abs_cold) << " |";
     for (double t : p.mean_abs_term) md << " " << rel(t, p.mean_abs_cold) << " |";
-    md << " " << rel(p.mean_abs_gap, p.mean_abs_cold) << " | " << p.cold_unconverged << " / " << p.not_minima << " of " << 3 * p.rows << " |\n";
+    md << " " << rel(p.mean_abs_gap, p.mean_abs_cold) << " | " << p.cold_unconverged << " / " << p.not_minima
+       << (continued ? " / " + std::to_string(p.jumps) : std::string()) << " of " << 3 * p.rows << " |\n";
   }
   md << "\nPearson of each estimator's predicted Δ with each reference over a seed's rows: median over seeds [quartiles]\n"
      << "(a seed whose correlation is undefined is counted in brackets).\n\n| depth | λ | estimator |";
@@ -512,6 +518,7 @@ int run_study_decomposition(Args& a) {
     throw UsageError(std::string(o.retrain.target != ex::RetrainTarget::Loo ? "--retrain-target" : "--retrain-damping") +
                      " does not apply to study decomposition: each rung sets its own target, and μ is --damping");
   o.cold_histories = a.counts("cold-histories", o.cold_histories);
+  o.continuation_steps = a.count("continuation", 4, 0, 1000);
   for (auto h : o.cold_histories)
     if (h == 0 || h > 1000) throw UsageError("--cold-histories: " + std::to_string(h) + " is not in 1..1000");
   const auto depths = a.counts("depths", {1, 2, 3, 4, 6, 8});
@@ -557,8 +564,13 @@ int run_study_decomposition(Args& a) {
       for (std::size_t k = 0; k < ex::kGapTerms; ++k) cells.push_back(CsvLog::cell(lr.term(k)));
       for (const std::string& v : {CsvLog::cell(lr.cold_spread), std::string(lr.cold_converged ? "1" : "0"), retrain_status(lr.warm),
                                    retrain_status(lr.proximal), retrain_status(lr.pbrf), CsvLog::cell(lr.warm.distance), CsvLog::cell(lr.pbrf.distance),
-                                   CsvLog::cell(lr.linear_step), CsvLog::cell(p.fit.grad_norm), std::string(p.fit.converged ? "1" : "0")})
+                                   CsvLog::cell(lr.linear_step), CsvLog::cell(p.fit.grad_norm), std::string(p.fit.converged ? "1" : "0"),
+                                   CsvLog::cell(lr.continued[0]), CsvLog::cell(lr.continued[1]), CsvLog::cell(lr.continued[2])})
         cells.push_back(v);
+      std::string jumps;
+      for (std::size_t k = 0; k < 3; ++k)
+        if (lr.jumped[k]) jumps += (jumps.empty() ? "" : ";") + ex::rungs().rows[k + 1].name;
+      cells.push_back(o.continuation_steps == 0 ? "unchecked" : jumps.empty() ? "none" : jumps);
       for (double v : lr.estimates) cells.push_back(CsvLog::cell(v));
       cells.push_back(CsvLog::text(warnings));
       log.row(cells);
@@ -570,14 +582,14 @@ int run_study_decomposition(Args& a) {
   std::vector<ex::DecompositionRecord> records;
   for (const auto& r : rows) records.push_back(decomposition_record(r, o.estimators));
   const auto pts = ex::decomposition_points(records, o.estimators.size());
-  const std::string md = decomposition_markdown(pts, o.estimators, o.damping);
+  const std::string md = decomposition_markdown(pts, o.estimators, o.damping, o.continuation_steps > 0);
   write_file(rd.path("decomposition.md"), md);
   decomposition_plots(rd, pts, decays, o.estimators, pa.spec.dataset);
   json spec;
   ex::to_json(spec, pa.spec);
   json est = json::array();
   for (const auto& e : o.estimators) est.push_back(e.label);
-  rd.write_json("summary.json", {{"base_spec", spec}, {"damping", o.damping}, {"estimators", est}, {"cold_histories", o.cold_histories},
+  rd.write_json("summary.json", {{"base_spec", spec}, {"damping", o.damping}, {"estimators", est}, {"cold_histories", o.cold_histories}, {"continuation_steps", o.continuation_steps},
                                  {"retrain_protocol", ex::protocol_json(o.retrain)}, {"seeds", seeds}, {"top", top}, {"rows", rows_json(rows)}});
   finish(c, rd, "study decomposition: " + std::to_string(rows.size()) + " removed rows over " + std::to_string(settings.size()) + " settings\n" + md +
                     "\nEvery row: decomposition.csv.\n");

@@ -57,7 +57,9 @@ const std::vector<Command>& commands() {
        "  --top K        rows removed per setting, by |predicted Δ| of the linear rung (8)\n"
        "  --estimators E,…  the first is the ladder's estimate (ekfac,cg,graddot); names as in benchmark\n"
        "  --damping MU   μ of the proximal retrain, the PBRF, the linear rung and the estimators (0.001)\n"
-       "  --cold-histories H,…  L-BFGS histories of the cold retrains: the first against θ̂, the spread over all (10,5,20)\n",
+       "  --cold-histories H,…  L-BFGS histories of the cold retrains: the first against θ̂, the spread over all (10,5,20)\n"
+       "  --continuation K  follow loo, loo-proximal and pbrf from θ̂ in K steps of the row's weight and flag a\n"
+       "                 retrain that ended on another branch (4; 0: no check)\n",
        "inflab study decomposition --depths 1,2 --seeds 1 --top 5", true, EstimatorScope{true, false, true}, true, run_study_decomposition},
       {"benchmark", "estimators scored against retraining (or a CG reference): LOO and LDS correlations, noisy-label AUC, time (docs/benchmark.md)",
        "  --estimators E,…  any rows of the estimator table (exact,cg,ggn,kfac,ekfac,graddot,trak), or these:\n" +

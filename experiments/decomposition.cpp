@@ -10,7 +10,9 @@
 
 #include "autodiff/blas.hpp"
 #include "datasets/split.hpp"
+#include "autodiff/ops.hpp"
 #include "influence/influence.hpp"
+#include "influence/pbrf.hpp"
 #include "util/format.hpp"
 #include "util/progress.hpp"
 #include "util/stop.hpp"
@@ -62,6 +64,28 @@ void run_parallel(std::size_t n, std::size_t threads, const std::function<void(s
   worker();
   for (auto& th : pool) th.join();
   if (!failure.empty()) throw Error(failure);
+}
+
+// The rung's objective with row `row` removed to the degree t ∈ [0, 1] (t = 1: the rung's own):
+// R_t = Σᵢ wᵢℓᵢ / Σᵢ wᵢ + (λ/2)‖θ‖² with w_row = 1 − t (loo), the same + (μ/2)‖θ − θ̂‖²
+// (loo-proximal), or P_ε with ε_row = t/n (pbrf).
+ad::Fn partial_removal(const Problem& p, const influence::Pbrf& pbrf, Rung rung, std::size_t row, double t, double mu) {
+  const std::size_t n = p.train.size();
+  if (rung == Rung::Pbrf) {
+    std::vector<double> eps(n, 0.0);
+    eps[row] = t / static_cast<double>(n);
+    return pbrf.fn(eps);
+  }
+  Tensor w = zeros({n});
+  for (auto& x : w) x = 1;
+  w(row) = 1 - t;
+  const double wsum = static_cast<double>(n) - t, lambda = p.obj->weight_decay();
+  return [&p, w, wsum, lambda, mu, rung](ad::Var th) {
+    ad::Var v = ad::mul_scalar(ad::sum(ad::mul(p.obj->losses(th, p.train), th.tape->leaf(w, false))), 1.0 / wsum);
+    if (lambda > 0) v = ad::add(v, ad::mul_scalar(ad::sq_norm(th), lambda / 2));
+    if (rung == Rung::Proximal) v = ad::add(v, ad::mul_scalar(ad::sq_norm(ad::sub(th, th.tape->leaf(p.theta, false))), mu / 2));
+    return v;
+  };
 }
 }  // namespace
 
@@ -121,6 +145,39 @@ Ladder ladder(const Problem& p, std::size_t test_row, const std::vector<std::siz
       L.rows[j].value[static_cast<std::size_t>(rung)] = rec[j].test_loss_change[0];
       (rung == Rung::Warm ? L.rows[j].warm : rung == Rung::Proximal ? L.rows[j].proximal : L.rows[j].pbrf) = rec[j];
     }
+  }
+
+  // the branch check: each retrain from θ̂ against its continuation (rows in parallel, one BLAS thread)
+  if (o.continuation_steps > 0) {
+    const influence::Pbrf pbrf(*p.obj, p.train, p.theta, o.damping);
+    nn::TrainOptions opt = nn::train_options(o.retrain, false);
+    if (!nn::to_tolerance(opt.optimizer)) throw Error("decomposition: the continuation minimises to a tolerance (lbfgs, newton-cg or newton)");
+    util::Progress cprog("continuation", 3 * k, run.progress);
+    std::mutex cm;
+    const blas::ThreadsGuard one(run.threads > 1 ? 1 : blas::threads());
+    run_parallel(3 * k, run.threads, [&](std::size_t job) {
+      util::throw_if_stopped("decomposition");
+      const std::size_t j = job / 3, r = job % 3;
+      const Rung rung = r == 0 ? Rung::Warm : r == 1 ? Rung::Proximal : Rung::Pbrf;
+      const double mu = rung == Rung::Warm ? 0.0 : o.damping;
+      LadderRow& lr = L.rows[j];
+      Tensor theta = p.theta;
+      for (std::size_t s = 1; s <= o.continuation_steps; ++s) {
+        const double t = static_cast<double>(s) / static_cast<double>(o.continuation_steps);
+        const nn::MinimizeResult m = nn::minimize(partial_removal(p, pbrf, rung, rows[j], t, mu), theta, opt);
+        theta = m.theta;
+        lr.continued_converged[r] = lr.continued_converged[r] && m.converged;
+      }
+      const RetrainRecord& direct = r == 0 ? lr.warm : r == 1 ? lr.proximal : lr.pbrf;
+      const double d = test_loss(p, test_row, theta) - L.test_loss, dist = norm2(axpy(theta, -1.0, p.theta));
+      lr.continued[r] = d, lr.continued_distance[r] = dist;
+      const double a = direct.test_loss_change.at(0);
+      lr.jumped[r] = std::fabs(a - d) > kBranchTol * std::max(std::fabs(a), std::fabs(d)) + 1e-9 ||
+                     (std::isfinite(direct.distance) && std::fabs(direct.distance - dist) > kBranchTol * std::max(direct.distance, dist) + 1e-9);
+      const std::lock_guard<std::mutex> lock(cm);
+      cprog.tick();
+    });
+    cprog.done();
   }
 
   // loo-cold: θ̂'s own training from its initialisation, without the row, for each L-BFGS history;
@@ -215,6 +272,7 @@ std::vector<DecompositionPoint> decomposition_points(const std::vector<Decomposi
       pt.mean_abs_cold += std::fabs(r->value[0]);
       pt.cold_unconverged += !r->cold_converged;
       pt.not_minima += r->not_minima;
+      pt.jumps += r->jumps;
       pt.mean_abs_gap += std::fabs(r->value[0] - r->value[kRungs - 1]);
       seeds[r->seed].push_back(r);
     }

@@ -10,6 +10,7 @@
 // The difference of each adjacent pair is one term of the gap — warm start, proximity,
 // non-convergence, linearisation, solver — and the five add up to (loo-cold − estimate).
 #pragma once
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -39,7 +40,15 @@ struct LadderOptions {
   // reference too; entries as the benchmark names them (ekfac, cg, cg:ggn, graddot, …)
   std::vector<BenchEntry> estimators = {parse_bench_entry("ekfac")};
   EstimatorSettings settings;  // their damping is their own (the CLI passes μ)
+  // Branch check (0: off): loo, loo-proximal and pbrf are also followed from θ̂ as the row's
+  // removal weight t goes 0 → 1 in this many equal steps, each minimised from the last with the
+  // retraining protocol (continuation); a direct retrain whose Δ or ‖θ − θ̂‖ differs from the
+  // path's end has jumped to another branch of solutions.
+  std::size_t continuation_steps = 0;
 };
+// The branch test: the direct and continued ends differ by more than this, relative to the
+// larger |Δ| (and ‖θ − θ̂‖), plus 1e-9 absolute — far above what a 1e-10 gradient tolerance moves.
+constexpr double kBranchTol = 1e-3;
 
 struct LadderRow {
   std::size_t row = 0;                   // the removed training row
@@ -50,6 +59,11 @@ struct LadderRow {
   bool cold_converged = true;            // every cold run reached the problem's tolerance
   RetrainRecord warm, proximal, pbrf;    // the three retrains from θ̂ (status, λmin, ‖θ − θ̂‖)
   double linear_step = 0;                // ‖(G + μI)⁻¹ ∇ℓ̃(z)‖ / n: the linear rung's ‖Δθ‖
+  // loo, loo-proximal, pbrf (index rung − 1) followed by continuation: Δ and ‖θ − θ̂‖ at the
+  // path's end (NaN: not checked), whether every step converged, and whether the direct retrain
+  // left that branch
+  double continued[3] = {NAN, NAN, NAN}, continued_distance[3] = {NAN, NAN, NAN};
+  bool continued_converged[3] = {true, true, true}, jumped[3] = {false, false, false};
   double term(std::size_t k) const { return value[k] - value[k + 1]; }
 };
 
@@ -95,6 +109,7 @@ struct DecompositionRecord {
   std::vector<double> estimates;  // every estimator, in the options' order
   bool cold_converged = true;     // every cold run met the problem's tolerance
   std::size_t not_minima = 0;     // of loo, loo-proximal, pbrf: retrains not ending converged (budget, saddle, unresolved)
+  std::size_t jumps = 0;          // of loo, loo-proximal, pbrf: direct retrains off the continued branch
 };
 // One (depth, λ) point: each term's mean |term| over its rows, the same relative to the mean
 // |loo-cold Δ|, and for each estimator and reference the median over seeds of the Pearson
@@ -104,6 +119,7 @@ struct DecompositionPoint {
   double weight_decay = 0;
   std::size_t rows = 0, seeds = 0;
   std::size_t cold_unconverged = 0, not_minima = 0;  // rows with a cold run short of tolerance; retrains not at a minimum
+  std::size_t jumps = 0;                             // retrains from θ̂ off the continued branch (when checked)
   double mean_abs_term[kGapTerms] = {};
   double mean_abs_cold = 0, mean_abs_gap = 0;  // |loo-cold Δ| and |loo-cold − estimate|, means
   std::vector<std::vector<Spread>> pearson;    // [estimator][rung 0 … linear]: over seeds

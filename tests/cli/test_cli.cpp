@@ -335,8 +335,15 @@ TEST_CASE("inflab study decomposition: every rung and term per removed row, the 
     CHECK(row["estimate"] == row["estimator:cg"]);
     CHECK(row["pbrf_status"] == "converged");
     CHECK(row["cold_converged"] == 1);
+    // the branch check ran (--continuation 4 by default): "none", or the rungs whose retrain left the path from θ̂
+    const std::string jumps = row["branch_jumps"].is_string() ? row["branch_jumps"].get<std::string>() : "";
+    CHECK((jumps == "none" || jumps.rfind("loo", 0) == 0 || jumps == "pbrf"));
+    // a Δ off the path's end is flagged (a jump may also be flagged by ‖θ − θ̂‖ alone)
+    const double d = row["pbrf"].get<double>(), c = row["pbrf_continued"].get<double>();
+    if (std::fabs(d - c) > 2e-3 * std::max(std::fabs(d), std::fabs(c)) + 1e-8) CHECK(jumps.find("pbrf") != std::string::npos);
   }
   const std::string md = slurp(t.file("d/decomposition.md"));
+  CHECK(md.find("/ off the branch |") != std::string::npos);
   CHECK(md.find("| 2 | 0.01 | 4 (1) |") != std::string::npos);
   CHECK(md.find("| 1 | 0.01 | graddot |") != std::string::npos);
   CHECK(slurp(t.file("d/terms-vs-depth-wd0.01.svg")).find("linearisation") != std::string::npos);

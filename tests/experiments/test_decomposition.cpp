@@ -39,7 +39,9 @@ RetrainRun quiet() {
 TEST_CASE("decomposition on a convex model: cold = warm, the proximity and non-convergence terms vanish as μ → 0, the terms add up") {
   const Problem p = build_problem(iris_spec(ModelKind::LogReg, 0), false);
   const std::vector<std::size_t> rows = {0, 11, 42, 57};
-  const Ladder L = ladder(p, 3, rows, options(1e-9), quiet());
+  LadderOptions o = options(1e-9);
+  o.continuation_steps = 3;
+  const Ladder L = ladder(p, 3, rows, o, quiet());
   REQUIRE(L.rows.size() == rows.size());
   for (const LadderRow& r : L.rows) {
     const double scale = std::fabs(r.value[static_cast<std::size_t>(Rung::Warm)]);
@@ -61,6 +63,13 @@ TEST_CASE("decomposition on a convex model: cold = warm, the proximity and non-c
     CHECK(r.linear_step > 0);
     CHECK(r.warm.distance > 0.5 * r.linear_step);
     CHECK(r.warm.distance < 2 * r.linear_step);
+    for (std::size_t k = 0; k < 3; ++k) {  // one minimum: the path from θ̂ ends where the direct retrain does
+      const double direct = r.value[k + 1];
+      CHECK(r.continued_converged[k]);
+      CHECK_FALSE(r.jumped[k]);
+      CHECK(std::fabs(r.continued[k] - direct) < 1e-6 * std::fabs(direct));
+    }
+    CHECK(std::fabs(r.continued_distance[0] - r.warm.distance) < 1e-6 * r.warm.distance);
   }
 }
 
