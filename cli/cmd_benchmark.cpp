@@ -29,17 +29,19 @@ ex::BenchmarkOptions read_benchmark(Args& a) {
   o.loo_rows = a.count("loo-rows", 100, 3), o.test_points = a.count("test-points", 10, 1);
   o.subsets = a.count("subsets", 100, 3);
   o.alpha = a.real("alpha", 0.5, 1e-6, 0.999999), o.flip = a.real("flip", 0.1, 0, 0.5);
+  // only the chosen truth's options are read, so that command.txt (every setting read) repeats the run
   o.reference = o.settings;  // the reference: CG on H + μI, to its own tolerance
-  o.reference.solver.cg.tol = a.real("reference-tol", 1e-10, 1e-300, 1);
-  o.reference.solver.cg.max_iterations = a.count("reference-iterations", 10000, 1);
-  if (o.truth == ex::BenchTruth::Retrain)
-    for (const char* opt : {"reference-tol", "reference-iterations"})
-      if (a.given(opt)) throw UsageError(std::string("--") + opt + " applies to --truth cg only");
-  o.retrain = read_retrain(a);
-  if (o.truth == ex::BenchTruth::Cg)
+  if (o.truth == ex::BenchTruth::Cg) {
+    o.reference.solver.cg.tol = a.real("reference-tol", 1e-10, 1e-300, 1);
+    o.reference.solver.cg.max_iterations = a.count("reference-iterations", 10000, 1);
     for (const char* opt : {"retrain", "retrain-tol", "retrain-epochs", "retrain-lr", "retrain-steps", "escape-saddles", "retrain-precondition",
                             "retrain-precondition-rank", "retrain-target", "retrain-damping"})
       if (a.given(opt)) throw UsageError(std::string("--") + opt + " does not apply to --truth cg: nothing is retrained");
+  } else {
+    for (const char* opt : {"reference-tol", "reference-iterations"})
+      if (a.given(opt)) throw UsageError(std::string("--") + opt + " applies to --truth cg only");
+    o.retrain = read_retrain(a);
+  }
   return o;
 }
 

@@ -198,6 +198,7 @@ const std::vector<EstimatorOption>& estimator_option_table() {
        [](Args& a, const std::string& n, S& s) {
          s.trak.dim = a.count(n, s.trak.dim);
          if (a.given(n) && s.trak.dim == 0) throw UsageError("--projection-dim 0: the projection dimension must be at least 1");
+         if (!a.given(n)) a.unrecord(n);  // its default depends on p: not recorded as 0, which command.txt could not repeat
        },
        [](const S& s) { return s.trak.dim ? whole(s.trak.dim) : std::string("min(p, 256)"); }},
       {"projection", "P", "the random projection", [](Args& a, const std::string& n, S& s) { s.trak.projection = a.choice(n, ex::projections(), s.trak.projection); },

@@ -1115,6 +1115,55 @@ TEST_CASE("inflab check: no false alarm at a saturated trained network, where ro
   CHECK(init.out.find("PASS  Taylor order of the HVP remainder") != std::string::npos);
 }
 
+// command.txt repeats a run: the settings a command records (every option it read, defaults
+// too), written back as a command line as command.txt writes them, are accepted again and
+// record the same — for every command and the variants that read other options.
+TEST_CASE("every command's recorded settings repeat: read back, they are accepted and recorded the same") {
+  const test::TempDir t;
+  std::vector<std::string> runs;
+  {
+    std::istringstream in(run_inflab(t.dir(), "help").out);
+    bool listing = false;
+    for (std::string line; std::getline(in, line);) {
+      if (line == "commands:") { listing = true; continue; }
+      if (listing && line.empty()) break;
+      if (listing) runs.push_back(line.substr(2, line.find("  ", 2) - 2));
+    }
+  }
+  REQUIRE(runs.size() >= 12);
+  for (const char* v : {"benchmark --truth cg", "benchmark --retrain-target pbrf --retrain-damping 0.01", "validate --retrain-target loo-cold",
+                        "validate --optimizer sgd --retrain-target unrolled --method unrolled", "lds --retrain-target loo-proximal --retrain-damping 0.1"})
+    runs.push_back(v);
+  auto settings_of = [&](const std::string& args, std::string* out) {
+    const Result r = run_inflab(t.dir(), args + " --dry-run");
+    *out = args + ": exit " + std::to_string(r.code) + "\n" + r.out;
+    return r.code == 0 ? json::parse(r.out.substr(r.out.find('{'))) : json();
+  };
+  for (const auto& run : runs) {
+    std::string what;
+    const json s = settings_of(run, &what);
+    REQUIRE_MESSAGE(s.is_object(), what);
+    const std::string command = run.substr(0, run.find(" --"));
+    std::string line = command;  // as command.txt renders settings
+    for (auto it = s.begin(); it != s.end(); ++it) {
+      std::string v;
+      if (it.value().is_string()) v = it.value().get<std::string>();
+      else if (it.value().is_array())
+        for (const auto& e : it.value()) v += (v.empty() ? "" : ",") + (e.is_string() ? e.get<std::string>() : e.dump());
+      else v = it.value().dump();
+      if (v.empty()) continue;
+      if (it.value().is_boolean()) {
+        if (it.value().get<bool>()) line += " --" + it.key();
+      } else {
+        line += " --" + it.key() + " '" + v + "'";
+      }
+    }
+    std::string again_what;
+    const json again = settings_of(line, &again_what);
+    CHECK_MESSAGE(again == s, (run + " → " + again_what));
+  }
+}
+
 // Every option of every command (as `inflab help CMD` lists them) given each of 0, −1, NaN, inf
 // and 1e300, under --dry-run (options read and checked, nothing run): either refused with exit 2
 // by a message naming the option, or accepted and recorded in the settings exactly as given.
