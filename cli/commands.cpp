@@ -67,9 +67,9 @@ const std::vector<Command>& commands() {
            "  --test-points M  random test points (10)   --loo-rows K  random rows left out, one retrain each (100)\n"
            "  --subsets S      LDS subsets (100)   --alpha A  share of rows each keeps (0.5)\n"
            "  --flip F         share of labels flipped for the noisy-label problem (0.1)\n"
-           "  --truth T        retrain (default) or cg: scored against predicted Δ of CG on H + μI, no retraining\n" +
+           "  --truth T        what each estimator is scored against (retrain):\n" +
            experiments::benchmark_truths().help("      ") +
-           "  --reference-tol T (1e-10)  --reference-iterations N (10000)   the cg reference's solve\n"
+           "  --reference-tol T (1e-10)  --reference-iterations N (10000)   the cg reference's solve (cg, both)\n"
            "  defaults: Fashion-MNIST with 5000 train / 500 test rows, softmax regression, λ = 0.01\n",
        "inflab benchmark --n-train 1000 --n-test 200 --loo-rows 30 --subsets 30 --threads 2", true, EstimatorScope{true, false, true}, true, run_benchmark},
   };

@@ -130,7 +130,8 @@ const Choices<BenchTruth>& benchmark_truths() {
   static const Choices<BenchTruth> t{
       "ground truth",
       {{"retrain", BenchTruth::Retrain, "retraining after each removal, to the --retrain protocol's tolerance"},
-       {"cg", BenchTruth::Cg, "predicted Δ of CG on H + μI to --reference-tol: exact first-order influence (no retraining)"}}};
+       {"cg", BenchTruth::Cg, "predicted Δ of CG on H + μI to --reference-tol: exact first-order influence (no retraining)"},
+       {"both", BenchTruth::Both, "retraining and the cg reference on the same rows: each entry scored against each, the reference against retraining"}}};
   return t;
 }
 
@@ -221,6 +222,8 @@ BenchScores lds_scores(const Tensor& pred, const GroundTruth& g) {
   return s;
 }
 
+std::string reference_label(const BenchmarkOptions& o) { return "reference: cg, tol " + shortest(o.reference.solver.cg.tol); }
+
 double median_abs(const Tensor& v) {
   std::vector<double> x;
   for (double e : v)
@@ -237,10 +240,11 @@ BenchmarkRow score_entry(const Problem& p, const BenchEntry& e, const BenchmarkO
   try {
     const Estimate est = estimate(p, e, r.test_rows, o.settings);
     row.seconds = est.seconds, row.note = est.first_warning();
-    if (o.truth == BenchTruth::Cg && e.estimator == Estimator::Cg && e.curvature.kind == Curvature::Hessian &&
+    if (references(o.truth) && e.estimator == Estimator::Cg && e.curvature.kind == Curvature::Hessian &&
         o.settings.solver.cg.tol <= o.reference.solver.cg.tol)
       add_note(row.note, "the reference itself (--tol ≤ --reference-tol): give a larger --tol to score a cheaper CG");
     row.loo = loo_scores(est.predicted, r.loo), row.lds = lds_scores(est.predicted, r.lds);
+    if (o.truth == BenchTruth::Both) row.ref_loo = loo_scores(est.predicted, r.ref_loo), row.ref_lds = lds_scores(est.predicted, r.ref_lds);
     for (const auto& [what, sc] : {std::pair<const char*, const BenchScores*>{"LOO", &row.loo}, {"LDS", &row.lds}})
       if (sc->undefined)  // the mean is over fewer points than asked: say so beside it
         add_note(row.note, std::string(what) + ": mean over " + std::to_string(sc->points) + " of " + std::to_string(sc->points + sc->undefined) +
@@ -250,7 +254,6 @@ BenchmarkRow score_entry(const Problem& p, const BenchEntry& e, const BenchmarkO
     else if (const auto self = self_scores(r.noisy, e, o.settings, &why)) row.auc = detection_auc(*self, r.flipped);
     if (!why.empty()) add_note(row.note, "noisy labels: " + why);
   } catch (const std::exception& err) {  // one entry that cannot run does not stop the others
-    row.loo.pearson = row.loo.spearman = row.lds.spearman = std::nan("");
     row.note = std::string("not run: ") + err.what();
   }
   return row;
@@ -268,19 +271,22 @@ BenchmarkResult run_benchmark(const Problem& p, const BenchmarkOptions& o, const
   r.loo_rows = data::permutation(p.train.size(), p.spec.seed + 101);  // random, not chosen by any estimator
   r.loo_rows.resize(o.loo_rows);
   // ground truth first (journals: resumable, spread over MPI ranks), then every entry
-  const bool retrained = o.truth == BenchTruth::Retrain;
+  const bool retrained = retrains(o.truth);
   std::vector<std::vector<std::size_t>> loo_groups;
   for (auto i : r.loo_rows) loo_groups.push_back({i});
   if (retrained) {
     r.loo = loo_truth(p, r.loo_rows, r.test_rows, o.retrain, loo_run);
     r.lds = lds_truth(p, o.subsets, o.alpha, r.test_rows, o.retrain, lds_run, p.spec.seed);
-  } else {
+  }
+  if (references(o.truth)) {
     r.reference = estimate(p, parse_bench_entry("cg"), r.test_rows, o.reference);
     const std::string w = r.reference.first_warning();
     r.reference_note = w.empty() ? "CG on H + μI to relative residual " + shortest(o.reference.solver.cg.tol) + " at every test point"
                                  : "the reference is not exact: " + w;
-    r.loo = reference_truth(r.reference.predicted, loo_groups, r.test_rows);
-    r.lds = reference_truth(r.reference.predicted, lds_groups(p.train.size(), o.subsets, o.alpha, p.spec.seed), r.test_rows);
+    GroundTruth& loo = retrained ? r.ref_loo : r.loo;
+    GroundTruth& lds = retrained ? r.ref_lds : r.lds;
+    loo = reference_truth(r.reference.predicted, loo_groups, r.test_rows);
+    lds = reference_truth(r.reference.predicted, lds_groups(p.train.size(), o.subsets, o.alpha, p.spec.seed), r.test_rows);
   }
   // a floor only where both trainings end at the one minimum: a convex model, θ′ to the tolerance
   r.convex = p.spec.model == ModelKind::LogReg || p.spec.model == ModelKind::Softmax;
@@ -295,6 +301,14 @@ BenchmarkResult run_benchmark(const Problem& p, const BenchmarkOptions& o, const
     r.flipped = flip_labels(noisy_data.train, o.flip, p.spec.seed + 17);
     r.noisy = build_problem(p.spec, std::move(noisy_data), progress);
     r.auc_loss = detection_auc(row_losses(*r.noisy.obj, r.noisy.train, r.noisy.theta), r.flipped);
+  }
+  if (o.truth == BenchTruth::Both) {  // exact first-order influence against retraining
+    BenchmarkRow row;
+    row.estimator = reference_label(o), row.seconds = r.reference.seconds, row.note = r.reference_note;
+    row.loo = loo_scores(r.reference.predicted, r.loo), row.lds = lds_scores(r.reference.predicted, r.lds);
+    row.ref_loo = loo_scores(r.reference.predicted, r.ref_loo), row.ref_lds = lds_scores(r.reference.predicted, r.ref_lds);
+    r.rows.push_back(row);
+    if (on_row) on_row(r.rows.back());
   }
   for (const auto& e : o.entries) {
     r.rows.push_back(score_entry(p, e, o, r));

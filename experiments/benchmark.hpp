@@ -9,6 +9,7 @@
 //   time  of the estimator alone (its solves and passes, not the ground truth).
 #pragma once
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,8 +48,12 @@ struct GroundTruth {
 // The benchmark's removal groups: `subsets` random subsets keeping round(α n) of n rows
 // (seeded); each group is the rows its subset leaves out, sorted.
 std::vector<std::vector<std::size_t>> lds_groups(std::size_t n, std::size_t subsets, double alpha, std::uint64_t seed);
-// Where the ground truth comes from: retraining, or a reference influence computed to a tolerance.
-enum class BenchTruth { Retrain, Cg };
+// Where the ground truth comes from: retraining, a reference influence computed to a tolerance,
+// or both in one run (every entry scored against each; the reference itself against retraining,
+// so "influence computed exactly" and "influence predicting retraining" are one row apart).
+enum class BenchTruth { Retrain, Cg, Both };
+inline bool retrains(BenchTruth t) { return t != BenchTruth::Cg; }
+inline bool references(BenchTruth t) { return t != BenchTruth::Retrain; }
 const Choices<BenchTruth>& benchmark_truths();
 // The reference instead of retraining: `reference` [m, n] is Δ̂ of CG on H + μI to a tolerance
 // (exact first-order influence, where retraining a network to a tolerance is out of reach);
@@ -77,7 +82,7 @@ std::optional<Tensor> self_scores(const Problem& p, const BenchEntry& e, const E
 // Scores of an estimate against ground truth (means over test points; the points where a
 // correlation is undefined are counted in `undefined`, not averaged).
 struct BenchScores {
-  double pearson = 0, spearman = 0;
+  double pearson = std::numeric_limits<double>::quiet_NaN(), spearman = std::numeric_limits<double>::quiet_NaN();  // NaN: not scored
   std::size_t points = 0, undefined = 0;
 };
 BenchScores loo_scores(const Tensor& predicted, const GroundTruth& truth);
@@ -96,14 +101,16 @@ struct BenchmarkOptions {
 // One entry's scores, or why one is missing ("note").
 struct BenchmarkRow {
   std::string estimator;  // the entry's label
-  BenchScores loo, lds;
+  BenchScores loo, lds;          // against the ground truth (retraining with --truth both)
+  BenchScores ref_loo, ref_lds;  // --truth both: against the reference (NaN otherwise)
   double auc = std::numeric_limits<double>::quiet_NaN(), seconds = std::numeric_limits<double>::quiet_NaN();
   std::string note;  // why a score is missing, the solve's warning, a mean over fewer points
 };
 struct BenchmarkResult {
   std::vector<std::size_t> test_rows, loo_rows;  // split rows: random test points, rows left out
-  GroundTruth loo, lds;
-  Estimate reference;           // --truth cg: CG to the reference tolerance
+  GroundTruth loo, lds;         // retraining, or with --truth cg the reference
+  GroundTruth ref_loo, ref_lds; // --truth both: the reference on the same rows and subsets
+  Estimate reference;           // --truth cg, both: CG to the reference tolerance
   std::string reference_note;   // what the reference is (or why it is not exact)
   Tensor floor;                 // |Δℓ| per test point from another initialisation (retraining only)
   bool convex = false;          // logreg, softmax: one minimum, so the floor is the tolerance's noise
@@ -114,9 +121,11 @@ struct BenchmarkResult {
   std::vector<BenchmarkRow> rows;
 };
 // Errors name the setting (loo_rows, test_points). Each entry that cannot run (e.g. exact
-// on a large p) is a row saying why; `on_row` sees each row as it is scored.
+// on a large p) is a row saying why; `on_row` sees each row as it is scored. With --truth both
+// the first row is the reference itself, labelled reference_label(o).
 BenchmarkResult run_benchmark(const Problem& p, const BenchmarkOptions& o, const RetrainRun& loo_run, const RetrainRun& lds_run,
                               bool progress, const std::function<void(const BenchmarkRow&)>& on_row = {});
+std::string reference_label(const BenchmarkOptions& o);  // "reference: cg, tol 1e-10"
 // the median of |v| over its finite entries (NaN when none)
 double median_abs(const Tensor& v);
 

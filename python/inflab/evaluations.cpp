@@ -209,11 +209,13 @@ py::dict benchmark(const PyProblem& p, const std::vector<std::string>& estimator
   d["test_rows"] = to_numpy(r.test_rows), d["loo_rows"] = to_numpy(r.loo_rows);
   d["truth"] = truth, d["reference_note"] = r.reference_note, d["floor"] = to_numpy(r.floor), d["floor_note"] = r.floor_note;
   d["retrains_loo"] = retrains_dict(r.loo.retrain), d["retrains_lds"] = retrains_dict(r.lds.retrain);
+  if (ex::references(o.truth)) d["reference_seconds"] = r.reference.seconds;
   d["auc_loss"] = r.auc_loss;
   py::list rows;
   for (const auto& x : r.rows) {
     py::dict q;
     q["estimator"] = x.estimator, q["loo"] = bench_scores(x.loo), q["lds"] = bench_scores(x.lds), q["auc"] = x.auc, q["seconds"] = x.seconds;
+    if (o.truth == ex::BenchTruth::Both) q["reference_loo"] = bench_scores(x.ref_loo), q["reference_lds"] = bench_scores(x.ref_lds);
     q["note"] = x.note;
     rows.append(q);
   }

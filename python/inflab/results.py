@@ -53,9 +53,14 @@ class Result:
             return pandas.DataFrame({"test_row": np.repeat(self["test_rows"], n), "train_row": np.tile(np.arange(n), m),
                                      "value": v.reshape(-1)})
         if self.kind == "benchmark":
-            return pandas.DataFrame([{"estimator": r["estimator"], "loo_pearson": r["loo"]["pearson"], "loo_spearman": r["loo"]["spearman"],
-                                      "lds": r["lds"]["spearman"], "auc": r["auc"], "seconds": r["seconds"], "note": r["note"]}
-                                     for r in self["rows"]])
+            def row(r):
+                d = {"estimator": r["estimator"], "loo_pearson": r["loo"]["pearson"], "loo_spearman": r["loo"]["spearman"],
+                     "lds": r["lds"]["spearman"], "auc": r["auc"], "seconds": r["seconds"], "note": r["note"]}
+                if "reference_loo" in r:  # truth="both": the same scores against the CG reference
+                    d.update({"reference_loo_pearson": r["reference_loo"]["pearson"], "reference_loo_spearman": r["reference_loo"]["spearman"],
+                              "reference_lds": r["reference_lds"]["spearman"]})
+                return d
+            return pandas.DataFrame([row(r) for r in self["rows"]])
         if self.kind == "check":
             return pandas.DataFrame(self["checks"])
         return pandas.DataFrame({k: list(self[k]) for k in self.columns})

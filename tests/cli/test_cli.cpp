@@ -935,7 +935,43 @@ TEST_CASE("inflab benchmark --truth cg: scored against CG's Δ̂ to 1e-10 — ex
   CHECK(bad.out.find("--retrain does not apply to --truth cg") != std::string::npos);
   const Result bad2 = run_inflab(t.dir(), "benchmark " + mlp + " --reference-tol 1e-8 --out d");
   CHECK(bad2.code == 2);
-  CHECK(bad2.out.find("--reference-tol applies to --truth cg only") != std::string::npos);
+  CHECK(bad2.out.find("--reference-tol applies to --truth cg or both only") != std::string::npos);
+}
+
+TEST_CASE("inflab benchmark --truth both: each entry against retraining and against the CG reference, the reference itself a row; "
+          "its reference columns equal a --truth cg run's") {
+  const test::TempDir t;
+  const std::string common = "benchmark " + logreg + " --estimators exact,graddot --loo-rows 12 --subsets 10 --test-points 3 --flip 0";
+  const Result r = run_inflab(t.dir(), common + " --truth both --retrain newton --retrain-tol 1e-11 --out b");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  CHECK(lines(t.file("b/loo.jsonl")) == 1 + 12);
+  CHECK(lines(t.file("b/benchmark.csv")) == 1 + 3);
+  CHECK(slurp(t.file("b/benchmark.csv")).find("reference_lds_spearman") != std::string::npos);
+  CHECK(slurp(t.file("b/benchmark.md")).find("against the reference: LOO Pearson") != std::string::npos);
+  const json s = summary(t.file("b/summary.json"));
+  CHECK(s["truth"] == "both");
+  CHECK(s["loo_retrains"]["jobs"] == 12);
+  CHECK(s["reference"]["tol"] == 1e-10);
+  REQUIRE(s["estimators"].size() == 3);
+  const auto& ref = s["estimators"][0];
+  const auto& ex = s["estimators"][1];
+  const auto& gd = s["estimators"][2];
+  CHECK(ref["estimator"] == "reference: cg, tol 1e-10");
+  CHECK(ref["reference_loo_pearson"].get<double>() == doctest::Approx(1).epsilon(1e-12));
+  CHECK(ref["reference_lds_spearman"].get<double>() == doctest::Approx(1).epsilon(1e-12));
+  // exact H⁻¹ and CG to 1e-10 are the same Δ̂: the same scores against retraining, 1 against each other
+  CHECK(ref["loo_pearson"].get<double>() == doctest::Approx(ex["loo_pearson"].get<double>()).epsilon(1e-6));
+  CHECK(ref["loo_pearson"].get<double>() > 0.99);  // convex, retrained to 1e-11
+  CHECK(ex["reference_loo_pearson"].get<double>() > 1 - 1e-8);
+  CHECK(gd["reference_loo_pearson"].get<double>() < 0.99);
+  // the columns against the reference are what --truth cg scores on the same rows and subsets
+  const Result c = run_inflab(t.dir(), common + " --truth cg --out c");
+  REQUIRE_MESSAGE(c.code == 0, c.out);
+  const json cs = summary(t.file("c/summary.json"));
+  REQUIRE(cs["estimators"].size() == 2);
+  CHECK(cs["estimators"][1]["loo_pearson"].get<double>() == doctest::Approx(gd["reference_loo_pearson"].get<double>()).epsilon(1e-12));
+  CHECK(cs["estimators"][1]["lds_spearman"].get<double>() == doctest::Approx(gd["reference_lds_spearman"].get<double>()).epsilon(1e-12));
+  CHECK(cs["estimators"][1]["reference_loo_pearson"].is_null());  // one truth: no second set of columns
 }
 
 TEST_CASE("inflab --hidden and validate --params last: mixed widths in the checkpoint, Δ̂ of the last layer as the library computes it") {
@@ -1131,7 +1167,7 @@ TEST_CASE("every command's recorded settings repeat: read back, they are accepte
     }
   }
   REQUIRE(runs.size() >= 12);
-  for (const char* v : {"benchmark --truth cg", "benchmark --retrain-target pbrf --retrain-damping 0.01", "validate --retrain-target loo-cold",
+  for (const char* v : {"benchmark --truth cg", "benchmark --truth both", "benchmark --retrain-target pbrf --retrain-damping 0.01", "validate --retrain-target loo-cold",
                         "validate --optimizer sgd --retrain-target unrolled --method unrolled", "lds --retrain-target loo-proximal --retrain-damping 0.1"})
     runs.push_back(v);
   auto settings_of = [&](const std::string& args, std::string* out) {

@@ -99,6 +99,8 @@ TEST_CASE("benchmark reference truth: each group's value is its rows' reference 
   CHECK(groups == lds_groups(10, 4, 0.3, 5));
   CHECK(groups != lds_groups(10, 4, 0.3, 6));
   CHECK(benchmark_truths().parse("cg") == BenchTruth::Cg);
+  CHECK(benchmark_truths().parse("both") == BenchTruth::Both);
+  CHECK((retrains(BenchTruth::Both) && references(BenchTruth::Both) && !retrains(BenchTruth::Cg) && !references(BenchTruth::Retrain)));
 }
 
 TEST_CASE("benchmark entries: a row of the estimator table, on a curvature by NAME:CURVATURE or a short name") {

@@ -187,3 +187,19 @@ def test_leave_one_out_from_scratch(logreg):
     assert np.abs(cold.actual - loo.actual).max() <= 1e-5 * np.abs(loo.actual).max()
     with pytest.raises(ValueError, match="trains as θ̂ was trained"):
         logreg.leave_one_out(t, top=4, retrain="lbfgs", retrain_target="loo-cold")
+
+
+def test_benchmark_against_retraining_and_the_cg_reference(logreg):
+    r = logreg.benchmark(["exact", "graddot"], loo_rows=12, test_points=3, subsets=10, flip=0.0, truth="both", retrain="newton",
+                         retrain_tol=1e-11)
+    ref, exact, graddot = r["rows"]
+    assert ref["estimator"] == "reference: cg, tol 1e-10"
+    assert ref["reference_loo"]["pearson"] == pytest.approx(1, abs=1e-12)
+    # exact H⁻¹ is the reference: the same scores against retraining, 1 against the reference
+    assert exact["loo"]["pearson"] == pytest.approx(ref["loo"]["pearson"], rel=1e-6)
+    assert exact["reference_loo"]["pearson"] > 1 - 1e-8
+    assert graddot["reference_loo"]["pearson"] < 0.99
+    assert r["retrains_loo"]["jobs"] == 12
+    df = r.to_pandas()
+    assert list(df["estimator"]) == ["reference: cg, tol 1e-10", "exact", "graddot"]
+    assert df["reference_loo_pearson"][2] == pytest.approx(graddot["reference_loo"]["pearson"])
