@@ -9,6 +9,10 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "autodiff/blas.hpp"
 #include "cli/common.hpp"
@@ -18,7 +22,9 @@
 #include "experiments/decomposition.hpp"
 #include "experiments/retrain_jobs.hpp"
 #include "experiments/studies.hpp"
+#include "mpi/session.hpp"
 #include "nn/choices.hpp"
+#include "util/stop.hpp"
 #include "util/format.hpp"
 
 namespace inflab::cli {
@@ -207,22 +213,132 @@ Sweep read_sweep(Args& a, const ProblemArgs& pa) {
 }
 }  // namespace
 
-int run_study_fragility(Args& a) {
-  const Common c = read_common(a, "fragility");
+namespace {
+// What study fragility reads: the same on rank 0 and, from its settings, on every other rank.
+struct FragilityRun {
+  Common c;
+  ProblemArgs pa;
+  ex::FragilityOptions o;
+  Sweep sw;
+  std::vector<ex::FragilitySetting> settings;
+};
+FragilityRun read_fragility(Args& a) {
+  FragilityRun f;
+  f.c = read_common(a, "fragility");
   ex::ProblemSpec def;
   def.max_steps = 3000;
-  const ProblemArgs pa = read_problem(a, def, "study fragility trains one model per setting");
-  ex::FragilityOptions o;
-  o.solver = read_solver(a);
-  o.retrain = ex::for_problem(read_retrain(a), pa.spec);  // each setting's own training again (its seed) in the study
-  const Sweep sw = read_sweep(a, pa);
-  const auto& [depths, widths, decays, seeds] = sw;
-  o.random_tests = a.count("random-tests", 2);
-  o.top = a.count("top", 10, 3);
-  o.candidates = a.choice("candidates", ex::candidate_rules(), ex::Candidates::TopInfluence);
-  o.params = a.choice("params", ex::param_scopes(), ex::ParamScope::All);
+  f.pa = read_problem(a, def, "study fragility trains one model per setting");
+  f.o.solver = read_solver(a);
+  f.o.retrain = ex::for_problem(read_retrain(a), f.pa.spec);  // each setting's own training again (its seed) in the study
+  f.sw = read_sweep(a, f.pa);
+  f.o.random_tests = a.count("random-tests", 2);
+  f.o.top = a.count("top", 10, 3);
+  f.o.candidates = a.choice("candidates", ex::candidate_rules(), ex::Candidates::TopInfluence);
+  f.o.params = a.choice("params", ex::param_scopes(), ex::ParamScope::All);
   a.finish("inflab study fragility");
-  const auto settings = ex::fragility_settings(pa.spec, depths, widths, decays, seeds);
+  f.settings = ex::fragility_settings(f.pa.spec, f.sw.depths, f.sw.widths, f.sw.decays, f.sw.seeds);
+  return f;
+}
+
+// One setting's rows not in `done`, as [{key, cells}] (the CSV line each becomes): what a
+// rank computes for one task, and rank 0 for its own. Retraining stays on the calling rank.
+json setting_rows(const FragilityRun& f, std::size_t i, const std::set<std::string>& done, const std::function<std::string(const std::string&)>& journal) {
+  ex::RetrainRun run;
+  run.threads = f.c.threads, run.progress = false;
+  const auto rows = ex::fragility_setting(f.pa.spec, f.settings.at(i), f.o, [&](const std::string& k) { return done.count(k) > 0; }, journal, run);
+  json out = json::array();
+  for (const auto& r : rows) out.push_back({{"key", f.settings[i].key(r.test)}, {"cells", fragility_cells(r, f.o)}});
+  return out;
+}
+
+// Under mpirun: the settings not yet done spread over the ranks, one at a time each (rank 0
+// computes too); rows are written in the settings' order, so the CSV is one process's.
+// Returns the number of settings each rank computed and its busy seconds.
+std::vector<std::pair<std::size_t, double>> fragility_over_ranks(const FragilityRun& f, const Args& a, const RunDir& rd, const std::set<std::string>& done,
+                                                                ex::RemoteWorkers& remote, CsvLog& log, util::Progress& prog) {
+  std::vector<std::size_t> todo;
+  for (std::size_t i = 0; i < f.settings.size(); ++i) {
+    const auto keys = ex::fragility_keys(f.settings[i], f.o);
+    if (!std::all_of(keys.begin(), keys.end(), [&](const std::string& k) { return done.count(k) > 0; })) todo.push_back(i);
+  }
+  std::vector<std::string> tokens = setting_tokens(a.settings());
+  tokens.insert(tokens.end(), {"--threads", std::to_string(f.c.threads), "--quiet"});
+  const std::string payload = json{{"command", "study fragility"}, {"tokens", tokens}, {"done", done}}.dump();
+  std::mutex mu;
+  std::size_t next = 0, written = 0;
+  std::map<std::size_t, json> finished;  // by position in todo, until the ones before it are written
+  std::string failure;
+  std::vector<std::pair<std::size_t, double>> busy(remote.ranks(), {0, 0.0});
+  const auto take = [&]() -> std::optional<std::size_t> {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!failure.empty() || next == todo.size() || util::stop_requested()) return std::nullopt;
+    return next++;
+  };
+  const auto store = [&](std::size_t at, json rows, std::size_t rank, double seconds) {
+    std::lock_guard<std::mutex> lock(mu);
+    finished[at] = std::move(rows);
+    busy.at(rank).first += 1, busy.at(rank).second += seconds;
+    for (; finished.count(written); ++written) {
+      for (const auto& r : finished[written]) log.row(r.at("cells").get<std::vector<std::string>>()), prog.tick(r.at("key").get<std::string>());
+      finished.erase(written);
+    }
+  };
+  const auto fail = [&](const std::string& why) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (failure.empty()) failure = why;
+  };
+  std::thread local([&] {  // rank 0's own share, journaled in the run directory as a single process would
+    while (const auto at = take()) {
+      const auto t0 = std::chrono::steady_clock::now();
+      try {
+        json rows = setting_rows(f, todo[*at], done, [&](const std::string& k) { return rd.path("loo/" + k + ".jsonl"); });
+        store(*at, std::move(rows), 0, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      } catch (const std::exception& e) {
+        fail(e.what());
+      }
+    }
+  });
+  std::map<std::size_t, std::chrono::steady_clock::time_point> started;  // by task, for the other ranks' busy time
+  try {
+    remote.serve_tasks(
+        payload,
+        [&]() -> std::optional<std::size_t> {  // a task is a setting's index; `at` its place in todo
+          const auto at = take();
+          if (!at) return std::nullopt;
+          started[*at] = std::chrono::steady_clock::now();
+          return todo[*at];
+        },
+        [&](std::size_t setting, std::string text) {
+          const auto at = static_cast<std::size_t>(std::find(todo.begin(), todo.end(), setting) - todo.begin());
+          if (at == todo.size()) throw Error("a rank answered for setting " + std::to_string(setting) + ", which was not asked");
+          const json r = json::parse(text);
+          store(at, r.at("rows"), r.at("rank").get<std::size_t>(), std::chrono::duration<double>(std::chrono::steady_clock::now() - started.at(at)).count());
+        },
+        fail);
+  } catch (const std::exception& e) {
+    fail(std::string("MPI: ") + e.what());
+  }
+  local.join();
+  if (!failure.empty()) throw Error(failure + " (finished settings are in " + rd.path("fragility.csv") + "; the same command resumes)");
+  if (util::stop_requested()) throw Interrupted("study interrupted (finished settings are in " + rd.path("fragility.csv") + "; the same command resumes)");
+  return busy;
+}
+}  // namespace
+
+std::string run_study_task(const std::string& payload, std::size_t task) {
+  const json p = json::parse(payload);
+  if (p.at("command") != "study fragility") throw Error("no task form for '" + p.at("command").get<std::string>() + "'");
+  Args a(p.at("tokens").get<std::vector<std::string>>());
+  const FragilityRun f = read_fragility(a);
+  const blas::ThreadsGuard blas_threads(static_cast<int>(f.c.threads));  // as rank 0 trains and solves: the same bits
+  const auto d = p.at("done").get<std::vector<std::string>>();
+  return json{{"rows", setting_rows(f, task, {d.begin(), d.end()}, {})}, {"rank", mpi::session() ? mpi::session()->rank() : 0}}.dump();
+}
+
+int run_study_fragility(Args& a) {
+  const FragilityRun f = read_fragility(a);
+  const auto& [c, pa, o, sw, settings] = f;
+  const auto& [depths, widths, decays, seeds] = sw;
   const RunDir rd(c.out, "study fragility", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
   std::filesystem::create_directories(rd.path("loo"));
@@ -232,11 +348,18 @@ int run_study_fragility(Args& a) {
   util::Progress prog("fragility", total, !c.quiet);
   prog.skip(done.size());
   if (!done.empty()) say(c, "resumed " + std::to_string(done.size()) + " of " + std::to_string(total) + " rows from " + rd.path("fragility.csv") + "\n");
-  for (const auto& s : settings) {
-    const auto rows = ex::fragility_setting(
-        pa.spec, s, o, [&](const std::string& k) { return done.count(k) > 0; }, [&](const std::string& k) { return rd.path("loo/" + k + ".jsonl"); },
-        retrain_run(c, rd, "", false));
-    for (const auto& r : rows) log.row(fragility_cells(r, o)), prog.tick(s.key(r.test));
+  ex::RemoteWorkers* remote = mpi::session() ? mpi::session()->remote() : nullptr;
+  std::string ranks_text;
+  if (remote) {
+    const auto busy = fragility_over_ranks(f, a, rd, done, *remote, log, prog);
+    for (std::size_t r = 0; r < busy.size(); ++r)
+      ranks_text += (r ? ", " : "settings over ranks (computed, busy): ") + std::string("rank ") + std::to_string(r) + " " + std::to_string(busy[r].first) +
+                    " (" + fmt("%.1f", busy[r].second) + " s)";
+    ranks_text += "\n";
+  } else {
+    for (std::size_t i = 0; i < settings.size(); ++i)
+      for (const auto& r : setting_rows(f, i, done, [&](const std::string& k) { return rd.path("loo/" + k + ".jsonl"); }))
+        log.row(r.at("cells").get<std::vector<std::string>>()), prog.tick(r.at("key").get<std::string>());
   }
   prog.done();
   const auto rows = read_rows(rd.path("fragility.csv"));
@@ -255,7 +378,7 @@ int run_study_fragility(Args& a) {
                   {"rows", rows_json(rows)}, {"spread", spreads_json(pts)}});
   rd.write_json("summary.json", summary);
   finish(c, rd, "study fragility: " + std::to_string(rows.size()) + " rows over " + std::to_string(seeds) + (seeds == 1 ? " seed\n" : " seeds\n") +
-             smd + "\nEvery row: fragility.md.\n");
+             ranks_text + smd + "\nEvery row: fragility.md.\n");
   return 0;
 }
 

@@ -26,6 +26,8 @@ struct Command {
 };
 const std::vector<Command>& commands();
 const Command* find_command(const std::string& name);
+// A task of a study spread over MPI ranks (mpi::Session::TaskHandler): on a rank other than 0.
+std::string run_study_task(const std::string& payload, std::size_t task);
 std::string overview();                       // `inflab help`
 std::string command_help(const Command& c);   // `inflab help CMD`
 

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   std::optional<inflab::mpi::Session> mpi;  // under mpirun: rank 0 runs the command, the others its retraining jobs
   try {
     mpi.emplace(argc, argv);
+    mpi->set_task_handler(run_study_task);
     if (mpi->is_worker()) return mpi->work();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "inflab: %s\n", e.what());

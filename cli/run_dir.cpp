@@ -74,6 +74,13 @@ std::string shell_word(const std::string& v) {
 // command.txt: the command line that repeats the run (`sh command.txt` from where it ran)
 std::string command_line(const std::string& command, const nlohmann::json& settings, const std::string& dir) {
   std::string line = "inflab " + command;
+  for (const auto& t : setting_tokens(settings)) line += " " + shell_word(t);  // option names are shell-safe as they are
+  return line + " --out " + shell_word(dir) + "\n";
+}
+}  // namespace
+
+std::vector<std::string> setting_tokens(const nlohmann::json& settings) {
+  std::vector<std::string> tokens;
   for (auto it = settings.begin(); it != settings.end(); ++it) {
     std::string v;
     if (it.value().is_string()) v = it.value().get<std::string>();
@@ -82,12 +89,11 @@ std::string command_line(const std::string& command, const nlohmann::json& setti
     } else v = it.value().dump();
     if (v.empty()) continue;  // an unset option (empty text or list) is its default
     if (it.value().is_boolean()) {
-      if (it.value().get<bool>()) line += " --" + it.key();
-    } else line += " --" + it.key() + " " + shell_word(v);
+      if (it.value().get<bool>()) tokens.push_back("--" + it.key());
+    } else tokens.insert(tokens.end(), {"--" + it.key(), v});
   }
-  return line + " --out " + shell_word(dir) + "\n";
+  return tokens;
 }
-}  // namespace
 
 RunDir::RunDir(const std::string& dir, const std::string& command, const nlohmann::json& settings) : dir_(dir), command_(command) {
   std::error_code ec;

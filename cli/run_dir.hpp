@@ -15,6 +15,10 @@
 
 namespace inflab::cli {
 
+// The options of a recorded settings.json as command-line tokens ("--name", "value"; a true
+// flag alone; unset options left out): what command.txt and a study's remote tasks repeat.
+std::vector<std::string> setting_tokens(const nlohmann::json& settings);
+
 // Writes via a temporary file renamed over `path`: readers never see half a file.
 inline void write_file(const std::string& path, const std::string& text) { util::write_file_atomic(path, text); }
 

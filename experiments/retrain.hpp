@@ -102,6 +102,13 @@ class RemoteWorkers {
   // finished(), a job that threw to failed(message). Throws when the transport fails.
   virtual void serve(const RetrainJobs& jobs, std::size_t threads, const std::function<std::optional<std::size_t>()>& next,
                      const std::function<void(RetrainRecord)>& finished, const std::function<void(const std::string&)>& failed) = 0;
+  // Whole tasks instead of retraining jobs (a study's settings): sends `payload` — all that
+  // every task needs — to every other rank, then serves one task at a time per rank until all
+  // are idle: next() gives a task's index, a rank's answer goes to finished(task, result), a
+  // task that threw to failed(message). The other ranks run the handler mpi::Session was given.
+  virtual void serve_tasks(const std::string& payload, const std::function<std::optional<std::size_t>()>& next,
+                           const std::function<void(std::size_t, std::string)>& finished,
+                           const std::function<void(const std::string&)>& failed) = 0;
 };
 
 struct RetrainRun {

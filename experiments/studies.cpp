@@ -115,13 +115,18 @@ FragilityRow fragility_row(const Problem& p, const Problem& est, const InverseHv
   return r;
 }
 
+std::vector<std::string> fragility_keys(const FragilitySetting& s, const FragilityOptions& o) {
+  std::vector<std::string> keys = {s.key("highest")};
+  for (std::size_t r = 0; r < o.random_tests; ++r) keys.push_back(s.key("random" + std::to_string(r)));
+  return keys;
+}
+
 std::vector<FragilityRow> fragility_setting(const ProblemSpec& base, const FragilitySetting& s, const FragilityOptions& o,
                                             const std::function<bool(const std::string&)>& done,
                                             const std::function<std::string(const std::string&)>& journal, const RetrainRun& how) {
   if (done) {  // every row of the setting finished: no need to train its network again
-    bool all = done(s.key("highest"));
-    for (std::size_t r = 0; r < o.random_tests; ++r) all = all && done(s.key("random" + std::to_string(r)));
-    if (all) return {};
+    const auto keys = fragility_keys(s, o);
+    if (std::all_of(keys.begin(), keys.end(), done)) return {};
   }
   ProblemSpec spec = base;
   spec.model = ModelKind::Mlp;

@@ -64,6 +64,8 @@ std::vector<std::size_t> fragility_candidates(const Problem& p, const Tensor& pr
 // singular H) gives a row with no retraining whose scores and warning say why.
 FragilityRow fragility_row(const Problem& p, const Problem& est, const InverseHvp& inv, const SpectrumSummary& spectrum, const FragilitySetting& s,
                            const std::string& test, std::size_t test_row, const FragilityOptions& o, const RetrainRun& run);
+// The keys of a setting's rows: its highest-loss test point, then each random one.
+std::vector<std::string> fragility_keys(const FragilitySetting& s, const FragilityOptions& o);
 // Trains the setting's problem and returns the rows of its test points whose key `done`
 // does not report finished; `journal(key)` names each row's retraining journal ("" none).
 // Retraining runs as `run` says (threads, remote ranks), without a progress line.

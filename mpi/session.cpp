@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -59,11 +60,13 @@ const char* library_version() { return ""; }
 #else
 
 namespace {
-// Message tags. A batch: rank 0 sends kAnnounce {bytes, threads} to every rank, then
+// Message tags. A batch: rank 0 sends kAnnounce {bytes, threads, what} to every rank, then
 // broadcasts the bytes. Jobs: a worker thread t sends kRequest {t, kind, text} (its first
 // hello, a result or an error) and gets its next job index on tag kJob + t (−1: none left).
+// A task batch has one thread per rank; its result text starts with the task's index.
 constexpr int kAnnounce = 1, kStop = 2, kRequest = 3, kJob = 100;
 enum Kind : std::uint8_t { Hello = 0, Result = 1, Failure = 2 };
+enum Batch : std::uint64_t { RetrainBatch = 0, TaskBatch = 1 };
 constexpr std::size_t kChunk = std::size_t{1} << 30;  // MPI counts are int: broadcast in ≤ 1 GiB pieces
 
 // Rank 0 of several: when mpirun ends the job because another rank died (or the job is
@@ -140,13 +143,43 @@ class Ranks final : public experiments::RemoteWorkers {
   void serve(const experiments::RetrainJobs& jobs, std::size_t threads, const std::function<std::optional<std::size_t>()>& next,
              const std::function<void(experiments::RetrainRecord)>& finished,
              const std::function<void(const std::string&)>& failed) override {
+    announce(experiments::encode_jobs(jobs), threads, RetrainBatch);
+    answer((size_ - 1) * threads, next, failed, [&](const std::string& text, int source) {
+      std::optional<experiments::RetrainRecord> r;
+      try {
+        r = experiments::decode_record(text);
+      } catch (const std::exception& e) {
+        failed("a result from rank " + std::to_string(source) + " did not decode: " + e.what());
+      }
+      if (r) finished(std::move(*r));
+    });
+  }
+
+  void serve_tasks(const std::string& payload, const std::function<std::optional<std::size_t>()>& next,
+                   const std::function<void(std::size_t, std::string)>& finished,
+                   const std::function<void(const std::string&)>& failed) override {
+    std::string bytes = payload;
+    announce(std::move(bytes), 1, TaskBatch);
+    answer(size_ - 1, next, failed, [&](const std::string& text, int source) {
+      std::uint64_t task = 0;
+      if (text.size() < sizeof task) return failed("a malformed task result from rank " + std::to_string(source));
+      std::memcpy(&task, text.data(), sizeof task);
+      finished(static_cast<std::size_t>(task), text.substr(sizeof task));
+    });
+  }
+
+ private:
+  void announce(std::string bytes, std::size_t threads, Batch what) {
     idle = false;
-    std::string bytes = experiments::encode_jobs(jobs);
-    const std::uint64_t head[2] = {bytes.size(), threads};
+    const std::uint64_t head[3] = {bytes.size(), threads, what};
     for (int r = 1; r < static_cast<int>(size_); ++r)
-      check(MPI_Send(head, 2, MPI_UINT64_T, r, kAnnounce, MPI_COMM_WORLD), "MPI_Send");
+      check(MPI_Send(head, 3, MPI_UINT64_T, r, kAnnounce, MPI_COMM_WORLD), "MPI_Send");
     broadcast(bytes);
-    std::size_t active = (size_ - 1) * threads;  // remote threads not yet told "none left"
+  }
+  // Serves the other ranks' `active` threads until each was told "none left": a result goes to
+  // result(text, rank), a failure to failed(); each request is answered with the next index.
+  void answer(std::size_t active, const std::function<std::optional<std::size_t>()>& next, const std::function<void(const std::string&)>& failed,
+              const std::function<void(const std::string&, int)>& result) {
     std::string m;
     while (active > 0) {
       const MPI_Status st = probe(MPI_ANY_SOURCE, kRequest);
@@ -160,18 +193,10 @@ class Ranks final : public experiments::RemoteWorkers {
       const auto kind = static_cast<Kind>(m[sizeof t]);
       const std::string text = m.substr(sizeof t + 1);
       if (kind == Result) {
-        std::optional<experiments::RetrainRecord> r;
         try {
-          r = experiments::decode_record(text);
+          result(text, st.MPI_SOURCE);
         } catch (const std::exception& e) {
-          failed("a result from rank " + std::to_string(st.MPI_SOURCE) + " did not decode: " + e.what());
-        }
-        if (r) {
-          try {
-            finished(std::move(*r));
-          } catch (const std::exception& e) {
-            failed(e.what());  // e.g. the journal could not be appended to
-          }
+          failed(e.what());  // e.g. the journal could not be appended to
         }
       } else if (kind == Failure) {
         failed(text + " (on rank " + std::to_string(st.MPI_SOURCE) + ")");
@@ -184,12 +209,11 @@ class Ranks final : public experiments::RemoteWorkers {
     idle = true;
   }
 
- private:
   std::size_t size_;
 };
 
-// One worker thread: ask, run, answer, until rank 0 says none left.
-void work_thread(const experiments::DecodedJobs* batch, const std::string& broken, std::uint32_t t, std::size_t rank) try {
+// One worker thread: ask, run(j) → its result text, answer, until rank 0 says none left.
+void work_thread(const std::function<std::string(std::size_t)>& run, const char* what, std::uint32_t t, std::size_t rank) try {
   std::string m = request(t, Hello, "");
   for (;;) {
     check(MPI_Send(m.data(), static_cast<int>(m.size()), MPI_BYTE, 0, kRequest, MPI_COMM_WORLD), "MPI_Send");
@@ -198,12 +222,9 @@ void work_thread(const experiments::DecodedJobs* batch, const std::string& broke
     if (job < 0) return;
     const auto j = static_cast<std::size_t>(job);
     try {
-      if (!batch) throw Error(broken);
-      experiments::RetrainRecord r = experiments::run_retrain_job(batch->jobs(), j);
-      r.rank = rank;
-      m = request(t, Result, experiments::encode_record(r));
+      m = request(t, Result, run(j));
     } catch (const std::exception& e) {
-      m = request(t, Failure, "retraining job " + std::to_string(j) + " failed: " + e.what());
+      m = request(t, Failure, std::string(what) + " " + std::to_string(j) + " failed: " + e.what());
     }
   }
 } catch (const std::exception& e) {  // the transport failed: nothing to tell rank 0 through it
@@ -250,10 +271,21 @@ int Session::work() try {
       MPI_Recv(nullptr, 0, MPI_BYTE, 0, kStop, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
       return 0;
     }
-    std::uint64_t head[2] = {0, 0};
-    check(MPI_Recv(head, 2, MPI_UINT64_T, 0, kAnnounce, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "MPI_Recv");
+    std::uint64_t head[3] = {0, 0, 0};
+    check(MPI_Recv(head, 3, MPI_UINT64_T, 0, kAnnounce, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "MPI_Recv");
     std::string bytes(head[0], '\0');
     broadcast(bytes);
+    if (head[2] == TaskBatch) {  // one task at a time; the handler sets its own threads
+      const TaskHandler handler = task_handler_;
+      work_thread(
+          [&](std::size_t task) {
+            if (!handler) throw Error("this rank has no task handler");
+            const std::uint64_t i = task;
+            return std::string(reinterpret_cast<const char*>(&i), sizeof i) + handler(bytes, task);
+          },
+          "task", 0, rank_);
+      continue;
+    }
     std::unique_ptr<experiments::DecodedJobs> batch;
     std::string broken;
     try {
@@ -263,9 +295,15 @@ int Session::work() try {
     }
     bytes.clear();
     bytes.shrink_to_fit();
+    const std::function<std::string(std::size_t)> run = [&](std::size_t j) {
+      if (!batch) throw Error(broken);
+      experiments::RetrainRecord r = experiments::run_retrain_job(batch->jobs(), j);
+      r.rank = rank_;
+      return experiments::encode_record(r);
+    };
     std::vector<std::thread> threads;
-    for (std::uint32_t t = 1; t < head[1]; ++t) threads.emplace_back(work_thread, batch.get(), std::cref(broken), t, rank_);
-    work_thread(batch.get(), broken, 0, rank_);
+    for (std::uint32_t t = 1; t < head[1]; ++t) threads.emplace_back(work_thread, std::cref(run), "retraining job", t, rank_);
+    work_thread(run, "retraining job", 0, rank_);
     for (auto& th : threads) th.join();
   }
 } catch (const std::exception& e) {  // returning would let MPI_Finalize wait for rank 0, which waits for us

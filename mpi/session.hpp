@@ -4,9 +4,13 @@
 // protocol) to the other ranks, which only compute: each serves its --threads threads from
 // rank 0's queue, one job at a time, until rank 0 says stop. So the other ranks need the same
 // binary but no data files, and results do not depend on the number of ranks.
+// A study can also send whole tasks (its settings, each a θ̂ to train, solves and retrains):
+// each other rank runs one task at a time through the handler main() gave it; those ranks then
+// need the data files too (each task builds its own problem).
 #pragma once
 #include <cstddef>
 #include <memory>
+#include <string>
 
 namespace inflab::experiments {
 class RemoteWorkers;
@@ -29,12 +33,17 @@ class Session {
   // A worker's whole life: run the batches rank 0 sends until it says stop. Returns the
   // process's exit status.
   int work();
+  // What a worker does with task `task` of a task batch `payload` (RemoteWorkers::serve_tasks):
+  // its result, or it throws (the message goes to rank 0).
+  using TaskHandler = std::string (*)(const std::string& payload, std::size_t task);
+  void set_task_handler(TaskHandler h) { task_handler_ = h; }
   // Rank 0 of several: the other ranks, for experiments::RetrainRun::remote; else nullptr.
   experiments::RemoteWorkers* remote() const { return remote_.get(); }
 
  private:
   std::size_t rank_ = 0, size_ = 1;
   bool started_ = false;
+  TaskHandler task_handler_ = nullptr;
   std::unique_ptr<experiments::RemoteWorkers> remote_;
 };
 

@@ -341,6 +341,10 @@ struct LoopbackWorkers final : RemoteWorkers {
       ++jobs_run;
     }
   }
+  void serve_tasks(const std::string&, const std::function<std::optional<std::size_t>()>&, const std::function<void(std::size_t, std::string)>&,
+                   const std::function<void(const std::string&)>& failed) override {
+    failed("tasks are not used by retraining");
+  }
 };
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "tests/cli/run_inflab.hpp"
@@ -138,6 +139,36 @@ TEST_CASE("mpirun: threads inside ranks give what the same --threads gives in on
   CHECK(slurp(two.file("r/index.html")).find("ran on 2 MPI ranks × 2 threads") != std::string::npos);
   // jobs of 10–50 ms: rank 1's threads join within milliseconds and take some
   CHECK(ranks_used(two.file("r")) == std::set<std::size_t>{0, 1});
+}
+
+TEST_CASE("mpirun: a study's settings spread over the ranks — each rank trains and retrains whole settings — with one process's files; "
+          "a cut CSV resumes with another number of ranks") {
+  const std::string cmd = "study fragility --depths 1,2,3 --widths 4 --width 6 --weight-decays 0.01 --random-tests 1 --top 6 --seeds 3 --out r";
+  const test::TempDir one, two;
+  const Result r1 = run_inflab(one.dir(), cmd + " --quiet");
+  REQUIRE_MESSAGE(r1.code == 0, r1.out);
+  const Result r = run_inflab(two.dir(), cmd, mpirun(2));
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  same_results(one.file("r"), two.file("r"));
+  // "settings over ranks (computed, busy): rank 0 K (S s), rank 1 K (S s)": 12 settings of
+  // ~50 ms, and rank 1 asks for its first within milliseconds of the batch
+  const std::string head = "settings over ranks (computed, busy): rank 0 ", next = ", rank 1 ";
+  const auto at = r.out.find(head);
+  REQUIRE_MESSAGE(at != std::string::npos, r.out);
+  const auto at1 = r.out.find(next, at);
+  REQUIRE(at1 != std::string::npos);
+  const std::size_t by0 = std::stoul(r.out.substr(at + head.size())), by1 = std::stoul(r.out.substr(at1 + next.size()));
+  CHECK(by0 + by1 == 12);
+  CHECK_MESSAGE(by1 >= 1, r.out);
+  // keep the header and the first 5 rows: the rest is computed again over 3 ranks
+  std::istringstream in(slurp(two.file("r/fragility.csv")));
+  std::string cut, l;
+  for (int k = 0; k < 6 && std::getline(in, l); ++k) cut += l + "\n";
+  { std::ofstream(two.file("r/fragility.csv")) << cut; }
+  const Result again = run_inflab(two.dir(), cmd, mpirun(3));
+  REQUIRE_MESSAGE(again.code == 0, again.out);
+  CHECK(again.out.find("resumed 5 of 24 rows") != std::string::npos);
+  same_results(one.file("r"), two.file("r"));
 }
 
 TEST_CASE("mpirun: a killed worker stops the run with an error, not a hang; the rerun resumes with another number of ranks") {
