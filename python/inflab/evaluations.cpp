@@ -194,13 +194,14 @@ py::dict bench_scores(const ex::BenchScores& s) {
 
 py::dict benchmark(const PyProblem& p, const std::vector<std::string>& estimators, std::size_t loo_rows, std::size_t test_points,
                    std::size_t subsets, double alpha, double flip, const std::string& truth, const std::string& retrain, double retrain_tol,
-                   std::size_t threads, const std::string& journal_dir, const py::object& progress) {
+                   std::size_t retrain_steps, const std::string& retrain_target, double retrain_damping, std::size_t threads,
+                   const std::string& journal_dir, const py::object& progress) {
   if (!p.from_spec) throw py::value_error("benchmark needs a Problem built from a spec (its noise floor and noisy-label problem are trained from it)");
   ex::BenchmarkOptions o;
   for (const auto& e : estimators) o.entries.push_back(ex::parse_bench_entry(e));
   o.loo_rows = loo_rows, o.test_points = test_points, o.subsets = subsets, o.alpha = alpha, o.flip = flip;
   o.truth = ex::benchmark_truths().parse(truth);
-  o.retrain = retrain_protocol(retrain, retrain_tol, 0);
+  o.retrain = retrain_protocol(retrain, retrain_tol, retrain_steps, retrain_target, retrain_damping);
   const ProgressArg pr = progress_of(progress);
   const ex::RetrainRun loo = retrain_run(threads, journal_dir.empty() ? "" : journal_dir + "/retrain-loo.jsonl", pr.line);
   const ex::RetrainRun ldsr = retrain_run(threads, journal_dir.empty() ? "" : journal_dir + "/retrain-lds.jsonl", pr.line);
@@ -282,7 +283,7 @@ void bind_evaluations(py::module_& m, py::class_<PyProblem>& problem) {
            py::arg("threads") = 1, py::arg("journal") = "", py::arg("progress") = false)
       .def("benchmark", &benchmark, py::arg("estimators"), py::arg("loo_rows") = 100, py::arg("test_points") = 10, py::arg("subsets") = 100,
            py::arg("alpha") = 0.5, py::arg("flip") = 0.1, py::arg("truth") = "retrain", py::arg("retrain") = "newton-cg", py::arg("retrain_tol") = 1e-8,
-           py::arg("threads") = 1, py::arg("journal_dir") = "", py::arg("progress") = false);
+           py::arg("retrain_steps") = 0, py::arg("retrain_target") = "loo", py::arg("retrain_damping") = 0.0, py::arg("threads") = 1, py::arg("journal_dir") = "", py::arg("progress") = false);
   m.def("fragility", &fragility, py::arg("depths") = std::vector<std::size_t>{1, 2, 3}, py::arg("widths") = std::vector<std::size_t>{},
         py::arg("decays") = std::vector<double>{0.001}, py::arg("seeds") = 1, py::arg("top") = 10, py::arg("random_tests") = 0,
         py::arg("damping") = 0.0, py::arg("retrain") = "newton-cg", py::arg("retrain_tol") = 1e-8, py::arg("retrain_steps") = 0,

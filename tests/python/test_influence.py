@@ -203,3 +203,15 @@ def test_benchmark_against_retraining_and_the_cg_reference(logreg):
     df = r.to_pandas()
     assert list(df["estimator"]) == ["reference: cg, tol 1e-10", "exact", "graddot"]
     assert df["reference_loo_pearson"][2] == pytest.approx(graddot["reference_loo"]["pearson"])
+
+
+def test_benchmark_takes_the_retraining_target(logreg):
+    # for a linear model at μ = 0 the PBRF is leave-one-out itself (docs/influence.md): the same scores
+    common = dict(loo_rows=12, test_points=3, subsets=6, flip=0.0, retrain="newton", retrain_tol=1e-11)
+    loo = logreg.benchmark(["exact"], **common)
+    pbrf = logreg.benchmark(["exact"], retrain_target="pbrf", retrain_damping=0.0, **common)
+    assert pbrf["retrains_loo"]["converged"] == 12
+    assert pbrf["rows"][0]["loo"]["pearson"] == pytest.approx(loo["rows"][0]["loo"]["pearson"], abs=1e-6)
+    assert pbrf["rows"][0]["lds"]["spearman"] == pytest.approx(loo["rows"][0]["lds"]["spearman"], abs=1e-9)
+    with pytest.raises(ValueError, match="retrain_damping is the proximity damping"):
+        logreg.benchmark(["exact"], retrain_damping=0.1, **common)
