@@ -256,22 +256,22 @@ json setting_rows(const FragilityRun& f, std::size_t i, const std::set<std::stri
 // Returns the number of settings each rank computed and its busy seconds.
 std::vector<std::pair<std::size_t, double>> fragility_over_ranks(const FragilityRun& f, const Args& a, const RunDir& rd, const std::set<std::string>& done,
                                                                 ex::RemoteWorkers& remote, CsvLog& log, util::Progress& prog) {
-  std::vector<std::size_t> todo;
+  std::vector<std::size_t> pending;
   for (std::size_t i = 0; i < f.settings.size(); ++i) {
     const auto keys = ex::fragility_keys(f.settings[i], f.o);
-    if (!std::all_of(keys.begin(), keys.end(), [&](const std::string& k) { return done.count(k) > 0; })) todo.push_back(i);
+    if (!std::all_of(keys.begin(), keys.end(), [&](const std::string& k) { return done.count(k) > 0; })) pending.push_back(i);
   }
   std::vector<std::string> tokens = setting_tokens(a.settings());
   tokens.insert(tokens.end(), {"--threads", std::to_string(f.c.threads), "--quiet"});
   const std::string payload = json{{"command", "study fragility"}, {"tokens", tokens}, {"done", done}}.dump();
   std::mutex mu;
   std::size_t next = 0, written = 0;
-  std::map<std::size_t, json> finished;  // by position in todo, until the ones before it are written
+  std::map<std::size_t, json> finished;  // by position in pending, until the ones before it are written
   std::string failure;
   std::vector<std::pair<std::size_t, double>> busy(remote.ranks(), {0, 0.0});
   const auto take = [&]() -> std::optional<std::size_t> {
     std::lock_guard<std::mutex> lock(mu);
-    if (!failure.empty() || next == todo.size() || util::stop_requested()) return std::nullopt;
+    if (!failure.empty() || next == pending.size() || util::stop_requested()) return std::nullopt;
     return next++;
   };
   const auto store = [&](std::size_t at, json rows, std::size_t rank, double seconds) {
@@ -291,7 +291,7 @@ std::vector<std::pair<std::size_t, double>> fragility_over_ranks(const Fragility
     while (const auto at = take()) {
       const auto t0 = std::chrono::steady_clock::now();
       try {
-        json rows = setting_rows(f, todo[*at], done, [&](const std::string& k) { return rd.path("loo/" + k + ".jsonl"); });
+        json rows = setting_rows(f, pending[*at], done, [&](const std::string& k) { return rd.path("loo/" + k + ".jsonl"); });
         store(*at, std::move(rows), 0, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       } catch (const std::exception& e) {
         fail(e.what());
@@ -302,15 +302,15 @@ std::vector<std::pair<std::size_t, double>> fragility_over_ranks(const Fragility
   try {
     remote.serve_tasks(
         payload,
-        [&]() -> std::optional<std::size_t> {  // a task is a setting's index; `at` its place in todo
+        [&]() -> std::optional<std::size_t> {  // a task is a setting's index; `at` its place in pending
           const auto at = take();
           if (!at) return std::nullopt;
           started[*at] = std::chrono::steady_clock::now();
-          return todo[*at];
+          return pending[*at];
         },
         [&](std::size_t setting, std::string text) {
-          const auto at = static_cast<std::size_t>(std::find(todo.begin(), todo.end(), setting) - todo.begin());
-          if (at == todo.size()) throw Error("a rank answered for setting " + std::to_string(setting) + ", which was not asked");
+          const auto at = static_cast<std::size_t>(std::find(pending.begin(), pending.end(), setting) - pending.begin());
+          if (at == pending.size()) throw Error("a rank answered for setting " + std::to_string(setting) + ", which was not asked");
           const json r = json::parse(text);
           store(at, r.at("rows"), r.at("rank").get<std::size_t>(), std::chrono::duration<double>(std::chrono::steady_clock::now() - started.at(at)).count());
         },

@@ -1151,21 +1151,27 @@ TEST_CASE("inflab check: no false alarm at a saturated trained network, where ro
   CHECK(init.out.find("PASS  Taylor order of the HVP remainder") != std::string::npos);
 }
 
+namespace {
+// The command names `inflab help` lists (its "commands:" block; the name column ends at two spaces).
+std::vector<std::string> help_commands(const std::string& dir) {
+  std::vector<std::string> names;
+  std::istringstream in(run_inflab(dir, "help").out);
+  bool listing = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line == "commands:") { listing = true; continue; }
+    if (listing && line.empty()) break;
+    if (listing) names.push_back(line.substr(2, line.find("  ", 2) - 2));
+  }
+  return names;
+}
+}  // namespace
+
 // command.txt repeats a run: the settings a command records (every option it read, defaults
 // too), written back as a command line as command.txt writes them, are accepted again and
 // record the same — for every command and the variants that read other options.
 TEST_CASE("every command's recorded settings repeat: read back, they are accepted and recorded the same") {
   const test::TempDir t;
-  std::vector<std::string> runs;
-  {
-    std::istringstream in(run_inflab(t.dir(), "help").out);
-    bool listing = false;
-    for (std::string line; std::getline(in, line);) {
-      if (line == "commands:") { listing = true; continue; }
-      if (listing && line.empty()) break;
-      if (listing) runs.push_back(line.substr(2, line.find("  ", 2) - 2));
-    }
-  }
+  std::vector<std::string> runs = help_commands(t.dir());
   REQUIRE(runs.size() >= 12);
   for (const char* v : {"benchmark --truth cg", "benchmark --truth both", "benchmark --retrain-target pbrf --retrain-damping 0.01", "validate --retrain-target loo-cold",
                         "validate --optimizer sgd --retrain-target unrolled --method unrolled", "lds --retrain-target loo-proximal --retrain-damping 0.1"})
@@ -1205,19 +1211,7 @@ TEST_CASE("every command's recorded settings repeat: read back, they are accepte
 // by a message naming the option, or accepted and recorded in the settings exactly as given.
 TEST_CASE("every option of every command: a degenerate value is refused naming it, or recorded as given") {
   const test::TempDir t;
-  std::vector<std::string> commands;
-  {
-    std::istringstream in(run_inflab(t.dir(), "help").out);
-    bool listing = false;
-    for (std::string line; std::getline(in, line);) {
-      if (line == "commands:") { listing = true; continue; }
-      if (listing && line.empty()) break;
-      if (listing) {
-        std::string name = line.substr(2, line.find("  ", 2) - 2);  // the name column ends at two spaces
-        commands.push_back(name);
-      }
-    }
-  }
+  const std::vector<std::string> commands = help_commands(t.dir());
   REQUIRE(commands.size() >= 12);
   const std::vector<std::string> values = {"0", "-1", "nan", "inf", "1e300"};
   std::size_t runs = 0, refused = 0;
