@@ -251,24 +251,19 @@ json setting_rows(const FragilityRun& f, std::size_t i, const std::set<std::stri
   return out;
 }
 
-// Under mpirun: the settings not yet done spread over the ranks, one at a time each (rank 0
-// computes too); rows are written in the settings' order, so the CSV is one process's.
-// Returns the number of settings each rank computed and its busy seconds.
-std::vector<std::pair<std::size_t, double>> fragility_over_ranks(const FragilityRun& f, const Args& a, const RunDir& rd, const std::set<std::string>& done,
-                                                                ex::RemoteWorkers& remote, CsvLog& log, util::Progress& prog) {
-  std::vector<std::size_t> pending;
-  for (std::size_t i = 0; i < f.settings.size(); ++i) {
-    const auto keys = ex::fragility_keys(f.settings[i], f.o);
-    if (!std::all_of(keys.begin(), keys.end(), [&](const std::string& k) { return done.count(k) > 0; })) pending.push_back(i);
-  }
-  std::vector<std::string> tokens = setting_tokens(a.settings());
-  tokens.insert(tokens.end(), {"--threads", std::to_string(f.c.threads), "--quiet"});
-  const std::string payload = json{{"command", "study fragility"}, {"tokens", tokens}, {"done", done}}.dump();
+// Under mpirun: a study's settings not yet done spread over the ranks, one at a time each
+// (rank 0 computes too, in a thread of its own: `local(i)`; the other ranks run
+// run_study_task on `payload`). A setting's result is its CSV lines, [{key, cells}];
+// `write` gets them in the settings' order, so the CSV is one process's. Returns the number
+// of settings each rank computed and its busy seconds.
+using RankLoad = std::vector<std::pair<std::size_t, double>>;
+RankLoad settings_over_ranks(const std::vector<std::size_t>& pending, const std::string& payload, const std::function<json(std::size_t)>& local,
+                             const std::function<void(const json&)>& write, const std::string& csv_path, ex::RemoteWorkers& remote) {
   std::mutex mu;
   std::size_t next = 0, written = 0;
   std::map<std::size_t, json> finished;  // by position in pending, until the ones before it are written
   std::string failure;
-  std::vector<std::pair<std::size_t, double>> busy(remote.ranks(), {0, 0.0});
+  RankLoad busy(remote.ranks(), {0, 0.0});
   const auto take = [&]() -> std::optional<std::size_t> {
     std::lock_guard<std::mutex> lock(mu);
     if (!failure.empty() || next == pending.size() || util::stop_requested()) return std::nullopt;
@@ -279,7 +274,7 @@ std::vector<std::pair<std::size_t, double>> fragility_over_ranks(const Fragility
     finished[at] = std::move(rows);
     busy.at(rank).first += 1, busy.at(rank).second += seconds;
     for (; finished.count(written); ++written) {
-      for (const auto& r : finished[written]) log.row(r.at("cells").get<std::vector<std::string>>()), prog.tick(r.at("key").get<std::string>());
+      write(finished[written]);
       finished.erase(written);
     }
   };
@@ -287,11 +282,11 @@ std::vector<std::pair<std::size_t, double>> fragility_over_ranks(const Fragility
     std::lock_guard<std::mutex> lock(mu);
     if (failure.empty()) failure = why;
   };
-  std::thread local([&] {  // rank 0's own share, journaled in the run directory as a single process would
+  std::thread own([&] {  // rank 0's own share, journaled in the run directory as a single process would
     while (const auto at = take()) {
       const auto t0 = std::chrono::steady_clock::now();
       try {
-        json rows = setting_rows(f, pending[*at], done, [&](const std::string& k) { return rd.path("loo/" + k + ".jsonl"); });
+        json rows = local(pending[*at]);  // before the clock is read (argument order is unspecified)
         store(*at, std::move(rows), 0, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       } catch (const std::exception& e) {
         fail(e.what());
@@ -318,22 +313,28 @@ std::vector<std::pair<std::size_t, double>> fragility_over_ranks(const Fragility
   } catch (const std::exception& e) {
     fail(std::string("MPI: ") + e.what());
   }
-  local.join();
-  if (!failure.empty()) throw Error(failure + " (finished settings are in " + rd.path("fragility.csv") + "; the same command resumes)");
-  if (util::stop_requested()) throw Interrupted("study interrupted (finished settings are in " + rd.path("fragility.csv") + "; the same command resumes)");
+  own.join();
+  if (!failure.empty()) throw Error(failure + " (finished settings are in " + csv_path + "; the same command resumes)");
+  if (util::stop_requested()) throw Interrupted("study interrupted (finished settings are in " + csv_path + "; the same command resumes)");
   return busy;
 }
-}  // namespace
 
-std::string run_study_task(const std::string& payload, std::size_t task) {
-  const json p = json::parse(payload);
-  if (p.at("command") != "study fragility") throw Error("no task form for '" + p.at("command").get<std::string>() + "'");
-  Args a(p.at("tokens").get<std::vector<std::string>>());
-  const FragilityRun f = read_fragility(a);
-  const blas::ThreadsGuard blas_threads(static_cast<int>(f.c.threads));  // as rank 0 trains and solves: the same bits
-  const auto d = p.at("done").get<std::vector<std::string>>();
-  return json{{"rows", setting_rows(f, task, {d.begin(), d.end()}, {})}, {"rank", mpi::session() ? mpi::session()->rank() : 0}}.dump();
+// What a worker rank needs to compute settings: the command's own settings (as command.txt
+// repeats them), its --threads, and the CSV keys already written.
+std::string task_payload(const std::string& command, const Args& a, std::size_t threads, const std::set<std::string>& done) {
+  std::vector<std::string> tokens = setting_tokens(a.settings());
+  tokens.insert(tokens.end(), {"--threads", std::to_string(threads), "--quiet"});
+  return json{{"command", command}, {"tokens", tokens}, {"done", done}}.dump();
 }
+
+std::string ranks_line(const RankLoad& busy) {
+  std::string t;
+  for (std::size_t r = 0; r < busy.size(); ++r)
+    t += (r ? ", " : "settings over ranks (computed, busy): ") + std::string("rank ") + std::to_string(r) + " " + std::to_string(busy[r].first) + " (" +
+         fmt("%.1f", busy[r].second) + " s)";
+  return t + "\n";
+}
+}  // namespace
 
 int run_study_fragility(Args& a) {
   const FragilityRun f = read_fragility(a);
@@ -351,11 +352,18 @@ int run_study_fragility(Args& a) {
   ex::RemoteWorkers* remote = mpi::session() ? mpi::session()->remote() : nullptr;
   std::string ranks_text;
   if (remote) {
-    const auto busy = fragility_over_ranks(f, a, rd, done, *remote, log, prog);
-    for (std::size_t r = 0; r < busy.size(); ++r)
-      ranks_text += (r ? ", " : "settings over ranks (computed, busy): ") + std::string("rank ") + std::to_string(r) + " " + std::to_string(busy[r].first) +
-                    " (" + fmt("%.1f", busy[r].second) + " s)";
-    ranks_text += "\n";
+    std::vector<std::size_t> pending;
+    for (std::size_t i = 0; i < settings.size(); ++i) {
+      const auto keys = ex::fragility_keys(settings[i], o);
+      if (!std::all_of(keys.begin(), keys.end(), [&](const std::string& k) { return done.count(k) > 0; })) pending.push_back(i);
+    }
+    ranks_text = ranks_line(settings_over_ranks(
+        pending, task_payload("study fragility", a, c.threads, done),
+        [&](std::size_t i) { return setting_rows(f, i, done, [&](const std::string& k) { return rd.path("loo/" + k + ".jsonl"); }); },
+        [&](const json& rows) {
+          for (const auto& r : rows) log.row(r.at("cells").get<std::vector<std::string>>()), prog.tick(r.at("key").get<std::string>());
+        },
+        rd.path("fragility.csv"), *remote));
   } else {
     for (std::size_t i = 0; i < settings.size(); ++i)
       for (const auto& r : setting_rows(f, i, done, [&](const std::string& k) { return rd.path("loo/" + k + ".jsonl"); }))
@@ -618,16 +626,24 @@ void decomposition_plots(const RunDir& rd, const std::vector<ex::DecompositionPo
     write_svg(rd.path("pearson-vs-depth-wd" + shortest(wd) + ".svg"), corr);
   }
 }
-}  // namespace
 
-int run_study_decomposition(Args& a) {
-  const Common c = read_common(a, "decomposition");
+struct DecompositionStudy {
+  Common c;
+  ProblemArgs pa;
+  ex::LadderOptions o;
+  std::vector<double> decays;
+  std::size_t seeds = 3, top = 8;
+  std::vector<ex::DecompositionSetting> settings;
+};
+DecompositionStudy read_decomposition(Args& a) {
+  DecompositionStudy d;
+  d.c = read_common(a, "decomposition");
   ex::ProblemSpec def;
   def.max_steps = 5000;
-  const ProblemArgs pa = read_problem(a, def, "study decomposition trains one model per setting");
-  if (pa.spec.model != ex::ModelKind::Mlp) throw UsageError("study decomposition varies an MLP's depth; --model must be mlp");
+  d.pa = read_problem(a, def, "study decomposition trains one model per setting");
+  if (d.pa.spec.model != ex::ModelKind::Mlp) throw UsageError("study decomposition varies an MLP's depth; --model must be mlp");
   if (a.given("hidden")) throw UsageError("--hidden does not apply to study decomposition: it sweeps --depths at --width");
-  ex::LadderOptions o;
+  ex::LadderOptions& o = d.o;
   o.estimators = read_bench_entries(a, "ekfac,cg,graddot");
   std::vector<ex::Estimator> chosen;
   for (const auto& e : o.estimators) chosen.push_back(e.estimator);
@@ -645,15 +661,60 @@ int run_study_decomposition(Args& a) {
   for (auto h : o.cold_histories)
     if (h == 0 || h > 1000) throw UsageError("--cold-histories: " + std::to_string(h) + " is not in 1..1000");
   const auto depths = a.counts("depths", {1, 2, 3, 4, 6, 8});
-  const auto decays = a.reals("weight-decays", {0.0, 0.001});
-  const std::size_t seeds = a.count("seeds", 3, 1, 1000), top = a.count("top", 8, 3);
-  for (auto d : depths)
-    if (d < 1 || d > 64) throw UsageError("--depths: " + std::to_string(d) + " is not in 1..64");
-  for (double wd : decays)
+  d.decays = a.reals("weight-decays", {0.0, 0.001});
+  d.seeds = a.count("seeds", 3, 1, 1000), d.top = a.count("top", 8, 3);
+  for (auto dp : depths)
+    if (dp < 1 || dp > 64) throw UsageError("--depths: " + std::to_string(dp) + " is not in 1..64");
+  for (double wd : d.decays)
     if (wd < 0) throw UsageError("--weight-decays: " + shortest(wd) + " is negative");
-  for (double wd : decays)
+  for (double wd : d.decays)
     if (wd + o.damping == 0) throw UsageError("--weight-decays 0 with --damping 0: the PBRF has no minimiser; give --damping μ > 0");
   a.finish("inflab study decomposition");
+  for (std::size_t s = 0; s < d.seeds; ++s)
+    for (double wd : d.decays)
+      for (auto dp : depths) d.settings.push_back({dp, wd, s});
+  return d;
+}
+
+// Setting i's CSV lines as [{key, cells}]: trains its θ̂, climbs the ladder for its top rows
+// (retraining on the calling rank, journaled under `journal` when given).
+json decomposition_rows(const DecompositionStudy& d, std::size_t i, const std::string& journal) {
+  const ex::DecompositionSetting& s = d.settings.at(i);
+  ex::RetrainRun run;
+  run.threads = d.c.threads, run.progress = false, run.results_path = journal;
+  const ex::DecompositionRun r = ex::decomposition_setting(d.pa.spec, s, d.top, d.o, run);
+  const ex::Problem& p = r.problem;
+  std::string warnings = r.ladder.linear_warning;
+  for (const auto& w : r.ladder.estimator_warnings)
+    if (!w.empty()) warnings += (warnings.empty() ? "" : "; ") + w;
+  json out = json::array();
+  for (const auto& lr : r.ladder.rows) {
+    const std::string key = s.key() + "-r" + std::to_string(lr.row);
+    std::vector<std::string> cells = {key, std::to_string(s.depth), shortest(s.weight_decay), std::to_string(s.seed),
+                                      std::to_string(r.ladder.test_row), std::to_string(p.test.source_row(r.ladder.test_row)), std::to_string(lr.row),
+                                      std::to_string(p.train.source_row(lr.row))};
+    for (double v : lr.value) cells.push_back(CsvLog::cell(v));
+    for (std::size_t k = 0; k < ex::kGapTerms; ++k) cells.push_back(CsvLog::cell(lr.term(k)));
+    for (const std::string& v : {CsvLog::cell(lr.cold_spread), std::string(lr.cold_converged ? "1" : "0"), retrain_status(lr.warm),
+                                 retrain_status(lr.proximal), retrain_status(lr.pbrf), CsvLog::cell(lr.warm.distance), CsvLog::cell(lr.pbrf.distance),
+                                 CsvLog::cell(lr.linear_step), CsvLog::cell(p.fit.grad_norm), std::string(p.fit.converged ? "1" : "0"),
+                                 CsvLog::cell(lr.continued[0]), CsvLog::cell(lr.continued[1]), CsvLog::cell(lr.continued[2])})
+      cells.push_back(v);
+    std::string jumps;
+    for (std::size_t k = 0; k < 3; ++k)
+      if (lr.jumped[k]) jumps += (jumps.empty() ? "" : ";") + ex::rungs().rows[k + 1].name;
+    cells.push_back(d.o.continuation_steps == 0 ? "unchecked" : jumps.empty() ? "none" : jumps);
+    for (double v : lr.estimates) cells.push_back(CsvLog::cell(v));
+    cells.push_back(CsvLog::text(warnings));
+    out.push_back({{"key", key}, {"cells", cells}});
+  }
+  return out;
+}
+}  // namespace
+
+int run_study_decomposition(Args& a) {
+  const DecompositionStudy d = read_decomposition(a);
+  const auto& [c, pa, o, decays, seeds, top, settings] = d;
   const RunDir rd(c.out, "study decomposition", a.settings());
   const blas::ThreadsGuard blas_threads(static_cast<int>(c.threads));
   std::filesystem::create_directories(rd.path("retrain"));
@@ -661,45 +722,23 @@ int run_study_decomposition(Args& a) {
   CsvLog log(rd.path("decomposition.csv"), columns, true);
   std::set<std::string> done;  // settings with their rows written
   for (const auto& k : log.done_keys()) done.insert(k.substr(0, k.rfind("-r")));
-  std::vector<ex::DecompositionSetting> settings;
-  for (std::size_t s = 0; s < seeds; ++s)
-    for (double wd : decays)
-      for (auto d : depths) settings.push_back({d, wd, s});
   util::Progress prog("decomposition", settings.size(), !c.quiet);
-  std::size_t resumed = 0;
-  for (const auto& s : settings) resumed += done.count(s.key());
+  std::vector<std::size_t> pending;
+  for (std::size_t i = 0; i < settings.size(); ++i)
+    if (!done.count(settings[i].key())) pending.push_back(i);
+  const std::size_t resumed = settings.size() - pending.size();
   prog.skip(resumed);
   if (resumed) say(c, "resumed " + std::to_string(resumed) + " of " + std::to_string(settings.size()) + " settings from " + rd.path("decomposition.csv") + "\n");
-  for (const auto& s : settings) {
-    if (done.count(s.key())) continue;
-    ex::RetrainRun run = retrain_run(c, rd, "", false);
-    run.results_path = rd.path("retrain/" + s.key() + "-");
-    const ex::DecompositionRun r = ex::decomposition_setting(pa.spec, s, top, o, run);
-    const ex::Problem& p = r.problem;
-    std::string warnings = r.ladder.linear_warning;
-    for (const auto& w : r.ladder.estimator_warnings)
-      if (!w.empty()) warnings += (warnings.empty() ? "" : "; ") + w;
-    for (const auto& lr : r.ladder.rows) {
-      std::vector<std::string> cells = {s.key() + "-r" + std::to_string(lr.row), std::to_string(s.depth), shortest(s.weight_decay), std::to_string(s.seed),
-                                        std::to_string(r.ladder.test_row), std::to_string(p.test.source_row(r.ladder.test_row)), std::to_string(lr.row),
-                                        std::to_string(p.train.source_row(lr.row))};
-      for (double v : lr.value) cells.push_back(CsvLog::cell(v));
-      for (std::size_t k = 0; k < ex::kGapTerms; ++k) cells.push_back(CsvLog::cell(lr.term(k)));
-      for (const std::string& v : {CsvLog::cell(lr.cold_spread), std::string(lr.cold_converged ? "1" : "0"), retrain_status(lr.warm),
-                                   retrain_status(lr.proximal), retrain_status(lr.pbrf), CsvLog::cell(lr.warm.distance), CsvLog::cell(lr.pbrf.distance),
-                                   CsvLog::cell(lr.linear_step), CsvLog::cell(p.fit.grad_norm), std::string(p.fit.converged ? "1" : "0"),
-                                   CsvLog::cell(lr.continued[0]), CsvLog::cell(lr.continued[1]), CsvLog::cell(lr.continued[2])})
-        cells.push_back(v);
-      std::string jumps;
-      for (std::size_t k = 0; k < 3; ++k)
-        if (lr.jumped[k]) jumps += (jumps.empty() ? "" : ";") + ex::rungs().rows[k + 1].name;
-      cells.push_back(o.continuation_steps == 0 ? "unchecked" : jumps.empty() ? "none" : jumps);
-      for (double v : lr.estimates) cells.push_back(CsvLog::cell(v));
-      cells.push_back(CsvLog::text(warnings));
-      log.row(cells);
-    }
-    prog.tick(s.key());
-  }
+  const auto local = [&](std::size_t i) { return decomposition_rows(d, i, rd.path("retrain/" + settings[i].key() + "-")); };
+  const auto write = [&](const json& rows) {
+    for (const auto& r : rows) log.row(r.at("cells").get<std::vector<std::string>>());
+    if (!rows.empty()) prog.tick(rows[0].at("key").get<std::string>());
+  };
+  std::string ranks_text;
+  if (ex::RemoteWorkers* remote = mpi::session() ? mpi::session()->remote() : nullptr)
+    ranks_text = ranks_line(settings_over_ranks(pending, task_payload("study decomposition", a, c.threads, {}), local, write, rd.path("decomposition.csv"), *remote));
+  else
+    for (std::size_t i : pending) write(local(i));
   prog.done();
   const auto rows = read_rows(rd.path("decomposition.csv"));
   std::vector<ex::DecompositionRecord> records;
@@ -714,9 +753,31 @@ int run_study_decomposition(Args& a) {
   for (const auto& e : o.estimators) est.push_back(e.label);
   rd.write_json("summary.json", {{"base_spec", spec}, {"damping", o.damping}, {"estimators", est}, {"cold_histories", o.cold_histories}, {"continuation_steps", o.continuation_steps},
                                  {"retrain_protocol", ex::protocol_json(o.retrain)}, {"seeds", seeds}, {"top", top}, {"rows", rows_json(rows)}});
-  finish(c, rd, "study decomposition: " + std::to_string(rows.size()) + " removed rows over " + std::to_string(settings.size()) + " settings\n" + md +
+  finish(c, rd, "study decomposition: " + std::to_string(rows.size()) + " removed rows over " + std::to_string(settings.size()) + " settings\n" + ranks_text + md +
                     "\nEvery row: decomposition.csv.\n");
   return 0;
+}
+
+// A worker rank's share of a study under mpirun: one setting's CSV lines, computed as rank 0
+// would (same settings, same --threads), without a journal.
+std::string run_study_task(const std::string& payload, std::size_t task) {
+  const json p = json::parse(payload);
+  const std::string command = p.at("command").get<std::string>();
+  Args a(p.at("tokens").get<std::vector<std::string>>());
+  json rows;
+  if (command == "study fragility") {
+    const FragilityRun f = read_fragility(a);
+    const blas::ThreadsGuard blas_threads(static_cast<int>(f.c.threads));  // as rank 0 trains and solves: the same bits
+    const auto d = p.at("done").get<std::vector<std::string>>();
+    rows = setting_rows(f, task, {d.begin(), d.end()}, {});
+  } else if (command == "study decomposition") {
+    const DecompositionStudy d = read_decomposition(a);
+    const blas::ThreadsGuard blas_threads(static_cast<int>(d.c.threads));
+    rows = decomposition_rows(d, task, "");
+  } else {
+    throw Error("no task form for '" + command + "'");
+  }
+  return json{{"rows", rows}, {"rank", mpi::session() ? mpi::session()->rank() : 0}}.dump();
 }
 
 }  // namespace inflab::cli

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdio>
 #include <deque>
+#include <memory>
+#include <vector>
 
 namespace inflab::nn {
 
@@ -313,6 +315,30 @@ MinimizeResult newton_cg(const ad::Fn& f, Tensor theta, const NewtonCgOptions& o
   auto to_boundary = [](double sPs, double sPd, double dPd, double radius) {
     return (-sPd + std::sqrt(std::max(0.0, sPd * sPd - dPd * (sPs - radius * radius)))) / dPd;
   };
+  // Steihaug's CG path at one θ does not depend on Δ (only where it stops does), and ‖s_j‖_P
+  // grows along it (Steihaug 1983, Thm 2.1). So the state before the path crosses Δ_path·2⁻ᵐ
+  // (m = 1 … levels) is kept: a rejected step's smaller region, snapped to one of these radii,
+  // is cut from the same path without a new CG run.
+  struct Crossing {  // the iterate j before s_j + α d_j leaves ‖·‖_P ≤ Δ_path·2⁻ᵐ (or d_j curves down)
+    Tensor s, r, d, Hd;  // r = g + H s
+    double sPs = 0, sPd = 0, dPd = 0;
+  };
+  const std::size_t levels = std::min<std::size_t>(12, (std::size_t{256} << 20) / (32 * std::max<std::size_t>(p, 1)));
+  std::vector<std::shared_ptr<const Crossing>> crossing;  // [m − 1]; empty: no path at this θ
+  double path_radius = 0;
+  std::size_t cut_level = 0;  // m: the next step is cut from the path at Δ_path·2⁻ᵐ
+  struct Step {
+    Tensor s, Hs;
+    double sPs = 0;
+    bool on_boundary = false;
+  };
+  auto cut = [&](const Crossing& c, const Tensor& g, double radius) {
+    const double tau = to_boundary(c.sPs, c.sPd, c.dPd, radius);
+    Step st{c.s, c.r, radius * radius, true};
+    add_scaled(st.s, tau, c.d);
+    add_scaled(st.Hs, -1.0, g), add_scaled(st.Hs, tau, c.Hd);
+    return st;
+  };
   ad::Recording rec(f, theta);
   Tensor g = rec.grad();
   double fx = rec.scalar_value(), radius = opt.radius;
@@ -323,38 +349,58 @@ MinimizeResult newton_cg(const ad::Fn& f, Tensor theta, const NewtonCgOptions& o
     res.value = fx;
     const bool go_on = !opt.on_iteration || opt.on_iteration(res.iterations, fx, res.grad_norm);
     if (should_stop(res, go_on, opt.grad_tol, opt.max_iterations)) break;
-    // Steihaug–Toint (preconditioned) CG on H s = −g inside ‖s‖_P ≤ Δ, to the relative
-    // residual min(½, √‖g‖); Hs kept alongside s for the model value
-    const double cg_tol = std::min(0.5, std::sqrt(res.grad_norm)) * res.grad_norm;
-    // P-norms without P itself (Conn, Gould & Toint 2000, §7.5.1): with y = P⁻¹r,
-    // sᵀPs ← sᵀPs + 2α sᵀPd + α² dᵀPd, sᵀPd ← β(sᵀPd + α dᵀPd), dᵀPd ← rᵀy + β² dᵀPd
-    Tensor s = zeros({p}), Hs = zeros({p}), r = g, y = precond(g), d = y;
-    for (auto& e : d) e = -e;
-    double ry = dotp(r, y), sPs = 0, sPd = 0, dPd = ry;
-    bool on_boundary = false;
-    for (std::size_t j = 0; j < max_cg; ++j) {
-      const Tensor Hd = rec.hvp(d);
-      ++res.hvps;
-      const double dHd = dotp(d, Hd), alpha = ry / dHd;
-      const double sPs_next = sPs + 2 * alpha * sPd + alpha * alpha * dPd;
-      if (!(dHd > 0) || sPs_next >= radius * radius) {  // negative curvature, or the step leaves the region
-        const double tau = to_boundary(sPs, sPd, dPd, radius);
-        add_scaled(s, tau, d), add_scaled(Hs, tau, Hd);
-        sPs = radius * radius;
-        on_boundary = true;
-        break;
+    Step st;
+    if (cut_level) {  // a rejected step's smaller radius: cut from this θ's path
+      st = cut(*crossing[cut_level - 1], g, radius);
+      cut_level = 0;
+    } else {
+      // Steihaug–Toint (preconditioned) CG on H s = −g inside ‖s‖_P ≤ Δ, to the relative
+      // residual min(½, √‖g‖) (superlinear near a minimum) but never below a tenth of the
+      // gradient tolerance: the next ‖∇R‖ is that residual plus O(‖s‖²), and solving
+      // further buys nothing; Hs kept alongside s for the model value
+      const double cg_tol = std::max(std::min(0.5, std::sqrt(res.grad_norm)) * res.grad_norm, 0.1 * opt.grad_tol);
+      crossing.assign(opt.recycle_path ? levels : 0, nullptr);
+      path_radius = radius;
+      // P-norms without P itself (Conn, Gould & Toint 2000, §7.5.1): with y = P⁻¹r,
+      // sᵀPs ← sᵀPs + 2α sᵀPd + α² dᵀPd, sᵀPd ← β(sᵀPd + α dᵀPd), dᵀPd ← rᵀy + β² dᵀPd
+      Tensor s = zeros({p}), Hs = zeros({p}), r = g, y = precond(g), d = y;
+      for (auto& e : d) e = -e;
+      double ry = dotp(r, y), sPs = 0, sPd = 0, dPd = ry;
+      for (std::size_t j = 0; j < max_cg; ++j) {
+        const Tensor Hd = rec.hvp(d);
+        ++res.hvps;
+        const double dHd = dotp(d, Hd), alpha = ry / dHd;
+        const double sPs_next = sPs + 2 * alpha * sPd + alpha * alpha * dPd;
+        // keep this iterate for every smaller radius the path leaves here
+        std::shared_ptr<const Crossing> here;
+        for (std::size_t l = 1; l <= crossing.size(); ++l) {
+          const double t = std::ldexp(radius, -static_cast<int>(l));
+          if (crossing[l - 1] || !(t * t > sPs) || (dHd > 0 && sPs_next < t * t)) continue;
+          if (!here) here = std::make_shared<const Crossing>(Crossing{s, r, d, Hd, sPs, sPd, dPd});
+          crossing[l - 1] = here;
+        }
+        if (!(dHd > 0) || sPs_next >= radius * radius) {  // negative curvature, or the step leaves the region
+          const double tau = to_boundary(sPs, sPd, dPd, radius);
+          add_scaled(s, tau, d), add_scaled(Hs, tau, Hd);
+          sPs = radius * radius;
+          st.on_boundary = true;
+          break;
+        }
+        add_scaled(s, alpha, d), add_scaled(Hs, alpha, Hd), add_scaled(r, alpha, Hd);
+        sPs = sPs_next;
+        if (norm2(r) <= cg_tol) break;
+        y = precond(r);
+        const double ry_next = dotp(r, y), beta = ry_next / ry;
+        for (std::size_t i = 0; i < p; ++i) d(i) = -y(i) + beta * d(i);
+        sPd = beta * (sPd + alpha * dPd);
+        dPd = ry_next + beta * beta * dPd;
+        ry = ry_next;
       }
-      add_scaled(s, alpha, d), add_scaled(Hs, alpha, Hd), add_scaled(r, alpha, Hd);
-      sPs = sPs_next;
-      if (norm2(r) <= cg_tol) break;
-      y = precond(r);
-      const double ry_next = dotp(r, y), beta = ry_next / ry;
-      for (std::size_t i = 0; i < p; ++i) d(i) = -y(i) + beta * d(i);
-      sPd = beta * (sPd + alpha * dPd);
-      dPd = ry_next + beta * beta * dPd;
-      ry = ry_next;
+      st.s = std::move(s), st.Hs = std::move(Hs), st.sPs = sPs;
     }
-    const double predicted = -(dotp(g, s) + 0.5 * dotp(s, Hs)), step = std::sqrt(std::max(0.0, sPs));
+    const Tensor& s = st.s;
+    const bool on_boundary = st.on_boundary;
+    const double predicted = -(dotp(g, s) + 0.5 * dotp(s, st.Hs)), step = std::sqrt(std::max(0.0, st.sPs));
     Tensor cand = theta;
     add_scaled(cand, 1.0, s);
     ad::Recording next_rec(f, cand);
@@ -376,10 +422,20 @@ MinimizeResult newton_cg(const ad::Fn& f, Tensor theta, const NewtonCgOptions& o
         take = rho > 1e-4;
       }
     }
-    if (rho < 0.25) radius = 0.25 * step;
-    else if (rho > 0.75 && on_boundary) radius = std::min(2 * radius, 1e10);
+    if (rho < 0.25 && !take && path_radius > 0 && step > 0) {
+      // rejected: the largest Δ_path·2⁻ᵐ ≤ ¼‖s‖_P (this θ's path stays valid)
+      const double m = std::ceil(std::log2(path_radius / (0.25 * step)) - 1e-12);
+      radius = std::ldexp(path_radius, -static_cast<int>(m));
+      if (opt.recycle_path && m >= 1 && m <= static_cast<double>(crossing.size()) && crossing[static_cast<std::size_t>(m) - 1])
+        cut_level = static_cast<std::size_t>(m);
+    } else if (rho < 0.25) {
+      radius = 0.25 * step;
+    } else if (rho > 0.75 && on_boundary) {
+      radius = std::min(2 * radius, 1e10);
+    }
     stalled = in_noise && !take ? stalled + 1 : 0;
     if (take) {
+      crossing.clear(), path_radius = 0;  // a new θ: a new path
       theta = std::move(cand);
       g = have_gc ? std::move(gc) : next_rec.grad();
       fx = fc;

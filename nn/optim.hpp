@@ -82,13 +82,17 @@ struct SpectralPreconditioner final : Preconditioner {
 // Trust-region Newton–CG (Steihaug–Toint; Nocedal & Wright, Algorithm 7.2): each step
 // minimises the quadratic model g·s + ½sᵀHs over ‖s‖ ≤ Δ by CG with exact HVPs at one
 // recorded θ, stopping at the boundary or along negative curvature, and at the relative
-// residual min(½, √‖g‖) (superlinear near a minimum). From θ̂ the first step is the
+// residual min(½, √‖g‖) (superlinear near a minimum) or the absolute 0.1·grad_tol, whichever
+// is larger (the next ‖∇R‖ is about that residual; below it CG buys nothing). From θ̂ the first step is the
 // influence step itself, so a leave-one-out retrain converges in a few steps.
 struct NewtonCgOptions {
   double grad_tol = 1e-8;
   std::size_t max_iterations = 200;  // trust-region steps
   std::size_t max_cg = 0;            // CG iterations per step; 0: min(p, 500)
   double radius = 1;                 // the first trust radius Δ₀ (‖s‖, or ‖s‖_P = √(sᵀPs) with P)
+  // A rejected step's smaller region is cut from the same CG path (kept at the radii
+  // Δ·2⁻ᵐ it crossed) instead of running CG again; false: CG again (the same steps, to check).
+  bool recycle_path = true;
   // Preconditioned CG (Steihaug's trust region then in P's norm); null: P = I.
   std::shared_ptr<const Preconditioner> preconditioner;
   // Stop at the precision floor after this many rejected steps in a row whose predicted

@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "tests/cli/run_inflab.hpp"
 #include "tests/datasets/temp_files.hpp"
@@ -94,6 +95,23 @@ bool wait_for(Pred done, double seconds) {
   }
   return done();
 }
+
+// From a study's screen line "settings over ranks (computed, busy): rank 0 K (S s), rank 1 K
+// (S s), …": the settings each rank computed.
+std::vector<std::size_t> settings_per_rank(const std::string& out) {
+  const std::string head = "settings over ranks (computed, busy): ";
+  const auto at = out.find(head);
+  REQUIRE_MESSAGE(at != std::string::npos, out);
+  std::vector<std::size_t> k;
+  const std::string line = out.substr(at + head.size(), out.find('\n', at) - at - head.size());
+  for (std::size_t r = 0;; ++r) {
+    const std::string tag = "rank " + std::to_string(r) + " ";
+    const auto p = line.find(tag);
+    if (p == std::string::npos) break;
+    k.push_back(std::stoul(line.substr(p + tag.size())));
+  }
+  return k;
+}
 }  // namespace
 
 TEST_CASE("mpirun: every command that retrains writes one process's files, whatever the number of ranks") {
@@ -105,6 +123,7 @@ TEST_CASE("mpirun: every command that retrains writes one process's files, whate
       "lds " + logreg + " --subsets 8 --alpha 0.7 --retrain newton --retrain-tol 1e-12",
       "study fragility --quiet --depths 1,2 --widths 4 --width 6 --weight-decays 0.01 --random-tests 1 --top 6 --seeds 2",
       "study groups --quiet --fractions 0.1 --groups 3",
+      "study decomposition --quiet --depths 1,2 --width 6 --weight-decays 0.01 --seeds 2 --top 4 --cold-histories 10,5 --estimators cg,graddot",
       "influence " + logreg + " --test 3",  // retrains nothing: the other ranks wait, then stop
   };
   for (const auto& cmd : commands) {
@@ -150,16 +169,11 @@ TEST_CASE("mpirun: a study's settings spread over the ranks — each rank trains
   const Result r = run_inflab(two.dir(), cmd, mpirun(2));
   REQUIRE_MESSAGE(r.code == 0, r.out);
   same_results(one.file("r"), two.file("r"));
-  // "settings over ranks (computed, busy): rank 0 K (S s), rank 1 K (S s)": 12 settings of
-  // ~50 ms, and rank 1 asks for its first within milliseconds of the batch
-  const std::string head = "settings over ranks (computed, busy): rank 0 ", next = ", rank 1 ";
-  const auto at = r.out.find(head);
-  REQUIRE_MESSAGE(at != std::string::npos, r.out);
-  const auto at1 = r.out.find(next, at);
-  REQUIRE(at1 != std::string::npos);
-  const std::size_t by0 = std::stoul(r.out.substr(at + head.size())), by1 = std::stoul(r.out.substr(at1 + next.size()));
-  CHECK(by0 + by1 == 12);
-  CHECK_MESSAGE(by1 >= 1, r.out);
+  // 12 settings of ~50 ms, and rank 1 asks for its first within milliseconds of the batch
+  const auto per_rank = settings_per_rank(r.out);
+  REQUIRE(per_rank.size() == 2);
+  CHECK(per_rank[0] + per_rank[1] == 12);
+  CHECK_MESSAGE(per_rank[1] >= 1, r.out);
   // keep the header and the first 5 rows: the rest is computed again over 3 ranks
   std::istringstream in(slurp(two.file("r/fragility.csv")));
   std::string cut, l;
@@ -169,6 +183,21 @@ TEST_CASE("mpirun: a study's settings spread over the ranks — each rank trains
   REQUIRE_MESSAGE(again.code == 0, again.out);
   CHECK(again.out.find("resumed 5 of 24 rows") != std::string::npos);
   same_results(one.file("r"), two.file("r"));
+}
+
+TEST_CASE("mpirun: the decomposition study's settings spread over the ranks too, with one process's files") {
+  // 6 settings of ~0.3 s: each trains θ̂, solves and climbs the ladder on the rank that took it
+  const std::string cmd = "study decomposition --depths 1,2,3 --width 6 --weight-decays 0.01 --seeds 2 --top 4 --cold-histories 10,5 --estimators cg,graddot --out r";
+  const test::TempDir one, two;
+  const Result r1 = run_inflab(one.dir(), cmd + " --quiet");
+  REQUIRE_MESSAGE(r1.code == 0, r1.out);
+  const Result r = run_inflab(two.dir(), cmd, mpirun(2));
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  same_results(one.file("r"), two.file("r"));
+  const auto per_rank = settings_per_rank(r.out);
+  REQUIRE(per_rank.size() == 2);
+  CHECK(per_rank[0] + per_rank[1] == 6);
+  CHECK_MESSAGE(per_rank[1] >= 1, r.out);
 }
 
 TEST_CASE("mpirun: a killed worker stops the run with an error, not a hang; the rerun resumes with another number of ranks") {
