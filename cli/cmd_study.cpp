@@ -732,7 +732,8 @@ int run_study_decomposition(Args& a) {
   const auto local = [&](std::size_t i) { return decomposition_rows(d, i, rd.path("retrain/" + settings[i].key() + "-")); };
   const auto write = [&](const json& rows) {
     for (const auto& r : rows) log.row(r.at("cells").get<std::vector<std::string>>());
-    if (!rows.empty()) prog.tick(rows[0].at("key").get<std::string>());
+    const std::string key = rows.empty() ? "" : rows[0].at("key").get<std::string>();  // "<setting>-r<row>"
+    prog.tick(key.substr(0, key.rfind("-r")));  // one tick per setting, as settings are counted
   };
   std::string ranks_text;
   if (ex::RemoteWorkers* remote = mpi::session() ? mpi::session()->remote() : nullptr)
