@@ -350,6 +350,10 @@ int run_study_fragility(Args& a) {
   prog.skip(done.size());
   if (!done.empty()) say(c, "resumed " + std::to_string(done.size()) + " of " + std::to_string(total) + " rows from " + rd.path("fragility.csv") + "\n");
   ex::RemoteWorkers* remote = mpi::session() ? mpi::session()->remote() : nullptr;
+  const auto local = [&](std::size_t i) { return setting_rows(f, i, done, [&](const std::string& k) { return rd.path("loo/" + k + ".jsonl"); }); };
+  const auto write = [&](const json& rows) {
+    for (const auto& r : rows) log.row(r.at("cells").get<std::vector<std::string>>()), prog.tick(r.at("key").get<std::string>());
+  };
   std::string ranks_text;
   if (remote) {
     std::vector<std::size_t> pending;
@@ -357,17 +361,9 @@ int run_study_fragility(Args& a) {
       const auto keys = ex::fragility_keys(settings[i], o);
       if (!std::all_of(keys.begin(), keys.end(), [&](const std::string& k) { return done.count(k) > 0; })) pending.push_back(i);
     }
-    ranks_text = ranks_line(settings_over_ranks(
-        pending, task_payload("study fragility", a, c.threads, done),
-        [&](std::size_t i) { return setting_rows(f, i, done, [&](const std::string& k) { return rd.path("loo/" + k + ".jsonl"); }); },
-        [&](const json& rows) {
-          for (const auto& r : rows) log.row(r.at("cells").get<std::vector<std::string>>()), prog.tick(r.at("key").get<std::string>());
-        },
-        rd.path("fragility.csv"), *remote));
+    ranks_text = ranks_line(settings_over_ranks(pending, task_payload("study fragility", a, c.threads, done), local, write, rd.path("fragility.csv"), *remote));
   } else {
-    for (std::size_t i = 0; i < settings.size(); ++i)
-      for (const auto& r : setting_rows(f, i, done, [&](const std::string& k) { return rd.path("loo/" + k + ".jsonl"); }))
-        log.row(r.at("cells").get<std::vector<std::string>>()), prog.tick(r.at("key").get<std::string>());
+    for (std::size_t i = 0; i < settings.size(); ++i) write(local(i));
   }
   prog.done();
   const auto rows = read_rows(rd.path("fragility.csv"));

@@ -112,6 +112,20 @@ std::vector<std::size_t> settings_per_rank(const std::string& out) {
   }
   return k;
 }
+
+// `cmd` in one process (in one) and over 2 ranks (in two): the same files, its `settings`
+// computed between the two ranks, rank 1 taking at least one.
+void spread_over_two(const std::string& cmd, const test::TempDir& one, const test::TempDir& two, std::size_t settings) {
+  const Result r1 = run_inflab(one.dir(), cmd + " --quiet");
+  REQUIRE_MESSAGE(r1.code == 0, r1.out);
+  const Result r = run_inflab(two.dir(), cmd, mpirun(2));
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  same_results(one.file("r"), two.file("r"));
+  const auto per_rank = settings_per_rank(r.out);
+  REQUIRE(per_rank.size() == 2);
+  CHECK(per_rank[0] + per_rank[1] == settings);
+  CHECK_MESSAGE(per_rank[1] >= 1, r.out);
+}
 }  // namespace
 
 TEST_CASE("mpirun: every command that retrains writes one process's files, whatever the number of ranks") {
@@ -164,16 +178,7 @@ TEST_CASE("mpirun: a study's settings spread over the ranks — each rank trains
           "a cut CSV resumes with another number of ranks") {
   const std::string cmd = "study fragility --depths 1,2,3 --widths 4 --width 6 --weight-decays 0.01 --random-tests 1 --top 6 --seeds 3 --out r";
   const test::TempDir one, two;
-  const Result r1 = run_inflab(one.dir(), cmd + " --quiet");
-  REQUIRE_MESSAGE(r1.code == 0, r1.out);
-  const Result r = run_inflab(two.dir(), cmd, mpirun(2));
-  REQUIRE_MESSAGE(r.code == 0, r.out);
-  same_results(one.file("r"), two.file("r"));
-  // 12 settings of ~50 ms, and rank 1 asks for its first within milliseconds of the batch
-  const auto per_rank = settings_per_rank(r.out);
-  REQUIRE(per_rank.size() == 2);
-  CHECK(per_rank[0] + per_rank[1] == 12);
-  CHECK_MESSAGE(per_rank[1] >= 1, r.out);
+  spread_over_two(cmd, one, two, 12);  // 12 settings of ~50 ms: rank 1 asks for its first within milliseconds
   // keep the header and the first 5 rows: the rest is computed again over 3 ranks
   std::istringstream in(slurp(two.file("r/fragility.csv")));
   std::string cut, l;
@@ -189,15 +194,7 @@ TEST_CASE("mpirun: the decomposition study's settings spread over the ranks too,
   // 6 settings of ~0.3 s: each trains θ̂, solves and climbs the ladder on the rank that took it
   const std::string cmd = "study decomposition --depths 1,2,3 --width 6 --weight-decays 0.01 --seeds 2 --top 4 --cold-histories 10,5 --estimators cg,graddot --out r";
   const test::TempDir one, two;
-  const Result r1 = run_inflab(one.dir(), cmd + " --quiet");
-  REQUIRE_MESSAGE(r1.code == 0, r1.out);
-  const Result r = run_inflab(two.dir(), cmd, mpirun(2));
-  REQUIRE_MESSAGE(r.code == 0, r.out);
-  same_results(one.file("r"), two.file("r"));
-  const auto per_rank = settings_per_rank(r.out);
-  REQUIRE(per_rank.size() == 2);
-  CHECK(per_rank[0] + per_rank[1] == 6);
-  CHECK_MESSAGE(per_rank[1] >= 1, r.out);
+  spread_over_two(cmd, one, two, 6);
 }
 
 TEST_CASE("mpirun: a killed worker stops the run with an error, not a hang; the rerun resumes with another number of ranks") {
