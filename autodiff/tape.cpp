@@ -53,6 +53,36 @@ void Ctx::acc(std::size_t i, Dual&& d) {
   accumulate(n.adj, n.adj_set, std::move(d));
 }
 
+void Ctx::acc_range(std::size_t i, std::size_t offset, const Dual& d) {
+  Node& n = tape_.node(tape_.node(id_).in[i]);
+  if (!n.active) return;
+  const bool values = !tape_.reusing_values();  // (as acc: cached values keep tangents only)
+  if (!values && !d.k) return;
+  const std::size_t size = n.val.v.size(), len = d.k ? d.t.size() / d.k : d.v.size();
+  if (offset + len > size || (values && d.v.size() != len))
+    throw Error(std::string(op()) + ": backward rule produced " + std::to_string(len) + " adjoint values at offset " +
+                std::to_string(offset) + " of an input of shape " + shape_str(n.val.shape()));
+  if (!n.adj_set) {
+    n.adj = Dual();
+    if (values) n.adj.v = zeros(n.val.shape());
+    n.adj_set = true;
+  }
+  auto add = [len](double* to, const double* from) {
+    for (std::size_t j = 0; j < len; ++j) to[j] += from[j];
+  };
+  if (values) add(n.adj.v.data() + offset, d.v.data());
+  if (!d.k) return;
+  if (!n.adj.k) {
+    Shape ts{d.k};
+    for (auto e : n.val.v.shape()) ts.push_back(e);
+    n.adj.t = zeros(ts);
+    n.adj.k = d.k;
+  } else if (n.adj.k != d.k) {
+    throw Error(std::string(op()) + ": tangent counts differ");
+  }
+  for (std::size_t r = 0; r < d.k; ++r) add(n.adj.t.data() + r * size + offset, d.t.data() + r * len);
+}
+
 Var Tape::leaf(Tensor value, bool active) {
   Node n;
   n.val = Dual(std::move(value));

@@ -33,6 +33,9 @@ class Ctx {
   bool active(std::size_t i) const;    // input i depends on a differentiated leaf
   std::size_t k() const;               // tangent directions in this sweep
   void acc(std::size_t i, Dual&& d);   // adjoint of input i += d (ignored if inactive)
+  // The flat elements [offset, offset + n) of input i's adjoint += d (n = d's size): a slice's
+  // rule, without an input-sized temporary per slice.
+  void acc_range(std::size_t i, std::size_t offset, const Dual& d);
   // This reverse sweep takes the adjoints' values from an earlier sweep (they do not depend
   // on the tangents): a rule may skip computing the value part of what it accumulates.
   bool values_cached() const;

@@ -11,7 +11,7 @@
 // the largest |Δ(L-BFGS) − Δ(Newton–CG)| over the jobs both converged on.
 // usage: inflab-bench-retrain [JOBS=10] [TOL=1e-8] [PROBLEMS=iris,fmnist32,mlp128]
 //   env: PRECOND=spectral|ekfac|none (spectral), RANK=K the spectral preconditioner's rank (64), PER_JOB=1 a line per job, NCG_FROM_INIT=1,
-//   THETA_DIR=D θ̂ kept in D between runs, SKIP_LBFGS_LOO=1 Newton–CG's retrains only
+//   THETA_DIR=D θ̂ kept in D between runs (with the rows, for bench/peer/torch_retrain.py), SKIP_LBFGS_LOO=1 Newton–CG's retrains only
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -70,6 +70,16 @@ void problem(const std::string& name, const nn::Objective& obj, const data::Data
   if (std::getenv("NCG_FROM_INIT")) fit(nn::Optimizer::NewtonCg, init, "from init");
   // THETA_DIR=D keeps θ̂ as D/<problem>.npy and reads it back on the next run (to vary the rest)
   const std::string cache = std::getenv("THETA_DIR") ? std::string(std::getenv("THETA_DIR")) + "/" + name + ".npy" : "";
+  if (!cache.empty()) {  // the rows too, for bench/peer/torch_retrain.py (torch.optim.LBFGS on the same jobs)
+    auto labels = [](const data::Dataset& d) {
+      Tensor y = zeros({d.size()});
+      for (std::size_t i = 0; i < d.size(); ++i) y(i) = static_cast<double>(d.y[i]);
+      return y;
+    };
+    const std::string stem = cache.substr(0, cache.size() - 4);
+    nn::save_npy(stem + "_X.npy", train.X), nn::save_npy(stem + "_y.npy", labels(train));
+    nn::save_npy(stem + "_Xtest.npy", test.X), nn::save_npy(stem + "_ytest.npy", labels(test));
+  }
   Tensor theta_hat;
   if (!cache.empty() && std::filesystem::exists(cache)) {
     theta_hat = nn::load_npy(cache);
@@ -126,14 +136,14 @@ void problem(const std::string& name, const nn::Objective& obj, const data::Data
                 static_cast<double>(steps) / static_cast<double>(jobs), grads, hvps, converged, saddles);
     runs.push_back(std::move(l));
   }
+  if (std::getenv("PER_JOB"))  // Δ: the change of the first test row's loss (as bench/peer/torch_retrain.py prints it)
+    for (std::size_t j = 0; j < jobs; ++j)
+      for (std::size_t k = 0; k < runs.size(); ++k) {
+        const auto& r = runs[k].records[j];
+        std::printf("    job %zu: %-9s %5zu steps %-10s %8.2f s  Δ %+.6e\n", j, skip_lbfgs || k ? "newton-cg" : "lbfgs", r.steps,
+                    experiments::status_name(r.status), r.seconds, r.test_loss_change[0]);
+      }
   if (skip_lbfgs) return;
-  if (std::getenv("PER_JOB"))
-    for (std::size_t j = 0; j < jobs; ++j) {
-      const auto &a = runs[0].records[j], &b = runs[1].records[j];
-      std::printf("    job %zu: lbfgs %zu steps %s %.2fs, newton-cg %zu steps %s %.2fs, Δ %+.6e vs %+.6e\n", j, a.steps,
-                  experiments::status_name(a.status), a.seconds, b.steps, experiments::status_name(b.status), b.seconds,
-                  a.test_loss_change[0], b.test_loss_change[0]);
-    }
   double worst = 0;
   std::size_t both = 0;
   for (std::size_t j = 0; j < jobs; ++j) {

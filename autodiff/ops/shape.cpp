@@ -151,14 +151,11 @@ Var slice(Var a, std::size_t begin, std::size_t end) {
                 ") out of range for shape " + shape_str(s));
   const std::size_t n = end - begin;
   auto fwd = [begin, n](const double* in, double* o) { std::copy(in + begin, in + begin + n, o); };
-  auto bwd = [begin, n](const double* o, double* in) {
-    for (std::size_t i = 0; i < n; ++i) in[begin + i] += o[i];
-  };
   Tensor v = zeros(Shape{n});
   fwd(a.value().data(), v.data());
   return tape.record("slice", {a}, std::move(v),
       [n, fwd](const Ctx& c) { return apply_linear(c.x(0), Shape{n}, fwd).t; },
-      [s, bwd](Ctx& c) { c.acc(0, apply_linear(c.g(), s, bwd)); });
+      [begin](Ctx& c) { c.acc_range(0, begin, c.g()); });
 }
 
 }  // namespace inflab::ad

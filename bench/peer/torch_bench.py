@@ -29,6 +29,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from torch_models import cross_entropy, lbfgs_to_tolerance, mlp, mlp_shapes, unflatten  # noqa: E402
+
 try:
     import functorch  # noqa: E402
 except ImportError:  # pragma: no cover
@@ -57,38 +59,9 @@ order = load("order").long()
 Xg1, yg1, th_g1, th_g2 = load("X_g1"), load("y_g1").long(), load("theta_g1"), load("theta_g2")
 
 
-def unflatten(theta, shapes):
-    out, k = [], 0
-    for s in shapes:
-        n = int(np.prod(s))
-        out.append(theta[k:k + n].view(*s))
-        k += n
-    return out
-
-
-def mlp_shapes(sizes):
-    s = []
-    for i, o in zip(sizes[:-1], sizes[1:]):
-        s += [(o, i), (o,)]  # PyTorch's Linear layout: weight [out, in], then bias
-    return s
-
-
 A_SHAPES = mlp_shapes([784, 128, 64, 10])
 B_SHAPES = mlp_shapes([4, 16, 16, 3])
 C_SHAPES = [(8, 1, 5, 5), (8,), (16, 8, 5, 5), (16,), (64, 16 * 7 * 7), (64,), (10, 64), (10,)]
-
-
-def cross_entropy(z, t):
-    # mean of logsumexp(z) − z[t], from basic ops (functorch has forward rules for these)
-    return (torch.logsumexp(z, dim=1) - z.gather(1, t[:, None])[:, 0]).mean()
-
-
-def mlp(theta, x, shapes):
-    p = unflatten(theta, shapes)
-    h = x
-    for j in range(0, len(p) - 2, 2):
-        h = torch.tanh(h @ p[j].T + p[j + 1])
-    return h @ p[-2].T + p[-1]
 
 
 def cnn(theta, x):
@@ -206,28 +179,11 @@ def loo_job(name, i):
     Xt, yt, Xs, ys, th_hat, shapes, tol, _ = loo_setup(name)
     keep = torch.cat([torch.arange(0, i), torch.arange(i + 1, len(Xt))])
     Xk, yk = Xt[keep], yt[keep]
-    th = th_hat.clone().requires_grad_(True)
-    opt = torch.optim.LBFGS([th], lr=1, max_iter=2000, history_size=10, line_search_fn="strong_wolfe",
-                            tolerance_grad=tol, tolerance_change=0)
     R = objective(lambda t, x: mlp(t, x, shapes), Xk, yk)
-
-    def closure():
-        opt.zero_grad()
-        loss = R(th)
-        loss.backward()
-        return loss
-
-    # LBFGS stops on max|g| ≤ tolerance_grad; the criterion here (and inflab's) is ‖g‖₂ ≤ tol:
-    # while it does not hold, lower tolerance_grad below max|g| and step on (the curvature
-    # pairs are kept)
-    for _ in range(20):  # at most 20 × max_iter iterations, then the variant fails
-        opt.step(closure)
-        g = torch.autograd.grad(R(th), th)[0]
-        if g.norm() <= tol:
-            break
-        opt.param_groups[0]["tolerance_grad"] = 0.5 * float(g.abs().max())
-    else:
-        raise RuntimeError("LBFGS did not reach ‖∇R‖ ≤ %g on job %d: %.3g" % (tol, i, g.norm()))
+    fit = lbfgs_to_tolerance(R, th_hat, tol)  # at most 20 × 2000 iterations, then the variant fails
+    if not fit.converged:
+        raise RuntimeError("LBFGS did not reach ‖∇R‖ ≤ %g on job %d: %.3g" % (tol, i, fit.grad_norm))
+    th = fit.theta
     with torch.no_grad():
         z = mlp(th, Xs, shapes)
         return (torch.logsumexp(z, dim=1) - z.gather(1, ys[:, None])[:, 0]).numpy()
