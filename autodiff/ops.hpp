@@ -56,6 +56,7 @@ Var flatten(Var a);             // [n, ...] -> [n, prod(...)]
 Var concat(const std::vector<Var>& xs, std::size_t axis);
 Var gather_rows(Var a, const std::vector<std::size_t>& rows);  // a[rows] along axis 0
 Var slice(Var a, std::size_t begin, std::size_t end);           // 1-D a[begin:end]
+Var slice(Var a, std::size_t begin, const Shape& shape);        // 1-D a[begin:begin+|shape|] as `shape` (a parameter tensor cut from θ)
 
 // Reductions.
 Var sum(Var a);                                 // 0-d

@@ -21,7 +21,7 @@ double fan_bound(std::size_t fan_in) { return 1.0 / std::sqrt(static_cast<double
 
 ad::Var ParamCursor::next(const Shape& shape) {
   const std::size_t n = numel(shape);
-  ad::Var v = ad::reshape(ad::slice(theta_, off_, off_ + n), shape);
+  ad::Var v = ad::slice(theta_, off_, shape);
   off_ += n;
   return v;
 }

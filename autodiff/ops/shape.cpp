@@ -143,18 +143,25 @@ Var gather_rows(Var a, const std::vector<std::size_t>& rows) {
 
 // y = a[begin:end] of a 1-D tensor (how a flat θ is cut into parameter tensors).
 Var slice(Var a, std::size_t begin, std::size_t end) {
+  if (begin > end) throw Error("slice: range [" + std::to_string(begin) + ", " + std::to_string(end) + ") is reversed");
+  return slice(a, begin, Shape{end - begin});
+}
+
+// The same read as `shape` in one op: one copy of each tangent forward, and the adjoint added
+// into a's at the offset (no reshape's copies on top).
+Var slice(Var a, std::size_t begin, const Shape& shape) {
   Tape& tape = tape_of("slice", a);
   const Shape s = a.shape();
+  const std::size_t n = numel(shape);
   if (s.size() != 1) throw Error("slice: expects a 1-D tensor, got " + shape_str(s));
-  if (begin > end || end > s[0])
-    throw Error("slice: range [" + std::to_string(begin) + ", " + std::to_string(end) +
+  if (begin + n > s[0])
+    throw Error("slice: range [" + std::to_string(begin) + ", " + std::to_string(begin + n) +
                 ") out of range for shape " + shape_str(s));
-  const std::size_t n = end - begin;
   auto fwd = [begin, n](const double* in, double* o) { std::copy(in + begin, in + begin + n, o); };
-  Tensor v = zeros(Shape{n});
+  Tensor v = zeros(shape);
   fwd(a.value().data(), v.data());
   return tape.record("slice", {a}, std::move(v),
-      [n, fwd](const Ctx& c) { return apply_linear(c.x(0), Shape{n}, fwd).t; },
+      [shape, fwd](const Ctx& c) { return apply_linear(c.x(0), shape, fwd).t; },
       [begin](Ctx& c) { c.acc_range(0, begin, c.g()); });
 }
 

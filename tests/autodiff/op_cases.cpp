@@ -160,6 +160,13 @@ std::vector<OpCase> build() {
   c.push_back({"slice", "[1:4] of [6]", {{6}}, [](const V& x) { return slice(x[0], 1, 4); },
                [](const T& x) { return Tensor(xt::view(x[0], xt::range(1, 4))); }, Domain::Any,
                [] { slice(scratch({6}), 3, 9); }});
+  c.push_back({"slice", "[1:7] of [8] as [2, 3]", {{8}}, [](const V& x) { return slice(x[0], 1, Shape{2, 3}); },
+               [](const T& x) {
+                 Tensor y = xt::view(x[0], xt::range(1, 7));
+                 y.reshape({2, 3});
+                 return y;
+               },
+               Domain::Any, [] { slice(scratch({8}), 3, Shape{2, 3}); }});
 
   c.push_back({"sum", "Σ [3, 4]", {{3, 4}}, [](const V& x) { return sum(x[0]); },
                [](const T& x) { return Tensor(xt::sum(x[0])); }, Domain::Any, [] { sum(Var{}); }});
