@@ -48,9 +48,45 @@ Var sq_norm(Var a) {
   Tape& tape = tape_of("sq_norm", a);
   const Shape s = a.shape();
   Tensor v = scalar(dot(a.value(), a.value()));
+  // Written out (the same sums in the same order as 2·Σ x∘ẋ and 2(g x)ᵀ in Dual arithmetic),
+  // without θ-sized temporaries: weight decay's term in every HVP.
   return tape.record("sq_norm", {a}, std::move(v),
-      [](const Ctx& c) { return (2.0 * sum_all(c.x(0) * Dual(c.x(0).v))).t; },
-      [s](Ctx& c) { c.acc(0, 2.0 * (broadcast_to(c.g(), s) * c.x(0))); });
+      [](const Ctx& c) {  // d‖x‖² = 2 Σᵢ xᵢ ẋᵢ per direction
+        const Dual& x = c.x(0);
+        if (!x.k) return Tensor();
+        const std::size_t n = x.v.size();
+        Tensor t = zeros(Shape{x.k});
+        for (std::size_t j = 0; j < x.k; ++j) {
+          const double* xt = x.t.data() + j * n;
+          double sj = 0;
+          for (std::size_t i = 0; i < n; ++i) sj += xt[i] * x.v.data()[i];
+          t(j) = 2.0 * sj;
+        }
+        return t;
+      },
+      [s](Ctx& c) {  // x̄ += 2 g x, its tangents 2 (ġ x + g ẋ)
+        const Dual &g = c.g(), &x = c.x(0);
+        const std::size_t n = x.v.size(), k = std::max(g.k, x.k);
+        const double gv = g.v.data()[0];
+        Dual d;
+        if (!c.values_cached()) {
+          d.v = zeros(s);
+          for (std::size_t i = 0; i < n; ++i) d.v.data()[i] = 2.0 * (gv * x.v.data()[i]);
+        }
+        if (k) {
+          d.k = k;
+          d.t = with_leading(k, s);
+          for (std::size_t j = 0; j < k; ++j) {
+            double* t = d.t.data() + j * n;
+            const double gt = g.k ? g.t.data()[j] : 0.0;
+            for (std::size_t i = 0; i < n; ++i) {
+              const double a = g.k ? gt * x.v.data()[i] : 0.0, b = x.k ? gv * x.t.data()[j * n + i] : 0.0;
+              t[i] = 2.0 * (g.k && x.k ? a + b : g.k ? a : b);
+            }
+          }
+        }
+        c.acc(0, std::move(d));
+      });
 }
 
 }  // namespace inflab::ad
