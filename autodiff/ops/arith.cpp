@@ -20,6 +20,17 @@ Tape& same_tape(const char* op, const Var& a, const Var& b) {
   if (&t != &tape_of(op, b)) throw Error(std::string(op) + ": inputs are on different tapes");
   return t;
 }
+// g summed to an input's shape. A sweep that reuses cached adjoint values keeps only the
+// tangents (Ctx::acc), so then only they are formed: no copy of g's value per input.
+Dual reduced_adjoint(const Ctx& c, const Dual& g, const Shape& s) {
+  if (!c.values_cached()) return sum_to(g, s);
+  Dual y;
+  if (!g.k) return y;
+  const Shape sg = shape_of(g.v);
+  y.k = g.k;
+  y.t = sg == s ? g.t : kern::sum_to(g.t.data(), sg, g.k, s);
+  return y;
+}
 }  // namespace
 
 // y = a + b;  ẏ = ȧ + ḃ;  ā += g, b̄ += g (summed to shape)
@@ -30,8 +41,8 @@ Var add(Var a, Var b) {
   return tape.record("add", {a, b}, std::move(v),
       [so](const Ctx& c) { return tangent_of_sum(c.x(0), c.x(1), so, 1); },
       [sa, sb](Ctx& c) {
-        if (c.active(0)) c.acc(0, sum_to(c.g(), sa));
-        if (c.active(1)) c.acc(1, sum_to(c.g(), sb));
+        if (c.active(0)) c.acc(0, reduced_adjoint(c, c.g(), sa));
+        if (c.active(1)) c.acc(1, reduced_adjoint(c, c.g(), sb));
       });
 }
 
