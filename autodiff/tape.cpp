@@ -59,7 +59,7 @@ void Ctx::acc_range(std::size_t i, std::size_t offset, const Dual& d) {
   const bool values = !tape_.reusing_values();  // (as acc: cached values keep tangents only)
   if (!values && !d.k) return;
   const std::size_t size = n.val.v.size(), len = d.k ? d.t.size() / d.k : d.v.size();
-  if (offset + len > size || (values && d.v.size() != len))
+  if ((d.k && d.t.size() % d.k) || len > size || offset > size - len || (values && d.v.size() != len))
     throw Error(std::string(op()) + ": backward rule produced " + std::to_string(len) + " adjoint values at offset " +
                 std::to_string(offset) + " of an input of shape " + shape_str(n.val.shape()));
   if (!n.adj_set) {

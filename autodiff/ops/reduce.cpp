@@ -67,6 +67,7 @@ Var sq_norm(Var a) {
       [s](Ctx& c) {  // x̄ += 2 g x, its tangents 2 (ġ x + g ẋ)
         const Dual &g = c.g(), &x = c.x(0);
         const std::size_t n = x.v.size(), k = std::max(g.k, x.k);
+        if (g.k && x.k && g.k != x.k) throw Error("sq_norm: tangent counts differ");
         const double gv = g.v.data()[0];
         Dual d;
         if (!c.values_cached()) {

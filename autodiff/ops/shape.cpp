@@ -154,7 +154,7 @@ Var slice(Var a, std::size_t begin, const Shape& shape) {
   const Shape s = a.shape();
   const std::size_t n = numel(shape);
   if (s.size() != 1) throw Error("slice: expects a 1-D tensor, got " + shape_str(s));
-  if (begin + n > s[0])
+  if (n > s[0] || begin > s[0] - n)  // (no overflow of begin + n)
     throw Error("slice: range [" + std::to_string(begin) + ", " + std::to_string(begin + n) +
                 ") out of range for shape " + shape_str(s));
   auto fwd = [begin, n](const double* in, double* o) { std::copy(in + begin, in + begin + n, o); };
