@@ -32,12 +32,6 @@ using namespace inflab;
 namespace {
 volatile double sink = 0;
 
-Tensor labels(const data::Dataset& d) {
-  Tensor y = zeros({d.size()});
-  for (std::size_t i = 0; i < d.size(); ++i) y(i) = static_cast<double>(d.y[i]);
-  return y;
-}
-
 // Seconds per call: `calls` calls timed together.
 template <class F>
 double per_call(F f, std::size_t calls) {
@@ -95,8 +89,8 @@ extern "C" int calls_setup(const char* dir) {
     auto path = [&](const std::string& f) { return g_dir + "/" + f; };
     const Workloads& w = *g_work;
     for (const auto& [name, t] : std::vector<std::pair<std::string, Tensor>>{
-             {"X_b", w.b.X}, {"y_b", labels(w.b)}, {"theta_b", w.theta_b}, {"v_b", w.v_b}, {"X_a", w.a.X}, {"y_a", labels(w.a)},
-             {"X_a_test", w.a_test.X}, {"y_a_test", labels(w.a_test)}, {"theta_a", w.theta_a}})
+             {"X_b", w.b.X}, {"y_b", data::labels_as_tensor(w.b)}, {"theta_b", w.theta_b}, {"v_b", w.v_b}, {"X_a", w.a.X}, {"y_a", data::labels_as_tensor(w.a)},
+             {"X_a_test", w.a_test.X}, {"y_a_test", data::labels_as_tensor(w.a_test)}, {"theta_a", w.theta_a}})
       nn::save_npy(path("in_" + name + ".npy"), t);
     return 0;
   } catch (const std::exception& e) {

@@ -68,12 +68,6 @@ Timing measure(F f, double budget) {
   t.seconds = budget > 0 ? bench::median_seconds(f, 3, budget) : bench::median_seconds(f, 1, 0);
   return t;
 }
-
-Tensor labels_as_tensor(const data::Dataset& d) {
-  Tensor y = zeros({d.size()});
-  for (std::size_t i = 0; i < d.size(); ++i) y(i) = static_cast<double>(d.y[i]);
-  return y;
-}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -149,9 +143,9 @@ int main(int argc, char** argv) {
       {"X_g1", &iris.X},      {"theta_g1", &theta_g1}, {"theta_g2", &theta_g2}};
   for (const auto& [name, t] : inputs)
     if (t->dimension() > 0) nn::save_npy(path("in_" + name + ".npy"), *t);  // θ̂ of (g) is empty when (g) is not run
-  nn::save_npy(path("in_y.npy"), labels_as_tensor(train));
-  nn::save_npy(path("in_y_b.npy"), labels_as_tensor(iris_like));
-  nn::save_npy(path("in_y_g1.npy"), labels_as_tensor(iris));
+  nn::save_npy(path("in_y.npy"), data::labels_as_tensor(train));
+  nn::save_npy(path("in_y_b.npy"), data::labels_as_tensor(iris_like));
+  nn::save_npy(path("in_y_g1.npy"), data::labels_as_tensor(iris));
   {
     std::ofstream c(path("in_constants.json"));
     c << "{\"lambda\": " << kLambda << ", \"damping\": " << kDamping << ", \"lr\": " << kLr << ", \"batch_a\": " << kBatchA

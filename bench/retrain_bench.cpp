@@ -71,14 +71,9 @@ void problem(const std::string& name, const nn::Objective& obj, const data::Data
   // THETA_DIR=D keeps θ̂ as D/<problem>.npy and reads it back on the next run (to vary the rest)
   const std::string cache = std::getenv("THETA_DIR") ? std::string(std::getenv("THETA_DIR")) + "/" + name + ".npy" : "";
   if (!cache.empty()) {  // the rows too, for bench/peer/torch_retrain.py (torch.optim.LBFGS on the same jobs)
-    auto labels = [](const data::Dataset& d) {
-      Tensor y = zeros({d.size()});
-      for (std::size_t i = 0; i < d.size(); ++i) y(i) = static_cast<double>(d.y[i]);
-      return y;
-    };
     const std::string stem = cache.substr(0, cache.size() - 4);
-    nn::save_npy(stem + "_X.npy", train.X), nn::save_npy(stem + "_y.npy", labels(train));
-    nn::save_npy(stem + "_Xtest.npy", test.X), nn::save_npy(stem + "_ytest.npy", labels(test));
+    nn::save_npy(stem + "_X.npy", train.X), nn::save_npy(stem + "_y.npy", data::labels_as_tensor(train));
+    nn::save_npy(stem + "_Xtest.npy", test.X), nn::save_npy(stem + "_ytest.npy", data::labels_as_tensor(test));
   }
   Tensor theta_hat;
   if (!cache.empty() && std::filesystem::exists(cache)) {

@@ -98,6 +98,12 @@ Dataset all_but(const Dataset& d, std::size_t row) {
   return subset(d, rows);
 }
 
+Tensor labels_as_tensor(const Dataset& d) {
+  Tensor y = zeros({d.y.size()});
+  for (std::size_t i = 0; i < d.y.size(); ++i) y(i) = static_cast<double>(d.y[i]);
+  return y;
+}
+
 std::vector<unsigned char> read_file(const std::string& path, const std::string& how_to_get) {
   auto missing = [&](const std::string& why) {
     std::string msg = "cannot read '" + path + "': " + why;

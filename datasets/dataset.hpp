@@ -40,6 +40,9 @@ void validate(const Dataset& d);
 Dataset subset(const Dataset& d, const std::vector<std::size_t>& rows);
 Dataset all_but(const Dataset& d, std::size_t row);
 
+// The class labels y as doubles [n] (to write beside X, e.g. as .npy for another program).
+Tensor labels_as_tensor(const Dataset& d);
+
 // The whole file as bytes; paths ending in .gz are decompressed (zlib). A missing file
 // names the path tried and, if given, how to get the data.
 std::vector<unsigned char> read_file(const std::string& path, const std::string& how_to_get = "");

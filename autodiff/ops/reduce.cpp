@@ -79,11 +79,13 @@ Var sq_norm(Var a) {
           d.t = with_leading(k, s);
           for (std::size_t j = 0; j < k; ++j) {
             double* t = d.t.data() + j * n;
-            const double gt = g.k ? g.t.data()[j] : 0.0;
-            for (std::size_t i = 0; i < n; ++i) {
-              const double a = g.k ? gt * x.v.data()[i] : 0.0, b = x.k ? gv * x.t.data()[j * n + i] : 0.0;
-              t[i] = 2.0 * (g.k && x.k ? a + b : g.k ? a : b);
-            }
+            const double *xv = x.v.data(), *xt = x.k ? x.t.data() + j * n : nullptr, gt = g.k ? g.t.data()[j] : 0.0;
+            if (g.k && x.k)
+              for (std::size_t i = 0; i < n; ++i) t[i] = 2.0 * (gt * xv[i] + gv * xt[i]);
+            else if (g.k)
+              for (std::size_t i = 0; i < n; ++i) t[i] = 2.0 * (gt * xv[i]);
+            else
+              for (std::size_t i = 0; i < n; ++i) t[i] = 2.0 * (gv * xt[i]);
           }
         }
         c.acc(0, std::move(d));
