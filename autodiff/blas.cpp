@@ -31,6 +31,17 @@ void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t 
               static_cast<int>(k), alpha, a, lda, b, ldb, beta, c, static_cast<int>(n));
 }
 
+void gemv(bool trans, std::size_t m, std::size_t n, double alpha, const double* a, const double* x, double beta, double* y) {
+  const std::size_t out = trans ? n : m;
+  if (out == 0) return;
+  if (m == 0 || n == 0) {  // the empty sum: BLAS may leave y untouched
+    for (std::size_t i = 0; i < out; ++i) y[i] = beta == 0 ? 0 : beta * y[i];
+    return;
+  }
+  flops_counted.fetch_add(2.0 * static_cast<double>(m) * static_cast<double>(n), std::memory_order_relaxed);
+  cblas_dgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n), alpha, a, static_cast<int>(n), x, 1, beta, y, 1);
+}
+
 void keep_freed_memory() {
   static std::once_flag once;
   std::call_once(once, [] {

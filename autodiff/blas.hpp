@@ -10,6 +10,12 @@ namespace inflab::blas {
 void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, double alpha,
           const double* a, const double* b, double beta, double* c);
 
+// y = alpha * op(A) x + beta * y for A [m, n] row-major; op(A) = A (y [m]) or Aᵀ (y [n]).
+// For one vector against a matrix, where gemm (n = 1) would copy A into its packed panels
+// on every call: Newton–CG's preconditioner and Lanczos's reorthogonalisation stream a
+// [k, p] matrix twice per iteration, and the packing copies were a third of a retrain's time.
+void gemv(bool trans, std::size_t m, std::size_t n, double alpha, const double* a, const double* x, double beta, double* y);
+
 // Floating-point operations (2mnk per call) of every gemm since the start: benchmarks
 // divide differences of it by time to report achieved GFLOP/s. One relaxed atomic add.
 double gemm_flops();

@@ -30,8 +30,8 @@ Lanczos lanczos(const SymmetricOperator& A, std::size_t p, std::size_t steps, st
     // full reorthogonalisation against q_0 … q_j, classical Gram–Schmidt twice (as accurate
     // as modified Gram–Schmidt here, and two GEMVs instead of 2(j+1) scalar loops)
     for (int pass = 0; pass < 2; ++pass) {
-      blas::gemm(false, false, j + 1, 1, p, 1.0, Q.data(), w.data(), 0.0, c.data());  // c = Q w
-      blas::gemm(true, false, p, 1, j + 1, -1.0, Q.data(), c.data(), 1.0, w.data());  // w −= Qᵀ c
+      blas::gemv(false, j + 1, p, 1.0, Q.data(), w.data(), 0.0, c.data());  // c = Q w
+      blas::gemv(true, j + 1, p, -1.0, Q.data(), c.data(), 1.0, w.data());  // w −= Qᵀ c
     }
     const double bj = norm2(w);
     if (j + 1 == steps || bj < 1e-12 * std::max(1.0, std::fabs(alpha.back()))) break;  // invariant subspace

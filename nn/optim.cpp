@@ -280,9 +280,9 @@ Tensor low_rank_update(const SpectralPreconditioner& P, const Tensor& v, double 
   Tensor coef = zeros({k}), out = v;
   for (auto& e : out) e *= a;
   if (!k) return out;
-  blas::gemm(false, false, k, 1, p, 1.0, P.vectors.data(), v.data(), 0.0, coef.data());  // Vᵀv as [k]
+  blas::gemv(false, k, p, 1.0, P.vectors.data(), v.data(), 0.0, coef.data());  // Vᵀv as [k]
   for (std::size_t i = 0; i < k; ++i) coef(i) *= c(P.values(i));
-  blas::gemm(true, false, p, 1, k, 1.0, P.vectors.data(), coef.data(), 1.0, out.data());
+  blas::gemv(true, k, p, 1.0, P.vectors.data(), coef.data(), 1.0, out.data());
   return out;
 }
 }  // namespace
