@@ -38,7 +38,6 @@ void gemv(bool trans, std::size_t m, std::size_t n, double alpha, const double* 
     for (std::size_t i = 0; i < out; ++i) y[i] = beta == 0 ? 0 : beta * y[i];
     return;
   }
-  flops_counted.fetch_add(2.0 * static_cast<double>(m) * static_cast<double>(n), std::memory_order_relaxed);
   cblas_dgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n), alpha, a, static_cast<int>(n), x, 1, beta, y, 1);
 }
 

@@ -16,7 +16,7 @@ void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t 
 // [k, p] matrix twice per iteration, and the packing copies were a third of a retrain's time.
 void gemv(bool trans, std::size_t m, std::size_t n, double alpha, const double* a, const double* x, double beta, double* y);
 
-// Floating-point operations (2mnk per call) of every gemm since the start: benchmarks
+// Floating-point operations (2mnk per call) of every gemm (not gemv) since the start: benchmarks
 // divide differences of it by time to report achieved GFLOP/s. One relaxed atomic add.
 double gemm_flops();
 
